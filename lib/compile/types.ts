@@ -1,0 +1,107 @@
+// The contract between the pure compiler (lib/compile) and the agent (agent/system applies it).
+
+export type HealthState = 'up' | 'down' | 'unknown';
+
+export interface IfaceAddr {
+  address: string; // "198.51.100.2"
+  prefix: number; // 24
+}
+
+export interface IfaceFacts {
+  name: string;
+  exists: boolean;
+  /** Administratively up (IFF_UP). */
+  up: boolean;
+  /** Lower layer up (carrier). */
+  carrier: boolean;
+  addresses: IfaceAddr[]; // IPv4 only, primary first
+  /** Default gateway learned on this interface (main-table default route via this dev, e.g. from DHCP). */
+  gateway?: string;
+}
+
+/** What the agent observed on the machine; everything the compiler cannot know from the config. */
+export interface Facts {
+  interfaces: Record<string, IfaceFacts>;
+  /** Health verdict per uplink name (from the prober). Missing = 'unknown' (treated as usable). */
+  health: Record<string, HealthState>;
+}
+
+/** Range documentation (also in docs/agent.md):
+ *  - routing tables: 200 (fallback multipath) and 200 + uplink.id (201..263)
+ *  - ip rule priorities: 10000..10999 (see RULE_PRIO_* in lib/compile/constants.ts)
+ *  - fwmark/ct mark: uplink.id << 8 under mask 0xff00 */
+export interface RouteSpec {
+  table: number;
+  /** "default" or a network "a.b.c.d/n". */
+  dst: string;
+  dev: string;
+  via?: string;
+  src?: string;
+  scope?: 'link' | 'global';
+  /** For the multipath fallback default route in table 200. */
+  nexthops?: { via: string; dev: string; weight: number }[];
+}
+
+export interface RuleSpec {
+  priority: number;
+  table: number | 'main';
+  from?: string; // "a.b.c.d" or "a.b.c.d/n"
+  fwmark?: { value: number; mask: number };
+  suppressPrefixlength?: number;
+}
+
+export type CounterKind = 'rule' | 'service' | 'portForward' | 'builtin' | 'uplink' | 'policy';
+
+export interface CounterSpec {
+  /** nft counter object name in table inet linkward. */
+  name: string;
+  kind: CounterKind;
+  /** Name of the config item (rule/service/...) or built-in description key. */
+  ref: string;
+  /** Human description for built-ins. */
+  description?: string;
+}
+
+export interface UplinkPlan {
+  name: string;
+  id: number;
+  interface: string;
+  table: number;
+  mark: number;
+  address?: string;
+  prefix?: number;
+  gateway?: string;
+  priority: number;
+  weight: number;
+  /** Takes new connections in this plan. */
+  active: boolean;
+  /** Why not active (disabled, draining, down, no address, no gateway, backup tier). */
+  reason: string;
+}
+
+/** Names of every object the nft transaction declares, so the agent can delete stale ones. */
+export interface NftInventory {
+  chains: string[];
+  sets: string[];
+  maps: string[];
+  counters: string[];
+  ctHelpers: string[];
+}
+
+export interface Plan {
+  /** The table declaration only (`table inet linkward { ... }`), deterministic. */
+  nftDeclaration: string;
+  inventory: NftInventory;
+  /** Sets whose elements are owned by the kernel at runtime (port-scan bans, sticky pins):
+   *  never flushed by an apply. */
+  dynamicSets: string[];
+  routes: RouteSpec[];
+  rules: RuleSpec[];
+  /** sysctl key (dotted, e.g. "net.ipv4.ip_forward") → value. */
+  sysctls: Record<string, string>;
+  counters: CounterSpec[];
+  uplinks: UplinkPlan[];
+  /** Facts the compiler needed but did not have ("uplink dsl: interface eth1 has no IPv4 address"). */
+  unresolved: string[];
+  warnings: string[];
+}

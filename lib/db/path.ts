@@ -1,0 +1,22 @@
+import path from 'node:path';
+import fs from 'node:fs';
+
+/** Project root (the checkout). Works from tsx (lib/db/path.ts) and from Next's server bundle (cwd). */
+export function projectRoot(): string {
+  if (process.env.LINKWARD_ROOT) return process.env.LINKWARD_ROOT;
+  let dir = process.cwd();
+  for (let i = 0; i < 8; i++) {
+    if (fs.existsSync(path.join(dir, 'prisma', 'migrations'))) return dir;
+    const up = path.dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  return process.cwd();
+}
+
+/** Database file: $LINKWARD_DB, else data/linkward.db in the checkout. */
+export function dbPath(): string {
+  const p = process.env.LINKWARD_DB;
+  if (p && p.trim()) return path.resolve(p);
+  return path.join(projectRoot(), 'data', 'linkward.db');
+}

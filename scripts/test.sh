@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The full test suite: `sudo npm test` (CI: plain `npm test` as root, via .ci/run).
+# Unit + golden tests run anywhere; nft -c, lab integration and browser E2E need root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CHECKPOINT_DISABLE=1 NEXT_TELEMETRY_DISABLED=1 LC_ALL=C
+bash scripts/setup.sh
+
+files=()
+while IFS= read -r f; do files+=("$f"); done < <(find test/unit test/golden -name '*.test.ts' 2>/dev/null | sort)
+if [ "$(id -u)" -eq 0 ]; then
+  while IFS= read -r f; do files+=("$f"); done < <(find test/integration -name '*.test.ts' 2>/dev/null | sort)
+  if [ -d test/e2e ] && [ -n "$(find test/e2e -name '*.test.ts' 2>/dev/null)" ]; then
+    echo "linkward test: building the dashboard for the browser tests" >&2
+    npx next build >&2
+    while IFS= read -r f; do files+=("$f"); done < <(find test/e2e -name '*.test.ts' | sort)
+  fi
+else
+  echo "linkward test: not root: skipping kernel (nft, netns) and browser tests; run with sudo for the full suite" >&2
+fi
+exec node --import tsx --test --test-concurrency=1 --test-timeout=600000 "${files[@]}" "$@"

@@ -1,0 +1,48 @@
+// linkward CLI dispatcher. Each command lives in cli/commands/<name>.ts and exports
+// `run(args: string[]): Promise<number>` (exit code). Loaded lazily so `linkward export`
+// does not load the agent or the lab.
+const COMMANDS: Record<string, { file: string; help: string }> = {
+  import: { file: './commands/import.ts', help: 'import FILE|- [--confirm-within SECONDS]   validate and store as the new desired revision' },
+  export: { file: './commands/export.ts', help: 'export                      print the desired configuration (JSON)' },
+  plan: { file: './commands/plan.ts', help: 'plan [--json]               show what the agent would apply' },
+  agent: { file: './commands/agent.ts', help: 'agent [--once]              run the privileged agent (root)' },
+  status: { file: './commands/status.ts', help: 'status [--json]             applied state, uplinks, counters' },
+  uplink: { file: './commands/uplink.ts', help: 'uplink enable|disable|drain NAME' },
+  lab: { file: './commands/lab.ts', help: 'lab up|down|status|break|restore [--prefix P] [--uplinks N]' },
+  web: { file: './commands/web.ts', help: 'web [--port N] [--host ADDR]  serve the dashboard' },
+  admin: { file: './commands/admin.ts', help: 'admin reset-password USER | admin setup-token' },
+  confirm: { file: './commands/confirm.ts', help: 'confirm                     confirm a pending commit-confirmed revision' },
+};
+
+function usage(): string {
+  return ['usage: linkward <command> [options]', '', ...Object.values(COMMANDS).map((c) => `  linkward ${c.help}`), '', 'Database: $LINKWARD_DB (default data/linkward.db). See docs/cli.md.'].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (!cmd || cmd === '-h' || cmd === '--help' || cmd === 'help') {
+    process.stdout.write(usage() + '\n');
+    return cmd ? 0 : 2;
+  }
+  const entry = COMMANDS[cmd];
+  if (!entry) {
+    process.stderr.write(`linkward: unknown command "${cmd}"\n${usage()}\n`);
+    return 2;
+  }
+  let mod: { run: (args: string[]) => Promise<number> };
+  try {
+    mod = await import(entry.file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && String(e).includes(entry.file.slice(2))) {
+      process.stderr.write(`linkward: command "${cmd}" is not available in this build\n`);
+      return 2;
+    }
+    throw e;
+  }
+  try {
+    return await mod.run(rest);
+  } catch (e) {
+    process.stderr.write(`linkward ${cmd}: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 1;
+  }
+}

@@ -362,7 +362,8 @@ export function assignUplinkIds(c: ConfigParsed): Config {
     if (u.id !== undefined) return u as Uplink;
     while (used.has(next)) next++;
     used.add(next);
-    return { ...u, id: next } as Uplink;
+    const { name, ...rest } = u;
+    return { name, id: next, ...rest } as Uplink; // schema key order, so re-parsing is byte-identical
   });
   return { ...c, uplinks };
 }

@@ -1,0 +1,40 @@
+import { parseArgs } from '../args';
+import { updateConfig, latestRevision } from '../../lib/store/revisions';
+import { disconnect } from '../../lib/db/prisma';
+import type { Config } from '../../lib/validations/config';
+import { cliAuthor } from '../util';
+
+const ACTIONS = {
+  enable: (u: Config['uplinks'][number]) => ({ ...u, enabled: true, drain: false }),
+  disable: (u: Config['uplinks'][number]) => ({ ...u, enabled: false, drain: false }),
+  drain: (u: Config['uplinks'][number]) => ({ ...u, enabled: true, drain: true }),
+} as const;
+
+export async function run(args: string[]): Promise<number> {
+  const { positional } = parseArgs(args, {});
+  const [action, name] = positional;
+  if (!(action in ACTIONS) || !name || positional.length !== 2) {
+    process.stderr.write('usage: linkward uplink enable|disable|drain NAME\n');
+    return 2;
+  }
+  try {
+    const cur = await latestRevision();
+    if (!cur?.config.uplinks.some((u) => u.name === name)) {
+      process.stderr.write(`linkward uplink: no uplink named "${name}"${cur ? ` (have: ${cur.config.uplinks.map((u) => u.name).join(', ') || 'none'})` : ''}\n`);
+      return 1;
+    }
+    const fn = ACTIONS[action as keyof typeof ACTIONS];
+    const r = await updateConfig(
+      (c) => ({ ...c, uplinks: c.uplinks.map((u) => (u.name === name ? fn(u) : u)) }),
+      { author: cliAuthor(), source: 'toggle' },
+    );
+    if (!r.ok) {
+      process.stderr.write(`linkward uplink: ${r.errors.join('; ')}\n`);
+      return 1;
+    }
+    process.stdout.write(r.changed ? `stored revision ${r.revision}: ${r.summary}\n` : `uplink ${name} is already ${action}d; revision ${r.revision} unchanged\n`);
+    return 0;
+  } finally {
+    await disconnect();
+  }
+}

@@ -1,0 +1,208 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { UplinkHealth, answerWindowMs, type HealthSettings, type Transition } from '../../agent/health/state';
+import { HEALTH_DEFAULTS, HEALTH_FAST } from '../../lib/validations/config';
+
+const TARGETS = ['192.0.2.1', '192.0.2.2', '192.0.2.3'];
+const DEFAULTS: HealthSettings = {
+  targets: TARGETS, method: 'icmp', port: 80,
+  intervalMs: HEALTH_DEFAULTS.intervalMs, timeoutMs: HEALTH_DEFAULTS.timeoutMs,
+  downAfter: HEALTH_DEFAULTS.downAfter, upAfter: HEALTH_DEFAULTS.upAfter, quorum: 2,
+};
+const FAST: HealthSettings = { ...DEFAULTS, ...HEALTH_FAST };
+
+/** mulberry32: small seeded PRNG so loss patterns are reproducible. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface Sim {
+  /** Does target i answer a probe sent at time t? */
+  answers: (i: number, t: number) => boolean;
+  rttMs?: number;
+  /** Probes are sent at k*interval + phase (ping's schedule is not aligned with rounds). */
+  phaseMs?: number;
+  durationMs: number;
+}
+
+/** Fake clock simulation: probes and rounds as timestamped events processed in order. */
+function simulate(h: UplinkHealth, s: HealthSettings, sim: Sim, start = 0) {
+  type Ev = { at: number; kind: 0; i: number; ok: boolean } | { at: number; kind: 1 };
+  const evs: Ev[] = [];
+  const rtt = sim.rttMs ?? 20;
+  const phase = sim.phaseMs ?? 137;
+  for (let k = 0; start + k * s.intervalMs + phase < start + sim.durationMs; k++) {
+    const sent = start + k * s.intervalMs + phase;
+    s.targets.forEach((_, i) => {
+      const ok = sim.answers(i, sent);
+      evs.push({ at: ok ? sent + rtt : sent + s.timeoutMs, kind: 0, i, ok });
+    });
+  }
+  for (let k = 1; k * s.intervalMs <= sim.durationMs; k++) evs.push({ at: start + k * s.intervalMs, kind: 1 });
+  evs.sort((a, b) => a.at - b.at || a.kind - b.kind);
+  const transitions: Transition[] = [];
+  const rounds: { at: number; good: boolean }[] = [];
+  for (const e of evs) {
+    if (e.at > start + sim.durationMs) break;
+    if (e.kind === 0) h.probe({ target: s.targets[e.i], ok: e.ok, rttMs: e.ok ? rtt : undefined, at: e.at });
+    else {
+      transitions.push(...h.round(e.at));
+      rounds.push({ at: e.at, good: h.view().lastRound!.good });
+    }
+  }
+  return { transitions, rounds };
+}
+
+test('unknown resolves to up after the first good round', () => {
+  const h = new UplinkHealth('wan1', DEFAULTS, 0);
+  assert.equal(h.state, 'unknown');
+  const { transitions } = simulate(h, DEFAULTS, { answers: () => true, durationMs: 5000 });
+  assert.equal(transitions.length, 1);
+  assert.deepEqual({ ...transitions[0], reason: undefined }, { uplink: 'wan1', from: 'unknown', to: 'up', at: 500, reason: undefined });
+  assert.match(transitions[0].reason, /first good round \(3\/3/);
+  const v = h.view();
+  assert.equal(v.lossPct, 0);
+  assert.equal(v.latencyMs, 20);
+});
+
+test('unknown resolves to down after downAfter bad rounds when nothing answers', () => {
+  const h = new UplinkHealth('wan1', DEFAULTS, 0);
+  const { transitions } = simulate(h, DEFAULTS, { answers: () => false, durationMs: 5000 });
+  assert.equal(transitions.length, 1);
+  assert.equal(transitions[0].to, 'down');
+  assert.equal(transitions[0].at, DEFAULTS.downAfter * DEFAULTS.intervalMs);
+  assert.equal(h.view().lossPct, 100);
+});
+
+test('one of three targets dead: zero transitions at quorum 2', () => {
+  const h = new UplinkHealth('wan1', DEFAULTS, 0);
+  const { transitions } = simulate(h, DEFAULTS, { answers: (i) => i !== 1, durationMs: 120_000 });
+  assert.deepEqual(transitions.map((t) => t.to), ['up']);
+  assert.ok(Math.abs(h.view().lossPct! - 33.3) < 0.1, String(h.view().lossPct));
+});
+
+test('one target dead at quorum 3 (all) does go down: the quorum matters', () => {
+  const s = { ...DEFAULTS, quorum: 3 };
+  const h = new UplinkHealth('wan1', s, 0);
+  const { transitions } = simulate(h, s, { answers: (i) => i !== 1, durationMs: 10_000 });
+  assert.deepEqual(transitions.map((t) => t.to), ['down']);
+});
+
+test('20 % random loss per probe over 60 s: zero transitions with the defaults (seeded)', () => {
+  const rnd = prng(20261125);
+  const h = new UplinkHealth('wan1', DEFAULTS, 0);
+  const { transitions, rounds } = simulate(h, DEFAULTS, { answers: () => rnd() >= 0.2, durationMs: 60_000 });
+  assert.deepEqual(transitions.map((t) => t.to), ['up']);
+  assert.equal(rounds.length, 120);
+  const loss = h.view().lossPct!;
+  assert.ok(loss > 5 && loss < 40, `loss ${loss}`);
+});
+
+test('20 % loss: flap rate over many seeds and 10 simulated minutes each is ~0 with the defaults', () => {
+  let flaps = 0;
+  for (let seed = 1; seed <= 50; seed++) {
+    const rnd = prng(seed);
+    const h = new UplinkHealth('wan1', DEFAULTS, 0);
+    const { transitions } = simulate(h, DEFAULTS, { answers: () => rnd() >= 0.2, durationMs: 600_000 });
+    flaps += transitions.length - 1;
+  }
+  // 500 simulated minutes; the window + quorum + downAfter make a flap very rare.
+  assert.ok(flaps <= 1, `flaps ${flaps}`);
+});
+
+test('total loss: up -> down after exactly downAfter bad rounds; recovery after exactly upAfter good rounds', () => {
+  for (const s of [DEFAULTS, FAST]) {
+    const breakAt = 10_000;
+    const fixAt = 20_000;
+    const h = new UplinkHealth('wan1', s, 0);
+    const { transitions, rounds } = simulate(h, s, {
+      answers: (_i, t) => t < breakAt || t >= fixAt,
+      durationMs: 30_000,
+    });
+    assert.deepEqual(transitions.map((t) => `${t.from}>${t.to}`), ['unknown>up', 'up>down', 'down>up']);
+    const down = transitions[1];
+    const firstBad = rounds.find((r) => r.at > breakAt && !r.good)!;
+    assert.equal(down.at, firstBad.at + (s.downAfter - 1) * s.intervalMs, 'down on the downAfter-th bad round');
+    assert.ok(rounds.filter((r) => r.at > breakAt && r.at <= down.at).every((r, i, a) => i < a.length - s.downAfter || !r.good));
+    // Detection time after the break is bounded by the answer window + downAfter rounds.
+    const detect = down.at - breakAt;
+    assert.ok(detect <= answerWindowMs(s) + s.downAfter * s.intervalMs + s.intervalMs, `detect ${detect}`);
+    assert.match(down.reason, new RegExp(`${s.downAfter} consecutive bad rounds \\(0/3`));
+    const up = transitions[2];
+    const firstGood = rounds.find((r) => r.at > fixAt && r.good)!;
+    assert.equal(up.at, firstGood.at + (s.upAfter - 1) * s.intervalMs, 'up on the upAfter-th good round');
+  }
+});
+
+test('a single bad round in up state resets nothing; downAfter-1 bad rounds then good: no transition', () => {
+  const h = new UplinkHealth('wan1', DEFAULTS, 0);
+  simulate(h, DEFAULTS, { answers: () => true, durationMs: 2000 });
+  assert.equal(h.state, 'up');
+  // Feed rounds directly: nothing answers for downAfter-1 rounds beyond the window.
+  let t = 2000 + answerWindowMs(DEFAULTS) + 1;
+  for (let k = 0; k < DEFAULTS.downAfter - 1; k++, t += 500) assert.deepEqual(h.round(t), []);
+  for (const target of TARGETS) h.probe({ target, ok: true, rttMs: 5, at: t });
+  assert.deepEqual(h.round(t), []);
+  assert.equal(h.state, 'up');
+});
+
+test('late replies (rtt > timeoutMs) do not count as answers', () => {
+  const h = new UplinkHealth('wan1', DEFAULTS, 0);
+  for (let k = 1; k <= 5; k++) {
+    for (const target of TARGETS) h.probe({ target, ok: true, rttMs: 1500, at: k * 500 - 10 });
+    h.round(k * 500);
+  }
+  assert.equal(h.state, 'down');
+  assert.equal(h.view().lossPct, 100);
+});
+
+test('carrier loss and lost address: immediate down; back: needs upAfter fresh good rounds', () => {
+  const h = new UplinkHealth('wan1', DEFAULTS, 0);
+  simulate(h, DEFAULTS, { answers: () => true, durationMs: 3000 });
+  assert.equal(h.state, 'up');
+  const tr = h.setLink(3100, { carrier: false, hasAddress: true });
+  assert.deepEqual(tr, [{ uplink: 'wan1', from: 'up', to: 'down', reason: 'carrier lost', at: 3100 }]);
+  assert.equal(h.probing, false);
+  // Rounds and probes are ignored while the link is down.
+  h.probe({ target: TARGETS[0], ok: true, rttMs: 1, at: 3200 });
+  assert.deepEqual(h.round(3500), []);
+  assert.deepEqual(h.setLink(4000, { carrier: true, hasAddress: true }), []);
+  assert.equal(h.state, 'down');
+  assert.match(h.view().reason, /carrier back, waiting for 5 good rounds/);
+  const { transitions } = simulate(h, DEFAULTS, { answers: () => true, durationMs: 5000 }, 4000);
+  assert.equal(transitions.length, 1);
+  assert.equal(transitions[0].to, 'up');
+  assert.equal(transitions[0].at, 4000 + DEFAULTS.upAfter * DEFAULTS.intervalMs);
+
+  assert.deepEqual(h.setLink(10_000, { carrier: true, hasAddress: false }).map((t) => t.reason), ['no address']);
+});
+
+test('disabled: no probing, no rounds; enabling returns to unknown', () => {
+  const h = new UplinkHealth('wan1', DEFAULTS, 0, { enabled: false });
+  assert.equal(h.state, 'disabled');
+  assert.equal(h.probing, false);
+  assert.deepEqual(h.setLink(10, { carrier: false, hasAddress: true }), []);
+  assert.equal(h.state, 'disabled');
+  assert.deepEqual(h.setEnabled(20, true).map((t) => `${t.to}:${t.reason}`), ['down:carrier lost']);
+  h.setLink(30, { carrier: true, hasAddress: true });
+  assert.deepEqual(h.setEnabled(40, false).map((t) => t.to), ['disabled']);
+  assert.deepEqual(h.setEnabled(50, true).map((t) => t.to), ['unknown']);
+});
+
+test('updateSettings keeps the state and forgets removed targets', () => {
+  const h = new UplinkHealth('wan1', DEFAULTS, 0);
+  simulate(h, DEFAULTS, { answers: () => true, durationMs: 2000 });
+  h.updateSettings({ ...DEFAULTS, targets: ['192.0.2.9'], quorum: 1 });
+  assert.equal(h.state, 'up');
+  assert.equal(h.view().lossPct, null);
+  let tr: Transition[] = [];
+  for (let k = 1; k <= 3; k++) tr = tr.concat(h.round(2000 + answerWindowMs(DEFAULTS) + k * 500));
+  assert.deepEqual(tr.map((t) => t.to), ['down']);
+});

@@ -1,0 +1,395 @@
+// The reconcile loop. Level-triggered: every trigger (new revision, link/address change,
+// health transition, periodic timer) coalesces into one reconcile that compares desired
+// state with what the kernel has and fixes the difference. Failures keep the last good kernel
+// state, are recorded in the database and retried with exponential backoff and a full resync.
+import { EventEmitter } from 'node:events';
+import type { DB } from '../lib/db/sqlite';
+import type { Config } from '../lib/validations/config';
+import { effectiveHealth } from '../lib/validations/config';
+import type { Facts, Plan, HealthState } from '../lib/compile/types';
+import { compile } from '../lib/compile/compile';
+import { MARK_MASK } from '../lib/compile/constants';
+import { run as realRun, type Runner } from './system/runner';
+import { gatherFacts } from './system/facts';
+import { applyPlan, createApplyContext, type ApplyContext } from './system/apply';
+import { readCounters } from './system/nft';
+import { listConnections, deleteByMark } from './system/conntrack';
+import { watchLinks, type LinkWatcher } from './system/ipmonitor';
+import { AgentStore, type ConnRow, type UplinkStatusRow } from './store';
+import { HealthMonitor } from './health/monitor';
+
+export interface AgentOptions {
+  db: DB;
+  runner?: Runner;
+  /** Probe uplink health (off for --once). */
+  health?: boolean;
+  /** Watch `ip monitor` for link/address changes. */
+  watchLinks?: boolean;
+  pollMs?: number;
+  resyncMs?: number;
+  counterMs?: number;
+  sampleMs?: number;
+  connMs?: number;
+  log?: (msg: string) => void;
+  /** Handle AgentRequest rows of these types (e.g. the demo's lab.break). */
+  requestHandlers?: Record<string, (args: Record<string, unknown>) => Promise<string>>;
+}
+
+export interface ReconcileResult {
+  ok: boolean;
+  revision: number | null;
+  error?: string;
+  changed?: boolean;
+  ms?: number;
+}
+
+type Timer = ReturnType<typeof setTimeout>;
+
+export class Agent extends EventEmitter {
+  readonly store: AgentStore;
+  private readonly runner: Runner;
+  private readonly opts: Required<Pick<AgentOptions, 'pollMs' | 'resyncMs' | 'counterMs' | 'sampleMs' | 'connMs'>> & AgentOptions;
+  private readonly applyCtx: ApplyContext;
+  private readonly log: (msg: string) => void;
+  private health: HealthMonitor | null = null;
+  private links: LinkWatcher | null = null;
+  private running = false;
+  private busy: Promise<ReconcileResult> | null = null;
+  private dirty: string | null = null;
+  private timers: Timer[] = [];
+  private retryTimer: Timer | null = null;
+  private failures = 0;
+  private lastDataVersion = -1;
+  private lastRevisionSeen: number | null = null;
+  private lastPlan: Plan | null = null;
+  private lastConfig: Config | null = null;
+  private lastFacts: Facts | null = null;
+  private lastAppliedRevision: number | null = null;
+  private lastSample = 0;
+  private connCount = new Map<string, number>();
+  private uplinkSince = new Map<string, { state: string; since: number; reason: string }>();
+
+  constructor(opts: AgentOptions) {
+    super();
+    this.opts = { pollMs: 250, resyncMs: 30000, counterMs: 2000, sampleMs: 10000, connMs: 5000, ...opts };
+    this.runner = opts.runner ?? realRun;
+    this.store = new AgentStore(opts.db);
+    this.applyCtx = createApplyContext(this.runner);
+    this.log = opts.log ?? ((m) => process.stderr.write(`${new Date().toISOString()} linkward-agent: ${m}\n`));
+    const st = this.store.state();
+    this.lastAppliedRevision = (st.appliedRevision as number | null) ?? null;
+  }
+
+  /** Converge once. Serialized: concurrent triggers coalesce into one extra run. */
+  reconcile(trigger: string): Promise<ReconcileResult> {
+    if (this.busy) {
+      this.dirty = trigger;
+      return this.busy;
+    }
+    this.busy = this.doReconcile(trigger).finally(() => {
+      this.busy = null;
+      if (this.dirty && this.running) {
+        const t = this.dirty;
+        this.dirty = null;
+        void this.reconcile(t);
+      }
+    });
+    return this.busy;
+  }
+
+  private healthStates(config: Config): Record<string, HealthState> {
+    const out: Record<string, HealthState> = {};
+    const snap = this.health?.snapshot() ?? {};
+    for (const u of config.uplinks) {
+      const s = snap[u.name]?.state;
+      out[u.name] = s === 'up' ? 'up' : s === 'down' ? 'down' : 'unknown';
+    }
+    return out;
+  }
+
+  private async doReconcile(trigger: string): Promise<ReconcileResult> {
+    const t0 = performance.now();
+    const desired = this.store.desired();
+    if (desired.kind === 'none') {
+      this.store.heartbeat(process.pid);
+      return { ok: true, revision: null };
+    }
+    if (desired.kind === 'invalid') {
+      const msg = `revision ${desired.revision} is invalid and was not applied (the kernel keeps revision ${this.lastAppliedRevision ?? 'none'}): ${desired.errors.join('; ')}`;
+      if (this.lastRevisionSeen !== desired.revision) {
+        this.store.recordError(desired.revision, msg);
+        this.store.event('apply-error', msg);
+        this.log(msg);
+      }
+      this.lastRevisionSeen = desired.revision;
+      return { ok: false, revision: desired.revision, error: msg };
+    }
+    const { config, revision } = desired;
+    try {
+      const ifnames = [...config.lan.map((l) => l.interface), ...config.uplinks.map((u) => u.interface)];
+      const interfaces = await gatherFacts(this.runner, ifnames);
+      const facts: Facts = { interfaces, health: this.healthStates(config) };
+      const plan = compile(config, facts);
+      const res = await applyPlan(this.applyCtx, plan);
+      const ms = performance.now() - t0;
+      const changed = res.nftChanged || res.routeOps > 0 || res.ruleOps > 0 || res.sysctlsChanged.length > 0;
+      const newRevision = revision !== this.lastAppliedRevision;
+      this.lastPlan = plan;
+      this.lastConfig = config;
+      this.lastFacts = facts;
+      this.lastRevisionSeen = revision;
+      if (newRevision || changed || this.failures > 0) {
+        this.store.recordApplied(revision, ms, facts);
+        const what = [res.nftChanged ? 'nft table' : null, res.routeOps ? `${res.routeOps} route ops` : null, res.ruleOps ? `${res.ruleOps} rule ops` : null, res.sysctlsChanged.length ? `${res.sysctlsChanged.length} sysctls` : null].filter(Boolean).join(', ');
+        const msg = `applied revision ${revision} in ${ms.toFixed(0)} ms (${trigger}${what ? `; ${what}` : '; no kernel change'})`;
+        if (newRevision || changed) this.store.event('apply', msg);
+        this.log(msg);
+      } else this.store.heartbeat(process.pid);
+      this.lastAppliedRevision = revision;
+      this.failures = 0;
+      this.configureHealth(config, facts, plan);
+      this.writeUplinkStatus();
+      return { ok: true, revision, changed, ms };
+    } catch (e) {
+      const err = e instanceof Error ? e.message : String(e);
+      this.failures++;
+      this.applyCtx.reset(); // next attempt resyncs from the kernel, trusting nothing cached
+      const msg = `applying revision ${revision} failed (attempt ${this.failures}; the kernel keeps the last good state): ${err}`;
+      this.store.recordError(revision, msg);
+      if (this.failures === 1) this.store.event('apply-error', msg);
+      this.log(msg);
+      this.lastRevisionSeen = revision;
+      this.scheduleRetry();
+      return { ok: false, revision, error: msg };
+    }
+  }
+
+  private scheduleRetry(): void {
+    if (!this.running || this.retryTimer) return;
+    const delay = Math.min(60000, 1000 * 2 ** Math.min(this.failures - 1, 6));
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      void this.reconcile(`retry ${this.failures}`);
+    }, delay);
+  }
+
+  private configureHealth(config: Config, facts: Facts, plan: Plan): void {
+    if (!this.health) return;
+    this.health.configure(
+      config.uplinks.map((u) => {
+        const f = facts.interfaces[u.interface];
+        const p = plan.uplinks.find((x) => x.name === u.name);
+        return {
+          name: u.name,
+          id: u.id,
+          interface: u.interface,
+          address: p?.address,
+          carrier: Boolean(f?.exists && f.up && f.carrier),
+          enabled: u.enabled,
+          health: effectiveHealth(u),
+        };
+      }),
+    );
+  }
+
+  /** Uplink state for the dashboard and `status`: disabled/draining from config, else health. */
+  private writeUplinkStatus(): void {
+    const config = this.lastConfig;
+    const plan = this.lastPlan;
+    if (!config || !plan) return;
+    const snap = this.health?.snapshot() ?? {};
+    const now = Date.now();
+    const counters = this.lastCounterValues;
+    const rows: UplinkStatusRow[] = config.uplinks.map((u) => {
+      const p = plan.uplinks.find((x) => x.name === u.name);
+      const h = snap[u.name];
+      let state: string;
+      let reason: string;
+      if (!u.enabled) [state, reason] = ['disabled', 'disabled by admin'];
+      else if (u.drain) [state, reason] = ['draining', 'draining: no new connections'];
+      else if (h && (h.state === 'up' || h.state === 'down')) [state, reason] = [h.state, h.reason ?? ''];
+      else if (p && !p.active && /no address|no gateway|missing|not found/i.test(p.reason)) [state, reason] = ['down', p.reason];
+      else [state, reason] = ['unknown', this.health ? 'waiting for probes' : 'not probed (agent --once)'];
+      if (state === 'up' && p && !p.active && p.reason) reason = p.reason; // e.g. backup tier
+      const prev = this.uplinkSince.get(u.name);
+      const since = prev && prev.state === state ? prev.since : (h?.since ?? now);
+      this.uplinkSince.set(u.name, { state, since, reason });
+      return {
+        name: u.name,
+        state,
+        since,
+        reason,
+        address: p?.address ?? null,
+        gateway: p?.gateway ?? null,
+        latencyMs: h?.latencyMs ?? null,
+        lossPct: h?.lossPct ?? null,
+        connections: this.connCount.get(u.name) ?? 0,
+        rxBytes: BigInt(counters.get(`lw_u_${u.id}_in`) ?? 0),
+        txBytes: BigInt(counters.get(`lw_u_${u.id}_out`) ?? 0),
+      };
+    });
+    this.store.writeUplinks(rows);
+  }
+
+  private lastCounterValues = new Map<string, number>();
+
+  /** Read every named counter and store it (and a sample every sampleMs). */
+  async collectCounters(): Promise<void> {
+    if (!this.lastPlan) return;
+    const values = await readCounters(this.runner);
+    const now = Date.now();
+    const sample = now - this.lastSample >= this.opts.sampleMs;
+    if (sample) this.lastSample = now;
+    this.store.writeCounters(values, this.lastPlan.counters, sample);
+    this.lastCounterValues = new Map(values.map((v) => [v.name, v.bytes]));
+    this.store.heartbeat(process.pid);
+  }
+
+  async collectConnections(): Promise<void> {
+    if (!this.lastConfig) return;
+    const byId = new Map(this.lastConfig.uplinks.map((u) => [u.id, u.name]));
+    const conns = await listConnections(this.runner);
+    const counts = new Map<string, number>();
+    const rows: ConnRow[] = conns.map((c) => {
+      const id = ((c.mark ?? 0) & MARK_MASK) >>> 8;
+      const uplink = byId.get(id) ?? null;
+      if (uplink) counts.set(uplink, (counts.get(uplink) ?? 0) + 1);
+      return { proto: c.proto, src: c.src, dst: c.dst, sport: c.sport ?? null, dport: c.dport ?? null, state: c.state ?? null, uplink, packets: c.packets ?? 0, bytes: c.bytes ?? 0 };
+    });
+    this.connCount = counts;
+    this.store.writeConnections(rows);
+  }
+
+  private async onTransition(t: { uplink: string; from: string; to: string; reason: string }): Promise<void> {
+    this.store.event('uplink', `uplink ${t.uplink}: ${t.from} → ${t.to} (${t.reason})`, t.uplink);
+    this.log(`uplink ${t.uplink}: ${t.from} -> ${t.to} (${t.reason})`);
+    const before = this.lastPlan;
+    const r = await this.reconcile(`health: ${t.uplink} ${t.to}`);
+    if (!r.ok) return;
+    await this.cleanupFlows(before, this.lastPlan);
+    this.writeUplinkStatus();
+  }
+
+  /** After a plan change: flows pinned to uplinks that are now unusable are deleted so they
+   *  re-establish on a live uplink instead of hanging. Draining uplinks keep their flows.
+   *  failback "reset": when an uplink comes back, flows on backup-tier uplinks that lost their
+   *  activity are deleted too, so they return to the preferred tier. */
+  private async cleanupFlows(before: Plan | null, after: Plan | null): Promise<void> {
+    if (!after || !this.lastConfig) return;
+    const cfg = new Map(this.lastConfig.uplinks.map((u) => [u.name, u]));
+    const snap = this.health?.snapshot() ?? {};
+    for (const u of after.uplinks) {
+      const c = cfg.get(u.name);
+      if (!c) continue;
+      const wasActive = before?.uplinks.find((x) => x.name === u.name)?.active ?? false;
+      const dead = snap[u.name]?.state === 'down' || !c.enabled;
+      const recoveredOther = !u.active && wasActive && !dead && !c.drain && after.uplinks.some((x) => x.active && x.priority < u.priority && cfg.get(x.name)?.failback === 'reset');
+      if ((dead && (wasActive || !c.enabled)) || recoveredOther) {
+        try {
+          const n = await deleteByMark(this.runner, u.mark, MARK_MASK);
+          this.store.event('uplink', `deleted ${n} tracked connection(s) of uplink ${u.name} (${dead ? 'unusable' : 'failback reset'})`, u.name);
+        } catch (e) {
+          this.log(`conntrack cleanup for ${u.name} failed: ${(e as Error).message}`);
+        }
+      }
+    }
+  }
+
+  private async handleRequests(): Promise<void> {
+    const handlers = this.opts.requestHandlers ?? {};
+    for (const r of this.store.pendingRequests()) {
+      const h = handlers[r.type];
+      let result: string;
+      try {
+        result = h ? await h(JSON.parse(r.args) as Record<string, unknown>) : `unsupported request type ${r.type}`;
+      } catch (e) {
+        result = `error: ${(e as Error).message}`;
+      }
+      this.store.finishRequest(r.id, result);
+      this.store.event('agent', `request ${r.type}: ${result}`);
+    }
+  }
+
+  private every(ms: number, fn: () => Promise<void> | void): void {
+    const tick = async () => {
+      if (!this.running) return;
+      try {
+        await fn();
+      } catch (e) {
+        this.log(`periodic task failed: ${(e as Error).message}`);
+      }
+      if (this.running) this.timers.push(setTimeout(tick, ms));
+    };
+    this.timers.push(setTimeout(tick, ms));
+  }
+
+  /** Run forever (until stop()). */
+  async start(): Promise<void> {
+    this.running = true;
+    this.store.markStarted(process.pid);
+    this.store.event('agent', `agent started (pid ${process.pid})`);
+    if (this.opts.health !== false) {
+      this.health = new HealthMonitor();
+      this.health.on('transition', (t) => void this.onTransition(t));
+    }
+    await this.reconcile('start');
+    const prevPlan: Plan | null = null;
+    await this.cleanupFlows(prevPlan, this.lastPlan).catch(() => undefined);
+    this.lastDataVersion = this.store.dataVersion();
+    // Desired-state watch: PRAGMA data_version is a cheap "did another connection commit" probe.
+    this.every(this.opts.pollMs, async () => {
+      const v = this.store.dataVersion();
+      if (v === this.lastDataVersion) return;
+      this.lastDataVersion = v;
+      const latest = this.store.latestRevisionId();
+      if (latest !== null && latest !== this.lastRevisionSeen) {
+        const before = this.lastPlan;
+        const r = await this.reconcile(`revision ${latest}`);
+        if (r.ok) await this.cleanupFlows(before, this.lastPlan);
+      }
+    });
+    this.every(this.opts.resyncMs, () => this.reconcile('periodic resync').then(() => undefined));
+    this.every(this.opts.counterMs, async () => {
+      await this.collectCounters();
+      this.writeUplinkStatus();
+    });
+    this.every(this.opts.connMs, () => this.collectConnections());
+    this.every(3600 * 1000, () => this.store.prune());
+    this.every(1000, () => this.handleRequests());
+    if (this.opts.watchLinks !== false) {
+      this.links = watchLinks((what) => {
+        // Carrier/address changes reach the health monitor at once (no waiting for probes).
+        void this.reconcile(`link change: ${what}`).then(() => this.syncLinkStates());
+      }, this.log);
+    }
+  }
+
+  private syncLinkStates(): void {
+    if (!this.health || !this.lastConfig || !this.lastFacts) return;
+    for (const u of this.lastConfig.uplinks) {
+      const f = this.lastFacts.interfaces[u.interface];
+      this.health.setLinkState(u.name, { carrier: Boolean(f?.exists && f.up && f.carrier), hasAddress: Boolean(f?.addresses.length) });
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers = [];
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.links?.stop();
+    this.health?.stop();
+    if (this.busy) await this.busy.catch(() => undefined);
+  }
+
+  /** `agent --once`: converge, collect counters once, report. */
+  async once(): Promise<ReconcileResult> {
+    const r = await this.reconcile('once');
+    if (r.ok && r.revision !== null) {
+      await this.collectCounters();
+      await this.collectConnections().catch(() => undefined);
+      this.writeUplinkStatus();
+    }
+    return r;
+  }
+}

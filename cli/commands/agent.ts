@@ -1,0 +1,43 @@
+import { parseArgs } from '../args';
+import { openDb } from '../../lib/db/sqlite';
+import { Agent } from '../../agent/agent';
+import { demoRequestHandlers } from '../../agent/requests';
+
+export async function run(args: string[]): Promise<number> {
+  const { flags, positional } = parseArgs(args, { once: 'bool', 'no-health': 'bool', quiet: 'bool' });
+  if (positional.length) {
+    process.stderr.write('usage: linkward agent [--once] [--no-health]\n');
+    return 2;
+  }
+  if (process.getuid && process.getuid() !== 0) {
+    process.stderr.write('linkward agent: must run as root (it programs nftables, routes and sysctls)\n');
+    return 1;
+  }
+  const db = openDb();
+  const agent = new Agent({
+    db,
+    health: !flags.once && !flags['no-health'],
+    watchLinks: !flags.once,
+    log: flags.quiet ? () => undefined : undefined,
+    requestHandlers: demoRequestHandlers(),
+  });
+  if (flags.once) {
+    const r = await agent.once();
+    db.close();
+    if (!r.ok) {
+      process.stderr.write(`linkward agent: ${r.error}\n`);
+      return 1;
+    }
+    process.stdout.write(r.revision === null ? 'no configuration stored yet; nothing to apply\n' : `revision ${r.revision} applied${r.changed ? '' : ' (kernel already up to date)'}\n`);
+    return 0;
+  }
+  await agent.start();
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await agent.stop();
+  db.close();
+  return 0;
+}

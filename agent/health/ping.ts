@@ -1,0 +1,206 @@
+// ICMP probing with long-running iputils `ping` processes (Node cannot open raw ICMP sockets nor
+// set SO_MARK / SO_BINDTODEVICE). One process per (uplink, target):
+//   ping -n -O -D -i <interval s> -W <timeout s> -m <mark> -I <ifname> <target>
+// -m puts the uplink's fwmark on every probe (ip rule fwmark <mark>/0xff00 lookup 200+id) and -I
+// binds it to the interface, so the probe leaves through that uplink even when it is not the
+// default route. Output is parsed line by line into resolved probe outcomes.
+import { isIfname, isIPv4 } from '../../lib/validations/net';
+import { spawnLines, type Spawner, type SpawnedProcess } from '../system/spawn';
+import type { ProbeOutcome } from './state';
+
+export type PingLine =
+  | { kind: 'reply'; seq: number; rttMs: number; ts?: number; dup: boolean }
+  | { kind: 'noanswer'; seq: number; ts?: number }
+  | { kind: 'error'; seq: number; ts?: number; text: string }
+  | { kind: 'other' };
+
+const TS = String.raw`^(?:\[(\d+\.\d+)\] )?`;
+const REPLY_RE = new RegExp(TS + String.raw`\d+ bytes from [0-9.]+: icmp_seq=(\d+) ttl=\d+ time=(\d+(?:\.\d+)?) ms( \(DUP!\))?`);
+const NOANSWER_RE = new RegExp(TS + String.raw`no answer yet for icmp_seq=(\d+)`);
+const ERROR_RE = new RegExp(TS + String.raw`From [0-9.]+(?: [^ ]+)? icmp_seq=(\d+) (.+)$`);
+
+/** Parse one line of `ping -n -O -D` output. */
+export function parsePingLine(line: string): PingLine {
+  let m = REPLY_RE.exec(line);
+  if (m) return { kind: 'reply', seq: Number(m[2]), rttMs: Number(m[3]), ts: m[1] ? Number(m[1]) * 1000 : undefined, dup: Boolean(m[4]) };
+  m = NOANSWER_RE.exec(line);
+  if (m) return { kind: 'noanswer', seq: Number(m[2]), ts: m[1] ? Number(m[1]) * 1000 : undefined };
+  m = ERROR_RE.exec(line);
+  if (m) return { kind: 'error', seq: Number(m[2]), ts: m[1] ? Number(m[1]) * 1000 : undefined, text: m[3] };
+  return { kind: 'other' };
+}
+
+/**
+ * Turns ping lines into resolved outcomes, each sequence number at most once:
+ * reply -> ok (the state machine treats rtt > timeoutMs as lost); ICMP error -> lost;
+ * "no answer yet for N" (printed when N+1 is sent) -> pending, lost once timeoutMs has passed
+ * since N was sent (estimated as the line's arrival - intervalMs) without a reply.
+ */
+export class PingTracker {
+  private pending = new Map<number, number>(); // seq -> estimated send time
+  private resolved = new Set<number>();
+  private maxSeq = 0;
+  constructor(
+    private readonly target: string,
+    private readonly intervalMs: number,
+    private readonly timeoutMs: number,
+  ) {}
+
+  reset(): void {
+    this.pending.clear();
+    this.resolved.clear();
+    this.maxSeq = 0;
+  }
+
+  private resolve(seq: number): boolean {
+    if (seq < this.maxSeq - 30000) this.reset(); // icmp_seq wrapped at 65535
+    if (this.resolved.has(seq)) return false;
+    this.resolved.add(seq);
+    this.pending.delete(seq);
+    if (seq > this.maxSeq) this.maxSeq = seq;
+    if (this.resolved.size > 512) for (const s of this.resolved) if (s < this.maxSeq - 256) this.resolved.delete(s);
+    return true;
+  }
+
+  line(line: string, now: number): ProbeOutcome[] {
+    const p = parsePingLine(line);
+    switch (p.kind) {
+      case 'reply':
+        if (p.dup || !this.resolve(p.seq)) return [];
+        return [{ target: this.target, ok: true, rttMs: p.rttMs, at: now }];
+      case 'error':
+        if (!this.resolve(p.seq)) return [];
+        return [{ target: this.target, ok: false, at: now }];
+      case 'noanswer':
+        if (!this.resolved.has(p.seq) && !this.pending.has(p.seq)) this.pending.set(p.seq, now - this.intervalMs);
+        return this.expire(now);
+      default:
+        return [];
+    }
+  }
+
+  /** Outcomes for pending probes whose timeout has passed. */
+  expire(now: number): ProbeOutcome[] {
+    const out: ProbeOutcome[] = [];
+    for (const [seq, sent] of [...this.pending]) {
+      if (now - sent >= this.timeoutMs && this.resolve(seq)) out.push({ target: this.target, ok: false, at: now });
+    }
+    return out;
+  }
+}
+
+export interface PingSpec {
+  target: string;
+  ifname: string;
+  /** fwmark for the probes (uplink id << 8); omitted: no mark. */
+  mark?: number;
+  intervalMs: number;
+  timeoutMs: number;
+  netns?: string;
+}
+
+export function pingArgv(s: PingSpec): string[] {
+  if (!isIPv4(s.target)) throw new Error(`ping: invalid target ${JSON.stringify(s.target)}`);
+  if (!isIfname(s.ifname)) throw new Error(`ping: invalid interface ${JSON.stringify(s.ifname)}`);
+  if (!Number.isInteger(s.intervalMs) || s.intervalMs < 10 || s.intervalMs > 600_000) throw new Error('ping: bad interval');
+  if (!Number.isInteger(s.timeoutMs) || s.timeoutMs < 10 || s.timeoutMs > 600_000) throw new Error('ping: bad timeout');
+  const argv = ['ping', '-n', '-O', '-D', '-i', (s.intervalMs / 1000).toFixed(3), '-W', (s.timeoutMs / 1000).toFixed(3)];
+  if (s.mark !== undefined) {
+    if (!Number.isInteger(s.mark) || s.mark < 0 || s.mark > 0xffffffff) throw new Error('ping: bad mark');
+    argv.push('-m', String(s.mark));
+  }
+  argv.push('-I', s.ifname, s.target);
+  return argv;
+}
+
+export interface Prober {
+  start(): void;
+  stop(): void;
+}
+
+export interface PingProberOptions {
+  spawner?: Spawner;
+  now?: () => number;
+  onLog?: (msg: string) => void;
+  /** Restart backoff: min(maxBackoffMs, minBackoffMs * 2^failures); reset after 10 s of life. */
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+}
+
+/** Keeps one ping process alive (restart with backoff) and reports outcomes. */
+export class PingProber implements Prober {
+  private proc: SpawnedProcess | null = null;
+  private tracker: PingTracker;
+  private expiryTimer: NodeJS.Timeout | null = null;
+  private restartTimer: NodeJS.Timeout | null = null;
+  private running = false;
+  private failures = 0;
+  private startedAt = 0;
+  restarts = 0;
+  private readonly spawner: Spawner;
+  private readonly now: () => number;
+
+  constructor(
+    readonly spec: PingSpec,
+    private readonly onOutcome: (o: ProbeOutcome) => void,
+    private readonly opts: PingProberOptions = {},
+  ) {
+    pingArgv(spec); // validate early
+    this.tracker = new PingTracker(spec.target, spec.intervalMs, spec.timeoutMs);
+    this.spawner = opts.spawner ?? spawnLines;
+    this.now = opts.now ?? Date.now;
+  }
+
+  get pid(): number | undefined {
+    return this.proc?.pid;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.expiryTimer = setInterval(() => this.emit(this.tracker.expire(this.now())), Math.max(20, Math.min(100, this.spec.intervalMs / 2)));
+    this.expiryTimer.unref?.();
+    this.launch();
+  }
+
+  private emit(os: ProbeOutcome[]): void {
+    for (const o of os) this.onOutcome(o);
+  }
+
+  private launch(): void {
+    if (!this.running) return;
+    this.tracker.reset();
+    this.startedAt = this.now();
+    const p = this.spawner(pingArgv(this.spec), {
+      netns: this.spec.netns,
+      onStdoutLine: (l) => this.emit(this.tracker.line(l, this.now())),
+      onStderrLine: (l) => this.opts.onLog?.(`ping ${this.spec.target} via ${this.spec.ifname}: ${l}`),
+      onExit: (code, signal, err) => {
+        if (this.proc !== p) return;
+        this.proc = null;
+        if (!this.running) return;
+        if (this.now() - this.startedAt > 10_000) this.failures = 0;
+        const delay = Math.min(this.opts.maxBackoffMs ?? 30_000, (this.opts.minBackoffMs ?? 500) * 2 ** this.failures);
+        this.failures++;
+        this.restarts++;
+        this.opts.onLog?.(`ping ${this.spec.target} via ${this.spec.ifname} exited (${err?.message ?? signal ?? code}); restart in ${delay} ms`);
+        this.restartTimer = setTimeout(() => {
+          this.restartTimer = null;
+          this.launch();
+        }, delay);
+        this.restartTimer.unref?.();
+      },
+    });
+    this.proc = p;
+  }
+
+  stop(): void {
+    this.running = false;
+    if (this.expiryTimer) clearInterval(this.expiryTimer);
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.expiryTimer = this.restartTimer = null;
+    const p = this.proc;
+    this.proc = null;
+    p?.kill();
+  }
+}

@@ -1,0 +1,64 @@
+import { parseArgs } from '../args';
+import { latestRevision } from '../../lib/store/revisions';
+import { disconnect } from '../../lib/db/prisma';
+import { compile } from '../../lib/compile/compile';
+import { renderTransaction } from '../../lib/compile/nft';
+import type { Facts, IfaceFacts } from '../../lib/compile/types';
+import { gatherFacts } from '../../agent/system/facts';
+import { run as runner } from '../../agent/system/runner';
+
+export async function run(args: string[]): Promise<number> {
+  const { flags, positional } = parseArgs(args, { json: 'bool', transaction: 'bool', 'no-kernel': 'bool' });
+  if (positional.length) {
+    process.stderr.write('usage: linkward plan [--json] [--transaction] [--no-kernel]\n');
+    return 2;
+  }
+  let rev;
+  try {
+    rev = await latestRevision();
+  } finally {
+    await disconnect();
+  }
+  if (!rev) {
+    process.stderr.write('linkward plan: no configuration stored yet (linkward import FILE)\n');
+    return 1;
+  }
+  const config = rev.config;
+  const ifnames = [...config.lan.map((l) => l.interface), ...config.uplinks.map((u) => u.interface)];
+  // Facts the config cannot give (addresses, DHCP gateways) come from this machine's kernel when
+  // its interfaces exist; otherwise they stay unresolved and the plan says so.
+  let interfaces: Record<string, IfaceFacts> = {};
+  if (!flags['no-kernel']) {
+    try {
+      interfaces = await gatherFacts(runner, ifnames);
+    } catch (e) {
+      process.stderr.write(`linkward plan: could not read interfaces from the kernel (${(e as Error).message}); facts left unresolved\n`);
+    }
+  }
+  const facts: Facts = { interfaces, health: {} };
+  const plan = compile(config, facts);
+  const nft = flags.transaction ? renderTransaction(plan, null) : plan.nftDeclaration;
+  if (flags.json) {
+    process.stdout.write(JSON.stringify({ revision: rev.id, nft, routes: plan.routes, rules: plan.rules, sysctls: plan.sysctls, uplinks: plan.uplinks, unresolved: plan.unresolved, warnings: plan.warnings }, null, 2) + '\n');
+    return 0;
+  }
+  const out: string[] = [];
+  out.push(`# linkward plan for desired revision ${rev.id}`);
+  for (const u of plan.unresolved) out.push(`# unresolved: ${u}`);
+  for (const w of plan.warnings) out.push(`# warning: ${w}`);
+  out.push('', '# --- nftables ---', nft.trimEnd(), '', '# --- uplinks ---');
+  for (const u of plan.uplinks) out.push(`# ${u.name}: table ${u.table}, mark 0x${u.mark.toString(16)}, ${u.interface} ${u.address ?? '(no address)'} via ${u.gateway ?? '(no gateway)'}: ${u.active ? 'active' : `inactive (${u.reason})`}`);
+  out.push('', '# --- routes ---');
+  for (const r of plan.routes) {
+    const nh = r.nexthops?.map((n) => `nexthop via ${n.via} dev ${n.dev} weight ${n.weight}`).join(' ');
+    out.push(`ip route replace ${r.dst} table ${r.table}${r.via ? ` via ${r.via}` : ''}${r.dev && !nh ? ` dev ${r.dev}` : ''}${r.scope ? ` scope ${r.scope}` : ''}${r.src ? ` src ${r.src}` : ''}${nh ? ` ${nh}` : ''}`);
+  }
+  out.push('', '# --- ip rules ---');
+  for (const r of plan.rules) {
+    out.push(`ip rule add priority ${r.priority}${r.from ? ` from ${r.from}` : ''}${r.fwmark ? ` fwmark 0x${r.fwmark.value.toString(16)}/0x${r.fwmark.mask.toString(16)}` : ''} lookup ${r.table}${r.suppressPrefixlength !== undefined ? ` suppress_prefixlength ${r.suppressPrefixlength}` : ''}`);
+  }
+  out.push('', '# --- sysctls ---');
+  for (const [k, v] of Object.entries(plan.sysctls)) out.push(`${k} = ${v}`);
+  process.stdout.write(out.join('\n') + '\n');
+  return 0;
+}

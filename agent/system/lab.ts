@@ -1,0 +1,513 @@
+// The lab: a virtual multi-ISP network in network namespaces (see docs/lab.md).
+// Every command goes through runner.run() as an argv array; every name and address that reaches
+// ip/nft comes from lab-plan.ts (fixed plan) or is validated first.
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { run as defaultRun, type RunOptions, type RunResult, type Runner } from './runner';
+import { isIPv4 } from '../../lib/validations/net';
+import { parseConfig } from '../../lib/validations/config';
+import {
+  labPlan, labConfig, nsName, parseRole, ispIndex, validatePrefix, validateUplinkCount, parseBreakMode,
+  formatBreakMode, breakScript, targetsTableScript, BREAK_TABLE, TARGETS_TABLE, DEFAULT_PREFIX, DEFAULT_UPLINKS,
+  MAX_UPLINKS, ECHO_TCP_PORTS, ECHO_UDP_PORTS, LAN_SERVER_PORT, type LabPlan, type LabRole, type BreakMode,
+} from './lab-plan';
+
+export { nsName, labPlan, labConfig, parseRole, parseBreakMode, type LabPlan, type LabRole, type BreakMode } from './lab-plan';
+
+let run: Runner = defaultRun;
+/** For tests only: replace the command runner. */
+export function setLabRunner(r: Runner): void {
+  run = r;
+}
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = process.env.LINKWARD_ROOT ?? path.resolve(HERE, '..', '..');
+const SERVER_SCRIPT = path.join(ROOT, 'agent', 'lab', 'echo-server.ts');
+const CLIENT_SCRIPT = path.join(ROOT, 'agent', 'lab', 'client.ts');
+const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+const NODE = process.execPath;
+
+/** Where pid files, logs and the generated config live: `.lab/<P>/` in the checkout. */
+export function labStateDir(prefix: string): string {
+  return path.join(ROOT, '.lab', validatePrefix(prefix));
+}
+
+// ---------------------------------------------------------------------------
+// Small kernel helpers
+// ---------------------------------------------------------------------------
+
+const ip = (ns: string, args: string[], opts: RunOptions = {}) => run(['ip', '-n', ns, ...args], opts);
+
+/** All namespace names (from /run/netns, what `ip netns list` reads). */
+export async function listNamespaces(): Promise<string[]> {
+  const r = await run(['ip', '-j', 'netns', 'list'], { allowFail: true });
+  if (r.exitCode !== 0 || !r.stdout.trim()) return [];
+  const parsed: unknown = JSON.parse(r.stdout);
+  if (!Array.isArray(parsed)) return [];
+  return parsed.map((x) => (x && typeof x === 'object' && 'name' in x ? String((x as { name: unknown }).name) : '')).filter(Boolean);
+}
+
+/** Namespaces that belong to the lab with this prefix (exact role names only). */
+export async function labNamespaces(prefix: string): Promise<string[]> {
+  validatePrefix(prefix);
+  const re = new RegExp(`^${prefix}-(lan|rtr|net|isp[1-${MAX_UPLINKS}])$`);
+  return (await listNamespaces()).filter((n) => re.test(n));
+}
+
+async function ensureNs(ns: string, existing: Set<string>): Promise<void> {
+  if (existing.has(ns)) return;
+  const r = await run(['ip', 'netns', 'add', ns], { allowFail: true });
+  if (r.exitCode !== 0 && !/File exists/.test(r.stderr)) throw new Error(`ip netns add ${ns}: ${r.stderr.trim()}`);
+  existing.add(ns);
+}
+
+async function linkExists(ns: string, dev: string): Promise<boolean> {
+  const r = await ip(ns, ['link', 'show', 'dev', dev], { allowFail: true });
+  return r.exitCode === 0;
+}
+
+/** A veth pair nsA:ifA <-> nsB:ifB; recreated if either end is missing. */
+async function ensureVeth(nsA: string, ifA: string, nsB: string, ifB: string): Promise<void> {
+  const [a, b] = await Promise.all([linkExists(nsA, ifA), linkExists(nsB, ifB)]);
+  if (a && b) return;
+  if (a) await ip(nsA, ['link', 'del', 'dev', ifA], { allowFail: true });
+  if (b) await ip(nsB, ['link', 'del', 'dev', ifB], { allowFail: true });
+  await ip(nsA, ['link', 'add', 'name', ifA, 'type', 'veth', 'peer', 'name', ifB, 'netns', nsB]);
+}
+
+async function addrUp(ns: string, dev: string, cidrs: string[]): Promise<void> {
+  for (const c of cidrs) await ip(ns, ['addr', 'replace', c, 'dev', dev]);
+  await ip(ns, ['link', 'set', 'dev', dev, 'up']);
+}
+
+async function sysctl(ns: string, key: string, value: string): Promise<void> {
+  await run(['sysctl', '-q', '-w', `${key}=${value}`], { netns: ns });
+}
+
+// ---------------------------------------------------------------------------
+// Background servers (echo server, LAN server, iperf3)
+// ---------------------------------------------------------------------------
+
+type ServerName = 'echo' | 'lan-server' | 'iperf3';
+
+function nsInode(file: string): number | null {
+  try {
+    return fs.statSync(file).ino;
+  } catch {
+    return null;
+  }
+}
+
+function readPid(file: string): number | null {
+  try {
+    const n = Number(fs.readFileSync(file, 'utf8').trim());
+    return Number.isInteger(n) && n > 1 ? n : null;
+  } catch {
+    return null;
+  }
+}
+
+function cmdlineOf(pid: number): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+  } catch {
+    return '';
+  }
+}
+
+const MARKER: Record<ServerName, string> = { echo: 'echo-server.ts', 'lan-server': 'echo-server.ts', iperf3: 'iperf3' };
+
+/** Pid of our server if it runs and is inside namespace `ns` (when given). */
+function serverPid(prefix: string, name: ServerName, ns?: string): number | null {
+  const pid = readPid(path.join(labStateDir(prefix), `${name}.pid`));
+  if (pid === null || !cmdlineOf(pid).includes(MARKER[name])) return null;
+  if (ns !== undefined) {
+    const want = nsInode(`/run/netns/${ns}`);
+    if (want === null || nsInode(`/proc/${pid}/ns/net`) !== want) return null;
+  }
+  return pid;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function stopPid(pid: number): Promise<void> {
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  for (let i = 0; i < 40; i++) {
+    await sleep(50);
+    if (!fs.existsSync(`/proc/${pid}`) || /^Z/m.test(procState(pid))) return;
+  }
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    /* gone */
+  }
+}
+
+function procState(pid: number): string {
+  try {
+    return /State:\s+(\S)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? '';
+  } catch {
+    return '';
+  }
+}
+
+/** Stop our server `name` (only a process whose pid file we wrote and whose cmdline matches). */
+async function stopServer(prefix: string, name: ServerName): Promise<void> {
+  const pid = serverPid(prefix, name);
+  if (pid !== null) await stopPid(pid);
+  fs.rmSync(path.join(labStateDir(prefix), `${name}.pid`), { force: true });
+}
+
+async function ensureServer(prefix: string, name: ServerName, ns: string): Promise<number> {
+  const live = serverPid(prefix, name, ns);
+  if (live !== null) return live;
+  await stopServer(prefix, name); // a stale one (e.g. in a deleted namespace of an earlier run)
+  const dir = labStateDir(prefix);
+  const pidfile = path.join(dir, `${name}.pid`);
+  const log = path.join(dir, `${name}.log`);
+  if (name === 'iperf3') {
+    await run(['iperf3', '-s', '-D', '-I', pidfile, '--logfile', log], { netns: ns, timeoutMs: 10000 });
+    for (let i = 0; i < 40 && readPid(pidfile) === null; i++) await sleep(50);
+  } else {
+    const ports = name === 'echo'
+      ? ['--tcp', ECHO_TCP_PORTS.join(','), '--udp', ECHO_UDP_PORTS.join(',')]
+      : ['--tcp', String(LAN_SERVER_PORT), '--udp', String(LAN_SERVER_PORT)];
+    await run([NODE, '--import', TSX_LOADER, SERVER_SCRIPT, ...ports, '--daemon', '--pidfile', pidfile, '--log', log], { netns: ns, timeoutMs: 20000 });
+  }
+  const pid = serverPid(prefix, name, ns);
+  if (pid === null) throw new Error(`lab: ${name} server did not start in ${ns} (see ${log})`);
+  return pid;
+}
+
+// ---------------------------------------------------------------------------
+// up / down
+// ---------------------------------------------------------------------------
+
+export interface LabUpOptions {
+  prefix?: string;
+  uplinks?: number;
+  /** Where to write the matching linkward config (default .lab/<P>/config.json). */
+  configOut?: string;
+}
+
+export interface LabInfo {
+  prefix: string;
+  uplinks: number;
+  namespaces: { lan: string; router: string; net: string; isps: string[] };
+  plan: LabPlan;
+  /** Device holding the probe target / server addresses in the Internet namespace ("targets0", or "lo" without dummy support). */
+  targetsDevice: string;
+  configPath: string;
+  stateDir: string;
+  servers: { echo: number; lanServer: number; iperf3: number };
+}
+
+async function ensureTargetsDevice(ns: string, want: string): Promise<string> {
+  if (await linkExists(ns, want)) return want;
+  const r = await ip(ns, ['link', 'add', 'name', want, 'type', 'dummy'], { allowFail: true });
+  return r.exitCode === 0 ? want : 'lo';
+}
+
+/** Build (or repair) the lab. Idempotent: running it again fixes missing parts and changes nothing else. */
+export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
+  const prefix = validatePrefix(opts.prefix ?? DEFAULT_PREFIX);
+  const n = validateUplinkCount(opts.uplinks ?? DEFAULT_UPLINKS);
+  const plan = labPlan(prefix, n);
+  const dir = labStateDir(prefix);
+  fs.mkdirSync(dir, { recursive: true });
+
+  // Remove ISPs beyond N left over from an earlier, larger lab.
+  const existing = new Set(await listNamespaces());
+  for (let k = n + 1; k <= MAX_UPLINKS; k++) {
+    const ns = nsName(prefix, `isp${k}`);
+    if (existing.has(ns)) {
+      if (existing.has(plan.ns.router)) await ip(plan.ns.router, ['link', 'del', 'dev', `wan${k}`], { allowFail: true });
+      if (existing.has(plan.ns.net)) await ip(plan.ns.net, ['link', 'del', 'dev', `isp${k}`], { allowFail: true });
+      await run(['ip', 'netns', 'del', ns], { allowFail: true });
+      existing.delete(ns);
+    }
+  }
+
+  const all = [plan.ns.lan, plan.ns.router, plan.ns.net, ...plan.ns.isps];
+  for (const ns of all) await ensureNs(ns, existing);
+  await Promise.all(all.map((ns) => ip(ns, ['link', 'set', 'dev', 'lo', 'up'])));
+
+  // LAN
+  await ensureVeth(plan.ns.router, plan.lan.routerIf, plan.ns.lan, plan.lan.hostIf);
+  await addrUp(plan.ns.router, plan.lan.routerIf, [`${plan.lan.routerAddr}/24`]);
+  await addrUp(plan.ns.lan, plan.lan.hostIf, plan.lan.hostAddrs.map((a) => `${a}/24`));
+  await ip(plan.ns.lan, ['route', 'replace', 'default', 'via', plan.lan.routerAddr, 'dev', plan.lan.hostIf]);
+
+  // ISPs
+  for (const isp of plan.isps) {
+    await ensureVeth(plan.ns.router, isp.routerIf, isp.ns, isp.ispIf);
+    await ensureVeth(isp.ns, isp.ispUpIf, plan.ns.net, isp.netIf);
+    await addrUp(plan.ns.router, isp.routerIf, [`${isp.routerAddr}/24`]);
+    await addrUp(isp.ns, isp.ispIf, [`${isp.gateway}/24`]);
+    await addrUp(isp.ns, isp.ispUpIf, [`${isp.ispUpAddr}/24`]);
+    await addrUp(plan.ns.net, isp.netIf, [`${isp.netAddr}/24`]);
+    await sysctl(isp.ns, 'net.ipv4.ip_forward', '1');
+    await ip(isp.ns, ['route', 'replace', 'default', 'via', isp.netAddr, 'dev', isp.ispUpIf]);
+    await ip(plan.ns.net, ['route', 'replace', isp.accessNet, 'via', isp.ispUpAddr, 'dev', isp.netIf]);
+    // "DHCP": a main-table default route per uplink, distinct metrics.
+    await ip(plan.ns.router, ['route', 'replace', 'default', 'via', isp.gateway, 'dev', isp.routerIf, 'metric', String(isp.metric)]);
+  }
+
+  // Internet: probe targets and the server address.
+  const targetsDevice = await ensureTargetsDevice(plan.ns.net, plan.net.targetsIf);
+  await addrUp(plan.ns.net, targetsDevice, [...plan.net.targets, plan.net.server].map((a) => `${a}/32`));
+
+  const servers = {
+    echo: await ensureServer(prefix, 'echo', plan.ns.net),
+    lanServer: await ensureServer(prefix, 'lan-server', plan.ns.lan),
+    iperf3: await ensureServer(prefix, 'iperf3', plan.ns.net),
+  };
+
+  const doc = labConfig(n);
+  const parsed = parseConfig(doc);
+  if (!parsed.ok) throw new Error(`lab: generated config does not validate: ${parsed.errors.join('; ')}`);
+  const configPath = path.resolve(opts.configOut ?? path.join(dir, 'config.json'));
+  fs.mkdirSync(path.dirname(configPath), { recursive: true });
+  fs.writeFileSync(configPath, JSON.stringify(doc, null, 2) + '\n');
+  fs.writeFileSync(path.join(dir, 'lab.json'), JSON.stringify({ prefix, uplinks: n, configPath, targetsDevice }, null, 2) + '\n');
+
+  return { prefix, uplinks: n, namespaces: plan.ns, plan, targetsDevice, configPath, stateDir: dir, servers };
+}
+
+export interface LabDownResult {
+  removed: string[];
+  /** Processes (not ours) that were still inside a removed namespace; they keep it alive until they exit. */
+  leftoverPids: Record<string, number[]>;
+}
+
+async function nsPids(ns: string): Promise<number[]> {
+  const r = await run(['ip', 'netns', 'pids', ns], { allowFail: true });
+  return r.stdout.split(/\s+/).filter(Boolean).map(Number).filter((x) => Number.isInteger(x));
+}
+
+/** Stop the lab's servers and delete every namespace of this prefix. Safe when nothing is up. */
+export async function labDown(prefix: string = DEFAULT_PREFIX): Promise<LabDownResult> {
+  validatePrefix(prefix);
+  for (const s of ['echo', 'lan-server', 'iperf3'] as const) await stopServer(prefix, s);
+  const namespaces = await labNamespaces(prefix);
+  const leftoverPids: Record<string, number[]> = {};
+  for (const ns of namespaces) {
+    const pids = await nsPids(ns);
+    if (pids.length) leftoverPids[ns] = pids;
+    await run(['ip', 'netns', 'del', ns], { allowFail: true });
+  }
+  return { removed: namespaces, leftoverPids };
+}
+
+// ---------------------------------------------------------------------------
+// break / restore / targets
+// ---------------------------------------------------------------------------
+
+function resolveIsp(prefix: string, target: string): { k: number; ns: string } {
+  const k = ispIndex(target);
+  if (k === null) throw new Error(`unknown uplink ${JSON.stringify(target)}: use isp1..isp${MAX_UPLINKS} (or 1..${MAX_UPLINKS})`);
+  return { k, ns: nsName(prefix, `isp${k}`) };
+}
+
+async function requireNs(ns: string): Promise<void> {
+  if (!(await listNamespaces()).includes(ns)) throw new Error(`namespace ${ns} does not exist (run "linkward lab up" first)`);
+}
+
+/** Break an ISP inside its namespace; the router's link stays up. Replaces an earlier break of that ISP. */
+export async function labBreak(prefix: string, target: string, mode: BreakMode | string = { kind: 'drop' }): Promise<{ ns: string; mode: string; method: string }> {
+  validatePrefix(prefix);
+  const m = typeof mode === 'string' ? parseBreakMode(mode) : mode;
+  const { k, ns } = resolveIsp(prefix, target);
+  await requireNs(ns);
+  await labRestore(prefix, `isp${k}`);
+  let method: string;
+  if (m.kind === 'blackhole') {
+    // The ISP's own gateway still answers (ARP, ping); nothing gets beyond it.
+    await ip(ns, ['route', 'replace', 'blackhole', 'default']);
+    method = 'route blackhole default in the ISP';
+  } else if (m.kind === 'loss') {
+    const tc = await Promise.all(['down0', 'up0'].map((dev) =>
+      run(['tc', 'qdisc', 'replace', 'dev', dev, 'root', 'netem', 'loss', `${m.percent}%`], { netns: ns, allowFail: true })));
+    if (tc.every((r) => r.exitCode === 0)) method = 'tc netem on down0 and up0';
+    else {
+      for (const dev of ['down0', 'up0']) await run(['tc', 'qdisc', 'del', 'dev', dev, 'root'], { netns: ns, allowFail: true });
+      await run(['nft', '-f', '-'], { netns: ns, input: breakScript(m) });
+      method = 'nft numgen random drop (sch_netem unavailable)';
+    }
+  } else {
+    await run(['nft', '-f', '-'], { netns: ns, input: breakScript(m) });
+    method = 'nft drop all in the ISP';
+  }
+  return { ns, mode: formatBreakMode(m), method };
+}
+
+/** Undo any break of an ISP (all modes; idempotent). */
+export async function labRestore(prefix: string, target: string): Promise<{ ns: string }> {
+  validatePrefix(prefix);
+  const { k, ns } = resolveIsp(prefix, target);
+  await requireNs(ns);
+  await run(['nft', 'delete', 'table', 'inet', BREAK_TABLE], { netns: ns, allowFail: true });
+  for (const dev of ['down0', 'up0']) {
+    const q = await run(['tc', 'qdisc', 'show', 'dev', dev], { netns: ns, allowFail: true });
+    if (/netem/.test(q.stdout)) await run(['tc', 'qdisc', 'del', 'dev', dev, 'root'], { netns: ns, allowFail: true });
+  }
+  await ip(ns, ['route', 'replace', 'default', 'via', `100.127.${k}.1`, 'dev', 'up0']);
+  return { ns };
+}
+
+/** What is wrong with an ISP right now, read from the kernel: "ok", "drop", "loss:N", "blackhole". */
+export async function ispCondition(ns: string): Promise<string> {
+  const t = await run(['nft', 'list', 'table', 'inet', BREAK_TABLE], { netns: ns, allowFail: true });
+  if (t.exitCode === 0) {
+    const m = /numgen random mod 100 < (\d+)/.exec(t.stdout);
+    return m ? `loss:${m[1]}` : 'drop';
+  }
+  const q = await run(['tc', 'qdisc', 'show', 'dev', 'down0'], { netns: ns, allowFail: true });
+  const nm = /netem.*loss (\d+)%/.exec(q.stdout);
+  if (nm) return `loss:${nm[1]}`;
+  const r = await ip(ns, ['route', 'show', 'default'], { allowFail: true });
+  if (/blackhole/.test(r.stdout)) return 'blackhole';
+  return 'ok';
+}
+
+function checkIp(addr: string): string {
+  if (!isIPv4(addr)) throw new Error(`not an IPv4 address: ${JSON.stringify(addr)}`);
+  return addr;
+}
+
+/** Drop all traffic to/from one address (e.g. a probe target) in the Internet namespace. */
+export async function labTargetFilter(prefix: string, addr: string): Promise<void> {
+  checkIp(addr);
+  const ns = nsName(prefix, 'net');
+  await requireNs(ns);
+  const t = await run(['nft', 'list', 'table', 'inet', TARGETS_TABLE], { netns: ns, allowFail: true });
+  if (t.exitCode !== 0) await run(['nft', '-f', '-'], { netns: ns, input: targetsTableScript() });
+  await run(['nft', 'add', 'element', 'inet', TARGETS_TABLE, 'filtered', `{ ${addr} }`], { netns: ns });
+}
+
+export async function labTargetUnfilter(prefix: string, addr: string): Promise<void> {
+  checkIp(addr);
+  const ns = nsName(prefix, 'net');
+  await requireNs(ns);
+  await run(['nft', 'delete', 'element', 'inet', TARGETS_TABLE, 'filtered', `{ ${addr} }`], { netns: ns, allowFail: true });
+}
+
+export async function labFilteredTargets(prefix: string): Promise<string[]> {
+  const r = await run(['nft', '-j', 'list', 'set', 'inet', TARGETS_TABLE, 'filtered'], { netns: nsName(prefix, 'net'), allowFail: true });
+  if (r.exitCode !== 0) return [];
+  const doc = JSON.parse(r.stdout) as { nftables?: { set?: { elem?: unknown[] } }[] };
+  const elems = doc.nftables?.find((x) => x.set)?.set?.elem ?? [];
+  return elems.filter((e): e is string => typeof e === 'string');
+}
+
+// ---------------------------------------------------------------------------
+// exec / whoami
+// ---------------------------------------------------------------------------
+
+/** Run argv inside the namespace of `role` (lan | router | net | ispK). */
+export async function labExec(prefix: string, role: LabRole | string, argv: string[], opts: Omit<RunOptions, 'netns'> = {}): Promise<RunResult> {
+  if (argv.length === 0) throw new Error('labExec: empty command');
+  return run(argv, { timeoutMs: 60000, ...opts, netns: nsName(prefix, role) });
+}
+
+export interface WhoAmI {
+  /** Address the server saw (after any NAT). */
+  ip: string;
+  port: number;
+}
+
+export interface WhoAmIOptions {
+  /** Bind the client socket to this local address. */
+  sourceAddress?: string;
+  /** Per attempt (default 2000 ms). */
+  timeoutMs?: number;
+}
+
+function parseWhoAmI(line: string): WhoAmI | null {
+  const m = /^OK (\d+\.\d+\.\d+\.\d+):(\d+)$/.exec(line.trim());
+  return m ? { ip: m[1], port: Number(m[2]) } : null;
+}
+
+async function whoAmIMany(proto: 'tcp' | 'udp', prefix: string, from: LabRole | string, dst: string, port: number, count: number, opts: WhoAmIOptions): Promise<(WhoAmI | null)[]> {
+  checkIp(dst);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`bad port ${port}`);
+  if (!Number.isInteger(count) || count < 1 || count > 100000) throw new Error(`bad count ${count}`);
+  const timeoutMs = opts.timeoutMs ?? 2000;
+  const argv = [NODE, '--import', TSX_LOADER, CLIENT_SCRIPT, proto, dst, String(port), '--timeout', String(timeoutMs), '--count', String(count)];
+  if (opts.sourceAddress !== undefined) argv.push('--source', checkIp(opts.sourceAddress));
+  const r = await run(argv, { netns: nsName(prefix, from), timeoutMs: timeoutMs * count + 10000 });
+  const lines = r.stdout.split('\n').filter((l) => l.trim());
+  return lines.map(parseWhoAmI);
+}
+
+/** Connect over TCP from a lab namespace; the address the server saw, or null (refused, timeout, unreachable). */
+export async function tcpWhoAmI(prefix: string, from: LabRole | string, dst: string, port: number, opts: WhoAmIOptions = {}): Promise<WhoAmI | null> {
+  return (await whoAmIMany('tcp', prefix, from, dst, port, 1, opts))[0] ?? null;
+}
+
+/** Send one UDP datagram from a lab namespace; the address the server saw, or null (no answer in time). */
+export async function udpWhoAmI(prefix: string, from: LabRole | string, dst: string, port: number, opts: WhoAmIOptions = {}): Promise<WhoAmI | null> {
+  return (await whoAmIMany('udp', prefix, from, dst, port, 1, opts))[0] ?? null;
+}
+
+/** `count` sequential TCP connections in one client process (fast; for balancing statistics). */
+export function tcpWhoAmIMany(prefix: string, from: LabRole | string, dst: string, port: number, count: number, opts: WhoAmIOptions = {}): Promise<(WhoAmI | null)[]> {
+  return whoAmIMany('tcp', prefix, from, dst, port, count, opts);
+}
+
+export function udpWhoAmIMany(prefix: string, from: LabRole | string, dst: string, port: number, count: number, opts: WhoAmIOptions = {}): Promise<(WhoAmI | null)[]> {
+  return whoAmIMany('udp', prefix, from, dst, port, count, opts);
+}
+
+// ---------------------------------------------------------------------------
+// status
+// ---------------------------------------------------------------------------
+
+export interface LabStatus {
+  prefix: string;
+  up: boolean;
+  namespaces: { name: string; exists: boolean }[];
+  uplinks: number;
+  isps: { name: string; ns: string; condition: string }[];
+  filteredTargets: string[];
+  servers: { echo: number | null; lanServer: number | null; iperf3: number | null };
+  configPath: string | null;
+}
+
+export async function labStatus(prefix: string = DEFAULT_PREFIX): Promise<LabStatus> {
+  validatePrefix(prefix);
+  const present = new Set(await labNamespaces(prefix));
+  const ispsPresent = [...present].filter((n) => /-isp\d$/.test(n)).sort();
+  const uplinks = ispsPresent.length;
+  const expected = [nsName(prefix, 'lan'), nsName(prefix, 'router'), nsName(prefix, 'net'), ...labPlan(prefix, Math.max(1, uplinks)).ns.isps];
+  const isps = [];
+  for (const ns of ispsPresent) isps.push({ name: ns.slice(prefix.length + 1), ns, condition: await ispCondition(ns) });
+  let configPath: string | null = null;
+  try {
+    const j = JSON.parse(fs.readFileSync(path.join(labStateDir(prefix), 'lab.json'), 'utf8')) as { configPath?: unknown };
+    if (typeof j.configPath === 'string') configPath = j.configPath;
+  } catch {
+    /* no state file */
+  }
+  const netNs = nsName(prefix, 'net');
+  return {
+    prefix,
+    up: uplinks > 0 && expected.every((n) => present.has(n)),
+    namespaces: expected.map((name) => ({ name, exists: present.has(name) })),
+    uplinks,
+    isps,
+    filteredTargets: present.has(netNs) ? await labFilteredTargets(prefix) : [],
+    servers: {
+      echo: present.has(netNs) ? serverPid(prefix, 'echo', netNs) : null,
+      lanServer: present.has(nsName(prefix, 'lan')) ? serverPid(prefix, 'lan-server', nsName(prefix, 'lan')) : null,
+      iperf3: present.has(netNs) ? serverPid(prefix, 'iperf3', netNs) : null,
+    },
+    configPath,
+  };
+}

@@ -1,0 +1,149 @@
+// applyPlan: bring the kernel to a Plan. nft first (one checked transaction, skipped entirely when
+// the table already carries this plan's marker and has not drifted), then the route and ip rule
+// deltas, then sysctls. Applying the same plan twice makes zero kernel changes.
+import { createHash } from 'node:crypto';
+import type { NftInventory, Plan } from '../../lib/compile/types';
+import type { SysCtx } from './context';
+import {
+  applyScript,
+  basicRenderTransaction,
+  checkScript,
+  markerScript,
+  META_CHAIN,
+  readInventory,
+  readTableComment,
+  tableFingerprint,
+} from './nft';
+import { syncRoutes, syncRules, type RouteOp, type RuleOp } from './routes';
+import { applySysctls, type SysctlChange } from './sysctl';
+
+export type RenderTransaction = (plan: Plan, existing: NftInventory | null) => string;
+
+export interface ApplyCtx extends SysCtx {
+  /** lib/compile's renderTransaction; defaults to basicRenderTransaction (nft.ts). */
+  renderTransaction?: RenderTransaction;
+  /** lib/compile's planHash; defaults to nftPlanHash (hash of the nft part of the plan). */
+  planHash?: (plan: Plan) => string;
+  /** Filled by applyPlan: the marker and fingerprint recorded after our last nft apply. */
+  cache?: { marker: string; fingerprint: string | null };
+  /** Internal: serializes concurrent applyPlan calls on the same ctx. */
+  lock?: Promise<unknown>;
+}
+
+export interface ApplyResult {
+  nftChanged: boolean;
+  /** Why nft was (not) applied: 'unchanged' | 'first-trust' | 'no-table' | 'marker-differs' | 'drift'. */
+  nftReason: string;
+  routeOps: RouteOp[];
+  ruleOps: RuleOp[];
+  sysctlsChanged: SysctlChange[];
+  durationMs: number;
+}
+
+/** Routes, rules or sysctls failed after nft succeeded; `partial` tells what was done. */
+export class ApplyError extends Error {
+  readonly partial: ApplyResult;
+  readonly errors: Error[];
+  constructor(errors: Error[], partial: ApplyResult) {
+    super(`apply incomplete: ${errors.map((e) => e.message).join(' | ')}`);
+    this.name = 'ApplyError';
+    this.errors = errors;
+    this.partial = partial;
+  }
+}
+
+function stable(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stable).join(',')}]`;
+  if (v !== null && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .sort()
+      .filter((k) => o[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${stable(o[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+/** Hash of what the nft transaction depends on (declaration, inventory, dynamic sets). */
+export function nftPlanHash(plan: Plan): string {
+  return createHash('sha256')
+    .update(stable({ d: plan.nftDeclaration, i: plan.inventory, s: plan.dynamicSets }))
+    .digest('hex')
+    .slice(0, 32);
+}
+
+function withoutMeta(inv: NftInventory | null): NftInventory | null {
+  return inv && { ...inv, chains: inv.chains.filter((c) => c !== META_CHAIN) };
+}
+
+/** The full nft script applyPlan would send (render + marker), for dry runs and tests. */
+export function buildTransaction(ctx: ApplyCtx, plan: Plan, existing: NftInventory | null): string {
+  const render = ctx.renderTransaction ?? basicRenderTransaction;
+  const hash = (ctx.planHash ?? nftPlanHash)(plan);
+  let text = render(plan, withoutMeta(existing));
+  if (!text.endsWith('\n')) text += '\n';
+  return text + markerScript(hash);
+}
+
+async function applyNft(ctx: ApplyCtx, plan: Plan): Promise<{ changed: boolean; reason: string }> {
+  const marker = `lw:${(ctx.planHash ?? nftPlanHash)(plan)}`;
+  const current = await readTableComment(ctx);
+  let reason = current === null ? 'no-table' : 'marker-differs';
+  if (current === marker) {
+    const fp = await tableFingerprint(ctx, plan.dynamicSets);
+    if (!ctx.cache || ctx.cache.marker !== marker) {
+      ctx.cache = { marker, fingerprint: fp }; // first look after start: trust the marker
+      return { changed: false, reason: 'first-trust' };
+    }
+    if (fp === ctx.cache.fingerprint) return { changed: false, reason: 'unchanged' };
+    reason = 'drift';
+  }
+  const text = buildTransaction(ctx, plan, await readInventory(ctx));
+  await checkScript(ctx, text); // throws NftError: nothing applied
+  await applyScript(ctx, text);
+  ctx.cache = { marker, fingerprint: await tableFingerprint(ctx, plan.dynamicSets) };
+  return { changed: true, reason };
+}
+
+async function applyPlanUnlocked(ctx: ApplyCtx, plan: Plan): Promise<ApplyResult> {
+  const t0 = performance.now();
+  const nft = await applyNft(ctx, plan); // throws before any route/rule change
+  const res: ApplyResult = { nftChanged: nft.changed, nftReason: nft.reason, routeOps: [], ruleOps: [], sysctlsChanged: [], durationMs: 0 };
+  const errors: Error[] = [];
+  try {
+    res.routeOps = await syncRoutes(ctx, plan.routes);
+  } catch (e) {
+    errors.push(e as Error);
+  }
+  try {
+    res.ruleOps = await syncRules(ctx, plan.rules);
+  } catch (e) {
+    errors.push(e as Error);
+  }
+  try {
+    res.sysctlsChanged = await applySysctls(ctx, plan.sysctls);
+  } catch (e) {
+    errors.push(e as Error);
+  }
+  res.durationMs = Math.round((performance.now() - t0) * 10) / 10;
+  if (errors.length > 0) throw new ApplyError(errors, res);
+  return res;
+}
+
+/**
+ * Apply a Plan. Throws NftError (nothing applied) when nft rejects the transaction;
+ * ApplyError (with .partial) when routes/rules/sysctls failed after nft succeeded.
+ * Calls on the same ctx are serialized.
+ */
+export function applyPlan(ctx: ApplyCtx, plan: Plan): Promise<ApplyResult> {
+  const prev = ctx.lock ?? Promise.resolve();
+  const next = prev.catch(() => undefined).then(() => applyPlanUnlocked(ctx, plan));
+  ctx.lock = next.catch(() => undefined);
+  return next;
+}
+
+/** Forget the recorded fingerprint (forces the next apply to re-check nft like after a restart). */
+export function resetApplyCache(ctx: ApplyCtx): void {
+  delete ctx.cache;
+}

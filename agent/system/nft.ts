@@ -1,0 +1,274 @@
+// nftables access for `table inet linkward`: inventory, check/apply of transactions (stdin),
+// counters, a drift fingerprint and the plan marker. Every command goes through the Runner.
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import type { NftInventory } from '../../lib/compile/types';
+import { exec, toCtx, type SysCtx } from './context';
+import { CommandError, type Runner } from './runner';
+
+export const TABLE_FAMILY = 'inet';
+export const TABLE_NAME = 'linkward';
+/** Unhooked chain holding one rule whose comment is "lw:<planHash>" (see markerScript). */
+export const META_CHAIN = 'lw_meta';
+
+/** nft rejected a script (syntax/semantic error) or could not run. `stderr` is nft's own message. */
+export class NftError extends Error {
+  readonly stage: 'check' | 'apply' | 'read';
+  readonly stderr: string;
+  readonly exitCode: number | undefined;
+  constructor(stage: 'check' | 'apply' | 'read', message: string, stderr: string, exitCode: number | undefined, cause?: unknown) {
+    super(`nft ${stage} failed: ${message}${stderr ? `\n${stderr.trim()}` : ''}`, cause ? { cause } : undefined);
+    this.name = 'NftError';
+    this.stage = stage;
+    this.stderr = stderr;
+    this.exitCode = exitCode;
+  }
+}
+
+const NftDoc = z.object({ nftables: z.array(z.record(z.string(), z.unknown())) });
+const Named = z.object({ name: z.string(), table: z.string().optional(), family: z.string().optional() });
+const CounterObj = z.object({ name: z.string(), table: z.string().optional(), packets: z.number(), bytes: z.number() });
+
+function parseDoc(text: string, what: string): Record<string, unknown>[] {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new NftError('read', `${what}: invalid JSON (${(e as Error).message})`, '', 0);
+  }
+  const r = NftDoc.safeParse(raw);
+  if (!r.success) throw new NftError('read', `${what}: unexpected JSON shape`, r.error.message, 0);
+  return r.data.nftables;
+}
+
+function isNoTable(stderr: string): boolean {
+  return /No such file or directory/.test(stderr);
+}
+
+/** Run a read-only nft command; null when the table does not exist. */
+async function nftRead(ctx: SysCtx, args: string[]): Promise<string | null> {
+  let r;
+  try {
+    r = await exec(ctx, ['nft', ...args], { allowFail: true });
+  } catch (e) {
+    const ce = e instanceof CommandError ? e : undefined;
+    throw new NftError('read', `nft ${args.join(' ')}`, ce?.stderr ?? String(e), ce?.exitCode, e);
+  }
+  if (r.exitCode === 0) return r.stdout;
+  if (isNoTable(r.stderr)) return null;
+  throw new NftError('read', `nft ${args.join(' ')} exited ${r.exitCode}`, r.stderr, r.exitCode);
+}
+
+/** Pure: inventory of an `nft -j [-t] list table` document. */
+export function inventoryFromJson(text: string): NftInventory {
+  const inv: NftInventory = { chains: [], sets: [], maps: [], counters: [], ctHelpers: [] };
+  const key: Record<string, keyof NftInventory> = { chain: 'chains', set: 'sets', map: 'maps', counter: 'counters', 'ct helper': 'ctHelpers' };
+  for (const item of parseDoc(text, 'nft -j list table')) {
+    for (const [k, v] of Object.entries(item)) {
+      const slot = key[k];
+      if (!slot) continue;
+      const n = Named.safeParse(v);
+      if (n.success && (n.data.table === undefined || n.data.table === TABLE_NAME)) inv[slot].push(n.data.name);
+    }
+  }
+  for (const k of Object.keys(inv) as (keyof NftInventory)[]) inv[k].sort();
+  return inv;
+}
+
+/** Objects currently in table inet linkward (terse: no set elements); null if the table is absent. */
+export async function readInventory(c: SysCtx | Runner): Promise<NftInventory | null> {
+  const out = await nftRead(toCtx(c), ['-j', '-t', 'list', 'table', TABLE_FAMILY, TABLE_NAME]);
+  return out === null ? null : inventoryFromJson(out);
+}
+
+async function runScript(ctx: SysCtx, stage: 'check' | 'apply', text: string, timeoutMs: number): Promise<void> {
+  const argv = stage === 'check' ? ['nft', '-c', '-f', '-'] : ['nft', '-f', '-'];
+  let r;
+  try {
+    r = await exec(ctx, argv, { input: text, allowFail: true, timeoutMs });
+  } catch (e) {
+    const ce = e instanceof CommandError ? e : undefined;
+    throw new NftError(stage, ce?.timedOut ? 'timed out' : 'could not run nft', ce?.stderr ?? String(e), ce?.exitCode, e);
+  }
+  if (r.exitCode !== 0) throw new NftError(stage, `nft exited ${r.exitCode}`, r.stderr, r.exitCode);
+}
+
+/** `nft -c -f -`: validate a script without touching the ruleset. Throws NftError with nft's stderr. */
+export function checkScript(c: SysCtx | Runner, text: string, timeoutMs = 60000): Promise<void> {
+  return runScript(toCtx(c), 'check', text, timeoutMs);
+}
+
+/** `nft -f -`: apply a script as one kernel transaction. Throws NftError with nft's stderr. */
+export function applyScript(c: SysCtx | Runner, text: string, timeoutMs = 60000): Promise<void> {
+  return runScript(toCtx(c), 'apply', text, timeoutMs);
+}
+
+export interface CounterValue {
+  name: string;
+  packets: number;
+  bytes: number;
+}
+
+/** Pure: counters of an `nft -j list counters` document, restricted to table inet linkward. */
+export function countersFromJson(text: string): CounterValue[] {
+  const out: CounterValue[] = [];
+  for (const item of parseDoc(text, 'nft -j list counters')) {
+    if (!('counter' in item)) continue;
+    const r = CounterObj.safeParse(item.counter);
+    if (!r.success) throw new NftError('read', 'nft -j list counters: unexpected counter shape', r.error.message, 0);
+    if (r.data.table !== undefined && r.data.table !== TABLE_NAME) continue;
+    out.push({ name: r.data.name, packets: r.data.packets, bytes: r.data.bytes });
+  }
+  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** Named counter values in table inet linkward ([] when the table does not exist). */
+export async function readCounters(c: SysCtx | Runner): Promise<CounterValue[]> {
+  const out = await nftRead(toCtx(c), ['-j', 'list', 'counters', 'table', TABLE_FAMILY, TABLE_NAME]);
+  return out === null ? [] : countersFromJson(out);
+}
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+function strip(v: Json): Json {
+  if (Array.isArray(v)) return v.map(strip);
+  if (v === null || typeof v !== 'object') return v;
+  const o: { [k: string]: Json } = {};
+  for (const k of Object.keys(v).sort()) {
+    if (k === 'handle') continue;
+    const val = v[k];
+    // anonymous counters inside rule expressions: {"counter": {"packets": n, "bytes": n}}
+    if (k === 'counter' && val !== null && typeof val === 'object' && !Array.isArray(val) && 'packets' in val) {
+      o[k] = strip(Object.fromEntries(Object.entries(val).filter(([kk]) => kk !== 'packets' && kk !== 'bytes')) as Json);
+      continue;
+    }
+    o[k] = strip(val);
+  }
+  return o;
+}
+
+/** Pure: the table document with handles, counter values, quota usage and dynamic-set elements removed. */
+export function normalizeTableJson(text: string, dynamicSets: string[] = []): string {
+  const items = parseDoc(text, 'nft -j list table') as Record<string, Json>[];
+  const dyn = new Set(dynamicSets);
+  const kept: Json[] = [];
+  for (const item of items) {
+    if ('metainfo' in item) continue;
+    const entries = Object.entries(item).map(([k, v]): [string, Json] => {
+      if (v === null || typeof v !== 'object' || Array.isArray(v)) return [k, v];
+      const o: { [kk: string]: Json } = { ...v };
+      if (k === 'counter') {
+        delete o.packets;
+        delete o.bytes;
+      }
+      if (k === 'quota') delete o.used;
+      if (k === 'set' || k === 'map') {
+        const flags = Array.isArray(o.flags) ? o.flags : [];
+        // elements of kernel-owned sets (listed as dynamic, or with timeouts) change at runtime
+        if (dyn.has(String(o.name)) || flags.includes('dynamic') || flags.includes('timeout')) delete o.elem;
+      }
+      return [k, o];
+    });
+    kept.push(strip(Object.fromEntries(entries) as Json));
+  }
+  return JSON.stringify(kept);
+}
+
+/** Stable hash of the table's content (null if absent): detects drift, proves "apply twice = no change". */
+export async function tableFingerprint(c: SysCtx | Runner, dynamicSets: string[] = []): Promise<string | null> {
+  const out = await nftRead(toCtx(c), ['-j', 'list', 'table', TABLE_FAMILY, TABLE_NAME]);
+  if (out === null) return null;
+  return createHash('sha256').update(normalizeTableJson(out, dynamicSets)).digest('hex');
+}
+
+const RuleObj = z.object({ chain: z.string(), comment: z.string().optional() });
+
+/** Pure: the plan marker from `nft -j list chain inet linkward lw_meta` output. */
+export function markerFromChainJson(text: string): string | null {
+  for (const item of parseDoc(text, 'nft -j list chain')) {
+    if (!('rule' in item)) continue;
+    const r = RuleObj.safeParse(item.rule);
+    if (r.success && r.data.chain === META_CHAIN && r.data.comment?.startsWith('lw:')) return r.data.comment;
+  }
+  return null;
+}
+
+/** Pure: the table-level `comment "..."` of an `nft list table` text listing. */
+export function tableCommentFromText(text: string): string | null {
+  let depth = 0;
+  for (const line of text.split('\n')) {
+    if (depth === 1) {
+      const m = /^\s*comment "((?:[^"\\]|\\.)*)"\s*$/.exec(line);
+      if (m) return m[1];
+    }
+    for (const ch of line) {
+      if (ch === '{') depth++;
+      else if (ch === '}') depth--;
+    }
+  }
+  return null;
+}
+
+/**
+ * The plan marker of table inet linkward: the comment ("lw:<planHash>") of the rule in chain
+ * lw_meta, else the table's own comment; null if neither (or no table).
+ * Why a chain rule: nft 1.0.6 / the kernel keep a table's comment from its creation; a
+ * `table inet linkward { comment "..." }` redeclaration silently does not update it, and
+ * deleting the table to change it would zero the named counters.
+ */
+export async function readTableComment(c: SysCtx | Runner): Promise<string | null> {
+  const ctx = toCtx(c);
+  const r = await exec(ctx, ['nft', '-j', 'list', 'chain', TABLE_FAMILY, TABLE_NAME, META_CHAIN], { allowFail: true });
+  if (r.exitCode === 0) {
+    const m = markerFromChainJson(r.stdout);
+    if (m !== null) return m;
+  }
+  const t = await nftRead(ctx, ['-t', 'list', 'table', TABLE_FAMILY, TABLE_NAME]);
+  return t === null ? null : tableCommentFromText(t);
+}
+
+const MARKER_RE = /^[A-Za-z0-9:_.-]{1,128}$/;
+
+/** Script lines (append after a transaction's other lines) that record "lw:<hash>" as the plan marker. */
+export function markerScript(hash: string): string {
+  const marker = `lw:${hash}`;
+  if (!MARKER_RE.test(marker)) throw new Error(`invalid plan hash ${JSON.stringify(hash)}`);
+  const t = `${TABLE_FAMILY} ${TABLE_NAME}`;
+  return `add chain ${t} ${META_CHAIN}\nflush chain ${t} ${META_CHAIN}\nadd rule ${t} ${META_CHAIN} return comment "${marker}"\n`;
+}
+
+const OBJ_NAME_RE = /^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/;
+
+/**
+ * Fallback transaction renderer (used only when lib/compile's renderTransaction is not given):
+ * `table` + `flush table` + flush of static sets/maps that stay + the declaration + deletes of
+ * objects no longer declared. One `nft -f -` transaction; the kernel never sees a half ruleset.
+ */
+export function basicRenderTransaction(
+  plan: { nftDeclaration: string; inventory: NftInventory; dynamicSets: string[] },
+  existing: NftInventory | null,
+): string {
+  const t = `${TABLE_FAMILY} ${TABLE_NAME}`;
+  const lines = [`table ${t}`, `flush table ${t}`];
+  const dyn = new Set(plan.dynamicSets);
+  if (existing) {
+    for (const s of existing.sets) if (plan.inventory.sets.includes(s) && !dyn.has(s)) lines.push(`flush set ${t} ${s}`);
+    for (const m of existing.maps) if (plan.inventory.maps.includes(m) && !dyn.has(m)) lines.push(`flush map ${t} ${m}`);
+  }
+  lines.push(plan.nftDeclaration.trimEnd());
+  if (existing) {
+    const del = (kind: string, have: string[], want: string[]) => {
+      for (const n of have) {
+        if (want.includes(n) || n === META_CHAIN) continue;
+        if (!OBJ_NAME_RE.test(n)) throw new Error(`refusing to render delete of odd object name ${JSON.stringify(n)}`);
+        lines.push(`delete ${kind} ${t} ${n}`);
+      }
+    };
+    del('chain', existing.chains, plan.inventory.chains);
+    del('set', existing.sets, plan.inventory.sets);
+    del('map', existing.maps, plan.inventory.maps);
+    del('counter', existing.counters, plan.inventory.counters);
+    del('ct helper', existing.ctHelpers, plan.inventory.ctHelpers);
+  }
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,196 @@
+// HealthMonitor: runs the probers of every uplink, evaluates a round per uplink every intervalMs
+// with the pure state machine (state.ts) and emits 'transition' events.
+//
+//   const m = new HealthMonitor();
+//   m.on('transition', (t: Transition) => ...);
+//   m.configure([{ name, id, interface, address, carrier, enabled, health: effectiveHealth(u, defaults) }]);
+//   m.setLinkState('wan1', { carrier: false, hasAddress: true });  // from the link watcher
+//   m.snapshot();  m.stop();
+import { EventEmitter } from 'node:events';
+import { UplinkHealth, type HealthSettings, type HealthStatus, type LinkFacts, type ProbeOutcome, type RoundResult, type Transition } from './state';
+import { PingProber, type Prober } from './ping';
+import { SocketProber } from './sockets';
+import type { Spawner } from '../system/spawn';
+
+export interface MonitorUplink {
+  name: string;
+  /** Uplink id 1-63: fwmark id << 8, routing table 200 + id. */
+  id: number;
+  interface: string;
+  /** The uplink's IPv4 address (no prefix); absent = no address. Source for TCP/DNS probes. */
+  address?: string;
+  carrier: boolean;
+  enabled: boolean;
+  health: HealthSettings;
+}
+
+export interface ProberSpec {
+  uplink: string;
+  id: number;
+  interface: string;
+  address?: string;
+  target: string;
+  method: HealthSettings['method'];
+  port: number;
+  intervalMs: number;
+  timeoutMs: number;
+  netns?: string;
+}
+
+export type ProberFactory = (spec: ProberSpec, onOutcome: (o: ProbeOutcome) => void) => Prober;
+
+export interface UplinkSnapshot {
+  state: HealthStatus;
+  since: number;
+  reason: string;
+  latencyMs: number | null;
+  lossPct: number | null;
+  lastRound: RoundResult | null;
+}
+
+export interface HealthMonitorOptions {
+  /** Prefix spawned probe commands with `ip netns exec <netns>` (tests). */
+  netns?: string;
+  now?: () => number;
+  proberFactory?: ProberFactory;
+  spawner?: Spawner;
+  onLog?: (msg: string) => void;
+}
+
+export const markOf = (id: number): number => id << 8;
+
+interface Entry {
+  cfg: MonitorUplink;
+  health: UplinkHealth;
+  probers: Prober[];
+  timer: NodeJS.Timeout | null;
+  probeKey: string;
+}
+
+function probeKey(u: MonitorUplink): string {
+  const h = u.health;
+  return JSON.stringify([u.id, u.interface, h.method === 'icmp' ? null : u.address ?? null, h.targets, h.method, h.port, h.intervalMs, h.timeoutMs]);
+}
+
+export class HealthMonitor extends EventEmitter {
+  private entries = new Map<string, Entry>();
+  private readonly now: () => number;
+  private readonly factory: ProberFactory;
+  /** Number of probers created so far (tests use it to check idempotence). */
+  probersCreated = 0;
+
+  constructor(private readonly opts: HealthMonitorOptions = {}) {
+    super();
+    this.now = opts.now ?? Date.now;
+    this.factory = opts.proberFactory ?? ((spec, cb) => this.defaultProber(spec, cb));
+  }
+
+  private defaultProber(spec: ProberSpec, onOutcome: (o: ProbeOutcome) => void): Prober {
+    if (spec.method === 'icmp') {
+      return new PingProber(
+        { target: spec.target, ifname: spec.interface, mark: markOf(spec.id), intervalMs: spec.intervalMs, timeoutMs: spec.timeoutMs, netns: spec.netns },
+        onOutcome,
+        { spawner: this.opts.spawner, now: this.now, onLog: this.opts.onLog },
+      );
+    }
+    return new SocketProber(
+      { method: spec.method, target: spec.target, port: spec.port, localAddress: spec.address, timeoutMs: spec.timeoutMs, intervalMs: spec.intervalMs },
+      onOutcome,
+      this.now,
+    );
+  }
+
+  private emitAll(ts: Transition[]): void {
+    for (const t of ts) this.emit('transition', t);
+  }
+
+  /** Idempotent: only restarts the probes of uplinks whose probe settings changed. */
+  configure(uplinks: MonitorUplink[]): void {
+    const now = this.now();
+    const names = new Set(uplinks.map((u) => u.name));
+    for (const [name, e] of this.entries) {
+      if (!names.has(name)) {
+        this.halt(e);
+        this.entries.delete(name);
+      }
+    }
+    for (const u of uplinks) {
+      const cfg: MonitorUplink = { ...u, health: { ...u.health, targets: [...u.health.targets] } };
+      const link: LinkFacts = { carrier: u.carrier, hasAddress: u.address !== undefined };
+      let e = this.entries.get(u.name);
+      if (!e) {
+        e = { cfg, health: new UplinkHealth(u.name, cfg.health, now, { enabled: u.enabled, link }), probers: [], timer: null, probeKey: probeKey(cfg) };
+        this.entries.set(u.name, e);
+      } else {
+        const key = probeKey(cfg);
+        if (key !== e.probeKey) {
+          this.halt(e);
+          e.probeKey = key;
+        }
+        e.cfg = cfg;
+        e.health.updateSettings(cfg.health);
+        this.emitAll(e.health.setEnabled(now, u.enabled));
+        this.emitAll(e.health.setLink(now, link));
+      }
+      this.sync(e);
+    }
+  }
+
+  /** Link facts from the link watcher: carrier lost / no address => down immediately. */
+  setLinkState(name: string, facts: LinkFacts): void {
+    const e = this.entries.get(name);
+    if (!e) return;
+    this.emitAll(e.health.setLink(this.now(), facts));
+    this.sync(e);
+  }
+
+  snapshot(): Record<string, UplinkSnapshot> {
+    const out: Record<string, UplinkSnapshot> = {};
+    for (const [name, e] of this.entries) {
+      const v = e.health.view();
+      out[name] = { state: v.state, since: v.since, reason: v.reason, latencyMs: v.latencyMs, lossPct: v.lossPct, lastRound: v.lastRound };
+    }
+    return out;
+  }
+
+  /** Process ids of running ping probers (for CPU measurements). */
+  pids(): number[] {
+    const out: number[] = [];
+    for (const e of this.entries.values()) for (const p of e.probers) if (p instanceof PingProber && p.pid) out.push(p.pid);
+    return out;
+  }
+
+  stop(): void {
+    for (const e of this.entries.values()) this.halt(e);
+    this.entries.clear();
+  }
+
+  private halt(e: Entry): void {
+    for (const p of e.probers) p.stop();
+    e.probers = [];
+    if (e.timer) clearInterval(e.timer);
+    e.timer = null;
+  }
+
+  /** Start probes when the uplink should be probed, stop them otherwise. */
+  private sync(e: Entry): void {
+    if (!e.health.probing) {
+      this.halt(e);
+      return;
+    }
+    if (e.timer) return;
+    const u = e.cfg;
+    const h = u.health;
+    for (const target of h.targets) {
+      const spec: ProberSpec = {
+        uplink: u.name, id: u.id, interface: u.interface, address: u.address, target,
+        method: h.method, port: h.port, intervalMs: h.intervalMs, timeoutMs: h.timeoutMs, netns: this.opts.netns,
+      };
+      this.probersCreated++;
+      const p = this.factory(spec, (o) => e.health.probe(o));
+      e.probers.push(p);
+      p.start();
+    }
+    e.timer = setInterval(() => this.emitAll(e.health.round(this.now())), h.intervalMs);
+  }
+}

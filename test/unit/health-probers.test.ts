@@ -1,0 +1,125 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
+import net from 'node:net';
+import { parsePingLine, PingTracker, PingProber, pingArgv } from '../../agent/health/ping';
+import { dnsProbe, dnsQuery, isDnsReply, tcpProbe } from '../../agent/health/sockets';
+import type { SpawnOptions, Spawner } from '../../agent/system/spawn';
+import type { ProbeOutcome } from '../../agent/health/state';
+
+test('parsePingLine: replies, no-answer, ICMP errors, DUP, other', () => {
+  assert.deepEqual(parsePingLine('[1795639316.879530] 64 bytes from 10.9.0.2: icmp_seq=1 ttl=64 time=0.340 ms'), {
+    kind: 'reply', seq: 1, rttMs: 0.34, ts: 1795639316879.53, dup: false,
+  });
+  assert.deepEqual(parsePingLine('64 bytes from 10.9.0.2: icmp_seq=7 ttl=63 time=12 ms'), { kind: 'reply', seq: 7, rttMs: 12, ts: undefined, dup: false });
+  assert.equal((parsePingLine('[1.5] 64 bytes from 10.9.0.2: icmp_seq=7 ttl=63 time=1.0 ms (DUP!)') as { dup: boolean }).dup, true);
+  assert.deepEqual(parsePingLine('[1795639320.291052] no answer yet for icmp_seq=12'), { kind: 'noanswer', seq: 12, ts: 1795639320291.052 });
+  assert.deepEqual(parsePingLine('[1.0] From 10.9.0.1 icmp_seq=3 Destination Host Unreachable'), { kind: 'error', seq: 3, ts: 1000, text: 'Destination Host Unreachable' });
+  for (const l of ['PING 10.9.0.2 (10.9.0.2) from 10.9.0.1 eth0: 56(84) bytes of data.', '', '--- 10.9.0.2 ping statistics ---', 'icmp_seq=1 time=5 ms']) {
+    assert.deepEqual(parsePingLine(l), { kind: 'other' }, l);
+  }
+});
+
+test('PingTracker: each seq resolves once; no-answer expires after timeout; late reply ignored', () => {
+  const t = new PingTracker('10.0.0.1', 500, 1000);
+  assert.deepEqual(t.line('[1.0] 64 bytes from 10.0.0.1: icmp_seq=1 ttl=64 time=1.5 ms', 100), [{ target: '10.0.0.1', ok: true, rttMs: 1.5, at: 100 }]);
+  assert.deepEqual(t.line('[1.0] 64 bytes from 10.0.0.1: icmp_seq=1 ttl=64 time=1.5 ms', 110), [], 'duplicate seq');
+  // seq 2 unanswered: ping says so when it sends seq 3 (t=1000), so seq 2 was sent ~500.
+  assert.deepEqual(t.line('[1.0] no answer yet for icmp_seq=2', 1000), []);
+  assert.deepEqual(t.expire(1400), []);
+  assert.deepEqual(t.expire(1500), [{ target: '10.0.0.1', ok: false, at: 1500 }]);
+  assert.deepEqual(t.expire(2000), []);
+  assert.deepEqual(t.line('[1.0] 64 bytes from 10.0.0.1: icmp_seq=2 ttl=64 time=1100 ms', 1600), [], 'already counted as lost');
+  // no-answer then reply within the timeout: ok
+  t.line('[1.0] no answer yet for icmp_seq=3', 1500);
+  assert.deepEqual(t.line('[1.0] 64 bytes from 10.0.0.1: icmp_seq=3 ttl=64 time=700 ms', 1700), [{ target: '10.0.0.1', ok: true, rttMs: 700, at: 1700 }]);
+  assert.deepEqual(t.expire(5000), []);
+  assert.deepEqual(t.line('[1.0] From 10.0.0.254 icmp_seq=4 Destination Net Unreachable', 1800), [{ target: '10.0.0.1', ok: false, at: 1800 }]);
+});
+
+test('pingArgv: fixed flags, mark and interface; rejects bad input', () => {
+  assert.deepEqual(pingArgv({ target: '198.51.100.7', ifname: 'eth1', mark: 0x200, intervalMs: 250, timeoutMs: 1000 }), [
+    'ping', '-n', '-O', '-D', '-i', '0.250', '-W', '1.000', '-m', '512', '-I', 'eth1', '198.51.100.7',
+  ]);
+  assert.throws(() => pingArgv({ target: '1.2.3.4; reboot', ifname: 'eth1', intervalMs: 250, timeoutMs: 1000 }));
+  assert.throws(() => pingArgv({ target: '1.2.3.4', ifname: '-f', intervalMs: 250, timeoutMs: 1000 }));
+});
+
+test('PingProber restarts a dying ping with growing backoff and stops cleanly', async () => {
+  const spawned: { argv: string[]; opts: SpawnOptions; killed: boolean }[] = [];
+  const spawner: Spawner = (argv, opts = {}) => {
+    const rec = { argv, opts, killed: false };
+    spawned.push(rec);
+    return { argv, pid: 1000 + spawned.length, kill: () => { rec.killed = true; }, exited: Promise.resolve() };
+  };
+  const got: ProbeOutcome[] = [];
+  const p = new PingProber({ target: '10.0.0.1', ifname: 'eth1', mark: 256, intervalMs: 200, timeoutMs: 300, netns: 'x' }, (o) => got.push(o), {
+    spawner, minBackoffMs: 20, maxBackoffMs: 1000,
+  });
+  p.start();
+  assert.equal(spawned.length, 1);
+  assert.equal(spawned[0].opts.netns, 'x');
+  spawned[0].opts.onStdoutLine!('[1.0] 64 bytes from 10.0.0.1: icmp_seq=1 ttl=64 time=2.0 ms');
+  assert.equal(got.length, 1);
+  const t0 = Date.now();
+  spawned[0].opts.onExit!(2, null);
+  await new Promise((r) => setTimeout(r, 60));
+  assert.equal(spawned.length, 2, 'restarted after ~20 ms');
+  spawned[1].opts.onExit!(2, null);
+  await new Promise((r) => setTimeout(r, 25));
+  assert.equal(spawned.length, 2, 'second restart waits longer (40 ms)');
+  await new Promise((r) => setTimeout(r, 40));
+  assert.equal(spawned.length, 3);
+  assert.ok(Date.now() - t0 >= 60);
+  // seq numbering restarts with the process: seq 1 counts again
+  spawned[2].opts.onStdoutLine!('[1.0] 64 bytes from 10.0.0.1: icmp_seq=1 ttl=64 time=2.0 ms');
+  assert.equal(got.length, 2);
+  p.stop();
+  assert.equal(spawned[2].killed, true);
+  spawned[2].opts.onExit!(null, 'SIGTERM');
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(spawned.length, 3, 'no restart after stop');
+  assert.equal(p.restarts, 2);
+});
+
+test('DNS query/reply wire format', () => {
+  const q = dnsQuery(0xbeef);
+  assert.equal(q.toString('hex'), 'beef00000001000000000000' + '00' + '0002' + '0001');
+  const reply = Buffer.from(q);
+  reply[2] |= 0x80;
+  assert.equal(isDnsReply(reply, 0xbeef), true);
+  assert.equal(isDnsReply(q, 0xbeef), false, 'a query is not a reply');
+  assert.equal(isDnsReply(reply, 0xbeee), false, 'other id');
+  assert.equal(isDnsReply(reply.subarray(0, 11), 0xbeef), false, 'truncated');
+});
+
+test('dnsProbe and tcpProbe against loopback servers (answer, refused, silence)', async () => {
+  const udp = dgram.createSocket('udp4');
+  await new Promise<void>((r) => udp.bind(0, '127.0.0.1', r));
+  udp.on('message', (msg, rinfo) => {
+    const rep = Buffer.from(msg);
+    rep[2] |= 0x80;
+    rep[3] = 5; // REFUSED still proves the server answered
+    udp.send(rep, rinfo.port, rinfo.address);
+  });
+  const silent = dgram.createSocket('udp4');
+  await new Promise<void>((r) => silent.bind(0, '127.0.0.1', r));
+  const srv = net.createServer((s) => s.destroy());
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  try {
+    const dnsPort = (udp.address() as { port: number }).port;
+    const rtt = await dnsProbe({ target: '127.0.0.1', port: dnsPort, localAddress: '127.0.0.1', timeoutMs: 500 });
+    assert.ok(rtt >= 0 && rtt < 500);
+    await assert.rejects(dnsProbe({ target: '127.0.0.1', port: (silent.address() as { port: number }).port, timeoutMs: 150 }), /timeout/);
+    const tcpPort = (srv.address() as { port: number }).port;
+    assert.ok((await tcpProbe({ target: '127.0.0.1', port: tcpPort, localAddress: '127.0.0.1', timeoutMs: 500 })) < 500);
+    srv.close();
+    await new Promise((r) => setTimeout(r, 20));
+    // closed port: RST comes back through the path, which counts as an answer
+    assert.ok((await tcpProbe({ target: '127.0.0.1', port: tcpPort, timeoutMs: 500 })) < 500);
+  } finally {
+    udp.close();
+    silent.close();
+    srv.close();
+  }
+});

@@ -91,6 +91,10 @@ export interface NftInventory {
 export interface Plan {
   /** The table declaration only (`table inet linkward { ... }`), deterministic. */
   nftDeclaration: string;
+  /** Additive (compiler): the same table with objects only — counters, ct helpers, sets without
+   *  elements, chains with only their hook line. renderTransaction uses it to ensure every object
+   *  exists before flushing. Absent in hand-made plans (then only existing objects are flushed). */
+  nftObjects?: string;
   inventory: NftInventory;
   /** Sets whose elements are owned by the kernel at runtime (port-scan bans, sticky pins):
    *  never flushed by an apply. */

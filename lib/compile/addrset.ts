@@ -1,0 +1,36 @@
+// Address-list → nft interval-set elements: parse, sort, merge overlapping/adjacent networks,
+// render each merged interval as a CIDR when it is one, else as "a-b". O(n log n), string join.
+import { parseCidr, maskOf, formatIPv4 } from '../validations/net';
+
+export function mergeNetworks(entries: readonly string[]): [number, number][] {
+  const iv: [number, number][] = [];
+  for (const e of entries) {
+    const c = parseCidr(e);
+    if (!c) continue; // schema-validated input: cannot happen
+    const lo = (c.address & maskOf(c.prefix)) >>> 0;
+    const hi = (lo + 2 ** (32 - c.prefix) - 1) >>> 0;
+    iv.push([lo, hi]);
+  }
+  iv.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const out: [number, number][] = [];
+  for (const [lo, hi] of iv) {
+    const last = out[out.length - 1];
+    if (last && lo <= last[1] + 1) { if (hi > last[1]) last[1] = hi; } else out.push([lo, hi]);
+  }
+  return out;
+}
+
+function intervalToString(lo: number, hi: number): string {
+  const size = hi - lo + 1;
+  if ((size & (size - 1)) === 0 || size === 2 ** 32) {
+    const prefix = 32 - Math.log2(size);
+    if (Number.isInteger(prefix) && (lo & maskOf(prefix)) >>> 0 === lo) {
+      return prefix === 32 ? formatIPv4(lo) : `${formatIPv4(lo)}/${prefix}`;
+    }
+  }
+  return `${formatIPv4(lo)}-${formatIPv4(hi)}`;
+}
+
+export function setElements(entries: readonly string[]): string[] {
+  return mergeNetworks(entries).map(([lo, hi]) => intervalToString(lo, hi));
+}

@@ -1,0 +1,102 @@
+// Kernel-facing constants of linkward. Everything derived from config names or uplink ids
+// goes through the helpers below, so a re-apply renders byte-identical names.
+
+/** The only nftables table linkward owns. */
+export const NFT_FAMILY = 'inet';
+export const NFT_TABLE = 'linkward';
+export const NFT_TABLE_REF = `${NFT_FAMILY} ${NFT_TABLE}`;
+
+/** fwmark / ct mark layout: uplink id in bits 8..15. */
+export const MARK_SHIFT = 8;
+export const MARK_MASK = 0xff00;
+export const markOf = (uplinkId: number): number => (uplinkId << MARK_SHIFT) & MARK_MASK;
+export const hex32 = (n: number): string => `0x${(n >>> 0).toString(16).padStart(8, '0')}`;
+export const hexMask = (n: number): string => `0x${n.toString(16)}`;
+
+/** Routing tables: 200 = fallback multipath default over the active uplinks; 200 + id per uplink. */
+export const TABLE_FALLBACK = 200;
+export const tableOf = (uplinkId: number): number => TABLE_FALLBACK + uplinkId;
+
+/** ip rule priorities (all linkward rules live in 10000..10999). */
+export const RULE_PRIO_SUPPRESS_MAIN = 10000; // lookup main suppress_prefixlength 0
+export const RULE_PRIO_FROM_BASE = 10100; // + id: from <uplink address> lookup 200+id
+export const RULE_PRIO_FWMARK_BASE = 10200; // + id: fwmark <mark>/0xff00 lookup 200+id
+export const RULE_PRIO_FALLBACK = 10900; // lookup 200
+export const RULE_PRIO_MIN = 10000;
+export const RULE_PRIO_MAX = 10999;
+
+/** Chain names (constant; the hook line of each is in CHAIN_HOOKS). */
+export const CHAIN = {
+  preroutingMangle: 'prerouting_mangle',
+  select: 'select',
+  outputRoute: 'output_route',
+  preroutingHelper: 'prerouting_helper',
+  input: 'input',
+  forward: 'forward',
+  output: 'output',
+  postroutingMangle: 'postrouting_mangle',
+  preroutingNat: 'prerouting_nat',
+  postroutingNat: 'postrouting_nat',
+} as const;
+
+/** Unhooked chain holding one inert rule whose comment is "lw:<planHash>" (the plan marker; same
+ *  name and script as agent/system/nft.ts markerScript). Not part of the declaration/inventory. */
+export const META_CHAIN = 'lw_meta';
+
+/** Hook lines per base chain; chains not listed are regular (jump targets). */
+export const CHAIN_HOOKS: Record<string, string> = {
+  [CHAIN.preroutingMangle]: 'type filter hook prerouting priority mangle; policy accept;',
+  [CHAIN.outputRoute]: 'type route hook output priority mangle; policy accept;',
+  [CHAIN.preroutingHelper]: 'type filter hook prerouting priority filter; policy accept;',
+  [CHAIN.input]: 'type filter hook input priority filter; policy drop;',
+  [CHAIN.forward]: 'type filter hook forward priority filter; policy drop;',
+  [CHAIN.output]: 'type filter hook output priority filter; policy accept;',
+  [CHAIN.postroutingMangle]: 'type filter hook postrouting priority mangle; policy accept;',
+  [CHAIN.preroutingNat]: 'type nat hook prerouting priority dstnat; policy accept;',
+  [CHAIN.postroutingNat]: 'type nat hook postrouting priority srcnat; policy accept;',
+};
+
+/** Config names are ^[a-z][a-z0-9-]*$; nft identifiers get '-' → '_' (injective: names have no '_'). */
+export const ident = (name: string): string => name.replace(/-/g, '_');
+
+export const counterRule = (name: string) => `lw_r_${ident(name)}`;
+export const counterService = (name: string) => `lw_s_${ident(name)}`;
+export const counterPortForward = (name: string) => `lw_p_${ident(name)}`;
+export const counterPolicy = (name: string) => `lw_pol_${ident(name)}`;
+export const counterUplinkIn = (id: number) => `lw_u_${id}_in`;
+export const counterUplinkOut = (id: number) => `lw_u_${id}_out`;
+export const counterBuiltin = (key: string) => `lw_b_${ident(key)}`;
+
+export const setAddressList = (name: string) => `lw_l_${ident(name)}`;
+export const setPin = (id: number) => `lw_pin_${id}`;
+export const SET_BANNED = 'lw_banned';
+export const SET_SCAN = 'lw_scan';
+export const helperName = (type: string, protocol: string) =>
+  HELPER_DEFAULT_PROTO[type] === protocol ? `lw_h_${type}` : `lw_h_${type}_${protocol}`;
+export const HELPER_DEFAULT_PROTO: Record<string, string> = { ftp: 'tcp', tftp: 'udp', sip: 'udp', irc: 'tcp' };
+
+/** Built-in counters: key → human description. */
+export const BUILTIN_COUNTERS: Record<string, string> = {
+  'established-in': 'established/related packets to the router',
+  'established-fwd': 'established/related forwarded packets',
+  invalid: 'packets dropped as conntrack-invalid (input and forward)',
+  'lan-in': 'other LAN traffic to the router',
+  'lan-out': 'new connections from the LAN to the uplinks',
+  dnat: 'forwarded packets of port-forwarded (DNAT) connections',
+  'icmp-in': 'ICMP accepted by the router (firewall.icmpIn)',
+  'icmp-out-drop': 'ICMP the router tried to send but firewall.icmpOut does not allow',
+  'drop-input': 'packets to the router dropped by the default policy',
+  'drop-forward': 'forwarded packets dropped by the default policy',
+  banned: 'packets from sources banned by port-scan detection',
+  portscan: 'packets that triggered a port-scan ban',
+  antilockout: 'LAN packets to the dashboard/SSH accepted by the anti-lockout rule',
+};
+
+/** Rule comments: "lw:<kind>:<name>". */
+export const comment = (kind: string, name: string) => `comment "lw:${kind}:${name}"`;
+
+/** DSCP used for lowDelay services. The classic TOS "Minimize-Delay" (0x10) is DSCP 4, which is not
+ *  a defined PHB: modern schedulers (cake diffserv, Wi-Fi WMM) treat it as best effort. CS4
+ *  (RFC 4594 "real-time interactive") lands in a priority class in cake diffserv4 (Video tin) and WMM
+ *  (AC_VI) while staying below EF used by VoIP. */
+export const LOW_DELAY_DSCP = 'cs4';

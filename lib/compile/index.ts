@@ -1,0 +1,2 @@
+// Public entry point of the pure compiler.
+export * from './compile';

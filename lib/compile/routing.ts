@@ -1,0 +1,103 @@
+// Uplink selection (which uplinks take new connections), routing tables and ip rules.
+import type { Config, Uplink } from '../validations/config';
+import { parseIPv4, formatIPv4, maskOf } from '../validations/net';
+import type { Facts, RouteSpec, RuleSpec, UplinkPlan } from './types';
+import {
+  markOf, tableOf, MARK_MASK, TABLE_FALLBACK, RULE_PRIO_SUPPRESS_MAIN, RULE_PRIO_FROM_BASE,
+  RULE_PRIO_FWMARK_BASE, RULE_PRIO_FALLBACK,
+} from './constants';
+
+interface Resolved {
+  uplink: Uplink;
+  address?: string;
+  prefix?: number;
+  gateway?: string;
+  /** Why routes cannot be built (missing facts), or undefined. */
+  missing?: string;
+}
+
+function resolve(u: Uplink, facts: Facts): Resolved {
+  const f = facts.interfaces[u.interface];
+  if (!f || !f.exists) return { uplink: u, missing: `interface ${u.interface} does not exist` };
+  const a = f.addresses.find((x) => parseIPv4(x.address) !== null && Number.isInteger(x.prefix) && x.prefix >= 0 && x.prefix <= 32);
+  if (!a) return { uplink: u, missing: `no address on ${u.interface}` };
+  const gw = u.gateway !== 'auto' ? u.gateway : f.gateway !== undefined && parseIPv4(f.gateway) !== null ? f.gateway : undefined;
+  if (gw === undefined) return { uplink: u, address: a.address, prefix: a.prefix, missing: 'no gateway' };
+  return { uplink: u, address: a.address, prefix: a.prefix, gateway: gw };
+}
+
+/** Compute the UplinkPlan list (config order) and the unresolved facts. */
+export function planUplinks(config: Config, facts: Facts): { uplinks: UplinkPlan[]; resolved: Resolved[]; unresolved: string[] } {
+  const resolved = config.uplinks.map((u) => resolve(u, facts));
+  const unresolved: string[] = [];
+  const pre = resolved.map((r) => {
+    const u = r.uplink;
+    if (r.missing) unresolved.push(`uplink ${u.name}: ${r.missing === 'no gateway' ? `no gateway known for ${u.interface} (gateway "auto")` : r.missing}`);
+    let reason = '';
+    if (!u.enabled) reason = 'disabled';
+    else if (u.drain) reason = 'draining';
+    else if (r.missing) reason = r.missing;
+    else if ((facts.health[u.name] ?? 'unknown') === 'down') reason = 'down';
+    return { r, reason };
+  });
+  const usable = pre.filter((p) => p.reason === '');
+  const best = usable.length ? Math.min(...usable.map((p) => p.r.uplink.priority)) : 0;
+  const uplinks = pre.map(({ r, reason }): UplinkPlan => {
+    const u = r.uplink;
+    let why = reason;
+    if (!why && u.priority !== best) why = `backup (priority ${u.priority})`;
+    const p: UplinkPlan = {
+      name: u.name, id: u.id, interface: u.interface, table: tableOf(u.id), mark: markOf(u.id),
+      priority: u.priority, weight: u.weight, active: why === '', reason: why,
+    };
+    if (r.address !== undefined) { p.address = r.address; p.prefix = r.prefix; }
+    if (r.gateway !== undefined) p.gateway = r.gateway;
+    return p;
+  });
+  return { uplinks, resolved, unresolved };
+}
+
+/** Routes: per-uplink tables for every uplink with address (+ default when the gateway is known),
+ *  table 200 = multipath default over the active uplinks (single route if one, none if none).
+ *  For the multipath route `dev` is the first nexthop's device and `via` is unset. */
+export function planRoutes(uplinks: UplinkPlan[]): { routes: RouteSpec[]; rules: RuleSpec[] } {
+  const routes: RouteSpec[] = [];
+  const rules: RuleSpec[] = [{ priority: RULE_PRIO_SUPPRESS_MAIN, table: 'main', suppressPrefixlength: 0 }];
+  const sorted = [...uplinks].sort((a, b) => a.id - b.id);
+  for (const u of sorted) {
+    if (u.address === undefined || u.prefix === undefined) continue;
+    if (u.gateway !== undefined) routes.push({ table: u.table, dst: 'default', via: u.gateway, dev: u.interface });
+    const net = (parseIPv4(u.address)! & maskOf(u.prefix)) >>> 0;
+    routes.push({ table: u.table, dst: `${formatIPv4(net)}/${u.prefix}`, dev: u.interface, scope: 'link', src: u.address });
+  }
+  const active = sorted.filter((u) => u.active && u.gateway !== undefined);
+  if (active.length === 1) {
+    routes.push({ table: TABLE_FALLBACK, dst: 'default', via: active[0].gateway, dev: active[0].interface });
+  } else if (active.length > 1) {
+    routes.push({
+      table: TABLE_FALLBACK, dst: 'default', dev: active[0].interface,
+      nexthops: active.map((u) => ({ via: u.gateway!, dev: u.interface, weight: u.weight })),
+    });
+  }
+  for (const u of sorted) {
+    if (u.address !== undefined) rules.push({ priority: RULE_PRIO_FROM_BASE + u.id, table: u.table, from: u.address });
+  }
+  for (const u of sorted) {
+    rules.push({ priority: RULE_PRIO_FWMARK_BASE + u.id, table: u.table, fwmark: { value: u.mark, mask: MARK_MASK } });
+  }
+  rules.push({ priority: RULE_PRIO_FALLBACK, table: TABLE_FALLBACK });
+  rules.sort((a, b) => a.priority - b.priority);
+  return { routes, rules };
+}
+
+/** Weighted selection map for numgen: [lo, hi, mark] ranges over 0..Σweights-1 (uplink id order). */
+export function weightRanges(active: { id: number; weight: number }[]): { total: number; ranges: [number, number, number][] } {
+  const sorted = [...active].sort((a, b) => a.id - b.id);
+  let lo = 0;
+  const ranges: [number, number, number][] = [];
+  for (const u of sorted) {
+    ranges.push([lo, lo + u.weight - 1, markOf(u.id)]);
+    lo += u.weight;
+  }
+  return { total: lo, ranges };
+}

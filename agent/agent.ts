@@ -7,11 +7,11 @@ import type { DB } from '../lib/db/sqlite';
 import type { Config } from '../lib/validations/config';
 import { effectiveHealth } from '../lib/validations/config';
 import type { Facts, Plan, HealthState } from '../lib/compile/types';
-import { compile } from '../lib/compile/compile';
+import { compile, renderTransaction, planHash } from '../lib/compile/compile';
 import { MARK_MASK } from '../lib/compile/constants';
 import { run as realRun, type Runner } from './system/runner';
 import { gatherFacts } from './system/facts';
-import { applyPlan, createApplyContext, type ApplyContext } from './system/apply';
+import { applyPlan, resetApplyCache, type ApplyCtx } from './system/apply';
 import { readCounters } from './system/nft';
 import { listConnections, deleteByMark } from './system/conntrack';
 import { watchLinks, type LinkWatcher } from './system/ipmonitor';
@@ -49,7 +49,7 @@ export class Agent extends EventEmitter {
   readonly store: AgentStore;
   private readonly runner: Runner;
   private readonly opts: Required<Pick<AgentOptions, 'pollMs' | 'resyncMs' | 'counterMs' | 'sampleMs' | 'connMs'>> & AgentOptions;
-  private readonly applyCtx: ApplyContext;
+  private readonly applyCtx: ApplyCtx;
   private readonly log: (msg: string) => void;
   private health: HealthMonitor | null = null;
   private links: LinkWatcher | null = null;
@@ -74,7 +74,7 @@ export class Agent extends EventEmitter {
     this.opts = { pollMs: 250, resyncMs: 30000, counterMs: 2000, sampleMs: 10000, connMs: 5000, ...opts };
     this.runner = opts.runner ?? realRun;
     this.store = new AgentStore(opts.db);
-    this.applyCtx = createApplyContext(this.runner);
+    this.applyCtx = { runner: this.runner, renderTransaction, planHash };
     this.log = opts.log ?? ((m) => process.stderr.write(`${new Date().toISOString()} linkward-agent: ${m}\n`));
     const st = this.store.state();
     this.lastAppliedRevision = (st.appliedRevision as number | null) ?? null;
@@ -132,7 +132,7 @@ export class Agent extends EventEmitter {
       const plan = compile(config, facts);
       const res = await applyPlan(this.applyCtx, plan);
       const ms = performance.now() - t0;
-      const changed = res.nftChanged || res.routeOps > 0 || res.ruleOps > 0 || res.sysctlsChanged.length > 0;
+      const changed = res.nftChanged || res.routeOps.length > 0 || res.ruleOps.length > 0 || res.sysctlsChanged.length > 0;
       const newRevision = revision !== this.lastAppliedRevision;
       this.lastPlan = plan;
       this.lastConfig = config;
@@ -140,7 +140,7 @@ export class Agent extends EventEmitter {
       this.lastRevisionSeen = revision;
       if (newRevision || changed || this.failures > 0) {
         this.store.recordApplied(revision, ms, facts);
-        const what = [res.nftChanged ? 'nft table' : null, res.routeOps ? `${res.routeOps} route ops` : null, res.ruleOps ? `${res.ruleOps} rule ops` : null, res.sysctlsChanged.length ? `${res.sysctlsChanged.length} sysctls` : null].filter(Boolean).join(', ');
+        const what = [res.nftChanged ? 'nft table' : null, res.routeOps.length ? `${res.routeOps.length} route ops` : null, res.ruleOps.length ? `${res.ruleOps.length} rule ops` : null, res.sysctlsChanged.length ? `${res.sysctlsChanged.length} sysctls` : null].filter(Boolean).join(', ');
         const msg = `applied revision ${revision} in ${ms.toFixed(0)} ms (${trigger}${what ? `; ${what}` : '; no kernel change'})`;
         if (newRevision || changed) this.store.event('apply', msg);
         this.log(msg);
@@ -153,7 +153,7 @@ export class Agent extends EventEmitter {
     } catch (e) {
       const err = e instanceof Error ? e.message : String(e);
       this.failures++;
-      this.applyCtx.reset(); // next attempt resyncs from the kernel, trusting nothing cached
+      resetApplyCache(this.applyCtx); // next attempt resyncs from the kernel, trusting nothing cached
       const msg = `applying revision ${revision} failed (attempt ${this.failures}; the kernel keeps the last good state): ${err}`;
       this.store.recordError(revision, msg);
       if (this.failures === 1) this.store.event('apply-error', msg);
@@ -383,7 +383,7 @@ export class Agent extends EventEmitter {
   }
 
   /** `agent --once`: converge, collect counters once, report. */
-  async once(): Promise<ReconcileResult> {
+  async runOnce(): Promise<ReconcileResult> {
     const r = await this.reconcile('once');
     if (r.ok && r.revision !== null) {
       await this.collectCounters();

@@ -22,7 +22,7 @@ export async function run(args: string[]): Promise<number> {
     requestHandlers: demoRequestHandlers(),
   });
   if (flags.once) {
-    const r = await agent.once();
+    const r = await agent.runOnce();
     db.close();
     if (!r.ok) {
       process.stderr.write(`linkward agent: ${r.error}\n`);

@@ -12,8 +12,11 @@ export const TABLE_MAX = 263;
 export const PRIO_MIN = 10000;
 export const PRIO_MAX = 10999;
 
+/** The kernel's reserved tables (default 253, main 254, local 255) sit inside 200..263: never ours. */
+export const RESERVED_TABLES: readonly number[] = [253, 254, 255];
+
 export function isOurTable(t: number): boolean {
-  return Number.isInteger(t) && t >= TABLE_MIN && t <= TABLE_MAX;
+  return Number.isInteger(t) && t >= TABLE_MIN && t <= TABLE_MAX && !RESERVED_TABLES.includes(t);
 }
 export function isOurPriority(p: number): boolean {
   return Number.isInteger(p) && p >= PRIO_MIN && p <= PRIO_MAX;

@@ -131,7 +131,6 @@ export interface PingProberOptions {
 export class PingProber implements Prober {
   private proc: SpawnedProcess | null = null;
   private tracker: PingTracker;
-  private expiryTimer: NodeJS.Timeout | null = null;
   private restartTimer: NodeJS.Timeout | null = null;
   private running = false;
   private failures = 0;
@@ -158,8 +157,6 @@ export class PingProber implements Prober {
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.expiryTimer = setInterval(() => this.emit(this.tracker.expire(this.now())), Math.max(20, Math.min(100, this.spec.intervalMs / 2)));
-    this.expiryTimer.unref?.();
     this.launch();
   }
 
@@ -173,7 +170,13 @@ export class PingProber implements Prober {
     this.startedAt = this.now();
     const p = this.spawner(pingArgv(this.spec), {
       netns: this.spec.netns,
-      onStdoutLine: (l) => this.emit(this.tracker.line(l, this.now())),
+      // Pending probes expire on the next line (ping prints one per interval while running):
+      // only loss % depends on that timing; the up/down decision uses replies only.
+      onStdoutLine: (l) => {
+        const now = this.now();
+        this.emit(this.tracker.line(l, now));
+        this.emit(this.tracker.expire(now));
+      },
       onStderrLine: (l) => this.opts.onLog?.(`ping ${this.spec.target} via ${this.spec.ifname}: ${l}`),
       onExit: (code, signal, err) => {
         if (this.proc !== p) return;
@@ -196,9 +199,8 @@ export class PingProber implements Prober {
 
   stop(): void {
     this.running = false;
-    if (this.expiryTimer) clearInterval(this.expiryTimer);
     if (this.restartTimer) clearTimeout(this.restartTimer);
-    this.expiryTimer = this.restartTimer = null;
+    this.restartTimer = null;
     const p = this.proc;
     this.proc = null;
     p?.kill();

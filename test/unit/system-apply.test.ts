@@ -1,0 +1,154 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { FakeSystem } from '../../agent/system/fake';
+import { applyPlan, ApplyError, type ApplyCtx } from '../../agent/system/apply';
+import { NftError, readCounters, readInventory, readTableComment, tableFingerprint } from '../../agent/system/nft';
+import { gatherFacts } from '../../agent/system/facts';
+import { deleteByMark, listConnections } from '../../agent/system/conntrack';
+import { applySysctls } from '../../agent/system/sysctl';
+import { makePlan, nftDecl } from './system-fixtures';
+
+function lab(): FakeSystem {
+  const f = new FakeSystem();
+  f.addLink('u1', { addresses: [{ address: '10.1.0.2', prefix: 24 }] });
+  f.addLink('u2', { addresses: [{ address: '10.2.0.2', prefix: 24 }] });
+  f.addLink('lan0', { addresses: [{ address: '192.168.1.1', prefix: 24 }] });
+  f.addRoute({ table: 254, dst: 'default', via: '10.1.0.1', dev: 'u1', metric: 100 });
+  f.sysctls['net.ipv4.conf.u1.rp_filter'] = '1';
+  f.sysctls['net.ipv4.conf.u2.rp_filter'] = '1';
+  // foreign state that must survive
+  f.addRoute({ table: 100, dst: 'default', via: '10.2.0.1', dev: 'u2' });
+  f.addRule({ priority: 9000, from: '192.168.5.0/24', table: '100' });
+  f.nft.docker = { chains: { x: ['accept'] }, chainHeads: { x: '' }, sets: {}, counters: {}, ctHelpers: {} };
+  return f;
+}
+
+test('first apply builds state; second apply makes zero kernel changes', async () => {
+  const f = lab();
+  const ctx: ApplyCtx = { runner: f.runner };
+  const plan = makePlan();
+  const r1 = await applyPlan(ctx, plan);
+  assert.equal(r1.nftChanged, true);
+  assert.equal(r1.routeOps.length, 5);
+  assert.equal(r1.ruleOps.length, 6);
+  assert.equal(r1.sysctlsChanged.length, 3);
+  const d1 = f.dump();
+  assert.deepEqual(Object.keys(d1.nft.linkward.counters).sort(), ['lw_r_a', 'lw_r_b']);
+  assert.equal(d1.routes.filter((r) => r.table >= 200 && r.table <= 252).length, 5);
+  assert.equal(d1.sysctls['net.ipv4.ip_forward'], '1');
+
+  f.clearCalls();
+  const r2 = await applyPlan(ctx, plan);
+  assert.deepEqual({ n: r2.nftChanged, r: r2.routeOps.length, u: r2.ruleOps.length, s: r2.sysctlsChanged.length }, { n: false, r: 0, u: 0, s: 0 });
+  assert.equal(r2.nftReason, 'unchanged');
+  assert.deepEqual(f.mutations(), []);
+  assert.deepEqual(f.dump(), d1);
+});
+
+test('a restarted agent (fresh ctx) trusts the marker: zero changes', async () => {
+  const f = lab();
+  await applyPlan({ runner: f.runner }, makePlan());
+  f.clearCalls();
+  const r = await applyPlan({ runner: f.runner }, makePlan());
+  assert.equal(r.nftReason, 'first-trust');
+  assert.deepEqual(f.mutations(), []);
+});
+
+test('counters keep their values across a plan change; changed plan → only the delta', async () => {
+  const f = lab();
+  const ctx: ApplyCtx = { runner: f.runner };
+  await applyPlan(ctx, makePlan());
+  f.setCounter('lw_r_a', 10, 600);
+  const p2 = makePlan({}, ['lw_r_a', 'lw_r_c']);
+  p2.routes = p2.routes.map((r) => (r.table === 202 && r.dst === 'default' ? { ...r, via: '10.2.0.254' } : r));
+  p2.rules = p2.rules.filter((r) => r.priority !== 10202);
+  f.clearCalls();
+  const r = await applyPlan(ctx, p2);
+  assert.equal(r.nftChanged, true);
+  assert.deepEqual(r.routeOps.map((o) => o.argv.join(' ')), ['ip -4 route replace default table 202 via 10.2.0.254 dev u2']);
+  assert.deepEqual(r.ruleOps.map((o) => o.op), ['delete']);
+  assert.deepEqual(await readCounters(f.runner), [
+    { name: 'lw_r_a', packets: 10, bytes: 600 },
+    { name: 'lw_r_c', packets: 0, bytes: 0 },
+  ]);
+  assert.deepEqual((await readInventory(f.runner))?.counters, ['lw_r_a', 'lw_r_c']);
+});
+
+test('stale routes/rules in our ranges are removed, foreign ones untouched', async () => {
+  const f = lab();
+  f.addRoute({ table: 230, dst: '10.99.0.0/16', via: '10.1.0.1', dev: 'u1' });
+  f.addRule({ priority: 10555, fwmark: '1280/65280', table: '230' });
+  const foreignBefore = JSON.stringify([f.dump().routes.filter((r) => r.table === 100 || r.table === 254), f.rules.filter((r) => r.priority === 9000), f.nft.docker]);
+  await applyPlan({ runner: f.runner }, makePlan());
+  const d = f.dump();
+  assert.equal(d.routes.some((r) => r.table === 230), false);
+  assert.equal(d.rules.some((r) => r.priority === 10555), false);
+  const foreignAfter = JSON.stringify([d.routes.filter((r) => r.table === 100 || r.table === 254), d.rules.filter((r) => r.priority === 9000), d.nft.docker]);
+  assert.equal(foreignAfter, foreignBefore);
+});
+
+test('nft check failure: nothing applied (no nft, no routes, no rules, no sysctls)', async () => {
+  const f = lab();
+  const before = f.dump();
+  f.nftRejects = (s) => (s.includes('BROKEN') ? 'syntax error, unexpected BROKEN' : null);
+  const bad = makePlan({ nftDeclaration: nftDecl({ counters: ['lw_r_a'], extraRule: 'BROKEN' }) });
+  await assert.rejects(applyPlan({ runner: f.runner }, bad), (e: unknown) => e instanceof NftError && e.stage === 'check' && /BROKEN/.test(e.stderr));
+  assert.deepEqual(f.dump(), before);
+  assert.deepEqual(f.mutations(), []);
+});
+
+test('nft check failure after a good apply leaves the previous table intact', async () => {
+  const f = lab();
+  const ctx: ApplyCtx = { runner: f.runner };
+  await applyPlan(ctx, makePlan());
+  const before = f.dump();
+  const fp = await tableFingerprint(f.runner);
+  await assert.rejects(applyPlan(ctx, makePlan({ nftDeclaration: 'table inet linkward {\n\tbogus\n}\n' })), NftError);
+  assert.deepEqual(f.dump(), before);
+  assert.equal(await tableFingerprint(f.runner), fp);
+});
+
+test('drift in the nft table (someone edited it) is repaired on the next apply', async () => {
+  const f = lab();
+  const ctx: ApplyCtx = { runner: f.runner };
+  await applyPlan(ctx, makePlan());
+  f.nft.linkward.chains.input.push('tcp dport 22 drop');
+  const r = await applyPlan(ctx, makePlan());
+  assert.equal(r.nftReason, 'drift');
+  assert.equal(f.nft.linkward.chains.input.includes('tcp dport 22 drop'), false);
+  assert.match((await readTableComment(f.runner)) ?? '', /^lw:[0-9a-f]{32}$/);
+});
+
+test('route failure is reported after nft/rules/sysctls were still applied', async () => {
+  const f = lab();
+  const plan = makePlan();
+  plan.routes.push({ table: 205, dst: 'default', dev: 'nosuchdev', via: '10.5.0.1' });
+  await assert.rejects(applyPlan({ runner: f.runner }, plan), (e: unknown) => {
+    assert.ok(e instanceof ApplyError);
+    assert.equal(e.partial.ruleOps.length, 6);
+    assert.match(e.message, /nosuchdev/);
+    return true;
+  });
+  assert.equal(f.dump().routes.filter((r) => r.table === 201).length, 2);
+});
+
+test('gatherFacts, sysctl only-differing writes, conntrack delete/list via the fake', async () => {
+  const f = lab();
+  f.links.u2.carrier = false;
+  const facts = await gatherFacts({ runner: f.runner }, ['u1', 'u2', 'nope']);
+  assert.equal(facts.u1.gateway, '10.1.0.1');
+  assert.equal(facts.u2.carrier, false);
+  assert.equal(facts.u2.gateway, undefined);
+  assert.equal(facts.nope.exists, false);
+
+  const ch = await applySysctls(f.runner, { 'net.ipv4.ip_forward': '1', 'net.ipv4.conf.u1.rp_filter': '1' });
+  assert.deepEqual(ch, [{ key: 'net.ipv4.ip_forward', from: '0', to: '1' }]);
+
+  f.conns.push({ proto: 'tcp', src: '192.168.1.10', dst: '203.0.113.5', sport: 4000, dport: 443, state: 'ESTABLISHED', mark: 0x100, replyDst: '10.1.0.2' });
+  f.conns.push({ proto: 'udp', src: '192.168.1.10', dst: '9.9.9.9', sport: 5000, dport: 53, mark: 0x200 });
+  const list = await listConnections(f.runner);
+  assert.deepEqual(list.map((c) => [c.proto, c.mark, c.replyDst]), [['tcp', 256, '10.1.0.2'], ['udp', 512, '192.168.1.10']]);
+  assert.equal(await deleteByMark(f.runner, 0x100, 0xff00), 1);
+  assert.equal(await deleteByMark(f.runner, 0x100, 0xff00), 0);
+  assert.equal(f.dump().conns.length, 1);
+});

@@ -295,10 +295,11 @@ export const configSchema = configBaseSchema.superRefine((c, ctx) => {
   c.services.forEach((s, i) => checkUplinkRefs(s.uplinks, ['services', i, 'uplinks']));
   c.portForwards.forEach((p, i) => {
     checkUplinkRefs(p.uplinks, ['portForwards', i, 'uplinks']);
-    if (c.lan.length > 0 && !c.lan.some((l) => {
-      const net = parseCidr(l.address)!;
-      const to = parseCidr(p.to)!;
-      return ((to.address ^ net.address) >>> (32 - net.prefix)) === 0;
+    // Refinements also run when fields already failed (zod 4 custom issues do not abort): no `!`.
+    const to = parseCidr(p.to);
+    if (to && c.lan.length > 0 && !c.lan.some((l) => {
+      const net = parseCidr(l.address);
+      return net !== null && ((to.address ^ net.address) >>> (32 - net.prefix)) === 0;
     })) {
       ctx.addIssue({ code: 'custom', path: ['portForwards', i, 'to'], message: 'is not inside any LAN network' });
     }

@@ -1,0 +1,122 @@
+// Config validation: the example imports, bad inputs give "path: message", and nothing that could
+// break out of an nft string or statement gets through any string field.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { parseConfig } from '../../lib/validations/config';
+import { compile, renderTransaction } from '../../lib/compile/index';
+
+const exampleDoc = () => JSON.parse(readFileSync(new URL('../../docs/example.json', import.meta.url), 'utf8')) as Record<string, any>;
+
+test('docs/example.json imports as-is and normalizes (ids, defaults)', () => {
+  const r = parseConfig(exampleDoc());
+  assert.ok(r.ok, r.ok ? '' : r.errors.join('\n'));
+  assert.deepEqual(r.value.uplinks.map((u) => [u.name, u.id]), [['dsl', 1], ['cable', 2], ['lte', 3]]);
+  assert.equal(r.value.firewall.dashboardPort, 3000);
+  assert.equal(r.value.services[0].lan, true);
+  // normalized output re-parses to the same value
+  const again = parseConfig(JSON.parse(JSON.stringify(r.value)));
+  assert.ok(again.ok);
+  assert.equal(JSON.stringify(again.value), JSON.stringify(r.value));
+});
+
+test('bad inputs give "path: message" errors', () => {
+  const doc = exampleDoc();
+  doc.uplinks[0].weight = 0;
+  doc.services[1].port = 70000;
+  doc.rules[0].uplink = 'nope';
+  doc.portForwards[0].to = '10.9.9.9';
+  doc.lan[0].address = '192.168.1.0/24';
+  const r = parseConfig(doc);
+  assert.equal(r.ok, false);
+  if (r.ok) return;
+  const has = (re: RegExp) => assert.ok(r.errors.some((e) => re.test(e)), `${re} not in ${JSON.stringify(r.errors)}`);
+  has(/^uplinks\[0\]\.weight: must be 1-100$/);
+  has(/^services\[1\]\.port: /);
+  has(/^rules\[0\]\.uplink: unknown uplink "nope"$/);
+  has(/^portForwards\[0\]\.to: is not inside any LAN network$/);
+  has(/^lan\[0\]\.address: is the network address/);
+  assert.ok(r.fieldErrors['uplinks[0].weight']);
+  const v = parseConfig({ version: 2 });
+  assert.ok(!v.ok && v.errors.some((e) => e.startsWith('version: ')));
+  const dup = parseConfig({ version: 1, uplinks: [{ name: 'a', interface: 'eth1' }, { name: 'a', interface: 'eth2' }] });
+  assert.ok(!dup.ok && dup.errors.some((e) => /^uplinks\[1\]\.name: duplicate name/.test(e)));
+});
+
+const PAYLOADS = ['x;y', 'x"y', "x'y", 'x\ny', 'x}y', 'x{y', 'eth1" accept', '1.2.3.4; flush ruleset', '10.0.0.0/8 }', 'a b', '$x', 'x\\y'];
+
+/** Every string field of the document, as [path, setter]. */
+function stringFields(): [string, (d: Record<string, any>, v: string) => void][] {
+  return [
+    ['lan[0].name', (d, v) => { d.lan[0].name = v; }],
+    ['lan[0].interface', (d, v) => { d.lan[0].interface = v; }],
+    ['lan[0].address', (d, v) => { d.lan[0].address = v; }],
+    ['uplinks[0].name', (d, v) => { d.uplinks[0].name = v; }],
+    ['uplinks[0].interface', (d, v) => { d.uplinks[0].interface = v; }],
+    ['uplinks[0].gateway', (d, v) => { d.uplinks[0].gateway = v; }],
+    ['uplinks[0].health.targets[0]', (d, v) => { d.uplinks[0].health.targets[0] = v; }],
+    ['services[0].name', (d, v) => { d.services[0].name = v; }],
+    ['services[0].port', (d, v) => { d.services[0].port = v; }],
+    ['services[0].uplinks[0]', (d, v) => { d.services[0].uplinks[0] = v; }],
+    ['services[3].sources[0]', (d, v) => { d.services[3].sources[0] = v; }],
+    ['rules[0].name', (d, v) => { d.rules[0].name = v; }],
+    ['rules[0].destination', (d, v) => { d.rules[0].destination = v; }],
+    ['rules[0].source', (d, v) => { d.rules[0].source = v; }],
+    ['rules[0].port', (d, v) => { d.rules[0].port = v; }],
+    ['rules[0].sourceList', (d, v) => { d.rules[0].sourceList = v; }],
+    ['rules[0].uplink', (d, v) => { d.rules[0].uplink = v; }],
+    ['addressLists[0].name', (d, v) => { d.addressLists[0].name = v; }],
+    ['addressLists[0].entries[0]', (d, v) => { d.addressLists[0].entries[0] = v; }],
+    ['portForwards[0].name', (d, v) => { d.portForwards[0].name = v; }],
+    ['portForwards[0].to', (d, v) => { d.portForwards[0].to = v; }],
+    ['portForwards[0].port', (d, v) => { d.portForwards[0].port = v; }],
+    ['portForwards[0].sources[0]', (d, v) => { d.portForwards[0].sources = [v]; }],
+    ['portForwards[0].uplinks[0]', (d, v) => { d.portForwards[0].uplinks[0] = v; }],
+    ['policies[0].name', (d, v) => { d.policies[0].name = v; }],
+    ['policies[0].source', (d, v) => { d.policies[0].source = v; }],
+    ['policies[0].destination', (d, v) => { d.policies[0].destination = v; }],
+    ['policies[0].uplink', (d, v) => { d.policies[0].uplink = v; }],
+    ['policies[0].port', (d, v) => { d.policies[0].protocol = 'tcp'; d.policies[0].port = v; }],
+    ['firewall.icmpIn[0]', (d, v) => { d.firewall.icmpIn = [v]; }],
+    ['firewall.sticky', (d, v) => { d.firewall.sticky = v; }],
+    ['sysctl.rpFilter', (d, v) => { d.sysctl.rpFilter = v; }],
+    ['services[1].helper', (d, v) => { d.services[1].helper = v; }],
+    ['rules[0].action', (d, v) => { d.rules[0].action = v; }],
+  ];
+}
+
+test('smuggling ; quotes newlines braces into any string field is rejected at that path', () => {
+  let checked = 0;
+  for (const [path, set] of stringFields()) {
+    for (const p of PAYLOADS) {
+      const doc = exampleDoc();
+      doc.addressLists = [{ name: 'lst', entries: ['10.0.0.0/8'] }];
+      doc.rules[0].sourceList = 'lst';
+      set(doc, p);
+      const r = parseConfig(doc);
+      assert.equal(r.ok, false, `${path} accepted ${JSON.stringify(p)}`);
+      if (!r.ok) {
+        // the error names the field (or, for references, the referencing field)
+        assert.ok(r.errors.some((e) => e.startsWith(path.replace(/\[0\]$/, '')) || e.includes(path.split('.')[0])), `${path}: ${r.errors.join(' | ')}`);
+      }
+      checked++;
+    }
+  }
+  assert.ok(checked >= 300);
+});
+
+test('description is free text but never appears in nft output', () => {
+  const doc = exampleDoc();
+  const evil = 'DESC"; } } table ip x { chain y { type filter hook input priority 0; policy drop; }\n#;';
+  doc.rules[0].description = evil;
+  const r = parseConfig(doc);
+  assert.ok(r.ok, r.ok ? '' : r.errors.join('\n'));
+  const facts = { interfaces: {}, health: {} };
+  const plan = compile(r.value, facts);
+  const all = plan.nftDeclaration + (plan.nftObjects ?? '') + renderTransaction(plan, null) + JSON.stringify(plan);
+  assert.ok(!all.includes('DESC'));
+  assert.ok(!all.includes('table ip x'));
+  doc.rules[0].description = 'x'.repeat(201);
+  const long = parseConfig(doc);
+  assert.ok(!long.ok && long.errors.some((e) => /^rules\[0\]\.description: at most 200 characters$/.test(e)));
+});

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { run as defaultRun, type RunOptions, type RunResult, type Runner } from './runner';
-import { isIPv4 } from '../../lib/validations/net';
+import { isIPv4, isIfname } from '../../lib/validations/net';
 import { parseConfig } from '../../lib/validations/config';
 import {
   labPlan, labConfig, nsName, parseRole, ispIndex, validatePrefix, validateUplinkCount, parseBreakMode,
@@ -253,6 +253,10 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
     await addrUp(isp.ns, isp.ispUpIf, [`${isp.ispUpAddr}/24`]);
     await addrUp(plan.ns.net, isp.netIf, [`${isp.netAddr}/24`]);
     await sysctl(isp.ns, 'net.ipv4.ip_forward', '1');
+    // Ingress filtering (BCP 38) like a real ISP: only the customer's own source addresses are
+    // forwarded, so un-NATed or wrong-uplink traffic fails here instead of "working" asymmetrically.
+    await sysctl(isp.ns, 'net.ipv4.conf.all.rp_filter', '1');
+    await sysctl(isp.ns, `net.ipv4.conf.${isp.ispIf}.rp_filter`, '1');
     await ip(isp.ns, ['route', 'replace', 'default', 'via', isp.netAddr, 'dev', isp.ispUpIf]);
     await ip(plan.ns.net, ['route', 'replace', isp.accessNet, 'via', isp.ispUpAddr, 'dev', isp.netIf]);
     // "DHCP": a main-table default route per uplink, distinct metrics.
@@ -427,6 +431,10 @@ export interface WhoAmIOptions {
   sourceAddress?: string;
   /** Per attempt (default 2000 ms). */
   timeoutMs?: number;
+  /** TCP only: bind to this interface (SO_BINDTODEVICE, via curl's --interface) so the connection
+   *  leaves through it even without policy routing (e.g. "wan2" in the router before the agent runs).
+   *  Binding only an address does not choose the uplink: the main table's default route does. */
+  device?: string;
 }
 
 function parseWhoAmI(line: string): WhoAmI | null {
@@ -439,11 +447,26 @@ async function whoAmIMany(proto: 'tcp' | 'udp', prefix: string, from: LabRole | 
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`bad port ${port}`);
   if (!Number.isInteger(count) || count < 1 || count > 100000) throw new Error(`bad count ${count}`);
   const timeoutMs = opts.timeoutMs ?? 2000;
+  if (opts.device !== undefined) return curlWhoAmI(proto, prefix, from, dst, port, count, opts.device, timeoutMs, opts.sourceAddress);
   const argv = [NODE, '--import', TSX_LOADER, CLIENT_SCRIPT, proto, dst, String(port), '--timeout', String(timeoutMs), '--count', String(count)];
   if (opts.sourceAddress !== undefined) argv.push('--source', checkIp(opts.sourceAddress));
   const r = await run(argv, { netns: nsName(prefix, from), timeoutMs: timeoutMs * count + 10000 });
   const lines = r.stdout.split('\n').filter((l) => l.trim());
   return lines.map(parseWhoAmI);
+}
+
+async function curlWhoAmI(proto: 'tcp' | 'udp', prefix: string, from: LabRole | string, dst: string, port: number, count: number, device: string, timeoutMs: number, source?: string): Promise<(WhoAmI | null)[]> {
+  if (proto !== 'tcp') throw new Error('whoami: device binding is supported for TCP only');
+  if (!isIfname(device)) throw new Error(`not an interface name: ${JSON.stringify(device)}`);
+  if (source !== undefined) throw new Error('whoami: give either device or sourceAddress, not both');
+  const out: (WhoAmI | null)[] = [];
+  for (let i = 0; i < count; i++) {
+    const r = await run(['curl', '-s', '--max-time', (timeoutMs / 1000).toFixed(3), '--interface', device, `http://${dst}:${port}/`], {
+      netns: nsName(prefix, from), timeoutMs: timeoutMs + 5000, allowFail: true,
+    });
+    out.push(r.exitCode === 0 ? parseWhoAmI(`OK ${r.stdout.trim()}`) : null);
+  }
+  return out;
 }
 
 /** Connect over TCP from a lab namespace; the address the server saw, or null (refused, timeout, unreachable). */

@@ -1,0 +1,16 @@
+import { redirect } from 'next/navigation';
+import type { Metadata } from 'next';
+import { clientAddress } from '@/lib/auth/request';
+import { userCount } from '@/lib/auth/session';
+import { isPrivateAddress } from '@/lib/auth/net';
+import { AuthForm } from '@/components/AuthForm';
+import { setup } from '../actions';
+
+export const metadata: Metadata = { title: 'Set up' };
+export const dynamic = 'force-dynamic';
+
+export default async function SetupPage() {
+  if ((await userCount()) > 0) redirect('/login');
+  const ip = await clientAddress();
+  return <AuthForm mode="setup" action={setup} needsToken={!isPrivateAddress(ip)} />;
+}

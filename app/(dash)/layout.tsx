@@ -1,0 +1,40 @@
+import { requireUser } from '@/lib/auth/request';
+import { getStatus } from '@/lib/web/data';
+import { Nav } from '@/components/Nav';
+import { StatusBar } from '@/components/StatusBar';
+import { logout } from '../(auth)/actions';
+
+export const dynamic = 'force-dynamic';
+
+export default async function DashLayout({ children }: { children: React.ReactNode }) {
+  const user = await requireUser();
+  const status = await getStatus();
+  return (
+    <div className="min-h-screen md:flex">
+      <a href="#main" className="sr-only focus:not-sr-only focus:absolute focus:left-2 focus:top-2 focus:z-50 btn">Skip to content</a>
+      <aside className="border-b border-zinc-200 bg-white md:sticky md:top-0 md:h-screen md:w-52 md:shrink-0 md:border-b-0 md:border-r dark:border-zinc-800 dark:bg-zinc-900">
+        <div className="flex items-center gap-2 px-4 py-3">
+          <img src="/icon.svg" alt="" width={24} height={24} />
+          <span className="font-semibold tracking-tight">linkward</span>
+        </div>
+        <Nav />
+        <div className="hidden px-4 py-3 text-xs muted md:block">
+          <p>Signed in as <strong className="text-zinc-700 dark:text-zinc-200">{user.username}</strong></p>
+          <form action={logout} className="mt-2">
+            <button type="submit" className="btn btn-sm">Sign out</button>
+          </form>
+        </div>
+      </aside>
+      <div className="min-w-0 flex-1">
+        <StatusBar initial={status} />
+        <div className="flex items-center justify-end gap-2 px-4 pt-2 text-xs muted md:hidden">
+          <span>{user.username}</span>
+          <form action={logout}>
+            <button type="submit" className="btn btn-sm">Sign out</button>
+          </form>
+        </div>
+        <main id="main" className="mx-auto max-w-6xl space-y-6 p-4 md:p-6">{children}</main>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,189 @@
+import type { Metadata } from 'next';
+import Link from 'next/link';
+import { getStatus, getUplinks, recentEvents, getSamples, uplinkCounterNames, isDemo, pendingLabRequests, type UplinkView } from '@/lib/web/data';
+import { prisma } from '@/lib/db/prisma';
+import { rates, fmtAgo, fmtTime } from '@/lib/web/format';
+import { TrafficChart } from '@/components/Charts';
+import { AutoRefresh } from '@/components/AutoRefresh';
+import { SubmitButton } from '@/components/SubmitButton';
+import { uplinkOp, labRequest } from './actions';
+
+export const metadata: Metadata = { title: 'Overview' };
+export const dynamic = 'force-dynamic';
+
+const STATE_STYLE: Record<string, string> = {
+  up: 'bg-emerald-100 text-emerald-900 dark:bg-emerald-900/60 dark:text-emerald-100',
+  down: 'bg-red-100 text-red-900 dark:bg-red-900/60 dark:text-red-100',
+  disabled: 'bg-zinc-200 text-zinc-800 dark:bg-zinc-800 dark:text-zinc-200',
+  draining: 'bg-amber-100 text-amber-900 dark:bg-amber-900/60 dark:text-amber-100',
+  unknown: 'bg-zinc-100 text-zinc-700 dark:bg-zinc-800 dark:text-zinc-300',
+};
+
+function UplinkCard({ u, totalConns, samples, from, to, demo, agentRunning }: {
+  u: UplinkView;
+  totalConns: number;
+  samples: Record<string, { ts: number; bytes: number }[]>;
+  from: number;
+  to: number;
+  demo: boolean;
+  agentRunning: boolean;
+}) {
+  const names = uplinkCounterNames(u.id);
+  const toRates = (n: string) => rates((samples[n] ?? []).map((s) => ({ ts: s.ts, v: s.bytes })));
+  const share = totalConns > 0 ? Math.round((u.connections / totalConns) * 100) : null;
+  const op = (o: 'enable' | 'disable' | 'drain' | 'undrain') => uplinkOp.bind(null, u.name, o);
+  return (
+    <article className="card space-y-3" aria-labelledby={`up-${u.name}`} data-testid={`uplink-card-${u.name}`}>
+      <header className="flex items-start justify-between gap-2">
+        <div>
+          <h3 id={`up-${u.name}`} className="h2">{u.name}</h3>
+          <p className="text-xs muted">{u.interface} · weight {u.weight} · tier {u.priority}</p>
+        </div>
+        <span className={`badge ${STATE_STYLE[u.state] ?? STATE_STYLE.unknown}`} data-testid="uplink-state">
+          {u.state}
+        </span>
+      </header>
+      <dl className="grid grid-cols-2 gap-x-3 gap-y-1 text-sm">
+        <dt className="muted">Since</dt>
+        <dd>{u.since ? fmtAgo(u.since) : agentRunning ? 'not reported' : '–'}</dd>
+        <dt className="muted">Address</dt>
+        <dd className="font-mono text-xs">{u.address ?? '–'}</dd>
+        <dt className="muted">Gateway</dt>
+        <dd className="font-mono text-xs">{u.observedGateway ?? u.gateway}</dd>
+        <dt className="muted">Latency / loss</dt>
+        <dd>{u.latencyMs != null ? `${u.latencyMs.toFixed(1)} ms` : '–'} / {u.lossPct != null ? `${Math.round(u.lossPct)} %` : '–'}</dd>
+        <dt className="muted">Connections</dt>
+        <dd>{u.connections}{share !== null ? ` (${share} %)` : ''}</dd>
+      </dl>
+      {u.reason && <p className="text-xs muted">{u.reason}</p>}
+      <TrafficChart
+        title={`Traffic on ${u.name}, last hour`}
+        from={from}
+        to={to}
+        series={[
+          { label: 'in', className: 'text-sky-600 dark:text-sky-400', points: toRates(names.rx) },
+          { label: 'out', className: 'text-violet-600 dark:text-violet-400', points: toRates(names.tx) },
+        ]}
+      />
+      <div className="flex flex-wrap gap-2">
+        {u.enabled ? (
+          <form action={op('disable')}><SubmitButton className="btn btn-sm" title={`Disable ${u.name}`}>Disable</SubmitButton></form>
+        ) : (
+          <form action={op('enable')}><SubmitButton className="btn btn-sm" title={`Enable ${u.name}`}>Enable</SubmitButton></form>
+        )}
+        {u.drain ? (
+          <form action={op('undrain')}><SubmitButton className="btn btn-sm" title={`Stop draining ${u.name}`}>Undrain</SubmitButton></form>
+        ) : (
+          <form action={op('drain')}><SubmitButton className="btn btn-sm" title={`Drain ${u.name}: no new connections`}>Drain</SubmitButton></form>
+        )}
+        <Link className="btn btn-sm" href={`/uplinks?edit=${u.name}`}>Edit</Link>
+        {demo && (
+          <>
+            <form action={labRequest.bind(null, u.name, 'lab.break')}><SubmitButton className="btn btn-sm btn-danger">Simulate failure</SubmitButton></form>
+            <form action={labRequest.bind(null, u.name, 'lab.restore')}><SubmitButton className="btn btn-sm">Restore</SubmitButton></form>
+          </>
+        )}
+      </div>
+    </article>
+  );
+}
+
+export default async function Overview() {
+  const [status, uplinks, events, demo] = await Promise.all([getStatus(), getUplinks(), recentEvents(15), Promise.resolve(isDemo())]);
+  const to = Date.now();
+  const from = to - 3600_000;
+  const samples = await getSamples(uplinks.flatMap((u) => Object.values(uplinkCounterNames(u.id))), 3600_000);
+  const totalConns = uplinks.reduce((n, u) => n + u.connections, 0);
+  const pending = status.desired
+    ? await prisma().revision.findMany({
+        where: { id: { gt: status.applied ?? 0 } },
+        orderBy: { id: 'desc' },
+        take: 10,
+        select: { id: true, summary: true, author: true, createdAt: true, source: true },
+      })
+    : [];
+  const labPending = demo ? await pendingLabRequests() : [];
+  return (
+    <>
+      <AutoRefresh ms={3000} />
+      <header>
+        <h1 className="h1">Overview</h1>
+        {!status.agentRunning && (
+          <p className="mt-2 rounded-md border border-amber-200 bg-amber-50 p-2 text-sm text-amber-900 dark:border-amber-900 dark:bg-amber-950 dark:text-amber-100" data-testid="agent-warning">
+            {status.heartbeatAt ? `Agent silent since ${fmtAgo(status.heartbeatAt)}` : 'Agent not running'}: nothing is applied to the kernel and no health or traffic is
+            reported. Start it with <code className="font-mono">sudo npx linkward agent</code>.
+          </p>
+        )}
+      </header>
+
+      <section aria-labelledby="uplinks-h" className="space-y-3">
+        <h2 id="uplinks-h" className="h2">Uplinks</h2>
+        {uplinks.length === 0 ? (
+          <div className="card text-sm muted" data-testid="empty-state">
+            No uplinks configured. <Link className="link" href="/uplinks?add=1">Add your first uplink</Link> (one per Internet connection), then a{' '}
+            <Link className="link" href="/lan?add=1">LAN network</Link>.
+          </div>
+        ) : (
+          <div className="grid gap-4 sm:grid-cols-2 xl:grid-cols-3">
+            {uplinks.map((u) => (
+              <UplinkCard key={u.name} u={u} totalConns={totalConns} samples={samples} from={from} to={to} demo={demo} agentRunning={status.agentRunning} />
+            ))}
+          </div>
+        )}
+        {labPending.length > 0 && (
+          <p className="text-xs muted">Waiting for the agent: {labPending.map((r) => `${r.type} ${r.args}`).join(', ')}</p>
+        )}
+      </section>
+
+      <div className="grid gap-4 lg:grid-cols-2">
+        <section aria-labelledby="rev-h" className="card space-y-2">
+          <h2 id="rev-h" className="h2">Configuration</h2>
+          <dl className="grid grid-cols-[auto_1fr] gap-x-4 gap-y-1 text-sm">
+            <dt className="muted">Desired</dt>
+            <dd data-testid="overview-desired">{status.desired ? `revision ${status.desired.id} (${fmtAgo(status.desired.createdAt)} by ${status.desired.author})` : 'none yet'}</dd>
+            <dt className="muted">Applied</dt>
+            <dd>{status.applied ? `revision ${status.applied}${status.appliedAt ? `, ${fmtAgo(status.appliedAt)}` : ''}` : 'nothing applied yet'}</dd>
+            {status.applyError && (
+              <>
+                <dt className="muted">Last error</dt>
+                <dd className="text-red-700 dark:text-red-400">revision {status.errorRevision}: {status.applyError}</dd>
+              </>
+            )}
+          </dl>
+          <h3 className="pt-2 text-sm font-semibold">What changed (not applied yet)</h3>
+          {pending.length === 0 ? (
+            <p className="text-sm muted">{status.desired ? 'Everything desired is applied.' : 'No configuration stored yet.'}</p>
+          ) : (
+            <ol className="space-y-1 text-sm" data-testid="pending-changes">
+              {pending.map((r) => (
+                <li key={r.id}>
+                  <span className="font-mono text-xs muted">r{r.id}</span> {r.summary}{' '}
+                  <span className="text-xs muted">({r.source}, {r.author})</span>
+                </li>
+              ))}
+            </ol>
+          )}
+        </section>
+
+        <section aria-labelledby="ev-h" className="card space-y-2">
+          <h2 id="ev-h" className="h2">Recent events</h2>
+          {events.length === 0 ? (
+            <p className="text-sm muted">No events yet. The agent records applies, errors and uplink state changes here.</p>
+          ) : (
+            <ul className="space-y-1 text-sm">
+              {events.map((e) => (
+                <li key={e.id} className="flex gap-2">
+                  <time className="shrink-0 font-mono text-xs muted" dateTime={new Date(e.ts).toISOString()} title={fmtTime(e.ts)}>{fmtAgo(e.ts)}</time>
+                  <span className={e.type.includes('error') ? 'text-red-700 dark:text-red-400' : ''}>
+                    {e.uplink ? <strong>{e.uplink}: </strong> : null}
+                    {e.message}
+                  </span>
+                </li>
+              ))}
+            </ul>
+          )}
+        </section>
+      </div>
+    </>
+  );
+}

@@ -1,0 +1,17 @@
+import type { Metadata } from 'next';
+import { SectionPage, type SectionSearch } from '@/components/SectionPage';
+
+export const metadata: Metadata = { title: 'Port forwards' };
+export const dynamic = 'force-dynamic';
+
+export default async function Page({ searchParams }: { searchParams: Promise<SectionSearch> }) {
+  return (
+    <SectionPage
+      section="portForwards"
+      search={await searchParams}
+      intro={<>Forward a port arriving on an uplink to a host in the LAN (DNAT). Replies leave through the uplink the connection came in on.</>}
+      empty={<>No port forwards. Add one to make a LAN server reachable from the Internet.</>}
+      columns={['protocol', 'port', 'to', 'toPort', 'uplinks', 'sources']}
+    />
+  );
+}

@@ -1,0 +1,43 @@
+'use client';
+import Link from 'next/link';
+import { usePathname } from 'next/navigation';
+
+export const NAV_ITEMS = [
+  { href: '/', label: 'Overview' },
+  { href: '/uplinks', label: 'Uplinks' },
+  { href: '/lan', label: 'LAN' },
+  { href: '/rules', label: 'Firewall rules' },
+  { href: '/services', label: 'Services' },
+  { href: '/port-forwards', label: 'Port forwards' },
+  { href: '/policies', label: 'Policies' },
+  { href: '/connections', label: 'Connections' },
+  { href: '/settings', label: 'Settings' },
+] as const;
+
+export function Nav() {
+  const path = usePathname();
+  return (
+    <nav aria-label="Main" className="overflow-x-auto px-2 pb-2 md:pb-0">
+      <ul className="flex gap-1 md:flex-col">
+        {NAV_ITEMS.map((it) => {
+          const active = it.href === '/' ? path === '/' : path.startsWith(it.href);
+          return (
+            <li key={it.href}>
+              <Link
+                href={it.href}
+                aria-current={active ? 'page' : undefined}
+                className={`block whitespace-nowrap rounded-md px-3 py-1.5 text-sm focus-visible:outline-2 focus-visible:outline-sky-600 ${
+                  active
+                    ? 'bg-sky-50 font-semibold text-sky-800 dark:bg-sky-950 dark:text-sky-200'
+                    : 'text-zinc-700 hover:bg-zinc-100 dark:text-zinc-300 dark:hover:bg-zinc-800'
+                }`}
+              >
+                {it.label}
+              </Link>
+            </li>
+          );
+        })}
+      </ul>
+    </nav>
+  );
+}

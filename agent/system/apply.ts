@@ -3,15 +3,17 @@
 // deltas, then sysctls. Applying the same plan twice makes zero kernel changes.
 import { createHash } from 'node:crypto';
 import type { NftInventory, Plan } from '../../lib/compile/types';
+import { planHash as compilePlanHash, renderTransaction as compileRenderTransaction } from '../../lib/compile/transaction';
 import type { SysCtx } from './context';
 import {
   applyScript,
-  basicRenderTransaction,
   checkScript,
   markerScript,
   META_CHAIN,
   readInventory,
   readTableComment,
+  TABLE_FAMILY,
+  TABLE_NAME,
   tableFingerprint,
 } from './nft';
 import { syncRoutes, syncRules, type RouteOp, type RuleOp } from './routes';
@@ -20,9 +22,9 @@ import { applySysctls, type SysctlChange } from './sysctl';
 export type RenderTransaction = (plan: Plan, existing: NftInventory | null) => string;
 
 export interface ApplyCtx extends SysCtx {
-  /** lib/compile's renderTransaction; defaults to basicRenderTransaction (nft.ts). */
+  /** Defaults to lib/compile's renderTransaction (basicRenderTransaction in nft.ts is an alternative). */
   renderTransaction?: RenderTransaction;
-  /** lib/compile's planHash; defaults to nftPlanHash (hash of the nft part of the plan). */
+  /** Defaults to lib/compile's planHash. Must be the hash the rendered lw_meta marker carries. */
   planHash?: (plan: Plan) => string;
   /** Filled by applyPlan: the marker and fingerprint recorded after our last nft apply. */
   cache?: { marker: string; fingerprint: string | null };
@@ -65,7 +67,7 @@ function stable(v: unknown): string {
   return JSON.stringify(v);
 }
 
-/** Hash of what the nft transaction depends on (declaration, inventory, dynamic sets). */
+/** Alternative hash of everything the nft transaction depends on (declaration, inventory, dynamic sets). */
 export function nftPlanHash(plan: Plan): string {
   return createHash('sha256')
     .update(stable({ d: plan.nftDeclaration, i: plan.inventory, s: plan.dynamicSets }))
@@ -77,17 +79,23 @@ function withoutMeta(inv: NftInventory | null): NftInventory | null {
   return inv && { ...inv, chains: inv.chains.filter((c) => c !== META_CHAIN) };
 }
 
-/** The full nft script applyPlan would send (render + marker), for dry runs and tests. */
+const hashOf = (ctx: ApplyCtx, plan: Plan): string => (ctx.planHash ?? compilePlanHash)(plan);
+
+/** The full nft script applyPlan would send (render + marker unless the renderer wrote it), for dry runs and tests. */
 export function buildTransaction(ctx: ApplyCtx, plan: Plan, existing: NftInventory | null): string {
-  const render = ctx.renderTransaction ?? basicRenderTransaction;
-  const hash = (ctx.planHash ?? nftPlanHash)(plan);
+  const render = ctx.renderTransaction ?? compileRenderTransaction;
   let text = render(plan, withoutMeta(existing));
   if (!text.endsWith('\n')) text += '\n';
-  return text + markerScript(hash);
+  const marker = `lw:${hashOf(ctx, plan)}`;
+  if (text.includes(`add rule ${TABLE_FAMILY} ${TABLE_NAME} ${META_CHAIN} `)) {
+    if (!text.includes(`comment "${marker}"`)) throw new Error(`renderTransaction wrote a plan marker other than ${marker}: pass the matching planHash`);
+    return text;
+  }
+  return text + markerScript(hashOf(ctx, plan));
 }
 
 async function applyNft(ctx: ApplyCtx, plan: Plan): Promise<{ changed: boolean; reason: string }> {
-  const marker = `lw:${(ctx.planHash ?? nftPlanHash)(plan)}`;
+  const marker = `lw:${hashOf(ctx, plan)}`;
   const current = await readTableComment(ctx);
   let reason = current === null ? 'no-table' : 'marker-differs';
   if (current === marker) {

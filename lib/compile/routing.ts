@@ -66,17 +66,25 @@ export function planRoutes(uplinks: UplinkPlan[]): { routes: RouteSpec[]; rules:
   const sorted = [...uplinks].sort((a, b) => a.id - b.id);
   for (const u of sorted) {
     if (u.address === undefined || u.prefix === undefined) continue;
-    if (u.gateway !== undefined) routes.push({ table: u.table, dst: 'default', via: u.gateway, dev: u.interface });
     const net = (parseIPv4(u.address)! & maskOf(u.prefix)) >>> 0;
+    if (u.gateway !== undefined) {
+      const r: RouteSpec = { table: u.table, dst: 'default', via: u.gateway, dev: u.interface };
+      if (((parseIPv4(u.gateway)! & maskOf(u.prefix)) >>> 0) !== net) r.onlink = true;
+      routes.push(r);
+    }
     routes.push({ table: u.table, dst: `${formatIPv4(net)}/${u.prefix}`, dev: u.interface, scope: 'link', src: u.address });
   }
   const active = sorted.filter((u) => u.active && u.gateway !== undefined);
   if (active.length === 1) {
-    routes.push({ table: TABLE_FALLBACK, dst: 'default', via: active[0].gateway, dev: active[0].interface });
+    const own = routes.find((r) => r.table === active[0].table && r.dst === 'default')!;
+    routes.push({ ...own, table: TABLE_FALLBACK });
   } else if (active.length > 1) {
     routes.push({
       table: TABLE_FALLBACK, dst: 'default', dev: active[0].interface,
-      nexthops: active.map((u) => ({ via: u.gateway!, dev: u.interface, weight: u.weight })),
+      nexthops: active.map((u) => {
+        const own = routes.find((r) => r.table === u.table && r.dst === 'default')!;
+        return { via: u.gateway!, dev: u.interface, weight: u.weight, ...(own.onlink ? { onlink: true } : {}) };
+      }),
     });
   }
   for (const u of sorted) {

@@ -38,8 +38,11 @@ export interface RouteSpec {
   via?: string;
   src?: string;
   scope?: 'link' | 'global';
+  /** Additive (compiler): the gateway is outside the interface's connected network (PPP/LTE /32
+   *  addresses): render `onlink` so the kernel accepts the next hop. */
+  onlink?: boolean;
   /** For the multipath fallback default route in table 200. */
-  nexthops?: { via: string; dev: string; weight: number }[];
+  nexthops?: { via: string; dev: string; weight: number; onlink?: boolean }[];
 }
 
 export interface RuleSpec {

@@ -221,3 +221,11 @@ test('10 000+ entry address lists render fast and linearly', () => {
   assert.ok(performance.now() - t1 < 3000);
   assert.equal((p2.nftDeclaration.match(/\/24/g) ?? []).length, 20000);
 });
+
+test('a gateway outside the connected network (PPP /32) gets onlink', () => {
+  const c = cfg({ version: 1, uplinks: [{ name: 'ppp', interface: 'ppp0' }, { name: 'eth', interface: 'eth1' }] });
+  const p = compile(c, { interfaces: { ppp0: iface('ppp0', '100.72.3.4', 32, '100.72.0.1'), eth1: iface('eth1', '10.0.1.2', 24, '10.0.1.1') }, health: { eth: 'down' } });
+  assert.deepEqual(p.routes.find((r) => r.table === 201 && r.dst === 'default'), { table: 201, dst: 'default', via: '100.72.0.1', dev: 'ppp0', onlink: true });
+  assert.deepEqual(p.routes.find((r) => r.table === 202 && r.dst === 'default'), { table: 202, dst: 'default', via: '10.0.1.1', dev: 'eth1' });
+  assert.deepEqual(p.routes.find((r) => r.table === 200), { table: 200, dst: 'default', via: '100.72.0.1', dev: 'ppp0', onlink: true });
+});

@@ -35,6 +35,9 @@ before(async () => {
   if (!isRoot) return;
   await run(['ip', 'netns', 'add', NS]);
   const cmds: string[][] = [
+    // IPv4-only box: no IPv6 link-local routes popping up asynchronously in `route show table all`
+    ['sysctl', '-q', '-w', 'net.ipv6.conf.all.disable_ipv6=1'],
+    ['sysctl', '-q', '-w', 'net.ipv6.conf.default.disable_ipv6=1'],
     ['ip', 'link', 'add', 'u1', 'type', 'veth', 'peer', 'name', 'p1'],
     ['ip', 'link', 'add', 'u2', 'type', 'veth', 'peer', 'name', 'p2'],
     ...['lo', 'u1', 'p1', 'u2', 'p2'].map((i) => ['ip', 'link', 'set', i, 'up']),

@@ -48,6 +48,7 @@ async function setupLab() {
   for (const [ns, via] of [[NS.I1, '10.201.0.2'], [NS.I2, '10.202.0.2']]) {
     await run(['sysctl', '-qw', 'net.ipv4.ip_forward=1'], { netns: ns });
     await ip(ns, 'route', 'add', '203.0.113.0/24', 'via', via);
+    // netem (sch_netem) may be missing: the loss test then drops 20 % of requests with nft numgen.
     // Counters per source address of echo requests forwarded by this ISP; a "break" set.
     await nft(ns, `table inet lwt {
       counter from_r1 {}
@@ -206,7 +207,8 @@ test('health probing in namespaces', { skip: !isRoot ? 'needs root' : !hasPing ?
         await nft(NS.N, 'delete table inet lwtone\n');
         assert.equal(cli.transitions().length, n, JSON.stringify(cli.transitions().slice(n)));
         assert.equal(snap.uplinks!.wan1.state, 'up');
-        assert.ok(snap.uplinks!.wan1.lossPct! >= 20, `loss ${snap.uplinks!.wan1.lossPct}`);
+        // 12 probes to the filtered target in 6 s, history of 20 per target: ~10/60 lost
+        assert.ok(snap.uplinks!.wan1.lossPct! >= 10, `loss ${snap.uplinks!.wan1.lossPct}`);
       });
 
       await t.test('20 % loss for 40 s on both uplinks: zero transitions', async () => {
@@ -219,7 +221,7 @@ test('health probing in namespaces', { skip: !isRoot ? 'needs root' : !hasPing ?
         } catch {
           method = 'nft numgen';
           for (const ns of [NS.I1, NS.I2]) {
-            await nft(ns, 'table inet lwtloss {\n chain fw {\n type filter hook forward priority -5;\n numgen random mod 100 < 20 drop\n }\n}\n');
+            await nft(ns, 'table inet lwtloss {\n chain fw {\n type filter hook forward priority -5;\n ip daddr 203.0.113.0/24 numgen random mod 100 < 20 drop\n }\n}\n');
           }
         }
         const n = cli.transitions().length;

@@ -3,7 +3,7 @@
 // line (right after their first bytes, or after 300 ms of silence). UDP: every datagram is answered with
 // the same line. The client address is the one the server saw, so tests learn which uplink / NAT was used.
 //
-// Usage: echo-server.ts [--tcp 80,8080] [--udp 80,123] [--bind 0.0.0.0] [--daemon --pidfile F --log F]
+// Usage: echo-server.ts [--tcp 80,8080] [--udp 80,123] [--bind ADDR,ADDR...] [--daemon --pidfile F --log F]
 // With --daemon the process starts a detached copy of itself, waits until it listens, writes the
 // pid file and exits 0 (so the caller's command returns).
 import net from 'node:net';
@@ -14,7 +14,9 @@ import { spawn } from 'node:child_process';
 interface Opts {
   tcp: number[];
   udp: number[];
-  bind: string;
+  /** Local addresses to listen on. UDP answers from the address the datagram was sent to only
+   *  when bound to it (no IP_PKTINFO in Node), which NAT on the way back needs. */
+  bind: string[];
   daemon: boolean;
   pidfile?: string;
   log?: string;
@@ -30,7 +32,7 @@ function ports(s: string | undefined): number[] {
 }
 
 function parseArgs(argv: string[]): Opts {
-  const o: Opts = { tcp: [80, 8080], udp: [80, 123], bind: '0.0.0.0', daemon: false };
+  const o: Opts = { tcp: [80, 8080], udp: [80, 123], bind: ['0.0.0.0'], daemon: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = () => {
@@ -40,13 +42,13 @@ function parseArgs(argv: string[]): Opts {
     };
     if (a === '--tcp') o.tcp = ports(v());
     else if (a === '--udp') o.udp = ports(v());
-    else if (a === '--bind') o.bind = v();
+    else if (a === '--bind') o.bind = v().split(',');
     else if (a === '--daemon') o.daemon = true;
     else if (a === '--pidfile') o.pidfile = v();
     else if (a === '--log') o.log = v();
     else throw new Error(`unknown argument ${a}`);
   }
-  if (net.isIPv4(o.bind) === false) throw new Error(`--bind must be an IPv4 address`);
+  if (o.bind.length === 0 || !o.bind.every((b) => net.isIPv4(b))) throw new Error('--bind must be IPv4 addresses, comma-separated');
   return o;
 }
 
@@ -88,8 +90,8 @@ function serveUdp(port: number, bind: string): Promise<dgram.Socket> {
 }
 
 async function serve(o: Opts): Promise<void> {
-  await Promise.all([...o.tcp.map((p) => serveTcp(p, o.bind)), ...o.udp.map((p) => serveUdp(p, o.bind))]);
-  process.stderr.write(`echo-server ${process.pid}: tcp ${o.tcp.join(',') || '-'} udp ${o.udp.join(',') || '-'} on ${o.bind}\n`);
+  await Promise.all(o.bind.flatMap((b) => [...o.tcp.map((p) => serveTcp(p, b)), ...o.udp.map((p) => serveUdp(p, b))]));
+  process.stderr.write(`echo-server ${process.pid}: tcp ${o.tcp.join(',') || '-'} udp ${o.udp.join(',') || '-'} on ${o.bind.join(',')}\n`);
   for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => process.exit(0));
   if (process.send) {
     process.send('ready');

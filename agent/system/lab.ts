@@ -11,7 +11,7 @@ import { parseConfig } from '../../lib/validations/config';
 import {
   labPlan, labConfig, nsName, parseRole, ispIndex, validatePrefix, validateUplinkCount, parseBreakMode,
   formatBreakMode, breakScript, targetsTableScript, BREAK_TABLE, TARGETS_TABLE, DEFAULT_PREFIX, DEFAULT_UPLINKS,
-  MAX_UPLINKS, ECHO_TCP_PORTS, ECHO_UDP_PORTS, LAN_SERVER_PORT, type LabPlan, type LabRole, type BreakMode,
+  MAX_UPLINKS, ECHO_TCP_PORTS, ECHO_UDP_PORTS, LAN_SERVER_PORT, PROBE_TARGETS, SERVER_ADDR, LAN_HOST_ADDR, LAN_HOST_ADDR2, type LabPlan, type LabRole, type BreakMode,
 } from './lab-plan';
 
 export { nsName, labPlan, labConfig, parseRole, parseBreakMode, type LabPlan, type LabRole, type BreakMode } from './lab-plan';
@@ -176,8 +176,8 @@ async function ensureServer(prefix: string, name: ServerName, ns: string): Promi
     for (let i = 0; i < 40 && readPid(pidfile) === null; i++) await sleep(50);
   } else {
     const ports = name === 'echo'
-      ? ['--tcp', ECHO_TCP_PORTS.join(','), '--udp', ECHO_UDP_PORTS.join(',')]
-      : ['--tcp', String(LAN_SERVER_PORT), '--udp', String(LAN_SERVER_PORT)];
+      ? ['--tcp', ECHO_TCP_PORTS.join(','), '--udp', ECHO_UDP_PORTS.join(','), '--bind', [...PROBE_TARGETS, SERVER_ADDR].join(',')]
+      : ['--tcp', String(LAN_SERVER_PORT), '--udp', String(LAN_SERVER_PORT), '--bind', [LAN_HOST_ADDR, LAN_HOST_ADDR2].join(',')];
     await run([NODE, '--import', TSX_LOADER, SERVER_SCRIPT, ...ports, '--daemon', '--pidfile', pidfile, '--log', log], { netns: ns, timeoutMs: 20000 });
   }
   const pid = serverPid(prefix, name, ns);

@@ -172,6 +172,43 @@ test('lab in namespaces: up, reach each ISP, break/restore, filter, idempotent u
       assert.ok(await tcpWhoAmI(P, 'router', '203.0.113.12', 80, { sourceAddress: '100.64.1.2' }));
     });
 
+    await t.test('a minimal hand-made router (NAT, marks, per-uplink tables) gets the LAN out and port-forwards on isp2', async () => {
+      // Stands in for the agent, to show the lab carries the real multi-uplink mechanics; removed afterwards.
+      const script = `table inet labtest {
+  chain pre { type filter hook prerouting priority -150; policy accept;
+    iifname "wan2" ct state new ct mark set 2
+    ip saddr 192.168.1.50 ct state new ct mark set 2
+    ct mark 2 meta mark set 2; }
+  chain dnat_pre { type nat hook prerouting priority -100; policy accept; iifname "wan2" tcp dport 8080 dnat ip to 192.168.1.10:80; }
+  chain snat_post { type nat hook postrouting priority 100; policy accept; oifname { "wan1", "wan2" } masquerade; }
+}
+`;
+      const r = (argv: string[]) => labExec(P, 'router', argv);
+      await r(['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']);
+      await labExec(P, 'router', ['nft', '-f', '-'], { input: script });
+      await r(['ip', 'route', 'replace', 'default', 'via', '100.64.2.1', 'dev', 'wan2', 'table', '102']);
+      await r(['ip', 'rule', 'add', 'lookup', 'main', 'suppress_prefixlength', '0', 'pref', '999']);
+      await r(['ip', 'rule', 'add', 'fwmark', '2', 'lookup', '102', 'pref', '1000']);
+      await r(['ip', 'rule', 'add', 'from', '100.64.2.2', 'lookup', '102', 'pref', '1001']);
+      try {
+        assert.equal((await tcpWhoAmI(P, 'lan', '203.0.113.80', 80))?.ip, '100.64.1.2');
+        assert.equal((await tcpWhoAmI(P, 'lan', '203.0.113.80', 80, { sourceAddress: '192.168.1.50' }))?.ip, '100.64.2.2');
+        assert.equal((await udpWhoAmI(P, 'lan', '203.0.113.80', 123, { sourceAddress: '192.168.1.50' }))?.ip, '100.64.2.2');
+        assert.equal((await tcpWhoAmI(P, 'router', '203.0.113.80', 80, { sourceAddress: '100.64.2.2' }))?.ip, '100.64.2.2');
+        // Port forward on isp2: the LAN server sees the Internet host; the reply leaves by wan2.
+        assert.equal((await tcpWhoAmI(P, 'net', '100.64.2.2', 8080))?.ip, '100.127.2.1');
+        const iperf = await labExec(P, 'lan', ['iperf3', '-c', '203.0.113.80', '-t', '1', '-J'], { timeoutMs: 15000 });
+        const bps = (JSON.parse(iperf.stdout) as { end: { sum_received: { bits_per_second: number } } }).end.sum_received.bits_per_second;
+        assert.ok(bps > 1e6, `iperf3 LAN → Internet ${bps} bit/s`);
+        t.diagnostic(`iperf3 LAN → Internet through the router: ${(bps / 1e9).toFixed(2)} Gbit/s`);
+      } finally {
+        for (const pref of ['999', '1000', '1001']) await r(['ip', 'rule', 'del', 'pref', pref]).catch(() => undefined);
+        await r(['ip', 'route', 'flush', 'table', '102']).catch(() => undefined);
+        await r(['nft', 'delete', 'table', 'inet', 'labtest']).catch(() => undefined);
+        await r(['sysctl', '-q', '-w', 'net.ipv4.ip_forward=0']);
+      }
+    });
+
     await t.test('up twice changes nothing; up repairs a missing link', async () => {
       const before = await snapshot(P);
       const again = await labUp({ prefix: P, uplinks: 2 });

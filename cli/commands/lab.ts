@@ -55,7 +55,18 @@ const str = (p: Parsed, k: string): string | undefined => {
 
 const out = (s: string) => process.stdout.write(s.endsWith('\n') ? s : s + '\n');
 
+let epipeHandled = false;
+/** `linkward lab status | head` must not crash with EPIPE. */
+function ignoreEpipe(): void {
+  if (epipeHandled) return;
+  epipeHandled = true;
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+  });
+}
+
 export async function run(args: string[]): Promise<number> {
+  ignoreEpipe();
   const [sub, ...more] = args;
   if (!sub || sub === '-h' || sub === '--help' || sub === 'help') {
     out(USAGE);

@@ -9,6 +9,7 @@ export function EnableToggle({ section, name, enabled }: { section: SectionKey; 
       <SubmitButton
         className={`btn btn-sm ${enabled ? '' : 'opacity-80'}`}
         title={enabled ? `Disable ${name}` : `Enable ${name}`}
+        label={enabled ? `Enabled: disable ${name}` : `Disabled: enable ${name}`}
       >
         <span aria-hidden className={`inline-block size-2 rounded-full ${enabled ? 'bg-emerald-500' : 'bg-zinc-400'}`} />
         {enabled ? 'Enabled' : 'Disabled'}

@@ -67,20 +67,20 @@ function UplinkCard({ u, totalConns, samples, from, to, demo, agentRunning }: {
       />
       <div className="flex flex-wrap gap-2">
         {u.enabled ? (
-          <form action={op('disable')}><SubmitButton className="btn btn-sm" title={`Disable ${u.name}`}>Disable</SubmitButton></form>
+          <form action={op('disable')}><SubmitButton className="btn btn-sm" title={`Disable ${u.name}`} label={`Disable ${u.name}`}>Disable</SubmitButton></form>
         ) : (
-          <form action={op('enable')}><SubmitButton className="btn btn-sm" title={`Enable ${u.name}`}>Enable</SubmitButton></form>
+          <form action={op('enable')}><SubmitButton className="btn btn-sm" title={`Enable ${u.name}`} label={`Enable ${u.name}`}>Enable</SubmitButton></form>
         )}
         {u.drain ? (
-          <form action={op('undrain')}><SubmitButton className="btn btn-sm" title={`Stop draining ${u.name}`}>Undrain</SubmitButton></form>
+          <form action={op('undrain')}><SubmitButton className="btn btn-sm" title={`Stop draining ${u.name}`} label={`Undrain ${u.name}`}>Undrain</SubmitButton></form>
         ) : (
-          <form action={op('drain')}><SubmitButton className="btn btn-sm" title={`Drain ${u.name}: no new connections`}>Drain</SubmitButton></form>
+          <form action={op('drain')}><SubmitButton className="btn btn-sm" title={`Drain ${u.name}: no new connections`} label={`Drain ${u.name}`}>Drain</SubmitButton></form>
         )}
         <Link className="btn btn-sm" href={`/uplinks?edit=${u.name}`}>Edit</Link>
         {demo && (
           <>
-            <form action={labRequest.bind(null, u.name, 'lab.break')}><SubmitButton className="btn btn-sm btn-danger">Simulate failure</SubmitButton></form>
-            <form action={labRequest.bind(null, u.name, 'lab.restore')}><SubmitButton className="btn btn-sm">Restore</SubmitButton></form>
+            <form action={labRequest.bind(null, u.name, 'lab.break')}><SubmitButton className="btn btn-sm btn-danger" label={`Simulate failure of ${u.name}`}>Simulate failure</SubmitButton></form>
+            <form action={labRequest.bind(null, u.name, 'lab.restore')}><SubmitButton className="btn btn-sm" label={`Restore ${u.name}`}>Restore</SubmitButton></form>
           </>
         )}
       </div>

@@ -118,7 +118,7 @@ export function itemValues(spec: SectionSpec, item?: Record<string, unknown> | n
     if (f.kind === 'checkbox') v[f.name] = item ? x === true : f.defaultChecked === true;
     else if (f.kind === 'uplinks') v[f.name] = Array.isArray(x) ? x.map(String) : [];
     else if (f.kind === 'list') v[f.name] = Array.isArray(x) ? x.join(', ') : '';
-    else v[f.name] = x === undefined || x === null ? '' : String(x);
+    else v[f.name] = x === undefined || x === null ? (item ? '' : f.defaultValue ?? '') : String(x);
   }
   return v;
 }

@@ -16,6 +16,8 @@ export interface FieldSpec {
   optional?: boolean;
   /** Checkbox state for a new item. */
   defaultChecked?: boolean;
+  /** Initial value for a new item (text/select). */
+  defaultValue?: string;
   /** Fieldset heading this field belongs to. */
   group?: string;
 }
@@ -52,7 +54,7 @@ export const SECTIONS: Record<SectionKey, SectionSpec> = {
       { name: 'priority', label: 'Priority tier', kind: 'number', placeholder: '1', help: '1 = primary; higher tiers are used only when all lower are down' },
       enabled,
       { name: 'drain', label: 'Drain (no new connections)', kind: 'checkbox' },
-      { name: 'failback', label: 'Failback', kind: 'select', options: ['keep', 'reset'], help: 'reset: move flows back when it recovers' },
+      { name: 'failback', label: 'Failback', kind: 'select', options: ['keep', 'reset'], defaultValue: 'keep', help: 'reset: move flows back when it recovers' },
       { name: 'health.targets', label: 'Probe targets', kind: 'list', placeholder: 'e.g. 1.1.1.1, 9.9.9.9', group: 'Health check', help: 'IPv4 addresses, comma or space separated; empty = no health check' },
       { name: 'health.method', label: 'Method', kind: 'select', options: HEALTH_METHODS, optional: true, group: 'Health check' },
       { name: 'health.port', label: 'Port (tcp/dns)', kind: 'number', placeholder: '80 / 53', group: 'Health check' },
@@ -133,7 +135,7 @@ export const SECTIONS: Record<SectionKey, SectionSpec> = {
       enabled,
       { name: 'chain', label: 'Chain', kind: 'select', options: CHAINS, help: 'input: to the router; forward: through it; output: from it' },
       { name: 'action', label: 'Action', kind: 'select', options: ACTIONS },
-      { name: 'protocol', label: 'Protocol', kind: 'select', options: RULE_PROTOCOLS },
+      { name: 'protocol', label: 'Protocol', kind: 'select', options: RULE_PROTOCOLS, defaultValue: 'any' },
       { name: 'source', label: 'Source network', kind: 'text', placeholder: 'any' },
       { name: 'destination', label: 'Destination network', kind: 'text', placeholder: 'any' },
       { name: 'port', label: 'Destination port', kind: 'port', placeholder: 'any (tcp/udp only)' },

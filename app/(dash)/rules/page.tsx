@@ -113,10 +113,10 @@ export default async function RulesPage({ searchParams }: { searchParams: Promis
                         <div className="flex items-center gap-1">
                           <span className="w-5 text-right font-mono text-xs muted">{i + 1}</span>
                           <form action={moveRule.bind(null, r.name, 'up')}>
-                            <SubmitButton className="btn btn-sm" title={`Move ${r.name} up`}><span aria-hidden>↑</span><span className="sr-only">Move {r.name} up</span></SubmitButton>
+                            <SubmitButton className="btn btn-sm" title={`Move ${r.name} up`} label={`Move ${r.name} up`}><span aria-hidden>↑</span></SubmitButton>
                           </form>
                           <form action={moveRule.bind(null, r.name, 'down')}>
-                            <SubmitButton className="btn btn-sm" title={`Move ${r.name} down`}><span aria-hidden>↓</span><span className="sr-only">Move {r.name} down</span></SubmitButton>
+                            <SubmitButton className="btn btn-sm" title={`Move ${r.name} down`} label={`Move ${r.name} down`}><span aria-hidden>↓</span></SubmitButton>
                           </form>
                         </div>
                       </td>

@@ -14,7 +14,7 @@ import type { Spawner } from '../system/spawn';
 
 export interface MonitorUplink {
   name: string;
-  /** Uplink id 1-63: fwmark id << 8, routing table 200 + id. */
+  /** Uplink id 1-50: fwmark id << 8, routing table 200 + id. */
   id: number;
   interface: string;
   /** The uplink's IPv4 address (no prefix); absent = no address. Source for TCP/DNS probes. */

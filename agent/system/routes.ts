@@ -1,4 +1,4 @@
-// Routes in our tables (200..263) and ip rules in our priority range (10000..10999):
+// Routes in our tables (200..250) and ip rules in our priority range (10000..10999):
 // read with `ip -j`, canonicalize, diff against the plan, apply only the delta.
 // Routes/rules outside our tables/range are never touched.
 import { z } from 'zod';
@@ -8,11 +8,11 @@ import { exec, toCtx, type SysCtx } from './context';
 import { CommandError, type Runner } from './runner';
 
 export const TABLE_MIN = 200;
-export const TABLE_MAX = 263;
+export const TABLE_MAX = 250;
 export const PRIO_MIN = 10000;
 export const PRIO_MAX = 10999;
 
-/** The kernel's reserved tables (default 253, main 254, local 255) sit inside 200..263: never ours. */
+/** Defence in depth: the kernel reserved tables (default 253, main 254, local 255) are never ours (uplink ids stop at 50). */
 export const RESERVED_TABLES: readonly number[] = [253, 254, 255];
 
 export function isOurTable(t: number): boolean {
@@ -79,7 +79,7 @@ function tableNum(t: string | number | undefined): number | null {
   return Number.isInteger(n) ? n : null;
 }
 
-/** Pure: kernel JSON (`ip -j -4 route show table all`) → our routes (tables 200..263 only). */
+/** Pure: kernel JSON (`ip -j -4 route show table all`) → our routes (tables 200..250 only). */
 export function parseRoutes(text: string): CurrentRoute[] {
   const raw = text.trim() === '' ? [] : JSON.parse(text);
   const list = z.array(RouteJson).parse(raw);
@@ -392,7 +392,7 @@ export function diffRules(current: CurrentRule[], desired: RuleSpec[]): RuleOp[]
 
 // ---------- I/O ----------
 
-/** Our routes (tables 200..263), from one `ip -j -4 route show table all`. */
+/** Our routes (tables 200..250), from one `ip -j -4 route show table all`. */
 export async function readRoutes(c: SysCtx | Runner): Promise<CurrentRoute[]> {
   const r = await exec(toCtx(c), ['ip', '-j', '-4', 'route', 'show', 'table', 'all']);
   return parseRoutes(r.stdout);

@@ -27,7 +27,7 @@ export interface Facts {
 }
 
 /** Range documentation (also in docs/agent.md):
- *  - routing tables: 200 (fallback multipath) and 200 + uplink.id (201..263)
+ *  - routing tables: 200 (fallback multipath) and 200 + uplink.id (201..250; uplink ids are 1..50 so the kernel's reserved tables 253-255 are never used)
  *  - ip rule priorities: 10000..10999 (see RULE_PRIO_* in lib/compile/constants.ts)
  *  - fwmark/ct mark: uplink.id << 8 under mask 0xff00 */
 export interface RouteSpec {

@@ -98,8 +98,8 @@ export const lanSchema = z
 export const uplinkSchema = z
   .object({
     name: nameSchema,
-    /** Stable id 1-63: derives the routing table, fwmark and counter names. Assigned on import when absent. */
-    id: z.number().int().min(1, 'must be 1-63').max(63, 'must be 1-63').optional(),
+    /** Stable id 1-50: derives the routing table (200+id, below the kernel's reserved 253-255), fwmark and counter names. Assigned on import when absent. */
+    id: z.number().int().min(1, 'must be 1-50').max(50, 'must be 1-50').optional(),
     interface: ifnameSchema,
     gateway: z.union([z.literal('auto'), ipv4Schema]).default('auto'),
     weight: z.number().int().min(1, 'must be 1-100').max(100, 'must be 1-100').default(1),
@@ -120,7 +120,7 @@ export const serviceSchema = z
     protocol: z.enum(PROTOCOLS),
     port: portSpecSchema,
     /** Uplinks on which the service is reachable (default: all). */
-    uplinks: list(nameSchema, 63, 'uplinks').optional(),
+    uplinks: list(nameSchema, 50, 'uplinks').optional(),
     /** Allow only these source networks (default: any). */
     sources: list(networkSchema, 256, 'sources').optional(),
     /** Also reachable from the LAN (default true). */
@@ -167,7 +167,7 @@ export const portForwardSchema = z
   .object({
     name: nameSchema,
     enabled: z.boolean().default(true),
-    uplinks: list(nameSchema, 63, 'uplinks').optional(),
+    uplinks: list(nameSchema, 50, 'uplinks').optional(),
     protocol: z.enum(PROTOCOLS),
     port: portSpecSchema,
     to: ipv4Schema,
@@ -243,7 +243,7 @@ export const configBaseSchema = z
   .object({
     version: z.literal(1, 'must be 1'),
     lan: list(lanSchema, 16, 'LAN networks').default([]),
-    uplinks: list(uplinkSchema, 63, 'uplinks').default([]),
+    uplinks: list(uplinkSchema, 50, 'uplinks').default([]),
     services: list(serviceSchema, 1000, 'services').default([]),
     rules: list(ruleSchema, 20000, 'rules').default([]),
     addressLists: list(addressListSchema, 64, 'address lists').default([]),

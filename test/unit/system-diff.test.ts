@@ -16,7 +16,7 @@ const KERNEL_ROUTES = JSON.stringify([
   { dst: '192.168.9.0/24', dev: 'u1', table: '100', scope: 'link', flags: [] },
 ]);
 
-test('parseRoutes keeps only tables 200..263 and canonicalizes', () => {
+test('parseRoutes keeps only tables 200..250 and canonicalizes', () => {
   const r = parseRoutes(KERNEL_ROUTES);
   assert.equal(r.length, 3);
   assert.deepEqual(r.map((x) => x.table), [200, 201, 201]);

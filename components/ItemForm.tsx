@@ -65,7 +65,7 @@ function Field({ f, value, errors, uplinkNames }: { f: FieldSpec; value: FormVal
       const opts = f.kind === 'uplink' ? uplinkNames : (f.options ?? []);
       control = (
         <select {...common} defaultValue={str} className="input">
-          {(f.optional || f.kind === 'uplink') && <option value="">{f.optional ? '(default / any)' : '(choose)'}</option>}
+          {(f.optional || f.kind === 'uplink') && <option value="">{f.optional ? (f.emptyLabel ?? '(default)') : '(choose)'}</option>}
           {opts.map((o) => (
             <option key={o} value={o}>{o}</option>
           ))}
@@ -127,12 +127,22 @@ export function ItemForm({ section, action, values, editing, uplinkNames }: Prop
           </div>
         )}
         {[...groups.entries()].map(([g, fields]) => {
+          const boxes = fields.filter((f) => f.kind === 'checkbox');
           const grid = (
-            <div className="grid gap-3 sm:grid-cols-2 lg:grid-cols-3">
-              {fields.map((f) => (
-                <Field key={f.name} f={f} value={v[f.name]} errors={state.fieldErrors?.[f.name]} uplinkNames={uplinkNames} />
-              ))}
-            </div>
+            <>
+              <div className="grid gap-3 sm:grid-cols-2 lg:grid-cols-3">
+                {fields.filter((f) => f.kind !== 'checkbox').map((f) => (
+                  <Field key={f.name} f={f} value={v[f.name]} errors={state.fieldErrors?.[f.name]} uplinkNames={uplinkNames} />
+                ))}
+              </div>
+              {boxes.length > 0 && (
+                <div className="mt-3 flex flex-wrap gap-x-6 gap-y-2">
+                  {boxes.map((f) => (
+                    <Field key={f.name} f={f} value={v[f.name]} errors={state.fieldErrors?.[f.name]} uplinkNames={uplinkNames} />
+                  ))}
+                </div>
+              )}
+            </>
           );
           return g ? (
             <fieldset key={g} className="rounded-md border border-zinc-200 p-3 dark:border-zinc-800">

@@ -41,7 +41,7 @@ export function LiveCounter({ kind, refName, applied }: { kind: string; refName:
     );
   }
   return (
-    <span className="font-mono text-xs tabular-nums" data-testid="counter" data-packets={c.p} title={`${c.p} packets, ${c.b} bytes`}>
+    <span className="whitespace-nowrap font-mono text-xs tabular-nums" data-testid="counter" data-packets={c.p} title={`${c.p} packets, ${c.b} bytes`}>
       {fmtCount(c.p)} pkts · {fmtBytes(c.b)}
     </span>
   );

@@ -84,7 +84,7 @@ export async function SectionPage({
                 <th scope="col">Name</th>
                 {cols.map((c) => <th key={c.name} scope="col">{c.label}</th>)}
                 {hasEnabled && <th scope="col">State</th>}
-                <th scope="col"><span className="sr-only">Actions</span></th>
+                <th scope="col" aria-label="Actions" />
               </tr>
             </thead>
             <tbody>

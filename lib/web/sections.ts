@@ -12,8 +12,10 @@ export interface FieldSpec {
   placeholder?: string;
   help?: string;
   options?: readonly string[];
-  /** Select: offer an empty "(default)" choice that leaves the key out. */
+  /** Select: offer an empty choice that leaves the key out. */
   optional?: boolean;
+  /** Text of that empty choice (default "(default)"). */
+  emptyLabel?: string;
   /** Checkbox state for a new item. */
   defaultChecked?: boolean;
   /** Initial value for a new item (text/select). */
@@ -56,7 +58,7 @@ export const SECTIONS: Record<SectionKey, SectionSpec> = {
       { name: 'drain', label: 'Drain (no new connections)', kind: 'checkbox' },
       { name: 'failback', label: 'Failback', kind: 'select', options: ['keep', 'reset'], defaultValue: 'keep', help: 'reset: move flows back when it recovers' },
       { name: 'health.targets', label: 'Probe targets', kind: 'list', placeholder: 'e.g. 1.1.1.1, 9.9.9.9', group: 'Health check', help: 'IPv4 addresses, comma or space separated; empty = no health check' },
-      { name: 'health.method', label: 'Method', kind: 'select', options: HEALTH_METHODS, optional: true, group: 'Health check' },
+      { name: 'health.method', label: 'Method', kind: 'select', options: HEALTH_METHODS, optional: true, emptyLabel: '(default: icmp)', group: 'Health check' },
       { name: 'health.port', label: 'Port (tcp/dns)', kind: 'number', placeholder: '80 / 53', group: 'Health check' },
       { name: 'health.intervalMs', label: 'Interval (ms)', kind: 'number', placeholder: String(HEALTH_DEFAULTS.intervalMs), group: 'Health check' },
       { name: 'health.timeoutMs', label: 'Timeout (ms)', kind: 'number', placeholder: String(HEALTH_DEFAULTS.timeoutMs), group: 'Health check' },
@@ -89,7 +91,7 @@ export const SECTIONS: Record<SectionKey, SectionSpec> = {
       { name: 'uplinks', label: 'Reachable on uplinks', kind: 'uplinks', help: 'none checked = all uplinks' },
       { name: 'sources', label: 'Allowed sources', kind: 'list', placeholder: 'any', help: 'networks, comma or space separated' },
       { name: 'lan', label: 'Also reachable from the LAN', kind: 'checkbox', defaultChecked: true },
-      { name: 'helper', label: 'Conntrack helper', kind: 'select', options: HELPERS, optional: true },
+      { name: 'helper', label: 'Conntrack helper', kind: 'select', options: HELPERS, optional: true, emptyLabel: '(none)' },
       { name: 'lowDelay', label: 'Low-delay (prioritize)', kind: 'checkbox' },
     ],
   },
@@ -119,10 +121,10 @@ export const SECTIONS: Record<SectionKey, SectionSpec> = {
       enabled,
       { name: 'source', label: 'Source network', kind: 'text', placeholder: 'any' },
       { name: 'destination', label: 'Destination network', kind: 'text', placeholder: 'any' },
-      { name: 'protocol', label: 'Protocol', kind: 'select', options: PROTOCOLS, optional: true },
+      { name: 'protocol', label: 'Protocol', kind: 'select', options: PROTOCOLS, optional: true, emptyLabel: '(any)' },
       { name: 'port', label: 'Destination port', kind: 'port', placeholder: 'any' },
       { name: 'uplink', label: 'Use uplink', kind: 'uplink' },
-      { name: 'sticky', label: 'Stickiness', kind: 'select', options: ['connection', 'source'], optional: true },
+      { name: 'sticky', label: 'Stickiness', kind: 'select', options: ['connection', 'source'], optional: true, emptyLabel: '(global setting)' },
     ],
   },
   rules: {
@@ -139,7 +141,7 @@ export const SECTIONS: Record<SectionKey, SectionSpec> = {
       { name: 'source', label: 'Source network', kind: 'text', placeholder: 'any' },
       { name: 'destination', label: 'Destination network', kind: 'text', placeholder: 'any' },
       { name: 'port', label: 'Destination port', kind: 'port', placeholder: 'any (tcp/udp only)' },
-      { name: 'uplink', label: 'Only on uplink', kind: 'uplink', optional: true },
+      { name: 'uplink', label: 'Only on uplink', kind: 'uplink', optional: true, emptyLabel: '(any uplink)' },
       { name: 'sourceList', label: 'Source address list', kind: 'text', placeholder: 'none' },
       { name: 'destinationList', label: 'Destination address list', kind: 'text', placeholder: 'none' },
       { name: 'log', label: 'Log matches', kind: 'checkbox' },

@@ -159,7 +159,7 @@ test('rules: add, reorder, toggle, live counters without reload', async () => {
     await page.goto(`${srv.url}/rules?add=1`);
     await page.getByLabel('Name').fill(name);
     await page.getByLabel('Chain').selectOption(chain);
-    await page.getByLabel('Action').selectOption(action);
+    await page.getByTestId('item-form').getByLabel('Action', { exact: true }).selectOption(action);
     await page.getByLabel('Protocol').selectOption(proto);
     if (port) await page.getByLabel('Destination port').fill(port);
     await page.getByRole('button', { name: 'Add rule' }).click();
@@ -169,7 +169,7 @@ test('rules: add, reorder, toggle, live counters without reload', async () => {
   await page.goto(`${srv.url}/rules?add=1`);
   await page.getByLabel('Name').fill('bad');
   await page.getByLabel('Chain').selectOption('forward');
-  await page.getByLabel('Action').selectOption('drop');
+  await page.getByTestId('item-form').getByLabel('Action', { exact: true }).selectOption('drop');
   await page.getByLabel('Destination port').fill('23');
   await page.getByRole('button', { name: 'Add rule' }).click();
   await page.locator('#f-port-err').getByText('a port needs protocol tcp or udp').waitFor();
@@ -382,4 +382,22 @@ test('mobile layout and dark mode render', async () => {
   await p2.goto(`${srv.url}/rules`);
   await shot(p2, '15-rules-mobile-dark');
   await c2.close();
+});
+
+test('setup from a non-private address needs the one-time token (client address from our front only)', async () => {
+  // Main server (no proxy trust): a spoofed X-Forwarded-For is ignored, the loopback peer counts.
+  // (An admin exists there, so /setup redirects; use a second, empty server instead.)
+  const s2 = await startServer({ env: { LINKWARD_TRUST_PROXY: '1' } });
+  const s3 = await startServer();
+  try {
+    const far = await (await fetch(`${s2.url}/setup`, { headers: { 'x-forwarded-for': '203.0.113.5' } })).text();
+    assert.match(far, /Setup token/, 'public client must present a token');
+    const near = await (await fetch(`${s2.url}/setup`, { headers: { 'x-forwarded-for': '192.168.1.9' } })).text();
+    assert.doesNotMatch(near, /Setup token/);
+    const spoof = await (await fetch(`${s3.url}/setup`, { headers: { 'x-forwarded-for': '203.0.113.5', 'x-linkward-peer': '203.0.113.5' } })).text();
+    assert.doesNotMatch(spoof, /Setup token/, 'without proxy trust the socket address (loopback) is used, headers ignored');
+  } finally {
+    await s2.stop();
+    await s3.stop();
+  }
 });

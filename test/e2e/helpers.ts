@@ -104,6 +104,8 @@ export async function logout(page: Page, url: string): Promise<void> {
 export async function shot(page: Page, name: string): Promise<string> {
   fs.mkdirSync(SHOT_DIR, { recursive: true });
   const file = path.join(SHOT_DIR, `${name}.png`);
+  // Sticky bars are drawn where the viewport is: take full-page shots from the top.
+  await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: file, fullPage: true });
   return file;
 }

@@ -101,7 +101,7 @@ export default async function RulesPage({ searchParams }: { searchParams: Promis
                   <th scope="col">Hits</th>
                   <th scope="col">Last 6 h</th>
                   <th scope="col">State</th>
-                  <th scope="col"><span className="sr-only">Actions</span></th>
+                  <th scope="col" aria-label="Actions" />
                 </tr>
               </thead>
               <tbody>
@@ -121,7 +121,7 @@ export default async function RulesPage({ searchParams }: { searchParams: Promis
                         </div>
                       </td>
                       <td>
-                        <div className="font-medium">{r.name}</div>
+                        <div className="whitespace-nowrap font-medium">{r.name}</div>
                         <div className="text-xs">
                           <span className={`badge ${r.action === 'accept' ? 'bg-emerald-100 text-emerald-900 dark:bg-emerald-900/60 dark:text-emerald-100' : 'bg-red-100 text-red-900 dark:bg-red-900/60 dark:text-red-100'}`}>{r.action}</span>{' '}
                           <span className="muted">{r.chain}</span>

@@ -1,0 +1,120 @@
+// The agent loop against the stateful fake system: failures keep the last good state, are
+// recorded, and are retried with backoff; the same revision twice makes no kernel change.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import os from 'node:os';
+import { FakeSystem } from '../../agent/system/fake';
+import { openDb } from '../../lib/db/sqlite';
+import { Agent } from '../../agent/agent';
+import { parseConfig } from '../../lib/validations/config';
+import { compile } from '../../lib/compile/compile';
+
+const CONFIG = {
+  version: 1,
+  lan: [{ name: 'lan', interface: 'lan0', address: '192.168.1.1/24' }],
+  uplinks: [{ name: 'isp1', interface: 'wan1', gateway: '100.64.1.1' }],
+  rules: [{ name: 'a', chain: 'forward', action: 'drop', protocol: 'tcp', port: 23 }],
+};
+
+function setup() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lw-agent-'));
+  const db = openDb(path.join(dir, 'a.db'));
+  // Writers (CLI, web) use their own connection: PRAGMA data_version only moves for other connections.
+  const writer = openDb(path.join(dir, 'a.db'));
+  const fake = new FakeSystem();
+  fake.addLink('lan0', { addresses: [{ address: '192.168.1.1', prefix: 24 }] });
+  fake.addLink('wan1', { addresses: [{ address: '100.64.1.2', prefix: 24 }] });
+  // The fake knows only the sysctls a kernel would have: give it every key our plans use.
+  const parsed = parseConfig(CONFIG);
+  assert.ok(parsed.ok);
+  for (const k of Object.keys(compile(parsed.value, { interfaces: {}, health: {} }).sysctls)) fake.sysctls[k] = '0';
+  const logs: string[] = [];
+  const save = (doc: unknown) => {
+    const p = parseConfig(doc);
+    assert.ok(p.ok);
+    return Number(writer.prepare('INSERT INTO Revision (createdAt, author, source, summary, config) VALUES (?, ?, ?, ?, ?)').run(Date.now(), 't', 'cli', 's', JSON.stringify(p.value)).lastInsertRowid);
+  };
+  const agentState = () => db.prepare('SELECT * FROM AgentState WHERE id = 1').get() as { appliedRevision: number | null; applyError: string | null; errorRevision: number | null };
+  const cleanup = () => {
+    writer.close();
+    db.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  const agent = new Agent({ db, runner: fake.runner, health: false, watchLinks: false, log: (m) => logs.push(m), pollMs: 50, resyncMs: 600000 });
+  return { db, fake, agent, logs, save, agentState, cleanup };
+}
+
+const waitFor = async (what: string, fn: () => boolean, ms = 15000) => {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (fn()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.fail(`timed out waiting for ${what}`);
+};
+
+test('apply once, then the same revision again makes zero kernel mutations', async () => {
+  const s = setup();
+  try {
+    s.save(CONFIG);
+    const r1 = await s.agent.runOnce();
+    assert.equal(r1.ok, true, r1.error);
+    assert.equal(r1.changed, true);
+    assert.equal(s.agentState().appliedRevision, 1);
+    s.fake.clearCalls();
+    const r2 = await s.agent.reconcile('again');
+    assert.equal(r2.ok, true);
+    assert.equal(r2.changed, false);
+    assert.deepEqual(s.fake.mutations(), [], 'no mutating command was run');
+    const counters = s.db.prepare('SELECT name, kind, ref FROM Counter ORDER BY name').all() as { name: string; kind: string; ref: string }[];
+    assert.ok(counters.some((c) => c.name === 'lw_r_a' && c.kind === 'rule' && c.ref === 'a'), 'rule counter stored');
+  } finally {
+    s.cleanup();
+  }
+});
+
+test('a failing apply is recorded, keeps the last good kernel state, and is retried with backoff', async () => {
+  const s = setup();
+  try {
+    s.save(CONFIG);
+    await s.agent.start();
+    await waitFor('first apply', () => s.agentState().appliedRevision === 1);
+    const good = s.fake.dump();
+    // Kernel-side failure: nft -c passes, nft -f fails.
+    s.fake.nftApplyFails = 'Could not process rule: Device or resource busy';
+    const rev2 = s.save({ ...CONFIG, rules: [...CONFIG.rules, { name: 'b', chain: 'input', action: 'drop', protocol: 'udp', port: 9 }] });
+    await waitFor('error recorded', () => s.agentState().errorRevision === rev2);
+    assert.match(s.agentState().applyError ?? '', /applying revision 2 failed [^]*Device or resource busy/);
+    assert.equal(s.agentState().appliedRevision, 1, 'applied revision still 1');
+    assert.deepEqual(s.fake.dump().nft, good.nft, 'kernel nft state unchanged');
+    await waitFor('a retry', () => s.logs.filter((l) => /attempt 2/.test(l)).length > 0, 5000);
+    s.fake.nftApplyFails = null;
+    await waitFor('recovery', () => s.agentState().appliedRevision === rev2, 10000);
+    assert.equal(s.agentState().applyError, null);
+    const events = s.db.prepare("SELECT type, message FROM Event ORDER BY id").all() as { type: string; message: string }[];
+    assert.ok(events.some((e) => e.type === 'apply-error'));
+    assert.ok(events.some((e) => e.type === 'apply' && /revision 2/.test(e.message)));
+  } finally {
+    await s.agent.stop();
+    s.cleanup();
+  }
+});
+
+test('a revision that fails validation is refused and recorded without touching the kernel', async () => {
+  const s = setup();
+  try {
+    s.save(CONFIG);
+    assert.equal((await s.agent.runOnce()).ok, true);
+    s.fake.clearCalls();
+    s.db.prepare('INSERT INTO Revision (createdAt, author, source, summary, config) VALUES (?, ?, ?, ?, ?)').run(Date.now(), 'x', 'cli', 'bad', JSON.stringify({ ...CONFIG, uplinks: [{ name: 'isp1', interface: 'wan1;', gateway: 'auto' }] }));
+    const r = await s.agent.reconcile('bad');
+    assert.equal(r.ok, false);
+    assert.match(r.error ?? '', /uplinks\[0\]\.interface: not a valid Linux interface name/);
+    assert.deepEqual(s.fake.mutations(), []);
+    assert.equal(s.agentState().appliedRevision, 1);
+  } finally {
+    s.cleanup();
+  }
+});

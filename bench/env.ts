@@ -1,0 +1,134 @@
+// Bench environment: a lab with a unique prefix, a temp database, the real agent process inside the
+// router namespace, and kernel observation helpers. Every command goes through agent/system/runner.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { run, type Runner } from '../agent/system/runner';
+import { labUp, labDown, type LabInfo } from '../agent/system/lab';
+import { gatherFacts } from '../agent/system/facts';
+import { readTableComment } from '../agent/system/nft';
+import { openDb, type DB } from '../lib/db/sqlite';
+import { parseConfig, type Config, type ConfigInput } from '../lib/validations/config';
+import { compile, planHash } from '../lib/compile/compile';
+import type { IfaceFacts } from '../lib/compile/types';
+
+export const ROOT = path.resolve(import.meta.dirname, '..');
+export const BIN = path.join(ROOT, 'bin', 'linkward.js');
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** ^[a-z][a-z0-9]{0,7}$ — tag + pid digits in base 36, unique per run. */
+export function benchPrefix(tag: string): string {
+  return `${tag}${(process.pid % 1679616).toString(36)}`.slice(0, 8);
+}
+
+export function nsRunner(ns: string): Runner {
+  return (argv, opts = {}) => run(argv, { ...opts, netns: opts.netns ?? ns });
+}
+
+export interface BenchLab {
+  prefix: string;
+  lab: LabInfo;
+  dir: string;
+  dbFile: string;
+  db: DB;
+  rtr: Runner;
+  baseConfig: ConfigInput;
+  ifaces: Record<string, IfaceFacts> | null;
+  agent: ChildProcess | null;
+  cleanup(): Promise<void>;
+}
+
+export async function benchLab(tag: string, uplinks: number): Promise<BenchLab> {
+  const prefix = benchPrefix(tag);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `lw-bench-${prefix}-`));
+  await labDown(prefix).catch(() => undefined); // only our own prefix
+  const lab = await labUp({ prefix, uplinks, configOut: path.join(dir, 'lab-config.json') });
+  const dbFile = path.join(dir, 'linkward.db');
+  process.env.LINKWARD_DB = dbFile; // saveConfig (prisma) in this process writes here
+  const db = openDb(dbFile);
+  const L: BenchLab = {
+    prefix,
+    lab,
+    dir,
+    dbFile,
+    db,
+    rtr: nsRunner(lab.namespaces.router),
+    baseConfig: JSON.parse(fs.readFileSync(lab.configPath, 'utf8')) as ConfigInput,
+    ifaces: null,
+    agent: null,
+    async cleanup() {
+      await stopAgent(L).catch(() => undefined);
+      try {
+        const { disconnect } = await import('../lib/db/prisma');
+        await disconnect();
+      } catch {
+        /* not connected */
+      }
+      db.close();
+      await labDown(prefix).catch(() => undefined);
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return L;
+}
+
+/** Start the real agent (`linkward agent --quiet`) inside the router namespace. */
+export function startAgent(L: BenchLab, extraArgs: string[] = [], nodeArgs: string[] = []): ChildProcess {
+  const log = fs.openSync(path.join(L.dir, 'agent.log'), 'a');
+  const child = spawn('ip', ['netns', 'exec', L.lab.namespaces.router, process.execPath, ...nodeArgs, BIN, 'agent', '--quiet', ...extraArgs], {
+    env: { ...process.env, LINKWARD_DB: L.dbFile },
+    stdio: ['ignore', log, log],
+    cwd: ROOT,
+  });
+  fs.closeSync(log);
+  L.agent = child;
+  return child;
+}
+
+export async function stopAgent(L: BenchLab): Promise<void> {
+  const a = L.agent;
+  if (!a || a.exitCode !== null || a.signalCode !== null) return;
+  const done = new Promise<void>((r) => a.once('exit', () => r()));
+  a.kill('SIGTERM');
+  const t = setTimeout(() => a.kill('SIGKILL'), 10000);
+  await done;
+  clearTimeout(t);
+  L.agent = null;
+}
+
+/** The marker ("lw:<planHash>") the kernel must carry once `doc` is applied in this lab. */
+export async function expectedMarker(L: BenchLab, doc: ConfigInput): Promise<string> {
+  const parsed = parseConfig(doc);
+  if (!parsed.ok) throw new Error(`bench config invalid: ${parsed.errors.slice(0, 3).join('; ')}`);
+  const config: Config = parsed.value;
+  if (!L.ifaces) {
+    const names = [...config.lan.map((l) => l.interface), ...config.uplinks.map((u) => u.interface)];
+    L.ifaces = await gatherFacts(L.rtr, names);
+  }
+  // Health only changes the plan when an uplink is 'down'; the lab's uplinks are all healthy.
+  return `lw:${planHash(compile(config, { interfaces: L.ifaces, health: {} }))}`;
+}
+
+/** Poll the kernel (lw_meta marker) until it equals `marker`; ms from `t0` (performance.now()), or null on timeout. */
+export async function waitForMarker(L: BenchLab, marker: string, t0: number, timeoutMs: number, pollMs = 5): Promise<number | null> {
+  const deadline = t0 + timeoutMs;
+  for (let i = 0; i < 100000 && performance.now() < deadline; i++) {
+    const m = await readTableComment(L.rtr).catch(() => null);
+    if (m === marker) return performance.now() - t0;
+    await sleep(pollMs);
+  }
+  return null;
+}
+
+/** The agent's own report (AgentState.applyMs) for the latest apply, for comparison only. */
+export function agentReport(L: BenchLab): { appliedRevision: number | null; applyMs: number | null } {
+  const row = L.db.prepare('SELECT appliedRevision, applyMs FROM AgentState WHERE id = 1').get() as { appliedRevision: number | null; applyMs: number | null } | undefined;
+  return { appliedRevision: row?.appliedRevision ?? null, applyMs: row?.applyMs ?? null };
+}
+
+/** Run a command in a lab role's namespace. */
+export function inNs(L: BenchLab, role: 'lan' | 'router' | 'net', argv: string[], opts: { timeoutMs?: number; input?: string; allowFail?: boolean } = {}) {
+  return run(argv, { ...opts, netns: L.lab.namespaces[role] });
+}

@@ -1,0 +1,99 @@
+// `npm run bench [-- --quick] [--only apply,forward,footprint,dashboard] [--no-save]`
+// Runs the benchmarks in labs with unique prefixes, prints a table per section and, as the last
+// line, one JSON object with every figure; also writes bench/results/<YYYY-MM-DD>.json.
+import fs from 'node:fs';
+import path from 'node:path';
+import { benchLab, startAgent, ROOT, type BenchLab } from './env';
+import { applyBench } from './apply';
+import { table } from './stats';
+
+type Section = 'apply' | 'forward' | 'footprint' | 'dashboard';
+const SECTIONS: Section[] = ['apply', 'forward', 'footprint', 'dashboard'];
+
+export interface BenchArgs {
+  quick: boolean;
+  only: Section[];
+  save: boolean;
+}
+
+export function parseBenchArgs(args: string[]): BenchArgs {
+  const out: BenchArgs = { quick: false, only: [...SECTIONS], save: true };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--quick') out.quick = true;
+    else if (a === '--no-save') out.save = false;
+    else if (a === '--only') {
+      const v = args[++i];
+      if (!v) throw new Error('--only needs a list: apply,forward,footprint,dashboard');
+      const parts = v.split(',').map((x) => x.trim());
+      for (const p of parts) if (!SECTIONS.includes(p as Section)) throw new Error(`unknown section ${JSON.stringify(p)} (${SECTIONS.join(', ')})`);
+      out.only = parts as Section[];
+    } else throw new Error(`unknown argument ${JSON.stringify(a)}; usage: bench [--quick] [--only ${SECTIONS.join(',')}] [--no-save]`);
+  }
+  return out;
+}
+
+const log = (s: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${s}\n`);
+
+async function withLab<T>(tag: string, uplinks: number, fn: (L: BenchLab) => Promise<T>): Promise<T> {
+  const L = await benchLab(tag, uplinks);
+  try {
+    return await fn(L);
+  } finally {
+    await L.cleanup();
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let args: BenchArgs;
+  try {
+    args = parseBenchArgs(argv);
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n`);
+    return 2;
+  }
+  if (process.getuid && process.getuid() !== 0) {
+    process.stderr.write('bench: must run as root (network namespaces, nftables)\n');
+    return 1;
+  }
+  const result: Record<string, unknown> = { date: new Date().toISOString(), quick: args.quick };
+  const started = performance.now();
+
+  if (args.only.includes('apply')) {
+    const r = await withLab('ba', 2, async (L) => {
+      startAgent(L);
+      return applyBench(L, {
+        ruleSizes: args.quick ? [10, 100, 1000] : [10, 100, 1000, 10000],
+        changes: args.quick ? 8 : 20,
+        setSize: 10000,
+        setChanges: args.quick ? 4 : 10,
+        log,
+      });
+    });
+    console.log('\nApply latency (commit to SQLite → kernel carries the plan marker; real agent in the lab)');
+    console.log(table(['series', 'changes', 'ok', 'p50 ms', 'p95 ms', 'max ms', 'agent apply p50', 'db write p50'], r.series.map((s) => [s.name, s.changes, s.ok, s.p50, s.p95, s.max, s.agentApplyP50, s.writeP50])));
+    console.log(`growth: ~${r.slopeMsPer1000Rules} ms per 1 000 rules (intercept ${r.interceptMs} ms)`);
+    const by = (n: string) => r.series.find((s) => s.name === n);
+    Object.assign(result, {
+      apply_series: r.series,
+      apply_p50_ms_10: by('rules-10')?.p50 ?? null,
+      apply_p50_ms_100: by('rules-100')?.p50 ?? null,
+      apply_p95_ms_100: by('rules-100')?.p95 ?? null,
+      apply_p50_ms_1000: by('rules-1000')?.p50 ?? null,
+      apply_p50_ms_10000_rules: by('rules-10000')?.p50 ?? null,
+      apply_ms_10k: by('set-10000-load')?.p50 ?? null,
+      apply_ms_10k_unload: by('set-10000-unload')?.p50 ?? null,
+      apply_ms_10k_one_entry: by('set-10000-one-entry')?.p50 ?? null,
+      apply_ms_per_1000_rules: r.slopeMsPer1000Rules,
+    });
+  }
+
+  result.total_s = Math.round((performance.now() - started) / 1000);
+  if (args.save) {
+    const dir = path.join(ROOT, 'bench', 'results');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, `${new Date().toISOString().slice(0, 10)}.json`), JSON.stringify(result, null, 2) + '\n');
+  }
+  console.log(JSON.stringify(result));
+  return 0;
+}

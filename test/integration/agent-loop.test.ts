@@ -1,0 +1,153 @@
+// The long-running agent (a real process in the lab's router namespace): it follows new
+// revisions, keeps counters fresh, restores routes after link changes (ifup, DHCP renew), and a
+// kill -9 at any moment never leaves a half-applied nft table.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { setupLab, type LabEnv } from '../helpers/lab';
+import { cli, BIN } from '../helpers/cli';
+import { run } from '../../agent/system/runner';
+import { tcpWhoAmIMany } from '../../agent/system/lab';
+
+let L: LabEnv;
+let agent: ChildProcess | null = null;
+const ns = () => L.lab.namespaces.router;
+
+function startAgent(): ChildProcess {
+  const p = spawn('ip', ['netns', 'exec', ns(), process.execPath, BIN, 'agent'], { env: { ...process.env, ...L.env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  p.stderr!.on('data', (d) => (err = (err + d).slice(-4000)));
+  p.on('exit', (code, sig) => {
+    if (code && code !== 0) process.stderr.write(`agent exited ${code} ${sig}: ${err}\n`);
+  });
+  return p;
+}
+
+async function stopAgent(sig: NodeJS.Signals = 'SIGTERM') {
+  if (!agent) return;
+  const p = agent;
+  agent = null;
+  const done = new Promise((r) => p.once('exit', r));
+  p.kill(sig);
+  await Promise.race([done, new Promise((r) => setTimeout(r, 5000))]);
+}
+
+function state() {
+  return L.db.prepare('SELECT * FROM AgentState WHERE id = 1').get() as { appliedRevision: number | null; applyError: string | null; heartbeatAt: number | null };
+}
+
+async function waitFor<T>(what: string, fn: () => T | Promise<T>, ms = 20000): Promise<NonNullable<T>> {
+  const end = Date.now() + ms;
+  let last: T | undefined;
+  while (Date.now() < end) {
+    last = await fn();
+    if (last) return last as NonNullable<T>;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail(`timed out waiting for ${what} (last: ${JSON.stringify(last)})`);
+}
+
+function importDoc(doc: unknown): number {
+  const r = cli(['import', '-', '--json'], L.env, JSON.stringify(doc));
+  assert.equal(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout).revision;
+}
+
+const routesOf = async (table: number) => (await run(['ip', '-j', '-4', 'route', 'show', 'table', String(table)], { netns: ns() })).stdout;
+
+before(async () => {
+  L = await setupLab('lp', 2);
+  importDoc(JSON.parse(fs.readFileSync(L.lab.configPath, 'utf8')));
+  agent = startAgent();
+  await waitFor('first apply', () => state()?.appliedRevision === 1);
+});
+
+after(async () => {
+  await stopAgent();
+  await L?.cleanup();
+});
+
+test('a new revision is applied by the running agent', async () => {
+  const doc = JSON.parse(cli(['export'], L.env).stdout);
+  doc.rules.push({ name: 'watch-me', chain: 'input', action: 'drop', protocol: 'udp', port: 5555 });
+  const t0 = Date.now();
+  const rev = importDoc(doc);
+  await waitFor('revision applied', () => state().appliedRevision === rev);
+  process.stderr.write(`  revision ${rev} applied ${Date.now() - t0} ms after import returned\n`);
+  const list = (await run(['nft', 'list', 'chain', 'inet', 'linkward', 'input'], { netns: ns() })).stdout;
+  assert.match(list, /comment "lw:rule:watch-me"/);
+});
+
+test('counters are refreshed every ~2 s and sampled for history', async () => {
+  const get = () => L.db.prepare("SELECT packets, updatedAt FROM Counter WHERE name = 'lw_b_lan_out'").get() as { packets: number; updatedAt: number } | undefined;
+  const first = await waitFor('counter row', get);
+  await tcpWhoAmIMany(L.prefix, 'lan', '203.0.113.80', 80, 10);
+  const later = await waitFor('counter rises', () => {
+    const c = get();
+    return c && c.packets > first.packets ? c : null;
+  }, 8000);
+  assert.ok(later.updatedAt > first.updatedAt);
+  // Heartbeat stays fresh; a history sample exists (one every 10 s).
+  await waitFor('a sample', () => (L.db.prepare("SELECT COUNT(*) AS n FROM CounterSample WHERE name = 'lw_b_lan_out'").get() as { n: number }).n >= 1, 15000);
+  assert.ok(Date.now() - (state().heartbeatAt ?? 0) < 5000, 'heartbeat within 5 s');
+});
+
+test('link down/up and a DHCP renew restore the uplink routes without a restart', async () => {
+  const t201 = await routesOf(201);
+  const t202 = await routesOf(202);
+  assert.match(t201, /"dst":"default"/);
+  assert.match(t202, /"dst":"default"/);
+  // ifdown/ifup of wan1 (explicit gateway): the kernel drops its routes; the agent re-adds them.
+  await run(['ip', 'link', 'set', 'wan1', 'down'], { netns: ns() });
+  await waitFor('routes gone with the link', async () => !/"dst":"default"/.test(await routesOf(201)));
+  await run(['ip', 'link', 'set', 'wan1', 'up'], { netns: ns() });
+  await waitFor('table 201 restored', async () => (await routesOf(201)) === t201, 15000);
+  // wan2 learns its gateway from DHCP (main-table default route): after a flap the gateway is
+  // unknown until the "DHCP client" re-adds the default route; then everything comes back.
+  await run(['ip', 'link', 'set', 'wan2', 'down'], { netns: ns() });
+  await run(['ip', 'link', 'set', 'wan2', 'up'], { netns: ns() });
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.doesNotMatch(await routesOf(202), /"dst":"default"/, 'no gateway known yet');
+  await run(['ip', 'route', 'replace', 'default', 'via', '100.64.2.1', 'dev', 'wan2', 'metric', '102'], { netns: ns() });
+  await waitFor('table 202 restored after the DHCP renew', async () => (await routesOf(202)) === t202, 15000);
+  // Traffic uses both uplinks again.
+  const res = await tcpWhoAmIMany(L.prefix, 'lan', '203.0.113.80', 80, 60);
+  const ips = new Set(res.map((r) => r?.ip));
+  assert.ok(ips.has('100.64.1.2') && ips.has('100.64.2.2'), `both uplinks carry traffic (${[...ips]})`);
+});
+
+test('kill -9 at random moments never leaves a half-applied nft table; the next start converges', async () => {
+  await stopAgent();
+  const base = JSON.parse(cli(['export'], L.env).stdout);
+  const variant = (tag: string, n: number) => ({ ...base, rules: Array.from({ length: n }, (_, i) => ({ name: `${tag}${i}`, chain: 'forward', action: 'drop', protocol: 'tcp', port: 10000 + i })) });
+  const names = async () => {
+    const r = await run(['nft', 'list', 'chain', 'inet', 'linkward', 'forward'], { netns: ns() });
+    return [...r.stdout.matchAll(/comment "lw:rule:([a-z0-9-]+)"/g)].map((m) => m[1]).sort();
+  };
+  const expect = (tag: string, n: number) => Array.from({ length: n }, (_, i) => `${tag}${i}`).sort();
+  const sets = [expect('a', 300), expect('b', 50)];
+  for (let i = 0; i < 12; i++) {
+    const tag = i % 2 === 0 ? 'a' : 'b';
+    importDoc(variant(tag, tag === 'a' ? 300 : 50));
+    const p = spawn('ip', ['netns', 'exec', ns(), process.execPath, BIN, 'agent', '--once', '--quiet'], { env: { ...process.env, ...L.env }, stdio: 'ignore' });
+    const delay = 300 + Math.floor(Math.random() * 900); // CLI start-up is ~0.6-1 s: land around the apply
+    await new Promise((r) => setTimeout(r, delay));
+    const exited = p.exitCode !== null || p.signalCode !== null ? Promise.resolve() : new Promise((r) => p.once('exit', r));
+    p.kill('SIGKILL');
+    await exited;
+    const have = await names();
+    if (i > 0 || have.length) {
+      const whole = sets.some((s) => JSON.stringify(s) === JSON.stringify(have));
+      assert.ok(whole || i === 0, `after kill at ${delay} ms the forward chain is one whole revision (got ${have.length} rules)`);
+    }
+  }
+  // Converge: the next run completes, and a further run changes nothing.
+  const r1 = spawnSync('ip', ['netns', 'exec', ns(), process.execPath, BIN, 'agent', '--once'], { env: { ...process.env, ...L.env }, encoding: 'utf8', timeout: 60000 });
+  assert.equal(r1.status, 0, r1.stderr);
+  assert.deepEqual(await names(), sets[1], 'last revision (b) fully applied');
+  const r2 = spawnSync('ip', ['netns', 'exec', ns(), process.execPath, BIN, 'agent', '--once'], { env: { ...process.env, ...L.env }, encoding: 'utf8', timeout: 60000 });
+  assert.equal(r2.status, 0, r2.stderr);
+  assert.match(r2.stdout, /kernel already up to date/);
+  assert.ok((await routesOf(201)).includes('"dst":"default"'), 'routes converged');
+});

@@ -128,6 +128,9 @@ export class Agent extends EventEmitter {
     try {
       const ifnames = [...config.lan.map((l) => l.interface), ...config.uplinks.map((u) => u.interface)];
       const interfaces = await gatherFacts(this.runner, ifnames);
+      // Carrier/address facts reach the health monitor before compiling, so a lost carrier takes
+      // the uplink out in this very reconcile (its transition coalesces into one more run).
+      this.syncLinkStates(config, interfaces);
       const facts: Facts = { interfaces, health: this.healthStates(config) };
       const plan = compile(config, facts);
       const res = await applyPlan(this.applyCtx, plan);
@@ -359,15 +362,21 @@ export class Agent extends EventEmitter {
     if (this.opts.watchLinks !== false) {
       this.links = watchLinks((what) => {
         // Carrier/address changes reach the health monitor at once (no waiting for probes).
-        void this.reconcile(`link change: ${what}`).then(() => this.syncLinkStates());
+        void this.reconcileAndCleanup(`link change: ${what}`);
       }, this.log);
     }
   }
 
-  private syncLinkStates(): void {
-    if (!this.health || !this.lastConfig || !this.lastFacts) return;
-    for (const u of this.lastConfig.uplinks) {
-      const f = this.lastFacts.interfaces[u.interface];
+  private async reconcileAndCleanup(trigger: string): Promise<void> {
+    const before = this.lastPlan;
+    const r = await this.reconcile(trigger);
+    if (r.ok) await this.cleanupFlows(before, this.lastPlan);
+  }
+
+  private syncLinkStates(config: Config, interfaces: Facts['interfaces']): void {
+    if (!this.health) return;
+    for (const u of config.uplinks) {
+      const f = interfaces[u.interface];
       this.health.setLinkState(u.name, { carrier: Boolean(f?.exists && f.up && f.carrier), hasAddress: Boolean(f?.addresses.length) });
     }
   }

@@ -19,6 +19,8 @@ interface Resolved {
 function resolve(u: Uplink, facts: Facts): Resolved {
   const f = facts.interfaces[u.interface];
   if (!f || !f.exists) return { uplink: u, missing: `interface ${u.interface} does not exist` };
+  // An administratively down interface has no routes and takes none (the kernel refuses them).
+  if (!f.up) return { uplink: u, missing: `interface ${u.interface} is down` };
   const a = f.addresses.find((x) => parseIPv4(x.address) !== null && Number.isInteger(x.prefix) && x.prefix >= 0 && x.prefix <= 32);
   if (!a) return { uplink: u, missing: `no address on ${u.interface}` };
   const gw = u.gateway !== 'auto' ? u.gateway : f.gateway !== undefined && parseIPv4(f.gateway) !== null ? f.gateway : undefined;

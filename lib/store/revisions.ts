@@ -4,6 +4,7 @@
 import { prisma } from '../db/prisma';
 import { parseConfig, type Config } from '../validations/config';
 import { summarizeChange } from '../config/summary';
+import { lanRemovalIssue } from '../validations/lockout';
 
 export interface StoredRevision {
   id: number;
@@ -54,6 +55,8 @@ export async function saveConfig(doc: unknown, opts: SaveOptions): Promise<SaveR
   if (!parsed.ok) return parsed;
   const db = prisma();
   const prev = await latestRevision();
+  const lockout = lanRemovalIssue(prev?.config ?? null, parsed.value);
+  if (lockout) return { ok: false, errors: [lockout], fieldErrors: { lan: [lockout.slice('lan: '.length)] } };
   const json = configJson(parsed.value);
   if (prev && configJson(prev.config) === json && opts.confirmWithin === undefined) {
     return { ok: true, revision: prev.id, changed: false, summary: 'no change' };

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import {
   NAME_RE, NAME_HINT, isIfname, isIPv4, parseCidr, hostBitsSet, cidrToString, networkOf, parsePortSpec,
 } from './net';
+import { lockoutIssues } from './lockout';
 
 // ---------------------------------------------------------------------------
 // Primitive field schemas (shared by forms, CLI import and the agent)
@@ -316,6 +317,8 @@ export const configSchema = configBaseSchema.superRefine((c, ctx) => {
   });
   const total = c.addressLists.reduce((n, l) => n + l.entries.length, 0);
   if (total > 500000) ctx.addIssue({ code: 'custom', path: ['addressLists'], message: 'at most 500000 entries in all lists together' });
+  // Issue 8: refuse configs that explicitly lock the LAN out of the dashboard (lib/validations/lockout.ts).
+  for (const issue of lockoutIssues(c)) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
 });
 
 /** Input document (what users write: defaults optional). */

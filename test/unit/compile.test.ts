@@ -157,7 +157,7 @@ test('sticky source: pin sets for usable uplinks, dynamic, refreshed after the w
 
 test('rule description (free text) never reaches nft output', () => {
   const marker = 'SECRET"; } flush ruleset; #';
-  const c = twoUp(1, 1, { rules: [{ name: 'r1', chain: 'input', action: 'drop', description: marker }] });
+  const c = twoUp(1, 1, { rules: [{ name: 'r1', chain: 'input', action: 'drop', source: '203.0.113.0/24', description: marker }] });
   const p = compile(c, twoFacts());
   assert.ok(!p.nftDeclaration.includes('SECRET'));
   assert.ok(!renderTransaction(p, null).includes('SECRET'));

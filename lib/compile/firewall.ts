@@ -151,6 +151,13 @@ export function buildFirewall(config: Config, uplinks: UplinkPlan[], usable: Set
   pm.push(`ct mark and ${MASK} != 0 meta mark set ct mark and ${MASK} ${comment('builtin', 'restore-mark')}`);
   const orr = rules(CHAIN.outputRoute);
   orr.push(`ct state new meta mark and ${MASK} != 0 ct mark set meta mark and ${MASK} ${comment('builtin', 'socket-mark')}`);
+  // Router-originated flows whose source is an uplink address leave by that uplink (the ip rule
+  // `from <address>` outranks the fwmark rules): mark them so, or conntrack cleanup by mark would
+  // miss them when that uplink dies. Unbound sockets get their source from table 200, which holds
+  // only the active uplinks, so they follow failover too.
+  for (const u of [...uplinks].sort((a, b) => a.id - b.id)) {
+    if (u.address !== undefined) orr.push(`ct state new ${UNMARKED} ip saddr ${u.address} ct mark set ${hex32(u.mark)} ${comment('source', u.name)}`);
+  }
   if (selecting) orr.push(`ct state new ${UNMARKED} fib daddr type != local jump ${CHAIN.select} ${comment('builtin', 'select-local')}`);
   orr.push(`ct mark and ${MASK} != 0 meta mark set ct mark and ${MASK} ${comment('builtin', 'restore-mark')}`);
 

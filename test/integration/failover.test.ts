@@ -75,3 +75,145 @@ test('break isp1: every new LAN connection goes via isp2; restore: isp1 carries 
     await conn.stop();
   }
 });
+
+/** conntrack mark of the LAN flow with this local port (0 when none). */
+async function flowMark(localPort: number): Promise<number> {
+  const r = await run(['conntrack', '-L', '-p', 'tcp', '--orig-port-src', String(localPort), '-o', 'extended'], { netns: L.lab.namespaces.router, allowFail: true });
+  const m = /mark=(\d+)/.exec(r.stdout);
+  return m ? Number(m[1]) : 0;
+}
+
+test('conntrack: flows pinned to the dead uplink are reset promptly, flows on survivors and inbound flows on isp2 never stop', async () => {
+  const holds: { p: ProbeProc<import('../../bench/lib/failover-lab').HoldEvent>; mark: number }[] = [];
+  const inbound = await startHold(L, 'net', ISP2, { source: SERVER });
+  procs.push(inbound as ProbeProc<unknown>);
+  try {
+    // Open outbound long-lived flows until at least one rides isp1 and one isp2 (weights 3:1), at most 12.
+    for (let i = 0; i < 12 && !(holds.some((h) => h.mark === 0x100) && holds.some((h) => h.mark === 0x200)); i++) {
+      const p = await startHold(L, 'lan', SERVER);
+      procs.push(p as ProbeProc<unknown>);
+      const local = p.lines.find((l) => l.ev === 'open')!.local!;
+      holds.push({ p, mark: await flowMark(Number(local.split(':')[1])) });
+    }
+    const on1 = holds.filter((h) => h.mark === 0x100);
+    const on2 = holds.filter((h) => h.mark === 0x200);
+    assert.ok(on1.length > 0 && on2.length > 0, `flows on both uplinks (marks ${holds.map((h) => h.mark.toString(16))})`);
+    const tBreak = Date.now();
+    await labBreak(L.prefix, 'isp1');
+    const down = await waitState(L, 'isp1', 'down', 30000);
+    // Every isp1 flow must end with an error (RST) soon after the down transition, not hang.
+    await waitFor('isp1 flows reset', () => on1.every((h) => h.p.lines.some((l) => l.ev === 'error' || l.ev === 'close')), 20000);
+    const ends = on1.map((h) => h.p.lines.find((l) => l.ev === 'error' || l.ev === 'close')!);
+    note(`isp1 flows ended ${ends.map((e) => `${e.ev}:${e.err ?? ''} ${e.t - tBreak} ms after break`).join(', ')} (down detected ${down.since - tBreak} ms after break)`);
+    // A new connection right away succeeds (via isp2).
+    const fresh = await tcpWhoAmI(L.prefix, 'lan', SERVER, 80, { timeoutMs: 2000 });
+    assert.equal(fresh?.ip, ISP2, 'a new connection after the reset succeeds via isp2');
+    await labRestore(L.prefix, 'isp1');
+    await waitState(L, 'isp1', 'up', 30000);
+    await sleep(1500);
+    for (const h of on2) {
+      assert.ok(!h.p.lines.some((l) => l.ev === 'error' || l.ev === 'close'), 'isp2 flow still open');
+      const okAfter = h.p.lines.filter((l) => l.ev === 'ok' && l.t > Date.now() - 1000).length;
+      assert.ok(okAfter > 0, 'isp2 flow still exchanging data after isp1 failed and recovered');
+      assert.equal(h.p.lines.filter((l) => l.ev === 'stall').length, 0, 'isp2 flow never stalled');
+    }
+    assert.ok(!inbound.lines.some((l) => l.ev === 'error' || l.ev === 'close'), 'inbound flow on isp2 still open');
+    assert.equal(inbound.lines.filter((l) => l.ev === 'stall').length, 0, 'inbound flow on isp2 never stalled');
+    assert.ok(inbound.lines.filter((l) => l.ev === 'ok' && l.t > Date.now() - 1000).length > 0, 'inbound flow still exchanging data');
+    note(`inbound isp2 flow: ${inbound.lines.filter((l) => l.ev === 'ok').length} echoes, 0 stalls, through isp1 down and up`);
+  } finally {
+    await labRestore(L.prefix, 'isp1');
+    for (const h of holds) await h.p.stop();
+    await inbound.stop();
+    await waitState(L, 'isp1', 'up', 30000);
+  }
+});
+
+test('router-originated traffic follows the same rules: unbound connections from the router avoid a broken isp1', async () => {
+  try {
+    const before = await tcpWhoAmIMany(L.prefix, 'router', SERVER, 80, 20, { timeoutMs: 1000 });
+    assert.ok(before.every((r) => r && [ISP1, ISP2].includes(r.ip)), 'router connections succeed via a priority-1 uplink');
+    // The conntrack mark of every router flow names the uplink it really uses (its source
+    // address), so cleanup by mark hits exactly the flows of a dead uplink.
+    const ct = await run(['conntrack', '-L', '-p', 'tcp', '--dport', '80', '-o', 'extended'], { netns: L.lab.namespaces.router, allowFail: true });
+    const flows = ct.stdout.split('\n').map((l) => /src=100\.64\.(\d)\.2 dst=203\.0\.113\.80 .* mark=(\d+)/.exec(l)).filter((m): m is RegExpExecArray => m !== null);
+    assert.ok(flows.length >= 20, `router flows in conntrack (${flows.length})`);
+    for (const m of flows) assert.equal(Number(m[2]), Number(m[1]) << 8, `flow from 100.64.${m[1]}.2 carries mark ${Number(m[2]).toString(16)}`);
+    await labBreak(L.prefix, 'isp1');
+    await waitState(L, 'isp1', 'down', 30000);
+    const during = await tcpWhoAmIMany(L.prefix, 'router', SERVER, 80, 40, { timeoutMs: 1000 });
+    assert.deepEqual([...new Set(during.map((r) => r?.ip ?? 'failed'))], [ISP2], 'all 40 router connections left via isp2');
+  } finally {
+    await labRestore(L.prefix, 'isp1');
+    await waitState(L, 'isp1', 'up', 30000);
+  }
+});
+
+test('priority tiers: isp3 (priority 2) takes over only when isp1 and isp2 are both down, and hands back', async () => {
+  const ips = async (n = 30) => new Set((await tcpWhoAmIMany(L.prefix, 'lan', SERVER, 80, n, { timeoutMs: 1000 })).map((r) => r?.ip ?? 'failed'));
+  try {
+    await labBreak(L.prefix, 'isp1');
+    await waitState(L, 'isp1', 'down', 30000);
+    assert.deepEqual([...(await ips())], [ISP2], 'one priority-1 uplink left: isp2 only, isp3 stays idle');
+    const t = Date.now();
+    await labBreak(L.prefix, 'isp2');
+    await waitState(L, 'isp2', 'down', 30000);
+    const conn = startConnector(L, 'lan', { everyMs: 50 });
+    procs.push(conn as ProbeProc<unknown>);
+    await waitFor('new connections via isp3', () => firstVia(conn.lines, t, new Set([ISP3])) !== null, 15000);
+    await conn.stop();
+    note(`isp2 broken (isp1 already down) -> first new flow via isp3 ${firstVia(conn.lines, t, new Set([ISP3]))} ms`);
+    assert.deepEqual([...(await ips())], [ISP3], 'both priority-1 uplinks down: everything via isp3');
+    await labRestore(L.prefix, 'isp1');
+    await waitState(L, 'isp1', 'up', 30000);
+    assert.deepEqual([...(await ips())], [ISP1], 'isp1 back: it takes everything, isp3 idle again');
+  } finally {
+    await labRestore(L.prefix, 'isp1');
+    await labRestore(L.prefix, 'isp2');
+    await allUp();
+  }
+});
+
+test('carrier down on wan1: immediate failover; carrier back: routes restored without restarting anything', async () => {
+  const ns = L.lab.namespaces.router;
+  const pid = agent!.pid;
+  const t = Date.now();
+  try {
+    await run(['ip', 'link', 'set', 'dev', 'wan1', 'down'], { netns: ns });
+    const down = await waitState(L, 'isp1', 'down', 10000);
+    note(`carrier down -> isp1 down in ${down.since - t} ms (${down.reason})`);
+    assert.match(down.reason, /carrier|link/i);
+    const during = await tcpWhoAmIMany(L.prefix, 'lan', SERVER, 80, 20, { timeoutMs: 1000 });
+    assert.deepEqual([...new Set(during.map((r) => r?.ip ?? 'failed'))], [ISP2]);
+  } finally {
+    await run(['ip', 'link', 'set', 'dev', 'wan1', 'up'], { netns: ns });
+  }
+  const tUp = Date.now();
+  const up = await waitState(L, 'isp1', 'up', 30000);
+  note(`carrier back -> isp1 up in ${up.since - tUp} ms`);
+  const routes = await run(['ip', '-j', 'route', 'show', 'table', '201'], { netns: ns });
+  assert.match(routes.stdout, /"dst":"default","gateway":"100\.64\.1\.1"/, 'table 201 has its default route again');
+  const after = await tcpWhoAmIMany(L.prefix, 'lan', SERVER, 80, 30, { timeoutMs: 1000 });
+  assert.ok(after.some((r) => r?.ip === ISP1), 'isp1 carries new connections again');
+  assert.equal(agent!.pid, pid);
+  assert.equal(agent!.child.exitCode, null, 'the same agent process did it all');
+  const errs = events(L, t).filter((e) => e.type === 'apply-error');
+  assert.deepEqual(errs.map((e) => e.message), [], 'no failed apply on the way');
+});
+
+test('one of three targets filtered, then 20 % random loss on isp1 for 60 s: zero transitions', async () => {
+  const t = Date.now();
+  try {
+    await labTargetFilter(L.prefix, '203.0.113.11');
+    await sleep(6000);
+    await labBreak(L.prefix, 'isp1', 'loss:20');
+    await sleep(60000);
+    const st = uplinkStates(L);
+    note(`after 60 s of loss:20 isp1 shows: ${st.isp1.state} ${JSON.stringify(L.db.prepare('SELECT lossPct FROM UplinkStatus WHERE name = ?').get('isp1'))}`);
+  } finally {
+    await labRestore(L.prefix, 'isp1');
+    await labTargetUnfilter(L.prefix, '203.0.113.11');
+  }
+  const tr = transitions(L, t);
+  assert.deepEqual(tr.map((e) => e.message), [], 'no uplink changed state');
+});

@@ -31,6 +31,7 @@ cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   $L lab down --prefix "$PREFIX" >&2 || true
+  exit 0
 }
 trap cleanup INT TERM EXIT
 
@@ -55,7 +56,7 @@ cat <<MSG
 
   First run: open the dashboard and create the admin account (allowed from this machine).
   Try:       npx linkward status
-             sudo ip netns exec $PREFIX-lan curl -s http://203.0.113.80/   (shows which uplink carried it)
+             sudo npx linkward lab whoami --count 20   (which uplink addresses 20 new LAN connections used)
              "simulate failure" on an uplink card, then watch failover on the overview.
 
   Ctrl-C stops the agent, the dashboard and removes the lab.

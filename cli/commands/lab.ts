@@ -1,7 +1,8 @@
 // linkward lab up|down|status|break|restore|exec|targets — the namespace lab (docs/lab.md).
 import {
-  labUp, labDown, labStatus, labBreak, labRestore, labExec, labTargetFilter, labTargetUnfilter,
+  labUp, labDown, labStatus, labBreak, labRestore, labExec, labTargetFilter, labTargetUnfilter, tcpWhoAmIMany,
 } from '../../agent/system/lab';
+import { SERVER_ADDR } from '../../agent/system/lab-plan';
 import { DEFAULT_PREFIX, parseRole } from '../../agent/system/lab-plan';
 import { CommandError } from '../../agent/system/runner';
 
@@ -12,7 +13,8 @@ const USAGE = `usage:
   linkward lab break NAME|ISPn [--mode drop|loss:20|blackhole] [--prefix P]
   linkward lab restore NAME|ISPn [--prefix P]
   linkward lab exec ROLE [--prefix P] [--timeout SECONDS] -- CMD...   (ROLE: lan|router|net|ispN)
-  linkward lab targets filter|unfilter IP [--prefix P]`;
+  linkward lab targets filter|unfilter IP [--prefix P]
+  linkward lab whoami [--from ROLE] [--count N] [--prefix P]   (which uplink address the Internet server saw)`;
 
 interface Parsed {
   positional: string[];
@@ -20,7 +22,7 @@ interface Parsed {
   rest: string[];
 }
 
-const VALUE_FLAGS = new Set(['--prefix', '--uplinks', '--config-out', '--mode', '--timeout']);
+const VALUE_FLAGS = new Set(['--prefix', '--uplinks', '--config-out', '--mode', '--timeout', '--from', '--count']);
 const BOOL_FLAGS = new Set(['--json']);
 
 function parse(args: string[]): Parsed {
@@ -162,6 +164,20 @@ export async function run(args: string[]): Promise<number> {
       else await labTargetUnfilter(prefix, addr);
       out(`${addr} ${action}ed in ${prefix}-net`);
       return 0;
+    }
+    case 'whoami': {
+      const from = parseRole(str(p, '--from') ?? 'lan');
+      const count = Number(str(p, '--count') ?? '10');
+      if (!Number.isInteger(count) || count < 1 || count > 1000) {
+        process.stderr.write('linkward lab whoami: --count must be 1-1000\n');
+        return 2;
+      }
+      const res = await tcpWhoAmIMany(prefix, from, SERVER_ADDR, 80, count, { timeoutMs: 2000 });
+      const tally = new Map<string, number>();
+      for (const r of res) tally.set(r ? r.ip : 'failed', (tally.get(r ? r.ip : 'failed') ?? 0) + 1);
+      out(`${count} TCP connection(s) from ${from} to ${SERVER_ADDR}:80; the server saw:`);
+      for (const [ip, n] of [...tally].sort((a, b) => b[1] - a[1])) out(`  ${String(n).padStart(4)}  ${ip}`);
+      return tally.has('failed') ? 1 : 0;
     }
     default:
       process.stderr.write(`linkward lab: unknown subcommand "${sub}"\n${USAGE}\n`);

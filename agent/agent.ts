@@ -17,6 +17,7 @@ import { listConnections, deleteByMark } from './system/conntrack';
 import { watchLinks, type LinkWatcher } from './system/ipmonitor';
 import { AgentStore, type ConnRow, type UplinkStatusRow } from './store';
 import { HealthMonitor } from './health/monitor';
+import { ConfirmWatcher } from './confirm';
 
 export interface AgentOptions {
   db: DB;
@@ -47,6 +48,8 @@ type Timer = ReturnType<typeof setTimeout>;
 
 export class Agent extends EventEmitter {
   readonly store: AgentStore;
+  /** Commit-confirmed deadlines and automatic rollback (agent/confirm.ts). */
+  readonly confirm: ConfirmWatcher;
   private readonly runner: Runner;
   private readonly opts: Required<Pick<AgentOptions, 'pollMs' | 'resyncMs' | 'counterMs' | 'sampleMs' | 'connMs'>> & AgentOptions;
   private readonly applyCtx: ApplyCtx;
@@ -74,6 +77,11 @@ export class Agent extends EventEmitter {
     this.opts = { pollMs: 250, resyncMs: 30000, counterMs: 2000, sampleMs: 10000, connMs: 5000, ...opts };
     this.runner = opts.runner ?? realRun;
     this.store = new AgentStore(opts.db);
+    this.confirm = new ConfirmWatcher(opts.db, (type, action, msg) => {
+      this.store.event(type, msg);
+      if (action) this.store.audit(action, msg);
+      this.log(msg);
+    });
     this.applyCtx = { runner: this.runner, renderTransaction, planHash };
     this.log = opts.log ?? ((m) => process.stderr.write(`${new Date().toISOString()} linkward-agent: ${m}\n`));
     const st = this.store.state();
@@ -150,6 +158,7 @@ export class Agent extends EventEmitter {
       } else this.store.heartbeat(process.pid);
       this.lastAppliedRevision = revision;
       this.failures = 0;
+      this.confirm.onApplied(revision);
       this.configureHealth(config, facts, plan);
       this.writeUplinkStatus();
       return { ok: true, revision, changed, ms };
@@ -326,6 +335,12 @@ export class Agent extends EventEmitter {
     this.timers.push(setTimeout(tick, ms));
   }
 
+  /** Commit-confirmed: roll back an unconfirmed revision whose deadline passed, then apply. */
+  async checkConfirm(): Promise<void> {
+    const t = this.confirm.tick();
+    if (t.kind === 'rolledBack') await this.reconcile(`rollback of revision ${t.revision}`);
+  }
+
   /** Run forever (until stop()). */
   async start(): Promise<void> {
     this.running = true;
@@ -359,6 +374,7 @@ export class Agent extends EventEmitter {
     this.every(this.opts.connMs, () => this.collectConnections());
     this.every(3600 * 1000, () => this.store.prune());
     this.every(1000, () => this.handleRequests());
+    this.every(1000, () => this.checkConfirm());
     if (this.opts.watchLinks !== false) {
       this.links = watchLinks((what) => {
         // Carrier/address changes reach the health monitor at once (no waiting for probes).
@@ -393,7 +409,8 @@ export class Agent extends EventEmitter {
 
   /** `agent --once`: converge, collect counters once, report. */
   async runOnce(): Promise<ReconcileResult> {
-    const r = await this.reconcile('once');
+    let r = await this.reconcile('once');
+    if (r.ok && this.confirm.tick().kind === 'rolledBack') r = await this.reconcile('once: rollback');
     if (r.ok && r.revision !== null) {
       await this.collectCounters();
       await this.collectConnections().catch(() => undefined);

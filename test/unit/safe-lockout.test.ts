@@ -59,7 +59,7 @@ test('rules that cannot hit the LAN → dashboard path are accepted', () => {
 test('firewall.allowLockout overrides', () => {
   const r = parseConfig(withRules([{ name: 'x', chain: 'input', action: 'drop' }], { allowLockout: true }));
   assert.equal(r.ok, true);
-  assert.deepEqual(lockoutIssues({ ...base, rules: [{ name: 'x', enabled: true, chain: 'input', action: 'drop', protocol: 'any' }], addressLists: [], services: [], firewall: { dashboardPort: 3000, allowLockout: true } }), []);
+  assert.deepEqual(lockoutIssues({ ...base, rules: [{ enabled: true, chain: 'input', action: 'drop', protocol: 'any' }], addressLists: [], services: [], firewall: { dashboardPort: 3000, allowLockout: true } }), []);
 });
 
 test('removing every LAN network from a working config is refused by the write path check', () => {

@@ -71,6 +71,7 @@ export class Agent extends EventEmitter {
   private lastSample = 0;
   private connCount = new Map<string, number>();
   private uplinkSince = new Map<string, { state: string; since: number; reason: string }>();
+  private restoredDown = new Map<string, string>();
 
   constructor(opts: AgentOptions) {
     super();
@@ -109,7 +110,7 @@ export class Agent extends EventEmitter {
     const out: Record<string, HealthState> = {};
     const snap = this.health?.snapshot() ?? {};
     for (const u of config.uplinks) {
-      const s = snap[u.name]?.state;
+      const s = snap[u.name]?.state ?? (this.restoredDown.has(u.name) ? 'down' : undefined);
       out[u.name] = s === 'up' ? 'up' : s === 'down' ? 'down' : 'unknown';
     }
     return out;
@@ -185,6 +186,16 @@ export class Agent extends EventEmitter {
     }, delay);
   }
 
+  /** Uplinks whose stored status (written by an earlier agent process) is down and recent. */
+  private recentDownUplinks(since: number): Map<string, string> {
+    try {
+      const rows = this.opts.db.prepare("SELECT name, reason FROM UplinkStatus WHERE state = 'down' AND updatedAt >= ?").all(since) as { name: string; reason: string }[];
+      return new Map(rows.map((r) => [r.name, r.reason]));
+    } catch {
+      return new Map();
+    }
+  }
+
   private configureHealth(config: Config, facts: Facts, plan: Plan): void {
     if (!this.health) return;
     this.health.configure(
@@ -199,9 +210,11 @@ export class Agent extends EventEmitter {
           carrier: Boolean(f?.exists && f.up && f.carrier),
           enabled: u.enabled,
           health: effectiveHealth(u),
+          ...(this.restoredDown.has(u.name) ? { initialDown: `down before the agent restarted (${this.restoredDown.get(u.name)})` } : {}),
         };
       }),
     );
+    this.restoredDown.clear();
   }
 
   /** Uplink state for the dashboard and `status`: disabled/draining from config, else health. */
@@ -293,7 +306,9 @@ export class Agent extends EventEmitter {
     for (const u of after.uplinks) {
       const c = cfg.get(u.name);
       if (!c) continue;
-      const wasActive = before?.uplinks.find((x) => x.name === u.name)?.active ?? false;
+      // No previous plan (agent start): assume it was active, so flows an earlier agent process
+      // left on an uplink that is unusable now are deleted too.
+      const wasActive = before ? (before.uplinks.find((x) => x.name === u.name)?.active ?? false) : true;
       const dead = snap[u.name]?.state === 'down' || !c.enabled;
       const recoveredOther = !u.active && wasActive && !dead && !c.drain && after.uplinks.some((x) => x.active && x.priority < u.priority && cfg.get(x.name)?.failback === 'reset');
       if ((dead && (wasActive || !c.enabled)) || recoveredOther) {
@@ -347,6 +362,9 @@ export class Agent extends EventEmitter {
     this.store.markStarted(process.pid);
     this.store.event('agent', `agent started (pid ${process.pid})`);
     if (this.opts.health !== false) {
+      // An uplink the previous agent process had found down (recently) starts down, so a restart
+      // mid-failover converges to the same plan instead of briefly re-adding a dead uplink.
+      this.restoredDown = this.recentDownUplinks(Date.now() - 300000);
       this.health = new HealthMonitor();
       this.health.on('transition', (t) => void this.onTransition(t));
     }

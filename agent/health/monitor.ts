@@ -22,6 +22,8 @@ export interface MonitorUplink {
   carrier: boolean;
   enabled: boolean;
   health: HealthSettings;
+  /** Only when the uplink is first configured: start `down` with this reason (agent restart). */
+  initialDown?: string;
 }
 
 export interface ProberSpec {
@@ -119,7 +121,7 @@ export class HealthMonitor extends EventEmitter {
       const link: LinkFacts = { carrier: u.carrier, hasAddress: u.address !== undefined };
       let e = this.entries.get(u.name);
       if (!e) {
-        e = { cfg, health: new UplinkHealth(u.name, cfg.health, now, { enabled: u.enabled, link }), probers: [], timer: null, probeKey: probeKey(cfg) };
+        e = { cfg, health: new UplinkHealth(u.name, cfg.health, now, { enabled: u.enabled, link, initialDown: u.initialDown }), probers: [], timer: null, probeKey: probeKey(cfg) };
         this.entries.set(u.name, e);
       } else {
         const key = probeKey(cfg);

@@ -93,7 +93,9 @@ export class UplinkHealth {
   private history = new Map<string, Sample[]>();
   private last: RoundResult | null = null;
 
-  constructor(name: string, settings: HealthSettings, now: number, opts: { enabled?: boolean; link?: LinkFacts } = {}) {
+  /** opts.initialDown: start in `down` with this reason instead of `unknown` (the state an
+   *  agent restart found in the database), so an uplink that was down needs upAfter good rounds. */
+  constructor(name: string, settings: HealthSettings, now: number, opts: { enabled?: boolean; link?: LinkFacts; initialDown?: string } = {}) {
     this.name = name;
     this.s = { ...settings, targets: [...settings.targets] };
     this.enabled = opts.enabled ?? true;
@@ -105,6 +107,9 @@ export class UplinkHealth {
     } else if (this.linkProblem()) {
       this.status = 'down';
       this.why = this.linkProblem()!;
+    } else if (opts.initialDown !== undefined) {
+      this.status = 'down';
+      this.why = opts.initialDown;
     } else {
       this.status = 'unknown';
       this.why = 'waiting for the first probe round';

@@ -11,6 +11,8 @@ import {
 } from '../../bench/lib/failover-lab';
 import { labBreak, labRestore, labTargetFilter, labTargetUnfilter, tcpWhoAmI, tcpWhoAmIMany } from '../../agent/system/lab';
 import { run } from '../../agent/system/runner';
+import { gatherFacts } from '../../agent/system/facts';
+import { compile, planHash } from '../../lib/compile/compile';
 
 let L: LabEnv;
 let agent: AgentProc | null = null;
@@ -216,4 +218,64 @@ test('one of three targets filtered, then 20 % random loss on isp1 for 60 s: zer
   }
   const tr = transitions(L, t);
   assert.deepEqual(tr.map((e) => e.message), [], 'no uplink changed state');
+});
+
+async function kernelSnapshot(): Promise<{ nft: string; rules: string; routes: string }> {
+  const ns = L.lab.namespaces.router;
+  const doc = JSON.parse((await run(['nft', '-j', 'list', 'table', 'inet', 'linkward'], { netns: ns })).stdout) as { nftables: Record<string, Record<string, unknown>>[] };
+  for (const o of doc.nftables) {
+    if (o.counter) Object.assign(o.counter, { packets: 0, bytes: 0 });
+    const set = o.set as { flags?: string[]; elem?: unknown } | undefined;
+    if (set?.flags?.includes('timeout')) delete set.elem;
+  }
+  const rules = (await run(['ip', '-j', 'rule', 'show'], { netns: ns })).stdout;
+  const routes = (await run(['ip', '-j', 'route', 'show', 'table', 'all'], { netns: ns })).stdout;
+  return { nft: JSON.stringify(doc), rules, routes };
+}
+
+test('agent killed (-9) right after isp1 went down, restarted: same kernel state, traffic keeps avoiding isp1', async () => {
+  const t = Date.now();
+  try {
+    await labBreak(L.prefix, 'isp1');
+    await waitFor('isp1 down transition', () => transitions(L, t).some((e) => /isp1: up → down/.test(e.message)), 30000, 20);
+    await agent!.stop('SIGKILL');
+    const tKill = Date.now();
+    await sleep(500); // let a reconcile the dead process may have started settle in the kernel... it cannot: it is dead
+    const before = await kernelSnapshot();
+    agent = new AgentProc(L);
+    await waitFor('restarted agent heartbeat', () => events(L, tKill).some((e) => e.type === 'agent' && /agent started/.test(e.message)), 30000);
+    const conn = startConnector(L, 'lan', { everyMs: 50 });
+    procs.push(conn as ProbeProc<unknown>);
+    await sleep(6000); // > downAfter and upAfter windows: any flap would show
+    await conn.stop();
+    const after = await kernelSnapshot();
+    // The kernel holds exactly the plan for "isp1 down, isp2 and isp3 up" (what the killed agent
+    // was about to apply, or had applied), computed here independently with the pure compiler.
+    const desired = L.agent().store.desired();
+    assert.equal(desired.kind, 'ok');
+    if (desired.kind !== 'ok') return;
+    const ifnames = [...desired.config.lan.map((l) => l.interface), ...desired.config.uplinks.map((u) => u.interface)];
+    const expected = compile(desired.config, { interfaces: await gatherFacts(L.runner, ifnames), health: { isp1: 'down', isp2: 'up', isp3: 'up' } });
+    const marker = (await run(['nft', 'list', 'chain', 'inet', 'linkward', 'lw_meta'], { netns: L.lab.namespaces.router })).stdout;
+    assert.ok(marker.includes(`lw:${planHash(expected)}`), 'kernel carries the plan with isp1 down');
+    note(`restart: the killed agent had ${after.nft === before.nft && after.routes === before.routes ? 'already applied' : 'NOT yet applied'} the failover; the new one converged`);
+    // And stays there: a second look after more rounds shows no change at all.
+    await sleep(2000);
+    assert.deepEqual(await kernelSnapshot(), after, 'no further kernel change');
+    const ev = events(L, tKill);
+    const started = ev.find((e) => e.type === 'agent' && /agent started/.test(e.message))!.ts;
+    const tConverged = ev.find((e) => e.type === 'apply' && e.ts >= started)?.ts ?? started;
+    const gap = conn.lines.filter((s: ConnSample) => s.t <= tConverged && !s.ip).length;
+    note(`restart: kill -> new agent converged ${Math.round(tConverged - tKill)} ms (${gap} connection attempts failed in that gap, before our connector's first sample as well)`);
+    const samples = conn.lines.filter((s: ConnSample) => s.t > tConverged);
+    assert.ok(samples.length > 50);
+    assert.deepEqual([...new Set(samples.map((s) => s.ip ?? s.err))], [ISP2], 'every new connection during and after the restart via isp2');
+    const tr = transitions(L, tKill).map((e) => e.message);
+    assert.ok(!tr.some((m) => /isp1: .*→ up/.test(m)), `isp1 never came back: ${tr.join(' | ')}`);
+    assert.equal(uplinkStates(L).isp1.state, 'down');
+  } finally {
+    await labRestore(L.prefix, 'isp1');
+  }
+  await waitState(L, 'isp1', 'up', 30000);
+  assert.ok((await tcpWhoAmIMany(L.prefix, 'lan', SERVER, 80, 30, { timeoutMs: 1000 })).some((r) => r?.ip === ISP1), 'the restarted agent brings isp1 back');
 });

@@ -11,7 +11,9 @@ const COMMANDS: Record<string, { file: string; help: string }> = {
   lab: { file: './commands/lab.ts', help: 'lab up|down|status|break|restore [--prefix P] [--uplinks N]' },
   web: { file: './commands/web.ts', help: 'web [--port N] [--host ADDR]  serve the dashboard' },
   admin: { file: './commands/admin.ts', help: 'admin reset-password USER | admin setup-token' },
-  confirm: { file: './commands/confirm.ts', help: 'confirm                     confirm a pending commit-confirmed revision' },
+  confirm: { file: './commands/confirm.ts', help: 'confirm [--status]          confirm a pending commit-confirmed revision' },
+  history: { file: './commands/history.ts', help: 'history [--json] | history show N | history diff A B [--plan]' },
+  restore: { file: './commands/restore.ts', help: 'restore N [--confirm-within S]   store revision N again as a new revision' },
 };
 
 function usage(): string {

@@ -16,12 +16,12 @@ export function migrationsDir(): string {
 
 export function loadMigrations(dir = migrationsDir()): Migration[] {
   return fs
-    .readdirSync(dir, { withFileTypes: true })
+    .readdirSync(/*turbopackIgnore: true*/ dir, { withFileTypes: true })
     .filter((d) => d.isDirectory() && /^\d{4}_[a-z0-9_]+$/.test(d.name))
     .map((d) => d.name)
     .sort()
     .map((name) => {
-      const sql = fs.readFileSync(path.join(dir, name, 'migration.sql'), 'utf8');
+      const sql = fs.readFileSync(/*turbopackIgnore: true*/ path.join(dir, name, 'migration.sql'), 'utf8');
       return { name, sql, checksum: crypto.createHash('sha256').update(sql).digest('hex') };
     });
 }

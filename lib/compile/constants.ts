@@ -71,6 +71,12 @@ export const setAddressList = (name: string) => `lw_l_${ident(name)}`;
 export const setPin = (id: number) => `lw_pin_${id}`;
 export const SET_BANNED = 'lw_banned';
 export const SET_SCAN = 'lw_scan';
+/** Drop records (issue 8): dynamic sets keyed by iifname . saddr . daddr . l4proto . dport, with
+ *  per-element counters; the agent reads them (nft -j list set) into the DropLog table. */
+export const SET_DROP_INPUT = 'lw_drop_input';
+export const SET_DROP_FORWARD = 'lw_drop_forward';
+export const DROP_SET_SIZE = 4096;
+export const DROP_SET_TIMEOUT_S = 3600;
 export const helperName = (type: string, protocol: string) =>
   HELPER_DEFAULT_PROTO[type] === protocol ? `lw_h_${type}` : `lw_h_${type}_${protocol}`;
 export const HELPER_DEFAULT_PROTO: Record<string, string> = { ftp: 'tcp', tftp: 'udp', sip: 'udp', irc: 'tcp' };

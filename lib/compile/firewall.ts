@@ -23,6 +23,7 @@ import {
   CHAIN, CHAIN_HOOKS, MARK_MASK, BUILTIN_COUNTERS, comment, counterBuiltin, counterPolicy, counterPortForward,
   counterRule, counterService, counterUplinkIn, counterUplinkOut, helperName, hex32, hexMask, LOW_DELAY_DSCP,
   SET_BANNED, SET_SCAN, setAddressList, setPin,
+  SET_DROP_INPUT, SET_DROP_FORWARD, DROP_SET_SIZE, DROP_SET_TIMEOUT_S,
 } from './constants';
 
 const CHAIN_ORDER = [
@@ -101,6 +102,11 @@ export function buildFirewall(config: Config, uplinks: UplinkPlan[], usable: Set
   const pinned = globalSticky || stickyPolicies.length > 0 ? usableUplinks : [];
   for (const u of [...pinned].sort((a, b) => a.id - b.id)) {
     sets.push({ name: setPin(u.id), props: ['type ipv4_addr', 'size 65535', 'flags dynamic,timeout'], dynamic: true });
+  }
+  if (fw.logDrops) {
+    for (const name of [SET_DROP_INPUT, SET_DROP_FORWARD]) {
+      sets.push({ name, props: ['type ifname . ipv4_addr . ipv4_addr . inet_proto . inet_service', `size ${DROP_SET_SIZE}`, 'flags dynamic,timeout', 'counter', `timeout ${DROP_SET_TIMEOUT_S}s`], dynamic: true });
+    }
   }
   if (fw.portScan.enabled) {
     sets.push({ name: SET_BANNED, props: ['type ipv4_addr', 'size 65535', 'flags dynamic,timeout'], dynamic: true });
@@ -197,6 +203,8 @@ export function buildFirewall(config: Config, uplinks: UplinkPlan[], usable: Set
   const dropTail = (chain: 'input' | 'forward') => {
     const out: string[] = [];
     if (fw.logDrops) out.push(`limit rate ${fw.logRatePerMinute}/minute log prefix "lw:drop:${chain} " ${comment('builtin', `log-drop-${chain}`)}`);
+    // Every dropped IPv4 packet is recorded (not rate-limited) in a bounded kernel set the agent reads.
+    if (fw.logDrops) out.push(`update @${chain === 'input' ? SET_DROP_INPUT : SET_DROP_FORWARD} { iifname . ip saddr . ip daddr . meta l4proto . th dport } ${comment('builtin', `record-drop-${chain}`)}`);
     out.push(`${cnt(counterBuiltin(`drop-${chain}`))} drop ${comment('builtin', `drop-${chain}`)}`);
     return out;
   };

@@ -146,7 +146,7 @@ test('anti-lockout: dashboard port (+22 with an ssh service) from LAN unless all
 
 test('sticky source: pin sets for usable uplinks, dynamic, refreshed after the weighted pick', () => {
   const p = compile(twoUp(1, 1, { firewall: { sticky: 'source', stickySeconds: 120 } }), twoFacts());
-  assert.deepEqual(p.dynamicSets, ['lw_pin_1', 'lw_pin_2', 'lw_banned', 'lw_scan']);
+  assert.deepEqual(p.dynamicSets, ['lw_pin_1', 'lw_pin_2', 'lw_drop_input', 'lw_drop_forward', 'lw_banned', 'lw_scan']);
   const sel = selectChain(p.nftDeclaration);
   assert.match(sel, /ip saddr @lw_pin_1 ct mark set 0x00000100 update @lw_pin_1 \{ ip saddr timeout 120s \} return/);
   assert.match(sel, /ct mark and 0xff00 == 0x00000200 update @lw_pin_2 \{ ip saddr timeout 120s \}/);

@@ -18,6 +18,7 @@ import { watchLinks, type LinkWatcher } from './system/ipmonitor';
 import { AgentStore, type ConnRow, type UplinkStatusRow } from './store';
 import { HealthMonitor } from './health/monitor';
 import { ConfirmWatcher } from './confirm';
+import { Visibility } from './droplog';
 
 export interface AgentOptions {
   db: DB;
@@ -31,6 +32,8 @@ export interface AgentOptions {
   counterMs?: number;
   sampleMs?: number;
   connMs?: number;
+  /** Drop-log and ban collection interval (default 3000). */
+  dropMs?: number;
   log?: (msg: string) => void;
   /** Handle AgentRequest rows of these types (e.g. the demo's lab.break). */
   requestHandlers?: Record<string, (args: Record<string, unknown>) => Promise<string>>;
@@ -50,6 +53,8 @@ export class Agent extends EventEmitter {
   readonly store: AgentStore;
   /** Commit-confirmed deadlines and automatic rollback (agent/confirm.ts). */
   readonly confirm: ConfirmWatcher;
+  /** Drop log and port-scan bans (agent/droplog.ts). */
+  readonly visibility: Visibility;
   private readonly runner: Runner;
   private readonly opts: Required<Pick<AgentOptions, 'pollMs' | 'resyncMs' | 'counterMs' | 'sampleMs' | 'connMs'>> & AgentOptions;
   private readonly applyCtx: ApplyCtx;
@@ -78,6 +83,7 @@ export class Agent extends EventEmitter {
     this.opts = { pollMs: 250, resyncMs: 30000, counterMs: 2000, sampleMs: 10000, connMs: 5000, ...opts };
     this.runner = opts.runner ?? realRun;
     this.store = new AgentStore(opts.db);
+    this.visibility = new Visibility(opts.db, this.runner);
     this.confirm = new ConfirmWatcher(opts.db, (type, action, msg) => {
       this.store.event(type, msg);
       if (action) this.store.audit(action, msg);
@@ -323,7 +329,7 @@ export class Agent extends EventEmitter {
   }
 
   private async handleRequests(): Promise<void> {
-    const handlers = this.opts.requestHandlers ?? {};
+    const handlers = { ...this.visibility.requestHandlers(), ...(this.opts.requestHandlers ?? {}) };
     for (const r of this.store.pendingRequests()) {
       const h = handlers[r.type];
       let result: string;
@@ -393,6 +399,9 @@ export class Agent extends EventEmitter {
     this.every(3600 * 1000, () => this.store.prune());
     this.every(1000, () => this.handleRequests());
     this.every(1000, () => this.checkConfirm());
+    this.every(this.opts.dropMs ?? 3000, async () => {
+      if (this.lastPlan) await this.visibility.collect(this.lastConfig);
+    });
     if (this.opts.watchLinks !== false) {
       this.links = watchLinks((what) => {
         // Carrier/address changes reach the health monitor at once (no waiting for probes).

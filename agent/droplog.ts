@@ -1,0 +1,179 @@
+// Drop log and port-scan bans (issue 8), agent side.
+//  - Drops: the compiler records every dropped IPv4 packet in the dynamic sets lw_drop_input /
+//    lw_drop_forward (key iifname . saddr . daddr . l4proto . dport, with a per-element counter).
+//    The agent reads them every few seconds with `nft -j list set`, turns counter increases into
+//    DropLog rows (count = packets since the last poll) and keeps the newest 10 000 rows.
+//    Why not NFLOG or the kernel log: see docs/safety.md.
+//  - Bans: elements of lw_banned (with remaining time) are mirrored into the Ban table; an
+//    AgentRequest {type:'unban', args:{address}} deletes one element.
+import { z } from 'zod';
+import type { DB } from '../lib/db/sqlite';
+import type { Runner } from './system/runner';
+import type { Config } from '../lib/validations/config';
+import { isIPv4 } from '../lib/validations/net';
+import { SET_BANNED, SET_DROP_FORWARD, SET_DROP_INPUT, DROP_SET_TIMEOUT_S, NFT_FAMILY, NFT_TABLE } from '../lib/compile/constants';
+
+export const DROP_LOG_KEEP = 10000;
+
+const counterZ = z.object({ packets: z.number(), bytes: z.number() }).partial();
+const elemZ = z.object({
+  elem: z.object({
+    val: z.union([z.string(), z.object({ concat: z.array(z.union([z.string(), z.number()])) })]),
+    expires: z.number().optional(),
+    timeout: z.number().optional(),
+    counter: counterZ.optional(),
+  }),
+});
+const setDocZ = z.object({
+  nftables: z.array(z.union([
+    z.object({ set: z.object({ name: z.string(), timeout: z.number().optional(), elem: z.array(z.union([elemZ, z.string()])).optional() }) }),
+    z.record(z.string(), z.unknown()),
+  ])),
+});
+
+export interface SetElement {
+  key: string | (string | number)[];
+  expiresS: number | null;
+  timeoutS: number | null;
+  packets: number;
+}
+
+/** Pure: the elements of one set from `nft -j list set` output. Plain elements (no timeout/counter) are strings. */
+export function parseSetJson(text: string): { timeoutS: number | null; elements: SetElement[] } {
+  const doc = setDocZ.parse(JSON.parse(text));
+  for (const o of doc.nftables) {
+    if (!('set' in o)) continue;
+    const s = (o as { set: { timeout?: number; elem?: (z.infer<typeof elemZ> | string)[] } }).set;
+    const elements = (s.elem ?? []).map((e): SetElement => {
+      if (typeof e === 'string') return { key: e, expiresS: null, timeoutS: null, packets: 0 };
+      const v = e.elem.val;
+      return { key: typeof v === 'string' ? v : v.concat, expiresS: e.elem.expires ?? null, timeoutS: e.elem.timeout ?? null, packets: e.elem.counter?.packets ?? 0 };
+    });
+    return { timeoutS: s.timeout ?? null, elements };
+  }
+  return { timeoutS: null, elements: [] };
+}
+
+async function listSet(runner: Runner, name: string): Promise<string | null> {
+  const r = await runner(['nft', '-j', 'list', 'set', NFT_FAMILY, NFT_TABLE, name], { allowFail: true, timeoutMs: 10000 });
+  return r.exitCode === 0 ? r.stdout : null; // set absent (drop logging / port scan off, or no table yet)
+}
+
+export interface DropRow {
+  ts: number;
+  chain: 'input' | 'forward';
+  inIf: string | null;
+  uplink: string | null;
+  src: string;
+  dst: string;
+  proto: string;
+  dport: number | null;
+  count: number;
+}
+
+/** Turns successive set snapshots into drop records (counter deltas). In the first snapshot
+ *  after start, only elements hit since `startedAt` are recorded (older ones were recorded by an
+ *  earlier agent process, or predate it); their whole counter counts. */
+export class DropTracker {
+  private seen = new Map<string, number>();
+  private primed = false;
+
+  constructor(private readonly startedAt = Date.now()) {}
+
+  update(chain: 'input' | 'forward', elements: SetElement[], now: number, ifaceUplink: Map<string, string>, setTimeoutS = DROP_SET_TIMEOUT_S): DropRow[] {
+    const first = !this.primed;
+    const rows: DropRow[] = [];
+    const keep = new Set<string>();
+    for (const e of elements) {
+      if (!Array.isArray(e.key) || e.key.length !== 5) continue;
+      const [inIf, src, dst, proto, port] = e.key;
+      const id = `${chain}|${e.key.join('|')}`;
+      keep.add(id);
+      const before = this.seen.get(id) ?? 0;
+      this.seen.set(id, e.packets);
+      const delta = e.packets >= before ? e.packets - before : e.packets; // re-created element
+      // `update` re-arms the timeout on every hit: the last hit was (timeout - expires) ago.
+      const lastHit = e.expiresS !== null ? now - Math.max(0, (e.timeoutS ?? setTimeoutS) - e.expiresS) * 1000 : now;
+      if (delta <= 0 || (first && lastHit < this.startedAt - 1000)) continue;
+      const p = String(proto);
+      rows.push({
+        ts: Math.min(now, lastHit),
+        chain,
+        inIf: String(inIf),
+        uplink: ifaceUplink.get(String(inIf)) ?? null,
+        src: String(src),
+        dst: String(dst),
+        proto: p,
+        dport: (p === 'tcp' || p === 'udp') && typeof port === 'number' ? port : null,
+        count: delta,
+      });
+    }
+    for (const id of [...this.seen.keys()]) if (id.startsWith(`${chain}|`) && !keep.has(id)) this.seen.delete(id);
+    return rows;
+  }
+
+  prime(): void {
+    this.primed = true;
+  }
+}
+
+export interface BanRow {
+  address: string;
+  expiresAt: number;
+  timeoutS: number | null;
+}
+
+export class Visibility {
+  private readonly tracker = new DropTracker();
+  private readonly st;
+
+  constructor(private readonly db: DB, private readonly runner: Runner) {
+    this.st = {
+      drop: db.prepare('INSERT INTO DropLog (ts, chain, inIf, outIf, uplink, src, dst, proto, sport, dport, count) VALUES (?, ?, ?, NULL, ?, ?, ?, ?, NULL, ?, ?)'),
+      pruneDrops: db.prepare('DELETE FROM DropLog WHERE id <= (SELECT id FROM DropLog ORDER BY id DESC LIMIT 1 OFFSET ?)'),
+      banUpsert: db.prepare(`INSERT INTO Ban (address, expiresAt, timeoutS, firstSeen, updatedAt) VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT(address) DO UPDATE SET expiresAt = excluded.expiresAt, timeoutS = excluded.timeoutS, updatedAt = excluded.updatedAt`),
+      banAll: db.prepare('SELECT address FROM Ban').pluck(),
+      banDelete: db.prepare('DELETE FROM Ban WHERE address = ?'),
+    };
+  }
+
+  /** Read the drop sets and the ban set; store new drop records and the current bans. */
+  async collect(config: Config | null, now = Date.now()): Promise<{ drops: number; bans: number }> {
+    const ifaceUplink = new Map((config?.uplinks ?? []).map((u) => [u.interface, u.name]));
+    const rows: DropRow[] = [];
+    for (const [chain, set] of [['input', SET_DROP_INPUT], ['forward', SET_DROP_FORWARD]] as const) {
+      const text = await listSet(this.runner, set);
+      if (text === null) continue;
+      const s = parseSetJson(text);
+      rows.push(...this.tracker.update(chain, s.elements, now, ifaceUplink, s.timeoutS ?? DROP_SET_TIMEOUT_S));
+    }
+    this.tracker.prime();
+    const bansText = await listSet(this.runner, SET_BANNED);
+    const bans: BanRow[] = bansText === null ? [] : parseSetJson(bansText).elements
+      .filter((e) => typeof e.key === 'string' && isIPv4(e.key))
+      .map((e) => ({ address: e.key as string, expiresAt: now + (e.expiresS ?? 0) * 1000, timeoutS: e.timeoutS }));
+    this.db.transaction(() => {
+      rows.sort((a, b) => a.ts - b.ts);
+      for (const r of rows) this.st.drop.run(r.ts, r.chain, r.inIf, r.uplink, r.src, r.dst, r.proto, r.dport, r.count);
+      if (rows.length) this.st.pruneDrops.run(DROP_LOG_KEEP - 1);
+      const keep = new Set(bans.map((b) => b.address));
+      for (const b of bans) this.st.banUpsert.run(b.address, b.expiresAt, b.timeoutS, now, now);
+      for (const a of this.st.banAll.all() as string[]) if (!keep.has(a)) this.st.banDelete.run(a);
+    })();
+    return { drops: rows.length, bans: bans.length };
+  }
+
+  /** Remove one address from lw_banned. The address is validated before it reaches nft. */
+  async unban(address: unknown): Promise<string> {
+    if (typeof address !== 'string' || !isIPv4(address)) throw new Error('address must be an IPv4 address');
+    const r = await this.runner(['nft', 'delete', 'element', NFT_FAMILY, NFT_TABLE, SET_BANNED, `{ ${address} }`], { allowFail: true, timeoutMs: 10000 });
+    this.st.banDelete.run(address);
+    if (r.exitCode !== 0) return `${address} was not banned`;
+    return `unbanned ${address}`;
+  }
+
+  requestHandlers(): Record<string, (args: Record<string, unknown>) => Promise<string>> {
+    return { unban: (args) => this.unban(args.address) };
+  }
+}

@@ -1,0 +1,79 @@
+// Read side of the drop log and bans (issue 8) for the dashboard and tests, plus the unban request.
+// Aggregation in the spirit of fwlogwatch: top sources, top destination ports, per uplink, per hour.
+import { prisma } from '../db/prisma';
+import { isIPv4 } from '../validations/net';
+
+export interface DropSummary {
+  since: number;
+  total: number;
+  records: number;
+  topSources: { src: string; count: number }[];
+  topPorts: { proto: string; dport: number | null; count: number }[];
+  perUplink: { uplink: string; count: number }[];
+  perChain: { chain: string; count: number }[];
+  perHour: { hour: number; count: number }[];
+}
+
+type Row = { src: string; proto: string; dport: number | null; uplink: string | null; chain: string; ts: number; count: number };
+
+/** Pure aggregation (exported for tests). */
+export function summarize(rows: Row[], since: number, top = 10): DropSummary {
+  const add = <K>(m: Map<K, number>, k: K, n: number) => m.set(k, (m.get(k) ?? 0) + n);
+  const src = new Map<string, number>();
+  const port = new Map<string, number>();
+  const up = new Map<string, number>();
+  const chain = new Map<string, number>();
+  const hour = new Map<number, number>();
+  let total = 0;
+  for (const r of rows) {
+    total += r.count;
+    add(src, r.src, r.count);
+    add(port, `${r.proto}|${r.dport ?? ''}`, r.count);
+    add(up, r.uplink ?? '(lan/other)', r.count);
+    add(chain, r.chain, r.count);
+    add(hour, Math.floor(r.ts / 3600000) * 3600000, r.count);
+  }
+  const sorted = <K>(m: Map<K, number>) => [...m.entries()].sort((a, b) => b[1] - a[1] || (String(a[0]) < String(b[0]) ? -1 : 1));
+  return {
+    since,
+    total,
+    records: rows.length,
+    topSources: sorted(src).slice(0, top).map(([s, count]) => ({ src: s, count })),
+    topPorts: sorted(port).slice(0, top).map(([k, count]) => {
+      const [proto, p] = k.split('|');
+      return { proto, dport: p === '' ? null : Number(p), count };
+    }),
+    perUplink: sorted(up).map(([uplink, count]) => ({ uplink, count })),
+    perChain: sorted(chain).map(([c, count]) => ({ chain: c, count })),
+    perHour: [...hour.entries()].sort((a, b) => a[0] - b[0]).map(([h, count]) => ({ hour: h, count })),
+  };
+}
+
+export async function dropSummary(sinceMs = 24 * 3600 * 1000, now = Date.now()): Promise<DropSummary> {
+  const since = now - sinceMs;
+  const rows = await prisma().dropLog.findMany({ where: { ts: { gte: since } }, select: { src: true, proto: true, dport: true, uplink: true, chain: true, ts: true, count: true } });
+  return summarize(rows, since);
+}
+
+export async function recentDrops(opts: { afterId?: number; limit?: number; src?: string } = {}) {
+  return prisma().dropLog.findMany({
+    where: { ...(opts.afterId ? { id: { gt: opts.afterId } } : {}), ...(opts.src && isIPv4(opts.src) ? { src: opts.src } : {}) },
+    orderBy: { id: 'desc' },
+    take: Math.min(Math.max(opts.limit ?? 100, 1), 1000),
+  });
+}
+
+export async function listBans(now = Date.now()) {
+  const rows = await prisma().ban.findMany({ orderBy: { expiresAt: 'asc' } });
+  return rows.map((b) => ({ ...b, remainingS: Math.max(0, Math.round((b.expiresAt - now) / 1000)) }));
+}
+
+/** Ask the agent to remove `address` from the ban set (validated here and again by the agent). */
+export async function requestUnban(address: string, actor: string): Promise<{ ok: true; request: number } | { ok: false; error: string }> {
+  if (!isIPv4(address)) return { ok: false, error: 'not an IPv4 address' };
+  const db = prisma();
+  const now = Date.now();
+  const r = await db.agentRequest.create({ data: { createdAt: now, type: 'unban', args: JSON.stringify({ address }) } });
+  await db.auditLog.create({ data: { ts: now, actor, action: 'ban.unban', detail: `unban ${address} (request ${r.id})` } });
+  return { ok: true, request: r.id };
+}

@@ -1,0 +1,121 @@
+// Issue 8 on the real kernel: dropped traffic reaches the agent's drop log (kernel drop-record
+// sets → DropLog), the summary counts it; a port scan from the lab Internet bans its source
+// (listed with remaining time), the ban expires after banSeconds, and an unban request removes
+// it at once. The agent runs in-process against the router namespace (same code as the daemon).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { setupLab, type LabEnv } from '../helpers/lab';
+import { labExec, tcpWhoAmI } from '../../agent/system/lab';
+import { saveConfig } from '../../lib/store/revisions';
+import { dropSummary, listBans, requestUnban } from '../../lib/store/drops';
+import { disconnect } from '../../lib/db/prisma';
+import type { Agent } from '../../agent/agent';
+
+let L: LabEnv;
+let agent: Agent;
+const ISP1 = '100.64.1.2';
+const SRC_DROP = '203.0.113.10';
+const SRC_SCAN = '203.0.113.11';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeoutMs: number, stepMs = 250): Promise<NonNullable<T>> {
+  const end = Date.now() + timeoutMs;
+  for (let i = 0; i < Math.ceil(timeoutMs / stepMs) + 1; i++) {
+    const v = await fn();
+    if (v) return v as NonNullable<T>;
+    if (Date.now() > end) break;
+    await sleep(stepMs);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+/** SYNs from `source` (in the lab Internet) to `count` ports of the router's isp1 address. */
+async function scan(source: string, fromPort: number, count: number): Promise<void> {
+  const script = `const net=require('node:net');let n=0;const total=${count};
+for(let p=${fromPort};p<${fromPort + count};p++){const s=net.connect({host:'${ISP1}',port:p,localAddress:'${source}'});
+s.setTimeout(300,()=>s.destroy());s.on('error',()=>{});s.on('close',()=>{if(++n===total)process.exit(0)});}
+setTimeout(()=>process.exit(0),3000);`;
+  await labExec(L.prefix, 'net', [process.execPath, '-e', script], { timeoutMs: 10000 });
+}
+
+const nftBanned = async () => (await L.runner(['nft', '-j', 'list', 'set', 'inet', 'linkward', 'lw_banned'])).stdout;
+
+before(async () => {
+  L = await setupLab('sd', 1);
+  const doc = JSON.parse(fs.readFileSync(L.lab.configPath, 'utf8'));
+  doc.firewall = { portScan: { enabled: true, ports: 5, seconds: 10, banSeconds: 5 } };
+  const r = await saveConfig(doc, { author: 'test', source: 'cli' });
+  assert.ok(r.ok, JSON.stringify(r));
+  agent = L.agent({ dropMs: 500 });
+  await agent.start();
+  assert.equal(L.db.prepare('SELECT appliedRevision FROM AgentState WHERE id = 1').pluck().get(), r.ok ? r.revision : -1);
+});
+
+after(async () => {
+  await agent?.stop();
+  await disconnect();
+  await L?.cleanup();
+});
+
+test('dropped connections appear in the drop log with uplink and port; the summary counts them', async () => {
+  for (const port of [2300, 2301, 2302]) {
+    assert.equal(await tcpWhoAmI(L.prefix, 'net', ISP1, port, { sourceAddress: SRC_DROP, timeoutMs: 600 }), null, `port ${port} is closed (dropped)`);
+  }
+  const rows = await waitFor('3 drop records', () => {
+    const r = L.db.prepare("SELECT * FROM DropLog WHERE src = ? AND chain = 'input' ORDER BY dport").all(SRC_DROP) as { dport: number; dst: string; proto: string; uplink: string; inIf: string; count: number; ts: number }[];
+    return r.length >= 3 ? r : null;
+  }, 10000);
+  assert.deepEqual(rows.map((r) => [r.dport, r.dst, r.proto, r.uplink, r.inIf]), [
+    [2300, ISP1, 'tcp', 'isp1', 'wan1'], [2301, ISP1, 'tcp', 'isp1', 'wan1'], [2302, ISP1, 'tcp', 'isp1', 'wan1'],
+  ]);
+  assert.ok(rows.every((r) => r.count >= 1 && Math.abs(Date.now() - r.ts) < 15000));
+  const s = await dropSummary();
+  const mine = s.topSources.find((x) => x.src === SRC_DROP);
+  assert.ok(mine && mine.count >= 3, `summary counts ${SRC_DROP}: ${JSON.stringify(s.topSources)}`);
+  assert.ok(s.topPorts.some((p) => p.proto === 'tcp' && p.dport === 2301));
+  assert.ok((s.perUplink.find((u) => u.uplink === 'isp1')?.count ?? 0) >= 3);
+  assert.ok(s.perHour.reduce((n, h) => n + h.count, 0) === s.total);
+  // A later drop of the same tuple adds a record with the increase only.
+  const before = (L.db.prepare('SELECT COALESCE(SUM(count),0) FROM DropLog WHERE src = ? AND dport = 2300').pluck().get(SRC_DROP) as number);
+  await tcpWhoAmI(L.prefix, 'net', ISP1, 2300, { sourceAddress: SRC_DROP, timeoutMs: 600 });
+  await waitFor('increase recorded', () => (L.db.prepare('SELECT COALESCE(SUM(count),0) FROM DropLog WHERE src = ? AND dport = 2300').pluck().get(SRC_DROP) as number) > before, 5000);
+});
+
+test('a port scan bans its source (listed with remaining time); the ban expires after banSeconds', async () => {
+  const t0 = Date.now();
+  await scan(SRC_SCAN, 4000, 40);
+  const ban = await waitFor('ban listed', async () => (await listBans()).find((b) => b.address === SRC_SCAN), 8000);
+  assert.ok(ban.remainingS <= 5, `remaining ${ban.remainingS}s ≤ banSeconds 5`);
+  assert.match(await nftBanned(), new RegExp(SRC_SCAN.replace(/\./g, '\\.')));
+  // While banned, even a connection to an open service is dropped (the scanner stays out).
+  await waitFor('ban gone after the timeout', async () => !(await listBans()).some((b) => b.address === SRC_SCAN), 12000);
+  const secs = (Date.now() - t0) / 1000;
+  process.stdout.write(`# ban of ${SRC_SCAN} listed and expired after ${secs.toFixed(1)} s (banSeconds 5)\n`);
+  assert.ok(secs >= 4, 'not expired before banSeconds');
+  assert.doesNotMatch(await nftBanned(), new RegExp(SRC_SCAN.replace(/\./g, '\\.')));
+});
+
+test('unban request removes the ban at once (agent validates and runs nft delete element)', async () => {
+  // A longer ban this time, so only the unban can end it within the test.
+  const r = await saveConfig({ ...JSON.parse(fs.readFileSync(L.lab.configPath, 'utf8')), firewall: { portScan: { enabled: true, ports: 5, seconds: 10, banSeconds: 600 } } }, { author: 'test', source: 'cli' });
+  assert.ok(r.ok);
+  await waitFor('revision applied', () => L.db.prepare('SELECT appliedRevision FROM AgentState WHERE id = 1').pluck().get() === (r.ok ? r.revision : -1), 10000);
+  await scan(SRC_SCAN, 5000, 40);
+  const ban = await waitFor('ban listed', async () => (await listBans()).find((b) => b.address === SRC_SCAN), 8000);
+  assert.ok(ban.remainingS > 500);
+  const bad = await requestUnban('1.2.3.4; flush ruleset', 'tester');
+  assert.equal(bad.ok, false, 'invalid address refused before it is stored');
+  // Even a forged request row is validated by the agent.
+  L.db.prepare("INSERT INTO AgentRequest (createdAt, type, args) VALUES (?, 'unban', ?)").run(Date.now(), JSON.stringify({ address: '1.2.3.4 } ; flush ruleset' }));
+  const u = await requestUnban(SRC_SCAN, 'tester');
+  assert.ok(u.ok);
+  const res = await waitFor('unban done', () => L.db.prepare('SELECT result FROM AgentRequest WHERE id = ? AND doneAt IS NOT NULL').pluck().get(u.ok ? u.request : -1) as string | undefined, 5000);
+  assert.equal(res, `unbanned ${SRC_SCAN}`);
+  assert.doesNotMatch(await nftBanned(), new RegExp(SRC_SCAN.replace(/\./g, '\\.')));
+  await waitFor('ban row gone', async () => !(await listBans()).some((b) => b.address === SRC_SCAN), 3000);
+  const forged = L.db.prepare("SELECT result FROM AgentRequest WHERE args LIKE '%flush%'").pluck().get() as string;
+  assert.match(forged, /^error: address must be an IPv4 address/);
+  assert.ok((await L.runner(['nft', 'list', 'table', 'inet', 'linkward'])).stdout.includes('chain input'), 'table still there');
+  assert.equal(L.db.prepare("SELECT COUNT(*) FROM AuditLog WHERE action = 'ban.unban'").pluck().get(), 1);
+});

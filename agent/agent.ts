@@ -17,6 +17,7 @@ import { listConnections, deleteByMark } from './system/conntrack';
 import { watchLinks, type LinkWatcher } from './system/ipmonitor';
 import { AgentStore, type ConnRow, type UplinkStatusRow } from './store';
 import { HealthMonitor } from './health/monitor';
+import { watchDbWrites, type DbWatch } from './system/dbwatch';
 import { ConfirmWatcher } from './confirm';
 import { Visibility } from './droplog';
 
@@ -61,6 +62,7 @@ export class Agent extends EventEmitter {
   private readonly log: (msg: string) => void;
   private health: HealthMonitor | null = null;
   private links: LinkWatcher | null = null;
+  private dbWatch: DbWatch | null = null;
   private running = false;
   private busy: Promise<ReconcileResult> | null = null;
   private dirty: string | null = null;
@@ -379,7 +381,8 @@ export class Agent extends EventEmitter {
     await this.cleanupFlows(prevPlan, this.lastPlan).catch(() => undefined);
     this.lastDataVersion = this.store.dataVersion();
     // Desired-state watch: PRAGMA data_version is a cheap "did another connection commit" probe.
-    this.every(this.opts.pollMs, async () => {
+    const checkRevision = async () => {
+      if (!this.running) return;
       const v = this.store.dataVersion();
       if (v === this.lastDataVersion) return;
       this.lastDataVersion = v;
@@ -389,7 +392,10 @@ export class Agent extends EventEmitter {
         const r = await this.reconcile(`revision ${latest}`);
         if (r.ok) await this.cleanupFlows(before, this.lastPlan);
       }
-    });
+    };
+    this.every(this.opts.pollMs, checkRevision);
+    // inotify wake-up: a commit by the web/CLI is seen in milliseconds, not after up to pollMs (bench: apply latency)
+    this.dbWatch = watchDbWrites(this.opts.db.name, () => void checkRevision().catch((e) => this.log(`revision check failed: ${(e as Error).message}`)));
     this.every(this.opts.resyncMs, () => this.reconcile('periodic resync').then(() => undefined));
     this.every(this.opts.counterMs, async () => {
       await this.collectCounters();
@@ -430,6 +436,7 @@ export class Agent extends EventEmitter {
     this.timers = [];
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.links?.stop();
+    this.dbWatch?.stop();
     this.health?.stop();
     if (this.busy) await this.busy.catch(() => undefined);
   }

@@ -5,7 +5,7 @@
 import { saveConfig } from '../lib/store/revisions';
 import type { ConfigInput } from '../lib/validations/config';
 import { benchConfig, blocklistEntries, percentile, median, round, linearFit } from './stats';
-import { type BenchLab, expectedMarker, waitForMarker, agentReport, sleep } from './env';
+import { type BenchLab, expectedMarker, MarkerWatch, BACKSTOP_MS, agentReport, sleep } from './env';
 
 export interface SeriesResult {
   name: string;
@@ -29,14 +29,15 @@ interface Raw { lat: number[]; agentMs: number[]; writeMs: number[]; changes: nu
 
 /** Write each doc in turn, measure commit → kernel. `label(i)` files change i under a series (null =
  *  preparatory, not counted). Random 100-400 ms gaps so changes land at a random phase of the agent's poll. */
-async function measure(L: BenchLab, name: string, docs: ConfigInput[], timeoutMs: number, label: (i: number) => string | null): Promise<Map<string, Raw>> {
+async function measure(L: BenchLab, watch: MarkerWatch, name: string, docs: ConfigInput[], timeoutMs: number, label: (i: number) => string | null): Promise<Map<string, Raw>> {
   const out = new Map<string, Raw>();
   for (let i = 0; i < docs.length; i++) {
     const marker = await expectedMarker(L, docs[i]);
+    watch.reset();
     const w0 = performance.now();
     await save(docs[i], `${name} ${i}`);
     const t0 = performance.now();
-    const ms = await waitForMarker(L, marker, t0, timeoutMs);
+    const ms = await watch.wait(marker, t0, timeoutMs);
     const key = label(i);
     if (key === null) {
       if (ms === null) throw new Error(`${name}: preparatory change ${i} did not reach the kernel in ${timeoutMs} ms`);
@@ -93,11 +94,14 @@ export interface ApplyBenchResult {
 export async function applyBench(L: BenchLab, o: ApplyBenchOptions): Promise<ApplyBenchResult> {
   const series: SeriesResult[] = [];
   const base = L.baseConfig;
+  const watch = new MarkerWatch(L);
+  await sleep(500); // let `nft monitor` subscribe
+  try {
   for (const n of o.ruleSizes) {
     o.log(`apply: ${n} rules × ${o.changes} one-rule changes`);
     const docs = [benchConfig(base, { rules: n, flip: 0 })];
     for (let i = 1; i <= o.changes; i++) docs.push(benchConfig(base, { rules: n, flip: i }));
-    const m = await measure(L, `rules-${n}`, docs, 60000, (i) => (i > 0 ? 'x' : null));
+    const m = await measure(L, watch, `rules-${n}`, docs, 60000, (i) => (i > 0 ? 'x' : null));
     series.push(summarize(`rules-${n}`, n, 'rules', m.get('x')));
   }
   // Blocklist of setSize entries: load it (the previous revision had none), unload it, alternately.
@@ -107,7 +111,7 @@ export async function applyBench(L: BenchLab, o: ApplyBenchOptions): Promise<App
   const withList = benchConfig(base, { rules: 10, flip: 0, blocklist: big });
   const alt: ConfigInput[] = [without];
   for (let i = 0; i < 2 * o.setChanges; i++) alt.push(i % 2 === 0 ? withList : without);
-  const m = await measure(L, `set-${o.setSize}`, alt, 60000, (i) => (i === 0 ? null : i % 2 === 1 ? 'load' : 'unload'));
+  const m = await measure(L, watch, `set-${o.setSize}`, alt, 60000, (i) => (i === 0 ? null : i % 2 === 1 ? 'load' : 'unload'));
   series.push(summarize(`set-${o.setSize}-load`, o.setSize, 'set-load', m.get('load')));
   series.push(summarize(`set-${o.setSize}-unload`, o.setSize, 'set-unload', m.get('unload')));
   // One-entry change to the big list: a different first address each time.
@@ -118,8 +122,12 @@ export async function applyBench(L: BenchLab, o: ApplyBenchOptions): Promise<App
     entries[0] = `10.255.${(i >> 8) & 255}.${i & 255}/32`;
     one.push(benchConfig(base, { rules: 10, flip: 0, blocklist: entries }));
   }
-  const m1 = await measure(L, `set-${o.setSize}-one`, one, 60000, (i) => (i > 0 ? 'x' : null));
+  const m1 = await measure(L, watch, `set-${o.setSize}-one`, one, 60000, (i) => (i > 0 ? 'x' : null));
   series.push(summarize(`set-${o.setSize}-one-entry`, o.setSize, 'set-one-entry', m1.get('x')));
+  } finally {
+    watch.stop();
+  }
+  o.log(`apply: marker detection: ${watch.stats.monitor} by nft monitor event, ${watch.stats.poll} by the ${BACKSTOP_MS} ms backstop poll, ${watch.stats.restarts} monitor restarts ${watch.stats.errors.join(' | ')}`);
   const rs = series.filter((s) => s.kind === 'rules' && s.p50 !== null);
   const fit = linearFit(rs.map((s) => s.size), rs.map((s) => s.p50 as number));
   return { series, slopeMsPer1000Rules: round(fit.slope * 1000), interceptMs: round(fit.intercept) };

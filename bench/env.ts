@@ -8,6 +8,7 @@ import { run, type Runner } from '../agent/system/runner';
 import { labUp, labDown, type LabInfo } from '../agent/system/lab';
 import { gatherFacts } from '../agent/system/facts';
 import { readTableComment } from '../agent/system/nft';
+import { spawnLines, type SpawnedProcess } from '../agent/system/spawn';
 import { openDb, type DB } from '../lib/db/sqlite';
 import { parseConfig, type Config, type ConfigInput } from '../lib/validations/config';
 import { compile, planHash } from '../lib/compile/compile';
@@ -111,8 +112,78 @@ export async function expectedMarker(L: BenchLab, doc: ConfigInput): Promise<str
   return `lw:${planHash(compile(config, { interfaces: L.ifaces, health: {} }))}`;
 }
 
+/**
+ * Watches the router's nftables through `nft monitor rules` (events arrive when a transaction
+ * commits), so waiting costs no CPU. A marker counts as seen when the monitor reports the lw_meta
+ * rule carrying it AND a direct kernel read confirms it (never the agent's own report).
+ */
+/** Backstop poll period of MarkerWatch (ms). */
+export const BACKSTOP_MS = 30;
+
+export class MarkerWatch {
+  private proc: SpawnedProcess | null = null;
+  private seen = new Map<string, number>();
+  private waiters = new Map<string, (t: number) => void>();
+  private stopped = false;
+  /** How the markers were detected (monitor event vs. fallback poll) and monitor restarts. */
+  readonly stats = { monitor: 0, poll: 0, restarts: 0, errors: [] as string[] };
+  constructor(private readonly L: BenchLab) {
+    this.start();
+  }
+  private start(): void {
+    this.proc = spawnLines(['nft', 'monitor', 'rules'], {
+      netns: this.L.lab.namespaces.router,
+      onStdoutLine: (line) => {
+        const m = /^add rule inet linkward lw_meta .*comment "(lw:[0-9a-f]+)"/.exec(line);
+        if (!m) return;
+        const t = performance.now();
+        this.seen.set(m[1], t);
+        this.waiters.get(m[1])?.(t);
+      },
+      onStderrLine: (line) => {
+        if (this.stats.errors.length < 5) this.stats.errors.push(line);
+      },
+      onExit: () => {
+        // netlink buffer overruns (ENOBUFS) on big transactions can end `nft monitor`: restart it
+        if (!this.stopped && this.stats.restarts < 1000) {
+          this.stats.restarts++;
+          setTimeout(() => !this.stopped && this.start(), 50);
+        }
+      },
+    });
+  }
+  /** Forget earlier sightings (call before writing a revision). */
+  reset(): void {
+    this.seen.clear();
+  }
+  /** ms from t0 until the kernel carries `marker` (null on timeout). Monitor events, with a
+   *  BACKSTOP_MS kernel poll as a backstop (nft monitor loses events when a big transaction
+   *  overruns its netlink socket buffer); every hit is confirmed by reading the kernel. */
+  async wait(marker: string, t0: number, timeoutMs: number): Promise<number | null> {
+    const deadline = t0 + timeoutMs;
+    for (let i = 0; i < 100000 && performance.now() < deadline; i++) {
+      const ev = this.seen.get(marker) ?? (await new Promise<number | null>((resolve) => {
+        const timer = setTimeout(() => { this.waiters.delete(marker); resolve(null); }, BACKSTOP_MS);
+        this.waiters.set(marker, (t) => { clearTimeout(timer); this.waiters.delete(marker); resolve(t); });
+      }));
+      const now = performance.now();
+      const confirmed = await readTableComment(this.L.rtr).catch(() => null);
+      if (confirmed === marker) {
+        if (ev !== null) this.stats.monitor++;
+        else this.stats.poll++;
+        return (ev ?? now) - t0;
+      }
+    }
+    return null;
+  }
+  stop(): void {
+    this.stopped = true;
+    this.proc?.kill();
+  }
+}
+
 /** Poll the kernel (lw_meta marker) until it equals `marker`; ms from `t0` (performance.now()), or null on timeout. */
-export async function waitForMarker(L: BenchLab, marker: string, t0: number, timeoutMs: number, pollMs = 5): Promise<number | null> {
+export async function waitForMarker(L: BenchLab, marker: string, t0: number, timeoutMs: number, pollMs = 20): Promise<number | null> {
   const deadline = t0 + timeoutMs;
   for (let i = 0; i < 100000 && performance.now() < deadline; i++) {
     const m = await readTableComment(L.rtr).catch(() => null);

@@ -163,6 +163,7 @@ export class Agent extends EventEmitter {
         const what = [res.nftChanged ? 'nft table' : null, res.routeOps.length ? `${res.routeOps.length} route ops` : null, res.ruleOps.length ? `${res.ruleOps.length} rule ops` : null, res.sysctlsChanged.length ? `${res.sysctlsChanged.length} sysctls` : null].filter(Boolean).join(', ');
         const msg = `applied revision ${revision} in ${ms.toFixed(0)} ms (${trigger}${what ? `; ${what}` : '; no kernel change'})`;
         if (newRevision || changed) this.store.event('apply', msg);
+        if (newRevision) this.store.audit('config.apply', msg);
         this.log(msg);
       } else this.store.heartbeat(process.pid);
       this.lastAppliedRevision = revision;
@@ -177,7 +178,10 @@ export class Agent extends EventEmitter {
       resetApplyCache(this.applyCtx); // next attempt resyncs from the kernel, trusting nothing cached
       const msg = `applying revision ${revision} failed (attempt ${this.failures}; the kernel keeps the last good state): ${err}`;
       this.store.recordError(revision, msg);
-      if (this.failures === 1) this.store.event('apply-error', msg);
+      if (this.failures === 1) {
+        this.store.event('apply-error', msg);
+        this.store.audit('config.apply-error', msg);
+      }
       this.log(msg);
       this.lastRevisionSeen = revision;
       this.scheduleRetry();
@@ -295,6 +299,7 @@ export class Agent extends EventEmitter {
 
   private async onTransition(t: { uplink: string; from: string; to: string; reason: string }): Promise<void> {
     this.store.event('uplink', `uplink ${t.uplink}: ${t.from} → ${t.to} (${t.reason})`, t.uplink);
+    this.store.audit(t.to === 'down' ? 'uplink.failover' : 'uplink.state', `uplink ${t.uplink}: ${t.from} → ${t.to} (${t.reason})`);
     this.log(`uplink ${t.uplink}: ${t.from} -> ${t.to} (${t.reason})`);
     const before = this.lastPlan;
     const r = await this.reconcile(`health: ${t.uplink} ${t.to}`);

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { benchLab, startAgent, ROOT, type BenchLab } from './env';
 import { applyBench } from './apply';
+import { forwardBench } from './forward';
 import { table } from './stats';
 
 type Section = 'apply' | 'forward' | 'footprint' | 'dashboard';
@@ -85,6 +86,33 @@ export async function main(argv: string[]): Promise<number> {
       apply_ms_10k_unload: by('set-10000-unload')?.p50 ?? null,
       apply_ms_10k_one_entry: by('set-10000-one-entry')?.p50 ?? null,
       apply_ms_per_1000_rules: r.slopeMsPer1000Rules,
+    });
+  }
+
+  if (args.only.includes('forward')) {
+    const r = await withLab('bf', 2, (L) => forwardBench(L, { rounds: args.quick ? 2 : 5, seconds: args.quick ? 2 : 4, connCount: args.quick ? 200 : 500, log }));
+    console.log(`\nForwarding (iperf3 -P 4 LAN → 203.0.113.80 through the router; medians of alternated runs; (d) uses ${r.iptables})`);
+    const row = (m: 'a' | 'b' | 'c' | 'd', what: string, ratio: number | null) => [what, r.gbps[m], r.samples[m].map((x) => x.toFixed(2)).join(' '), ratio];
+    console.log(table(['configuration', 'Gbit/s', 'runs', 'vs (a)'], [
+      row('a', '(a) baseline: routing + NAT only', 1),
+      row('b', '(b) linkward, lab config', r.ratios.full),
+      row('c', '(c) linkward + 10k-address set', r.ratios.set10k),
+      row('d', '(d) baseline + 10k iptables rules', r.ratios.iptables10k),
+    ]));
+    console.log(table(['new TCP connections/s (sequential)', 'median', 'runs', 'vs (a)'], [
+      ['(a) baseline', r.connPerSec.a, r.connSamples.a.map((x) => x.toFixed(0)).join(' '), 1],
+      ['(b) linkward', r.connPerSec.b, r.connSamples.b.map((x) => x.toFixed(0)).join(' '), r.ratios.connRate],
+    ]));
+    Object.assign(result, {
+      forward_gbps: r.gbps,
+      forward_samples_gbps: r.samples,
+      forward_iptables: r.iptables,
+      throughput_ratio_full: r.ratios.full,
+      throughput_ratio_10k_set: r.ratios.set10k,
+      throughput_ratio_10k_iptables: r.ratios.iptables10k,
+      conn_rate_baseline: r.connPerSec.a,
+      conn_rate_linkward: r.connPerSec.b,
+      conn_rate_ratio: r.ratios.connRate,
     });
   }
 

@@ -5,6 +5,8 @@ import { SECTIONS, type FieldSpec, type SectionKey } from '@/lib/web/sections';
 import { initialFormState, type FormState, type FormValues } from '@/lib/web/forms';
 import { SubmitButton } from './SubmitButton';
 import { FieldErrors } from './FieldErrors';
+import { ReviewChange } from './ReviewChange';
+import { reviewForm } from '@/app/(dash)/safety-actions';
 
 interface Props {
   section: SectionKey;
@@ -153,6 +155,7 @@ export function ItemForm({ section, action, values, editing, uplinkNames }: Prop
             <div key="main">{grid}</div>
           );
         })}
+        <ReviewChange review={reviewForm.bind(null, 'item', section, editing)} idPrefix="item" />
         <div className="flex gap-2">
           <SubmitButton>{editing ? 'Save changes' : `Add ${spec.singular}`}</SubmitButton>
           <Link href={spec.path} className="btn">Cancel</Link>

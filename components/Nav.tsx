@@ -11,6 +11,10 @@ export const NAV_ITEMS = [
   { href: '/port-forwards', label: 'Port forwards' },
   { href: '/policies', label: 'Policies' },
   { href: '/connections', label: 'Connections' },
+  { href: '/drops', label: 'Dropped traffic' },
+  { href: '/bans', label: 'Bans' },
+  { href: '/history', label: 'History' },
+  { href: '/audit', label: 'Audit log' },
   { href: '/settings', label: 'Settings' },
 ] as const;
 

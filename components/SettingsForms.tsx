@@ -4,6 +4,8 @@ import { initialFormState, type FormState } from '@/lib/web/forms';
 import { ICMP_TYPES } from '@/lib/validations/config';
 import { SubmitButton } from './SubmitButton';
 import { FieldErrors } from './FieldErrors';
+import { ReviewChange } from './ReviewChange';
+import { reviewForm } from '@/app/(dash)/safety-actions';
 
 type Action = (prev: FormState, fd: FormData) => Promise<FormState>;
 
@@ -132,6 +134,7 @@ export function SettingsForm({ action, v }: { action: Action; v: SettingsValues 
         </div>
         <p className="help">With several uplinks, keep reverse-path filtering loose: strict silently drops replies arriving on another uplink.</p>
       </fieldset>
+      <ReviewChange review={reviewForm.bind(null, 'settings', null, null)} idPrefix="settings" />
       <SubmitButton>Save settings</SubmitButton>
     </form>
   );
@@ -151,6 +154,7 @@ export function ImportForm({ action }: { action: Action }) {
         <textarea id="imp-json" name="json" rows={6} className="input font-mono text-xs" placeholder='{"version": 1, "uplinks": [...]}' spellCheck={false} />
       </div>
       <p className="help">The whole document is validated exactly like the forms; if anything is wrong, nothing is stored.</p>
+      <ReviewChange review={reviewForm.bind(null, 'import', null, null)} idPrefix="import" />
       <SubmitButton>Validate and import</SubmitButton>
     </form>
   );

@@ -13,6 +13,7 @@ import { prisma } from '@/lib/db/prisma';
 import { NAME_RE } from '@/lib/validations/net';
 import { isDemo } from '@/lib/web/data';
 import type { Config } from '@/lib/validations/config';
+import { confirmWithinFrom } from '@/lib/web/review';
 
 type Item = Record<string, unknown> & { name: string };
 const items = (c: Config, s: SectionKey) => c[s] as unknown as Item[];
@@ -42,7 +43,7 @@ export async function saveItem(section: SectionKey, original: string | null, pre
       else index = list.push(next) - 1;
       return c;
     },
-    { author: user.username, source: 'ui' },
+    { author: user.username, source: 'ui', confirmWithin: confirmWithinFrom(fd) },
   );
   if (missing) return { ok: false, seq, values, message: `${spec.singular} "${original}" no longer exists (changed elsewhere?)` };
   if (!res.ok) {
@@ -135,7 +136,7 @@ export async function saveSettings(prev: FormState, fd: FormData): Promise<FormS
       const { firewall, sysctl } = parseSettings(fd, c);
       return { ...c, firewall, sysctl };
     },
-    { author: user.username, source: 'ui' },
+    { author: user.username, source: 'ui', confirmWithin: confirmWithinFrom(fd) },
   );
   if (!res.ok) {
     const { fieldErrors, formErrors } = settingsFieldErrors(res.fieldErrors);
@@ -156,7 +157,7 @@ export async function importConfig(prev: FormState, fd: FormData): Promise<FormS
   }
   const parsed = parseImportText(text);
   if (!parsed.ok) return { ok: false, seq, message: 'Nothing imported.', formErrors: [parsed.error] };
-  const res = await saveConfig(parsed.doc, { author: user.username, source: 'import' });
+  const res = await saveConfig(parsed.doc, { author: user.username, source: 'import', confirmWithin: confirmWithinFrom(fd) });
   if (!res.ok) return { ok: false, seq, message: `Nothing imported: ${res.errors.length} problem(s).`, formErrors: res.errors.slice(0, 200) };
   refresh();
   return { ok: true, seq, message: res.changed ? `Imported as revision ${res.revision}: ${res.summary}` : 'Identical to the current configuration; nothing stored.' };

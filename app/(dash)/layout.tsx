@@ -3,6 +3,8 @@ import { getStatus } from '@/lib/web/data';
 import { Nav } from '@/components/Nav';
 import { StatusBar } from '@/components/StatusBar';
 import { logout } from '../(auth)/actions';
+import { ConfirmBanner } from '@/components/ConfirmBanner';
+import { confirmAction } from './safety-actions';
 
 export const dynamic = 'force-dynamic';
 
@@ -27,6 +29,7 @@ export default async function DashLayout({ children }: { children: React.ReactNo
       </aside>
       <div className="min-w-0 flex-1">
         <StatusBar initial={status} />
+        <ConfirmBanner confirm={confirmAction} />
         <div className="flex items-center justify-end gap-2 px-4 pt-2 text-xs muted md:hidden">
           <span>{user.username}</span>
           <form action={logout}>

@@ -77,3 +77,26 @@ export async function requestUnban(address: string, actor: string): Promise<{ ok
   await db.auditLog.create({ data: { ts: now, actor, action: 'ban.unban', detail: `unban ${address} (request ${r.id})` } });
   return { ok: true, request: r.id };
 }
+
+/** A pre-filled allow rule for one drop record ("one click turns a drop into an allow rule"). The
+ *  admin still reviews and saves it through the normal form (shared validation). */
+export async function allowRuleFromDrop(id: number): Promise<Record<string, unknown> | null> {
+  if (!Number.isInteger(id) || id < 1) return null;
+  const d = await prisma().dropLog.findUnique({ where: { id } });
+  if (!d || !isIPv4(d.src)) return null;
+  const proto = d.proto === 'tcp' || d.proto === 'udp' || d.proto === 'icmp' ? d.proto : 'any';
+  const rule: Record<string, unknown> = {
+    name: `allow-${proto}${d.dport !== null && proto !== 'icmp' && proto !== 'any' ? `-${d.dport}` : ''}`,
+    enabled: true,
+    chain: d.chain === 'forward' ? 'forward' : 'input',
+    action: 'accept',
+    protocol: proto,
+    source: `${d.src}/32`,
+    log: false,
+    description: `from the drop log: ${d.src} → ${d.dst} ${d.proto}${d.dport !== null ? ` ${d.dport}` : ''}`,
+  };
+  if (d.chain === 'forward' && isIPv4(d.dst)) rule.destination = `${d.dst}/32`;
+  if (d.dport !== null && (proto === 'tcp' || proto === 'udp')) rule.port = d.dport;
+  if (d.uplink) rule.uplink = d.uplink;
+  return rule;
+}

@@ -14,6 +14,7 @@ import { SubmitButton } from '@/components/SubmitButton';
 import type { SectionSearch } from '@/components/SectionPage';
 import type { Rule } from '@/lib/validations/config';
 import { saveItem, moveRule } from '../actions';
+import { allowRuleFromDrop } from '@/lib/store/drops';
 
 export const metadata: Metadata = { title: 'Firewall rules' };
 export const dynamic = 'force-dynamic';
@@ -54,6 +55,8 @@ export default async function RulesPage({ searchParams }: { searchParams: Promis
   const uplinkNames = (config?.uplinks ?? []).map((u) => u.name);
   const editing = search.edit ? rules.find((r) => r.name === search.edit) ?? null : null;
   const showForm = !!editing || search.add !== undefined;
+  // Issue 8: "Allow…" on the drops page pre-fills a new rule from a drop record.
+  const fromDrop = !editing && showForm ? await allowRuleFromDrop(Number((search as SectionSearch & { fromDrop?: string }).fromDrop)) : null;
   const ruleCounter = new Map(counters.filter((c) => c.kind === 'rule').map((c) => [c.ref, c.name]));
   const builtins = counters.filter((c) => c.kind === 'builtin' || c.kind === 'service' || c.kind === 'portForward');
   const samples = await getSamples([...ruleCounter.values(), ...builtins.map((b) => b.name)], HISTORY_MS);
@@ -78,7 +81,7 @@ export default async function RulesPage({ searchParams }: { searchParams: Promis
           key={editing?.name ?? '(new)'}
           section="rules"
           action={saveItem.bind(null, 'rules', editing?.name ?? null)}
-          values={itemValues(spec, editing as unknown as Record<string, unknown> | null)}
+          values={itemValues(spec, (editing as unknown as Record<string, unknown> | null) ?? fromDrop)}
           editing={editing?.name ?? null}
           uplinkNames={uplinkNames}
         />

@@ -1,0 +1,57 @@
+import type { Metadata } from 'next';
+import { listBans } from '@/lib/store/drops';
+import { latestRevision } from '@/lib/store/revisions';
+import { fmtAgo } from '@/lib/web/format';
+import { AutoRefresh } from '@/components/AutoRefresh';
+import { SubmitButton } from '@/components/SubmitButton';
+import { unbanAction } from '../safety-actions';
+
+export const metadata: Metadata = { title: 'Port-scan bans' };
+export const dynamic = 'force-dynamic';
+
+export default async function BansPage({ searchParams }: { searchParams: Promise<Record<string, string | undefined>> }) {
+  const sp = await searchParams;
+  const [bans, rev] = await Promise.all([listBans(), latestRevision()]);
+  const ps = rev?.config.firewall.portScan;
+  return (
+    <>
+      <AutoRefresh ms={3000} />
+      <header>
+        <h1 className="h1">Port-scan bans</h1>
+        <p className="mt-1 max-w-3xl text-sm muted">
+          {ps?.enabled
+            ? `A source that sends more than ${ps.ports} new connections to closed ports within ${ps.seconds} s on an uplink is dropped entirely for ${ps.banSeconds} s.`
+            : 'Port-scan detection is off (Settings → Logging and port scans).'}{' '}
+          The kernel keeps the bans; the agent lists them every few seconds.
+        </p>
+      </header>
+      {sp.requested && <p role="status" className="rounded-md border border-emerald-200 bg-emerald-50 p-2 text-sm text-emerald-900 dark:border-emerald-900 dark:bg-emerald-950 dark:text-emerald-100">Unban of {sp.requested} requested; the agent removes it within a second.</p>}
+      {sp.error && <p role="alert" className="rounded-md border border-red-200 bg-red-50 p-2 text-sm text-red-800">{sp.error}</p>}
+      {bans.length === 0 ? (
+        <p className="card text-sm muted" data-testid="empty-state">Nobody is banned right now.</p>
+      ) : (
+        <div className="card overflow-x-auto p-0">
+          <table className="table" data-testid="bans-table">
+            <caption className="sr-only">Banned sources</caption>
+            <thead><tr><th scope="col">Source</th><th scope="col">Remaining</th><th scope="col">Ban length</th><th scope="col">First seen</th><th scope="col" aria-label="Actions" /></tr></thead>
+            <tbody>
+              {bans.map((b) => (
+                <tr key={b.address} data-address={b.address}>
+                  <td className="font-mono text-sm">{b.address}</td>
+                  <td className="text-sm">{b.remainingS} s</td>
+                  <td className="text-xs muted">{b.timeoutS ?? '–'} s</td>
+                  <td className="text-xs muted">{fmtAgo(b.firstSeen)}</td>
+                  <td className="text-right">
+                    <form action={unbanAction.bind(null, b.address)}>
+                      <SubmitButton className="btn btn-sm" label={`Unban ${b.address}`}>Unban</SubmitButton>
+                    </form>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </>
+  );
+}

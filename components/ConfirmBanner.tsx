@@ -1,0 +1,68 @@
+'use client';
+// Issue 8: shown on every dashboard page while a commit-confirmed revision awaits confirmation.
+// Polls /api/confirm; a "Confirm" button confirms; if this browser submitted the change with
+// auto-confirm, it confirms by itself as soon as the agent applied the revision — reaching the
+// dashboard after the apply is the proof that the change did not cut the admin off.
+import { useEffect, useRef, useState } from 'react';
+import { AUTO_CONFIRM_KEY } from './ReviewChange';
+import type { PendingView } from '@/lib/store/safety';
+
+type Action = (revision: number) => Promise<{ ok: boolean; message: string }>;
+
+export function ConfirmBanner({ confirm, pollMs = 2000 }: { confirm: Action; pollMs?: number }) {
+  const [pending, setPending] = useState<PendingView | null>(null);
+  const [now, setNow] = useState(() => Date.now());
+  const [msg, setMsg] = useState<string | null>(null);
+  const busy = useRef(false);
+
+  useEffect(() => {
+    let stop = false;
+    async function tick() {
+      try {
+        const r = await fetch('/api/confirm', { cache: 'no-store' });
+        if (!r.ok) return;
+        const j = (await r.json()) as { now: number; pending: PendingView | null };
+        if (stop) return;
+        setPending(j.pending);
+        setNow(Date.now());
+        const flag = Number(localStorage.getItem(AUTO_CONFIRM_KEY) ?? 0);
+        if (j.pending && j.pending.applied && j.pending.deadline !== null && flag > 0 && Date.now() - flag < 3600_000 && !busy.current) {
+          busy.current = true;
+          const res = await confirm(j.pending.revision).finally(() => (busy.current = false));
+          localStorage.removeItem(AUTO_CONFIRM_KEY);
+          setMsg(res.ok ? `${res.message} (automatically: this browser still reaches the dashboard after the apply)` : res.message);
+          if (res.ok) setPending(null);
+        }
+      } catch {
+        /* unreachable dashboard: exactly the case where we must not confirm */
+      }
+    }
+    void tick();
+    const t = setInterval(() => void tick(), pollMs);
+    const c = setInterval(() => setNow(Date.now()), 1000);
+    return () => {
+      stop = true;
+      clearInterval(t);
+      clearInterval(c);
+    };
+  }, [confirm, pollMs]);
+
+  if (!pending) {
+    return msg ? <div role="status" className="border-b border-emerald-300 bg-emerald-50 px-4 py-2 text-sm text-emerald-900 dark:border-emerald-800 dark:bg-emerald-950 dark:text-emerald-100" data-testid="confirm-done">{msg}</div> : null;
+  }
+  const left = pending.deadline === null ? null : Math.max(0, Math.round((pending.deadline - now) / 1000));
+  return (
+    <div role="alert" className="flex flex-wrap items-center gap-3 border-b border-amber-300 bg-amber-50 px-4 py-2 text-sm text-amber-950 dark:border-amber-800 dark:bg-amber-950 dark:text-amber-100" data-testid="confirm-banner">
+      <span>
+        Revision <strong>{pending.revision}</strong> awaits confirmation:{' '}
+        {left === null ? `waiting for the agent to apply it (then ${pending.confirmWithin} s)` : <><strong data-testid="confirm-left">{left}</strong> s left, then the agent rolls back.</>}
+      </span>
+      <button type="button" className="btn btn-sm btn-primary" onClick={async () => {
+        const res = await confirm(pending.revision);
+        setMsg(res.message);
+        if (res.ok) setPending(null);
+      }}>Confirm revision {pending.revision}</button>
+      {msg && <span>{msg}</span>}
+    </div>
+  );
+}

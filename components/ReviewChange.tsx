@@ -1,0 +1,91 @@
+'use client';
+// Issue 8: inside a settings/import/item form. "Review change" shows what saving would do (summary,
+// config diff, compiled nft/route diff) without storing anything; "Apply with confirmation" makes
+// the save commit-confirmed: the agent rolls back unless it is confirmed in time. This browser
+// confirms automatically once the agent applied the revision *and* the dashboard is still
+// reachable (ConfirmBanner); if the change cut this browser off, nothing confirms and it rolls back.
+import { useRef, useState } from 'react';
+import type { Review } from '@/lib/web/review';
+import { DiffView } from './DiffView';
+
+export const AUTO_CONFIRM_KEY = 'lw-autoconfirm';
+
+type ReviewFn = (fd: FormData) => Promise<Review>;
+
+export function ReviewChange({ review, idPrefix }: { review: ReviewFn; idPrefix: string }) {
+  const ref = useRef<HTMLDivElement>(null);
+  const [busy, setBusy] = useState(false);
+  const [result, setResult] = useState<Review | null>(null);
+  const [confirm, setConfirm] = useState(false);
+
+  const form = () => ref.current?.closest('form') ?? null;
+
+  async function onReview() {
+    const f = form();
+    if (!f) return;
+    setBusy(true);
+    try {
+      setResult(await review(new FormData(f)));
+    } catch (e) {
+      setResult({ ok: false, errors: [(e as Error).message] });
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  // Mark this browser for auto-confirmation when the form is submitted with confirmation on.
+  function onCapture() {
+    const f = form();
+    if (!f || f.dataset.lwReviewHooked) return;
+    f.dataset.lwReviewHooked = '1';
+    f.addEventListener('submit', () => {
+      const fd = new FormData(f);
+      if (fd.get('confirm') === 'on' && fd.get('autoConfirm') === 'on') localStorage.setItem(AUTO_CONFIRM_KEY, String(Date.now()));
+    });
+  }
+
+  return (
+    <div ref={(el) => { ref.current = el; if (el) onCapture(); }} className="space-y-2 rounded-md border border-dashed border-zinc-300 p-3 dark:border-zinc-700" data-testid={`${idPrefix}-review`}>
+      <div className="flex flex-wrap items-center gap-x-6 gap-y-2">
+        <button type="button" className="btn" onClick={onReview} disabled={busy} aria-busy={busy || undefined}>Review change</button>
+        <label htmlFor={`${idPrefix}-confirm`} className="flex items-center gap-2 text-sm">
+          <input id={`${idPrefix}-confirm`} type="checkbox" name="confirm" checked={confirm} onChange={(e) => setConfirm(e.target.checked)} className="size-4 accent-sky-700" />
+          Apply with confirmation
+        </label>
+        {confirm && (
+          <>
+            <label htmlFor={`${idPrefix}-within`} className="flex items-center gap-2 text-sm">
+              Roll back unless confirmed within
+              <input id={`${idPrefix}-within`} name="confirmWithin" type="text" inputMode="numeric" defaultValue="120" className="input w-20" aria-describedby={`${idPrefix}-within-help`} />
+              s
+            </label>
+            <label htmlFor={`${idPrefix}-auto`} className="flex items-center gap-2 text-sm">
+              <input id={`${idPrefix}-auto`} type="checkbox" name="autoConfirm" defaultChecked className="size-4 accent-sky-700" />
+              Confirm automatically if this browser can still reach the dashboard
+            </label>
+            <p id={`${idPrefix}-within-help`} className="help w-full">30–3600 s. The agent restores the previous revision by itself if nobody confirms in time, even with the dashboard down.</p>
+          </>
+        )}
+      </div>
+      {result && !result.ok && (
+        <div role="alert" className="rounded-md bg-red-50 p-2 text-sm text-red-800 dark:bg-red-950 dark:text-red-200">
+          <p className="font-medium">This change would be refused:</p>
+          <ul className="mt-1 list-disc pl-5 font-mono text-xs">{result.errors.map((e, i) => <li key={i}>{e}</li>)}</ul>
+        </div>
+      )}
+      {result && result.ok && (
+        <div role="status" className="space-y-2" data-testid="review-result">
+          <p className="text-sm"><span className="font-semibold">Summary:</span> <span data-testid="review-summary">{result.summary}</span></p>
+          <details open>
+            <summary className="cursor-pointer text-sm font-medium">Kernel changes (nft, routes, rules, sysctls): +{result.planAdded} −{result.planRemoved}</summary>
+            {result.planError ? <p className="text-sm text-red-700">Could not compile: {result.planError}</p> : <DiffView text={result.plan} label="Compiled plan diff" testId="review-plan" />}
+          </details>
+          <details>
+            <summary className="cursor-pointer text-sm font-medium">Configuration changes: +{result.added} −{result.removed}</summary>
+            <DiffView text={result.config} label="Configuration diff" testId="review-config" />
+          </details>
+        </div>
+      )}
+    </div>
+  );
+}

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { benchLab, startAgent, ROOT, type BenchLab } from './env';
 import { applyBench } from './apply';
 import { forwardBench } from './forward';
+import { footprintBench } from './footprint';
 import { table } from './stats';
 
 type Section = 'apply' | 'forward' | 'footprint' | 'dashboard';
@@ -113,6 +114,24 @@ export async function main(argv: string[]): Promise<number> {
       conn_rate_baseline: r.connPerSec.a,
       conn_rate_linkward: r.connPerSec.b,
       conn_rate_ratio: r.ratios.connRate,
+    });
+  }
+
+  if (args.only.includes('footprint')) {
+    const r = await withLab('bc', 4, (L) => footprintBench(L, { seconds: args.quick ? 20 : 60, warmupS: args.quick ? 5 : 10, rules: 1000, log }));
+    console.log(`\nAgent footprint (idle ${r.seconds} s; ${r.uplinks} uplinks probed every 250 ms; ${r.rules} rules, ${r.counters} counters read every 2 s)`);
+    console.log(table(['process', 'CPU %', 'RSS MB (max)', 'RSS MB (median)'], [
+      ['agent (node)', r.agentCpuPct, r.agentRssMbMax, r.agentRssMbMedian],
+      [`children (${r.liveChildren} live: ping; + nft/ip/conntrack runs)`, r.childrenCpuPct, r.childrenRssMbMax, null],
+    ]));
+    Object.assign(result, {
+      agent_cpu_pct: r.agentCpuPct,
+      agent_rss_mb: r.agentRssMbMax,
+      agent_rss_mb_median: r.agentRssMbMedian,
+      agent_children_cpu_pct: r.childrenCpuPct,
+      agent_children_rss_mb: r.childrenRssMbMax,
+      agent_children_live: r.liveChildren,
+      footprint: r,
     });
   }
 

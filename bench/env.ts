@@ -76,10 +76,11 @@ export async function benchLab(tag: string, uplinks: number): Promise<BenchLab> 
 }
 
 /** Start the real agent (`linkward agent --quiet`) inside the router namespace. */
-export function startAgent(L: BenchLab, extraArgs: string[] = [], nodeArgs: string[] = []): ChildProcess {
+export function startAgent(L: BenchLab, extraArgs: string[] = [], nodeArgs: string[] = [], bundle?: string): ChildProcess {
   const log = fs.openSync(path.join(L.dir, 'agent.log'), 'a');
-  const child = spawn('ip', ['netns', 'exec', L.lab.namespaces.router, process.execPath, ...nodeArgs, BIN, 'agent', '--quiet', ...extraArgs], {
-    env: { ...process.env, LINKWARD_DB: L.dbFile },
+  const entry = bundle ? [bundle] : [BIN, 'agent'];
+  const child = spawn('ip', ['netns', 'exec', L.lab.namespaces.router, process.execPath, ...nodeArgs, ...entry, '--quiet', ...extraArgs], {
+    env: { ...process.env, LINKWARD_DB: L.dbFile, LINKWARD_ROOT: ROOT },
     stdio: ['ignore', log, log],
     cwd: ROOT,
   });
@@ -97,6 +98,17 @@ export async function stopAgent(L: BenchLab): Promise<void> {
   await done;
   clearTimeout(t);
   L.agent = null;
+}
+
+/** Bundle the agent (bench/agent-main.ts) with esbuild (tsx's own dependency) into node_modules/.cache,
+ *  where its external packages resolve. Returns the file, or null when esbuild is unavailable. */
+export async function buildAgentBundle(): Promise<string | null> {
+  const out = path.join(ROOT, 'node_modules', '.cache', 'linkward-bench', 'agent.mjs');
+  const esbuild = path.join(ROOT, 'node_modules', '.bin', 'esbuild');
+  if (!fs.existsSync(esbuild)) return null;
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  const r = await run([esbuild, path.join(ROOT, 'bench', 'agent-main.ts'), '--bundle', '--platform=node', '--format=esm', '--packages=external', '--target=node20', '--log-level=warning', `--outfile=${out}`], { timeoutMs: 60000, allowFail: true });
+  return r.exitCode === 0 ? out : null;
 }
 
 /** The marker ("lw:<planHash>") the kernel must carry once `doc` is applied in this lab. */

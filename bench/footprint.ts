@@ -14,6 +14,8 @@ export interface FootprintOptions {
   log: (s: string) => void;
   /** Extra node flags for the agent (e.g. --cpu-prof). */
   nodeArgs?: string[];
+  /** Run this bundled agent file instead of `bin/linkward.js agent` (tsx). */
+  bundle?: string;
 }
 
 export interface FootprintResult {
@@ -83,7 +85,7 @@ export async function footprintBench(L: BenchLab, o: FootprintOptions): Promise<
   const watch = new MarkerWatch(L);
   try {
     const marker = await expectedMarker(L, doc);
-    const agent = startAgent(L, [], o.nodeArgs ?? []);
+    const agent = startAgent(L, [], o.nodeArgs ?? [], o.bundle);
     const pid = agent.pid;
     if (!pid) throw new Error('agent did not start');
     const t0 = performance.now();

@@ -3,10 +3,11 @@
 // line, one JSON object with every figure; also writes bench/results/<YYYY-MM-DD>.json.
 import fs from 'node:fs';
 import path from 'node:path';
-import { benchLab, startAgent, ROOT, type BenchLab } from './env';
+import { benchLab, startAgent, buildAgentBundle, ROOT, type BenchLab } from './env';
 import { applyBench } from './apply';
 import { forwardBench } from './forward';
 import { footprintBench } from './footprint';
+import { dashboardBench } from './dashboard';
 import { table } from './stats';
 
 type Section = 'apply' | 'forward' | 'footprint' | 'dashboard';
@@ -118,21 +119,52 @@ export async function main(argv: string[]): Promise<number> {
   }
 
   if (args.only.includes('footprint')) {
-    const r = await withLab('bc', 4, (L) => footprintBench(L, { seconds: args.quick ? 20 : 60, warmupS: args.quick ? 5 : 10, rules: 1000, log }));
+    const opts = { seconds: args.quick ? 20 : 60, warmupS: args.quick ? 5 : 10, rules: 1000, log };
+    const tsxRun = await withLab('bc', 4, (L) => footprintBench(L, opts));
+    const bundle = await buildAgentBundle();
+    const bundled = bundle ? await withLab('bd', 4, (L) => footprintBench(L, { ...opts, bundle })) : null;
+    const r = tsxRun;
     console.log(`\nAgent footprint (idle ${r.seconds} s; ${r.uplinks} uplinks probed every 250 ms; ${r.rules} rules, ${r.counters} counters read every 2 s)`);
-    console.log(table(['process', 'CPU %', 'RSS MB (max)', 'RSS MB (median)'], [
-      ['agent (node)', r.agentCpuPct, r.agentRssMbMax, r.agentRssMbMedian],
-      [`children (${r.liveChildren} live: ping; + nft/ip/conntrack runs)`, r.childrenCpuPct, r.childrenRssMbMax, null],
-    ]));
+    const rows: (string | number | null)[][] = [
+      ['agent via tsx (bin/linkward.js agent)', tsxRun.agentCpuPct, tsxRun.agentRssMbMax, tsxRun.agentRssMbMedian],
+      [`  its children (${tsxRun.liveChildren} live: ping, ip monitor; + nft/ip/conntrack runs)`, tsxRun.childrenCpuPct, tsxRun.childrenRssMbMax, null],
+    ];
+    if (bundled) rows.push(['agent bundled (esbuild, plain node)', bundled.agentCpuPct, bundled.agentRssMbMax, bundled.agentRssMbMedian], [`  its children (${bundled.liveChildren} live)`, bundled.childrenCpuPct, bundled.childrenRssMbMax, null]);
+    console.log(table(['process', 'CPU %', 'RSS MB (max)', 'RSS MB (median)'], rows));
     Object.assign(result, {
-      agent_cpu_pct: r.agentCpuPct,
-      agent_rss_mb: r.agentRssMbMax,
-      agent_rss_mb_median: r.agentRssMbMedian,
-      agent_children_cpu_pct: r.childrenCpuPct,
-      agent_children_rss_mb: r.childrenRssMbMax,
-      agent_children_live: r.liveChildren,
-      footprint: r,
+      agent_cpu_pct: tsxRun.agentCpuPct,
+      agent_rss_mb: tsxRun.agentRssMbMax,
+      agent_rss_mb_median: tsxRun.agentRssMbMedian,
+      agent_children_cpu_pct: tsxRun.childrenCpuPct,
+      agent_children_rss_mb: tsxRun.childrenRssMbMax,
+      agent_children_live: tsxRun.liveChildren,
+      agent_bundled_cpu_pct: bundled?.agentCpuPct ?? null,
+      agent_bundled_rss_mb: bundled?.agentRssMbMax ?? null,
+      agent_bundled_children_cpu_pct: bundled?.childrenCpuPct ?? null,
+      footprint_tsx: tsxRun,
+      footprint_bundled: bundled,
     });
+  }
+
+  if (args.only.includes('dashboard')) {
+    const r = await withLab('bw', 2, (L) => dashboardBench(L, { requests: args.quick ? 10 : 30, rules: 1000, log }));
+    if (!r.measurable) {
+      console.log(`\nDashboard: not measurable: ${r.reason}`);
+      Object.assign(result, { dashboard: r });
+    } else {
+      console.log(`\nDashboard (next build ${r.buildId}, built ${r.buildAge} ago; ${r.rules} rules, ${r.counters} counters; logged-in admin session)`);
+      console.log(table(['path', 'status', 'TTFB p50 ms', 'TTFB p95 ms', 'total p50 ms', 'bytes', 'gzip bytes'], r.pages.map((p) => [p.path, p.status, p.ttfbP50, p.ttfbP95, p.totalP50, p.bytes, p.gzipBytes])));
+      for (const e of r.serverErrors) console.log(`  server log: ${e}`);
+      const pg = (x: string) => r.pages.find((p) => p.path === x);
+      Object.assign(result, {
+        dashboard_ttfb_overview_ms: pg('/')?.ttfbP50 ?? null,
+        dashboard_ttfb_rules_ms: pg('/rules')?.ttfbP50 ?? null,
+        dashboard_rules_page_bytes: pg('/rules')?.bytes ?? null,
+        counters_payload_bytes: pg('/api/counters')?.bytes ?? null,
+        counters_payload_gzip_bytes: pg('/api/counters')?.gzipBytes ?? null,
+        dashboard: r,
+      });
+    }
   }
 
   result.total_s = Math.round((performance.now() - started) / 1000);

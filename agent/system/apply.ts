@@ -3,7 +3,7 @@
 // deltas, then sysctls. Applying the same plan twice makes zero kernel changes.
 import { createHash } from 'node:crypto';
 import type { NftInventory, Plan } from '../../lib/compile/types';
-import { planHash as compilePlanHash, renderTransaction as compileRenderTransaction } from '../../lib/compile/transaction';
+import { planHash as compilePlanHash, renderTransaction as compileRenderTransaction, setDeltas, type RenderOptions } from '../../lib/compile/transaction';
 import type { SysCtx } from './context';
 import {
   applyScript,
@@ -11,7 +11,8 @@ import {
   markerScript,
   META_CHAIN,
   readInventory,
-  readTableComment,
+  readTableSnapshot,
+  readTableState,
   TABLE_FAMILY,
   TABLE_NAME,
   tableFingerprint,
@@ -19,15 +20,16 @@ import {
 import { syncRoutes, syncRules, type RouteOp, type RuleOp } from './routes';
 import { applySysctls, type SysctlChange } from './sysctl';
 
-export type RenderTransaction = (plan: Plan, existing: NftInventory | null) => string;
+export type RenderTransaction = (plan: Plan, existing: NftInventory | null, opts?: RenderOptions) => string;
 
 export interface ApplyCtx extends SysCtx {
   /** Defaults to lib/compile's renderTransaction (basicRenderTransaction in nft.ts is an alternative). */
   renderTransaction?: RenderTransaction;
   /** Defaults to lib/compile's planHash. Must be the hash the rendered lw_meta marker carries. */
   planHash?: (plan: Plan) => string;
-  /** Filled by applyPlan: the marker and fingerprint recorded after our last nft apply. */
-  cache?: { marker: string; fingerprint: string | null };
+  /** Filled by applyPlan: the marker and fingerprint recorded after our last nft apply, and the
+   *  static sets' elements it left in the kernel (verified by reading them back). */
+  cache?: { marker: string; fingerprint: string | null; sets?: Plan['staticSets'] };
   /** Internal: serializes concurrent applyPlan calls on the same ctx. */
   lock?: Promise<unknown>;
 }
@@ -82,9 +84,9 @@ function withoutMeta(inv: NftInventory | null): NftInventory | null {
 const hashOf = (ctx: ApplyCtx, plan: Plan): string => (ctx.planHash ?? compilePlanHash)(plan);
 
 /** The full nft script applyPlan would send (render + marker unless the renderer wrote it), for dry runs and tests. */
-export function buildTransaction(ctx: ApplyCtx, plan: Plan, existing: NftInventory | null): string {
+export function buildTransaction(ctx: ApplyCtx, plan: Plan, existing: NftInventory | null, opts: RenderOptions = {}): string {
   const render = ctx.renderTransaction ?? compileRenderTransaction;
-  let text = render(plan, withoutMeta(existing));
+  let text = render(plan, withoutMeta(existing), opts);
   if (!text.endsWith('\n')) text += '\n';
   const marker = `lw:${hashOf(ctx, plan)}`;
   if (text.includes(`add rule ${TABLE_FAMILY} ${TABLE_NAME} ${META_CHAIN} `)) {
@@ -96,7 +98,9 @@ export function buildTransaction(ctx: ApplyCtx, plan: Plan, existing: NftInvento
 
 async function applyNft(ctx: ApplyCtx, plan: Plan): Promise<{ changed: boolean; reason: string }> {
   const marker = `lw:${hashOf(ctx, plan)}`;
-  const current = await readTableComment(ctx);
+  // one read for marker and inventory (was two nft runs before every apply)
+  const state = await readTableState(ctx);
+  const current = state?.marker ?? null;
   let reason = current === null ? 'no-table' : 'marker-differs';
   if (current === marker) {
     const fp = await tableFingerprint(ctx, plan.dynamicSets);
@@ -107,11 +111,44 @@ async function applyNft(ctx: ApplyCtx, plan: Plan): Promise<{ changed: boolean; 
     if (fp === ctx.cache.fingerprint) return { changed: false, reason: 'unchanged' };
     reason = 'drift';
   }
-  const text = buildTransaction(ctx, plan, await readInventory(ctx));
-  await checkScript(ctx, text); // throws NftError: nothing applied
+  const existing = state?.inventory ?? null;
+  // Element deltas for static sets only when the kernel still carries exactly our last apply
+  // (its marker) and we know what that apply left in those sets; never to repair drift.
+  const keepSets = reason === 'marker-differs' && ctx.cache?.sets && current === ctx.cache.marker ? ctx.cache.sets : undefined;
+  const useDelta = keepSets !== undefined && setDeltas(plan, existing, keepSets).size > 0;
+  let text = buildTransaction(ctx, plan, existing, useDelta ? { keepSets } : {});
+  try {
+    await checkScript(ctx, text); // throws NftError: nothing applied
+  } catch (e) {
+    if (!useDelta) throw e;
+    text = buildTransaction(ctx, plan, existing); // e.g. interval overlaps nft refuses as a delta: full refill
+    await checkScript(ctx, text);
+  }
   await applyScript(ctx, text);
-  ctx.cache = { marker, fingerprint: await tableFingerprint(ctx, plan.dynamicSets) };
-  return { changed: true, reason };
+  const snap = await readTableSnapshot(ctx, plan.dynamicSets);
+  if (useDelta && !sameSets(snap.sets, plan.staticSets)) {
+    // the kernel's sets were not what we believed (changed behind our back): full refill now
+    const full = buildTransaction(ctx, plan, await readInventory(ctx));
+    await checkScript(ctx, full);
+    await applyScript(ctx, full);
+    const again = await readTableSnapshot(ctx, plan.dynamicSets);
+    ctx.cache = { marker, fingerprint: again.fingerprint, sets: sameSets(again.sets, plan.staticSets) ? plan.staticSets : undefined };
+    return { changed: true, reason: `${reason} (set delta mismatch: refilled)` };
+  }
+  ctx.cache = { marker, fingerprint: snap.fingerprint, sets: sameSets(snap.sets, plan.staticSets) ? plan.staticSets : undefined };
+  return { changed: true, reason: useDelta ? `${reason} (set deltas)` : reason };
+}
+
+/** Do the kernel's static sets (elements as read back) hold exactly the plan's elements? */
+function sameSets(kernel: Record<string, string[]> | null, want: Plan['staticSets']): boolean {
+  if (!kernel || !want) return false;
+  for (const [name, s] of Object.entries(want)) {
+    const k = kernel[name];
+    if (!k || k.length !== s.elements.length) return false;
+    const ks = new Set(k);
+    for (const e of s.elements) if (!ks.has(e)) return false;
+  }
+  return true;
 }
 
 async function applyPlanUnlocked(ctx: ApplyCtx, plan: Plan): Promise<ApplyResult> {

@@ -517,6 +517,18 @@ export class FakeSystem {
           }
           delete bag[name];
         }
+      } else if ((m = /^(add|delete) element inet ([A-Za-z0-9_]+) ([A-Za-z0-9_.-]+) \{ (.*) \}$/.exec(line))) {
+        const [, verb, tn, name, inner] = m;
+        const set = state[tn]?.sets[name];
+        if (!set) return err(i, 'No such file or directory');
+        for (const e of inner.split(',').map((x) => x.trim()).filter(Boolean)) {
+          const at = set.elements.indexOf(e);
+          if (verb === 'add' && at < 0) set.elements.push(e);
+          else if (verb === 'delete') {
+            if (at < 0) return err(i, 'Could not process rule: No such file or directory');
+            set.elements.splice(at, 1);
+          }
+        }
       } else if ((m = /^add rule inet ([A-Za-z0-9_]+) ([A-Za-z0-9_.-]+) (.+)$/.exec(line))) {
         const t = state[m[1]];
         if (!t || !(m[2] in t.chains)) return err(i, 'No such file or directory');
@@ -552,7 +564,13 @@ export class FakeSystem {
           if (j >= lines.length) return 'syntax error, unexpected end of file';
           i = j;
         }
-        const content = body.filter((b) => b !== '');
+        // a multi-line `elements = { a,\n b }` block is one logical line
+        const content: string[] = [];
+        for (const b of body.filter((x) => x !== '')) {
+          const last = content[content.length - 1];
+          if (last !== undefined && last.startsWith('elements = {') && !last.includes('}')) content[content.length - 1] = `${last} ${b}`;
+          else content.push(b);
+        }
         if (kind === 'chain') {
           if (!(name in t.chains)) t.chains[name] = [];
           const head = content.filter((b) => /^(type |policy )/.test(b));

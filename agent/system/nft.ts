@@ -181,6 +181,39 @@ export async function tableFingerprint(c: SysCtx | Runner, dynamicSets: string[]
   return createHash('sha256').update(normalizeTableJson(out, dynamicSets)).digest('hex');
 }
 
+/** Pure: one nft JSON set element as linkward renders it ("a.b.c.d", "a.b.c.d/n", "a-b"); null if unknown. */
+export function elementText(e: unknown): string | null {
+  if (typeof e === 'string' || typeof e === 'number') return String(e);
+  if (e && typeof e === 'object') {
+    const o = e as Record<string, unknown>;
+    const p = o.prefix as { addr?: unknown; len?: unknown } | undefined;
+    if (p && typeof p.addr === 'string' && typeof p.len === 'number') return `${p.addr}/${p.len}`;
+    const r = o.range;
+    if (Array.isArray(r) && r.length === 2 && typeof r[0] === 'string' && typeof r[1] === 'string') return `${r[0]}-${r[1]}`;
+    if ('elem' in o) return elementText((o.elem as { val?: unknown }).val ?? o.elem);
+  }
+  return null;
+}
+
+/** Pure: elements of every set of table inet linkward in an `nft -j list table` document. */
+export function setElementsFromJson(text: string): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const item of parseDoc(text, 'nft -j list table')) {
+    const s = item.set as { name?: unknown; table?: unknown; elem?: unknown } | undefined;
+    if (!s || typeof s.name !== 'string' || (s.table !== undefined && s.table !== TABLE_NAME)) continue;
+    const elems = Array.isArray(s.elem) ? s.elem : [];
+    out[s.name] = elems.map(elementText).filter((x): x is string => x !== null);
+  }
+  return out;
+}
+
+/** One read of the whole table: its drift fingerprint and the elements of its sets (null if absent). */
+export async function readTableSnapshot(c: SysCtx | Runner, dynamicSets: string[] = []): Promise<{ fingerprint: string | null; sets: Record<string, string[]> | null }> {
+  const out = await nftRead(toCtx(c), ['-j', 'list', 'table', TABLE_FAMILY, TABLE_NAME]);
+  if (out === null) return { fingerprint: null, sets: null };
+  return { fingerprint: createHash('sha256').update(normalizeTableJson(out, dynamicSets)).digest('hex'), sets: setElementsFromJson(out) };
+}
+
 const RuleObj = z.object({ chain: z.string(), comment: z.string().optional() });
 
 /** Pure: the plan marker from `nft -j list chain inet linkward lw_meta` output. */
@@ -225,6 +258,20 @@ export async function readTableComment(c: SysCtx | Runner): Promise<string | nul
   }
   const t = await nftRead(ctx, ['-t', 'list', 'table', TABLE_FAMILY, TABLE_NAME]);
   return t === null ? null : tableCommentFromText(t);
+}
+
+/** One terse read (`nft -j -t list table`): the plan marker (as readTableComment) and the inventory; null if no table. */
+export async function readTableState(c: SysCtx | Runner): Promise<{ marker: string | null; inventory: NftInventory } | null> {
+  const out = await nftRead(toCtx(c), ['-j', '-t', 'list', 'table', TABLE_FAMILY, TABLE_NAME]);
+  if (out === null) return null;
+  let marker = markerFromChainJson(out);
+  if (marker === null) {
+    for (const item of parseDoc(out, 'nft -j -t list table')) {
+      const t = item.table as { name?: unknown; comment?: unknown } | undefined;
+      if (t && t.name === TABLE_NAME && typeof t.comment === 'string') marker = t.comment;
+    }
+  }
+  return { marker, inventory: inventoryFromJson(out) };
 }
 
 const MARKER_RE = /^[A-Za-z0-9:_.-]{1,128}$/;

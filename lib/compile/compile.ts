@@ -29,6 +29,7 @@ export function compile(config: Config, facts: Facts): Plan {
       ctHelpers: m.helpers.map((h) => h.name),
     },
     dynamicSets: fw.dynamicSets,
+    staticSets: Object.fromEntries(m.sets.filter((s) => !s.dynamic).map((s) => [s.name, { props: [...s.props], elements: [...(s.elements ?? [])] }])),
     routes,
     rules,
     sysctls: planSysctls(config),

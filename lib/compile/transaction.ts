@@ -6,6 +6,9 @@
 //  3. the full declaration (rules and static set elements);
 //  4. delete objects that exist but are no longer declared: chains first (their rules are gone
 //     after step 2), then sets/maps (no rule references them any more), counters, ct helpers;
+//  (3b. with RenderOptions.keepSets: sets whose kernel content is known are neither flushed nor
+//      re-filled; only `delete element` / `add element` for the difference — a one-entry change to
+//      a 10 000-entry list sends two lines, not 10 000 elements)
 //  5. the plan marker "lw:<planHash>" as the comment of the single rule of unhooked chain lw_meta
 //     (a table comment cannot be updated once created; the agent reads the marker from lw_meta).
 // Never `delete table`: that would zero named counters and empty dynamic sets (bans, pins).
@@ -21,20 +24,62 @@ export function planHash(plan: Pick<Plan, 'nftDeclaration'>): string {
 /** The comment the lw_meta rule carries after an apply (the agent compares it with the kernel's). */
 export const planMarker = (plan: Pick<Plan, 'nftDeclaration'>) => `lw:${planHash(plan)}`;
 
-export function renderTransaction(plan: Plan, existing: NftInventory | null): string {
+/** Options of renderTransaction. */
+export interface RenderOptions {
+  /** Static sets whose current kernel content is known (name → elements as last applied). When
+   *  the set exists, is still declared with the same properties, its elements are not flushed and
+   *  re-sent: the script carries `delete element` / `add element` for the difference only. */
+  keepSets?: Record<string, { props: string[]; elements: string[] }>;
+}
+
+/** Sets of `plan` that can be updated by element deltas, with their deltas. */
+export function setDeltas(plan: Plan, existing: NftInventory | null, keep: RenderOptions['keepSets']): Map<string, { add: string[]; del: string[] }> {
+  const out = new Map<string, { add: string[]; del: string[] }>();
+  if (!keep || !existing || !plan.staticSets) return out;
+  for (const [name, want] of Object.entries(plan.staticSets)) {
+    const had = keep[name];
+    if (!had || !existing.sets.includes(name) || had.props.join('\n') !== want.props.join('\n')) continue;
+    const hadSet = new Set(had.elements);
+    const wantSet = new Set(want.elements);
+    out.set(name, { add: want.elements.filter((e) => !hadSet.has(e)), del: had.elements.filter((e) => !wantSet.has(e)) });
+  }
+  return out;
+}
+
+/** The declaration with the `elements = { ... }` block of the named sets removed (format of renderTable). */
+export function stripSetElements(decl: string, names: Iterable<string>): string {
+  let text = decl;
+  for (const name of names) {
+    const head = `\tset ${name} {\n`;
+    const start = text.indexOf(head);
+    if (start < 0) continue;
+    const blockEnd = text.indexOf('\n\t}', start);
+    const el = text.indexOf('\n\t\telements = { ', start);
+    if (el < 0 || blockEnd < 0 || el > blockEnd) continue;
+    text = text.slice(0, el) + text.slice(blockEnd);
+  }
+  return text;
+}
+
+export function renderTransaction(plan: Plan, existing: NftInventory | null, opts: RenderOptions = {}): string {
   const out: string[] = [];
   const have = existing ?? { chains: [], sets: [], maps: [], counters: [], ctHelpers: [] };
   const want = plan.inventory;
   const dynamic = new Set(plan.dynamicSets);
+  const deltas = setDeltas(plan, existing, opts.keepSets);
 
   out.push(`table ${NFT_TABLE_REF}`);
   if (plan.nftObjects) out.push(plan.nftObjects.trimEnd());
   const flushChains = (plan.nftObjects ? union(want.chains, have.chains) : have.chains).filter((c) => c !== META_CHAIN);
   for (const c of flushChains) out.push(`flush chain ${NFT_TABLE_REF} ${c}`);
   const flushSets = plan.nftObjects ? want.sets : want.sets.filter((s) => have.sets.includes(s));
-  for (const s of flushSets) if (!dynamic.has(s)) out.push(`flush set ${NFT_TABLE_REF} ${s}`);
+  for (const s of flushSets) if (!dynamic.has(s) && !deltas.has(s)) out.push(`flush set ${NFT_TABLE_REF} ${s}`);
   for (const m of plan.nftObjects ? want.maps : want.maps.filter((x) => have.maps.includes(x))) out.push(`flush map ${NFT_TABLE_REF} ${m}`);
-  out.push(plan.nftDeclaration.trimEnd());
+  out.push((deltas.size ? stripSetElements(plan.nftDeclaration, deltas.keys()) : plan.nftDeclaration).trimEnd());
+  for (const [name, d] of deltas) {
+    if (d.del.length) out.push(`delete element ${NFT_TABLE_REF} ${name} { ${d.del.join(', ')} }`);
+    if (d.add.length) out.push(`add element ${NFT_TABLE_REF} ${name} { ${d.add.join(', ')} }`);
+  }
   for (const c of minus(have.chains, [...want.chains, META_CHAIN])) out.push(`delete chain ${NFT_TABLE_REF} ${c}`);
   for (const s of minus(have.sets, want.sets)) out.push(`delete set ${NFT_TABLE_REF} ${s}`);
   for (const m of minus(have.maps, want.maps)) out.push(`delete map ${NFT_TABLE_REF} ${m}`);

@@ -99,6 +99,10 @@ export interface Plan {
    *  exists before flushing. Absent in hand-made plans (then only existing objects are flushed). */
   nftObjects?: string;
   inventory: NftInventory;
+  /** Additive (compiler): every static (non-dynamic) set with its property lines and rendered
+   *  elements, exactly as in nftDeclaration. Lets the agent send element deltas for a set whose
+   *  content the kernel already holds instead of flushing and refilling it (renderTransaction's keepSets). */
+  staticSets?: Record<string, { props: string[]; elements: string[] }>;
   /** Sets whose elements are owned by the kernel at runtime (port-scan bans, sticky pins):
    *  never flushed by an apply. */
   dynamicSets: string[];

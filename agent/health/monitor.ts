@@ -1,4 +1,5 @@
-// HealthMonitor: runs the probers of every uplink, evaluates a round per uplink every intervalMs
+// HealthMonitor: runs the probers of every uplink (one probe per target every probeIntervalMs),
+// evaluates a round per uplink every intervalMs
 // with the pure state machine (state.ts) and emits 'transition' events.
 //
 //   const m = new HealthMonitor();
@@ -7,7 +8,7 @@
 //   m.setLinkState('wan1', { carrier: false, hasAddress: true });  // from the link watcher
 //   m.snapshot();  m.stop();
 import { EventEmitter } from 'node:events';
-import { UplinkHealth, type HealthSettings, type HealthStatus, type LinkFacts, type ProbeOutcome, type RoundResult, type Transition } from './state';
+import { UplinkHealth, probeIntervalMs, type HealthSettings, type HealthStatus, type LinkFacts, type ProbeOutcome, type RoundResult, type Transition } from './state';
 import { PingProber, type Prober } from './ping';
 import { SocketProber } from './sockets';
 import type { Spawner } from '../system/spawn';
@@ -34,6 +35,7 @@ export interface ProberSpec {
   target: string;
   method: HealthSettings['method'];
   port: number;
+  /** Probe period of this target: probeIntervalMs(health), shorter than the round interval. */
   intervalMs: number;
   timeoutMs: number;
   netns?: string;
@@ -186,7 +188,7 @@ export class HealthMonitor extends EventEmitter {
     for (const target of h.targets) {
       const spec: ProberSpec = {
         uplink: u.name, id: u.id, interface: u.interface, address: u.address, target,
-        method: h.method, port: h.port, intervalMs: h.intervalMs, timeoutMs: h.timeoutMs, netns: this.opts.netns,
+        method: h.method, port: h.port, intervalMs: probeIntervalMs(h), timeoutMs: h.timeoutMs, netns: this.opts.netns,
       };
       this.probersCreated++;
       const p = this.factory(spec, (o) => e.health.probe(o));

@@ -3,13 +3,21 @@
 // every intervalMs. Every state change is returned as a Transition.
 //
 // Model (see docs/failover.md):
+// - Probes are sent every probeIntervalMs(s) = min(intervalMs/2, timeoutMs/3) per target (>= 50 ms),
+//   decoupled from the decision interval: several probes fall in every answer window.
+//   (Not below 50 ms unless intervalMs is shorter.)
 // - A target "answered" in a round at time T when it gave a reply with rtt <= timeoutMs that
 //   was received in the window (T - W, T], W = max(intervalMs, timeoutMs) + intervalMs/4.
-//   (The window tolerates one lost probe when timeoutMs >= intervalMs and the jitter of ping's
-//   own send schedule.)
 // - A round is good when >= quorum targets answered.
 // - unknown -> up after 1 good round; unknown -> down after downAfter consecutive bad rounds.
-// - up -> down after downAfter consecutive bad rounds; down -> up after upAfter consecutive good rounds.
+// - up -> down after downAfter consecutive bad rounds AND
+//     (a) no target at all answered in the down span D = W + (downAfter-1) * intervalMs
+//         (outage: the same detection time as "downAfter bad rounds"), or
+//     (b) fewer than quorum targets answered in the longer span D2 = D + downAfter * intervalMs
+//         (partial outage: some target still answers, e.g. only the ISP's own router).
+//   Bad rounds caused by random loss (different targets silent in different windows) therefore
+//   never take an uplink down: that needs the same targets silent for the whole span.
+// - down -> up after upAfter consecutive good rounds.
 // - carrier lost / no address -> down immediately; rounds are not evaluated while the link is
 //   unusable; when it is back the uplink stays down until upAfter good rounds (fresh evidence only).
 // - disabled by the admin -> disabled; enabled again -> unknown.
@@ -61,17 +69,45 @@ export interface UplinkView {
   state: HealthStatus;
   since: number;
   reason: string;
-  /** Mean rtt of answered probes in the window (last HISTORY probes per target), null without data. */
+  /** Mean rtt of answered probes in the history (last historyLength() probes per target), null without data. */
   latencyMs: number | null;
-  /** Lost share of the last HISTORY probes per target, in %, null without data. */
+  /** Lost share of the last historyLength() probes per target, in %, null without data. */
   lossPct: number | null;
   lastRound: RoundResult | null;
 }
 
+/** Minimum number of probes per target kept for loss/latency (the history covers >= HISTORY_MS). */
 export const HISTORY = 20;
+export const HISTORY_MS = 10_000;
+/** Lower bound of the probe period. */
+export const MIN_PROBE_INTERVAL_MS = 50;
 
-export function answerWindowMs(s: Pick<HealthSettings, 'intervalMs' | 'timeoutMs'>): number {
+type Timing = Pick<HealthSettings, 'intervalMs' | 'timeoutMs'>;
+
+/** Period of the probes of one target: at least two per round and three per timeout, but not
+ *  below MIN_PROBE_INTERVAL_MS (CPU) unless the round interval itself is shorter. */
+export function probeIntervalMs(s: Timing): number {
+  return Math.max(Math.min(MIN_PROBE_INTERVAL_MS, s.intervalMs), Math.round(Math.min(s.intervalMs / 2, s.timeoutMs / 3)));
+}
+
+/** W: a reply received within W before a round counts for that round. */
+export function answerWindowMs(s: Timing): number {
   return Math.max(s.intervalMs, s.timeoutMs) + s.intervalMs / 4;
+}
+
+/** D: up -> down on an outage needs every target silent for D (= the span of downAfter windows). */
+export function downSpanMs(s: Timing & Pick<HealthSettings, 'downAfter'>): number {
+  return answerWindowMs(s) + (s.downAfter - 1) * s.intervalMs;
+}
+
+/** D2: up -> down with some target still answering needs fewer than quorum answering for D2. */
+export function partialSpanMs(s: Timing & Pick<HealthSettings, 'downAfter'>): number {
+  return downSpanMs(s) + s.downAfter * s.intervalMs;
+}
+
+/** Probes per target kept for loss %/latency: HISTORY_MS worth, at least HISTORY. */
+export function historyLength(s: Timing): number {
+  return Math.max(HISTORY, Math.ceil(HISTORY_MS / probeIntervalMs(s)));
 }
 
 interface Sample {
@@ -168,18 +204,24 @@ export class UplinkHealth {
     let h = this.history.get(o.target);
     if (!h) this.history.set(o.target, (h = []));
     h.push(ok ? { ok, rttMs: o.rttMs } : { ok });
-    if (h.length > HISTORY) h.splice(0, h.length - HISTORY);
+    const n = historyLength(this.s);
+    if (h.length > n) h.splice(0, h.length - n);
+  }
+
+  /** Targets with an accepted reply in (now - spanMs, now]. */
+  private answeredWithin(now: number, spanMs: number): number {
+    let n = 0;
+    for (const t of this.s.targets) {
+      const at = this.lastOk.get(t);
+      if (at !== undefined && at > now - spanMs && at <= now) n++;
+    }
+    return n;
   }
 
   /** Evaluate one round at time now. Call every intervalMs. */
   round(now: number): Transition[] {
     if (!this.probing) return [];
-    const w = answerWindowMs(this.s);
-    let answered = 0;
-    for (const t of this.s.targets) {
-      const at = this.lastOk.get(t);
-      if (at !== undefined && at > now - w && at <= now) answered++;
-    }
+    const answered = this.answeredWithin(now, answerWindowMs(this.s));
     const of = this.s.targets.length;
     const good = answered >= this.s.quorum;
     this.last = { at: now, answered, of, good };
@@ -196,9 +238,15 @@ export class UplinkHealth {
         if (good) return this.go('up', `first good round (${tally})`, now);
         if (this.badRun >= this.s.downAfter) return this.go('down', `${this.badRun} consecutive bad rounds since start (${tally})`, now);
         return [];
-      case 'up':
-        if (this.badRun >= this.s.downAfter) return this.go('down', `${this.badRun} consecutive bad rounds (${tally})`, now);
+      case 'up': {
+        if (this.badRun < this.s.downAfter) return [];
+        const d = downSpanMs(this.s);
+        if (this.answeredWithin(now, d) === 0) return this.go('down', `${this.badRun} consecutive bad rounds (${tally}; no reply in ${d} ms)`, now);
+        const d2 = partialSpanMs(this.s);
+        const a2 = this.answeredWithin(now, d2);
+        if (a2 < this.s.quorum) return this.go('down', `${this.badRun} consecutive bad rounds (${tally}; ${a2}/${of} answered in ${d2} ms)`, now);
         return [];
+      }
       case 'down':
         if (this.goodRun >= this.s.upAfter) return this.go('up', `${this.goodRun} consecutive good rounds (${tally})`, now);
         return [];

@@ -64,7 +64,7 @@ const list = <T extends z.ZodTypeAny>(item: T, max: number, what = 'entries') =>
 // ---------------------------------------------------------------------------
 
 export const HEALTH_DEFAULTS = { method: 'icmp', intervalMs: 500, timeoutMs: 1000, downAfter: 3, upAfter: 5 } as const;
-export const HEALTH_FAST = { intervalMs: 200, timeoutMs: 300, downAfter: 2, upAfter: 3 } as const;
+export const HEALTH_FAST = { intervalMs: 240, timeoutMs: 360, downAfter: 2, upAfter: 3 } as const;
 
 export const healthSchema = z
   .object({

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { UplinkHealth, answerWindowMs, type HealthSettings, type Transition } from '../../agent/health/state';
+import { UplinkHealth, answerWindowMs, downSpanMs, partialSpanMs, probeIntervalMs, type HealthSettings, type Transition } from '../../agent/health/state';
 import { HEALTH_DEFAULTS, HEALTH_FAST } from '../../lib/validations/config';
 
 const TARGETS = ['192.0.2.1', '192.0.2.2', '192.0.2.3'];
@@ -27,8 +27,10 @@ interface Sim {
   /** Does target i answer a probe sent at time t? */
   answers: (i: number, t: number) => boolean;
   rttMs?: number;
-  /** Probes are sent at k*interval + phase (ping's schedule is not aligned with rounds). */
+  /** Probes are sent at k*probeMs + phase (ping's schedule is not aligned with rounds). */
   phaseMs?: number;
+  /** Probe period per target; default intervalMs (the old one-probe-per-round schedule). */
+  probeMs?: number;
   durationMs: number;
 }
 
@@ -38,8 +40,9 @@ function simulate(h: UplinkHealth, s: HealthSettings, sim: Sim, start = 0) {
   const evs: Ev[] = [];
   const rtt = sim.rttMs ?? 20;
   const phase = sim.phaseMs ?? 137;
-  for (let k = 0; start + k * s.intervalMs + phase < start + sim.durationMs; k++) {
-    const sent = start + k * s.intervalMs + phase;
+  const every = sim.probeMs ?? s.intervalMs;
+  for (let k = 0; start + k * every + phase < start + sim.durationMs; k++) {
+    const sent = start + k * every + phase;
     s.targets.forEach((_, i) => {
       const ok = sim.answers(i, sent);
       evs.push({ at: ok ? sent + rtt : sent + s.timeoutMs, kind: 0, i, ok });
@@ -205,4 +208,108 @@ test('updateSettings keeps the state and forgets removed targets', () => {
   let tr: Transition[] = [];
   for (let k = 1; k <= 3; k++) tr = tr.concat(h.round(2000 + answerWindowMs(DEFAULTS) + k * 500));
   assert.deepEqual(tr.map((t) => t.to), ['down']);
+});
+
+// ---- Probe rate decoupled from the round interval (probeIntervalMs) ----
+
+/** Realistic schedule: each target's ping has its own phase and a 2-3 % slower period (ping's
+ *  own drift), probes lost independently with probability `loss` (seeded). */
+function simulateRealistic(s: HealthSettings, o: { seed: number; loss: number; durationMs: number; dead?: (i: number, t: number) => boolean; probeMs?: number; warmMs?: number }) {
+  const rnd = prng(o.seed);
+  const every = o.probeMs ?? probeIntervalMs(s);
+  type Ev = { at: number; kind: 0; i: number; ok: boolean } | { at: number; kind: 1 };
+  const evs: Ev[] = [];
+  s.targets.forEach((_, i) => {
+    const period = every * (1.02 + rnd() * 0.01);
+    for (let sent = rnd() * every; sent < o.durationMs; sent += period) {
+      const lossy = sent >= (o.warmMs ?? 0);
+      const ok = !(lossy && (o.dead?.(i, sent) ?? false)) && !(lossy && rnd() < o.loss);
+      evs.push({ at: ok ? sent + 1 : sent + s.timeoutMs, kind: 0, i, ok });
+    }
+  });
+  const roundPhase = rnd() * s.intervalMs;
+  for (let t = roundPhase + s.intervalMs; t < o.durationMs; t += s.intervalMs) evs.push({ at: t, kind: 1 });
+  evs.sort((a, b) => a.at - b.at || a.kind - b.kind);
+  const h = new UplinkHealth('wan1', s, 0);
+  const transitions: Transition[] = [];
+  for (const e of evs) {
+    if (e.kind === 0) h.probe({ target: s.targets[e.i], ok: e.ok, rttMs: e.ok ? 1 : undefined, at: e.at });
+    else transitions.push(...h.round(e.at));
+  }
+  return { transitions, h };
+}
+
+// 20 % loss in each direction, as the lab's loss:20: 1 - 0.8 * 0.8 = 36 % of probes lost.
+const LOSS36 = 0.36;
+
+test('probeIntervalMs: two probes per round and three per timeout (250 ms default, 120 ms fast)', () => {
+  assert.equal(probeIntervalMs(DEFAULTS), 250);
+  assert.equal(probeIntervalMs(FAST), 120);
+  assert.equal(probeIntervalMs({ intervalMs: 100, timeoutMs: 50 }), 50, 'floor 50 ms');
+  assert.equal(probeIntervalMs({ intervalMs: 40, timeoutMs: 60 }), 40, 'never slower than the rounds');
+  assert.equal(downSpanMs(FAST), answerWindowMs(FAST) + FAST.intervalMs);
+  assert.equal(partialSpanMs(DEFAULTS), downSpanMs(DEFAULTS) + 3 * 500);
+});
+
+test('fast profile, 36 % probe loss, 60 s: zero transitions after up (20 seeds)', () => {
+  for (let seed = 1; seed <= 20; seed++) {
+    const { transitions, h } = simulateRealistic(FAST, { seed, loss: LOSS36, durationMs: 60_000 });
+    assert.deepEqual(transitions.map((t) => t.to), ['up'], `seed ${seed}`);
+    const loss = h.view().lossPct!;
+    assert.ok(loss > 20 && loss < 52, `seed ${seed}: loss ${loss}`);
+  }
+});
+
+test('fast profile, 36 % probe loss: at most 1 flap in 200 simulated minutes', () => {
+  let flaps = 0;
+  for (let seed = 100; seed < 120; seed++) flaps += simulateRealistic(FAST, { seed, loss: LOSS36, durationMs: 600_000 }).transitions.length - 1;
+  assert.ok(flaps <= 1, `flaps ${flaps}`);
+});
+
+test('the probe rate is what makes the fast profile steady: one probe per round flaps at 36 % loss', () => {
+  let flaps = 0;
+  for (let seed = 1; seed <= 5; seed++) flaps += simulateRealistic(FAST, { seed, loss: LOSS36, durationMs: 60_000, probeMs: FAST.intervalMs }).transitions.length - 1;
+  assert.ok(flaps >= 2, `only ${flaps} flaps in 5 simulated minutes`);
+});
+
+test('defaults, one target filtered AND 36 % probe loss, 60 s: zero transitions after up (20 seeds)', () => {
+  for (let seed = 1; seed <= 20; seed++) {
+    // Conditions start once the uplink is up (5 s), as in the bench.
+    const { transitions } = simulateRealistic(DEFAULTS, { seed, loss: LOSS36, durationMs: 65_000, warmMs: 5000, dead: (i) => i === 1 });
+    assert.deepEqual(transitions.map((t) => t.to), ['up'], `seed ${seed}`);
+  }
+});
+
+test('total loss with the new probe rate: down within the bound, back within upAfter rounds + one probe', () => {
+  for (const s of [DEFAULTS, FAST]) {
+    for (let seed = 1; seed <= 10; seed++) {
+      const breakAt = 10_000 + seed * 37;
+      const fixAt = 20_000;
+      const { transitions } = simulateRealistic(s, { seed, loss: 0, durationMs: 30_000, dead: (_i, t) => t >= breakAt && t < fixAt });
+      assert.deepEqual(transitions.map((t) => `${t.from}>${t.to}`), ['unknown>up', 'up>down', 'down>up'], `seed ${seed}`);
+      const detect = transitions[1].at - breakAt;
+      // The last reply came at most one probe period before the break; then every target must be
+      // silent for D, and the round clock adds up to one interval.
+      assert.ok(detect <= downSpanMs(s) + s.intervalMs, `detect ${detect} ms (${s.intervalMs})`);
+      assert.ok(detect >= downSpanMs(s) - probeIntervalMs(s) * 1.1 - 2, `detect ${detect} ms too early`);
+      assert.match(transitions[1].reason, /consecutive bad rounds \(0\/3 .*no reply in/);
+      const back = transitions[2].at - fixAt;
+      assert.ok(back <= (s.upAfter + 1) * s.intervalMs + probeIntervalMs(s) * 1.1, `back ${back} ms`);
+    }
+  }
+  // The issue's bounds, with the bench's ~0.1 s reconcile on top.
+  assert.ok(downSpanMs(FAST) + FAST.intervalMs + 100 <= 1000);
+  assert.ok(downSpanMs(DEFAULTS) + DEFAULTS.intervalMs + 100 <= 3000);
+});
+
+test('partial outage (one target keeps answering, quorum 2): down after the longer span, not before', () => {
+  for (const s of [DEFAULTS, FAST]) {
+    const breakAt = 10_000;
+    const { transitions } = simulateRealistic(s, { seed: 7, loss: 0, durationMs: 20_000, dead: (i, t) => i !== 0 && t >= breakAt });
+    assert.deepEqual(transitions.map((t) => t.to), ['up', 'down']);
+    const detect = transitions[1].at - breakAt;
+    assert.ok(detect > downSpanMs(s), `detect ${detect} ms should exceed D ${downSpanMs(s)}`);
+    assert.ok(detect <= partialSpanMs(s) + s.intervalMs, `detect ${detect} ms`);
+    assert.match(transitions[1].reason, /1\/3 answered in/);
+  }
 });

@@ -2,7 +2,9 @@
 // Runs the benchmarks in labs with unique prefixes, prints a table per section and, as the last
 // line, one JSON object with every figure; also writes bench/results/<YYYY-MM-DD>.json.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { benchLab, startAgent, buildAgentBundle, ROOT, type BenchLab } from './env';
 import { applyBench } from './apply';
 import { forwardBench } from './forward';
@@ -36,6 +38,32 @@ export function parseBenchArgs(args: string[]): BenchArgs {
   return out;
 }
 
+/** The machine the figures come from. */
+export function machineInfo(): Record<string, unknown> {
+  const cpu = /^model name\s*:\s*(.+)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown';
+  let nft = 'unknown';
+  try {
+    nft = execFileSync('nft', ['--version'], { encoding: 'utf8' }).trim();
+  } catch {
+    /* not installed */
+  }
+  return { nproc: os.cpus().length, cpu, kernel: os.release(), nft, node: process.version, memMb: Math.round(os.totalmem() / 1048576), loadavg: os.loadavg().map((x) => Math.round(x * 100) / 100) };
+}
+
+/** Summary of the newest bench/results/failover-*.json (written by bench/failover.ts), or null. */
+export function failoverSummary(dir = path.join(ROOT, 'bench', 'results')): Record<string, unknown> | null {
+  const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => /^failover-.*\.json$/.test(f)).sort() : [];
+  const newest = files.at(-1);
+  if (!newest) return null;
+  try {
+    const doc = JSON.parse(fs.readFileSync(path.join(dir, newest), 'utf8')) as { date?: string; results?: Record<string, unknown>[] };
+    const keep = ['profile', 'trials', 'detectMedianMs', 'failoverMedianMs', 'failoverMaxMs', 'failbackMedianMs', 'failbackMaxMs', 'lostAttemptsMedian', 'falseTransitions', 'met'];
+    return { file: newest, date: doc.date ?? null, profiles: (doc.results ?? []).map((r) => Object.fromEntries(keep.filter((k) => k in r).map((k) => [k, r[k]]))) };
+  } catch (e) {
+    return { file: newest, error: (e as Error).message };
+  }
+}
+
 const log = (s: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${s}\n`);
 
 async function withLab<T>(tag: string, uplinks: number, fn: (L: BenchLab) => Promise<T>): Promise<T> {
@@ -59,7 +87,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write('bench: must run as root (network namespaces, nftables)\n');
     return 1;
   }
-  const result: Record<string, unknown> = { date: new Date().toISOString(), quick: args.quick };
+  const result: Record<string, unknown> = { date: new Date().toISOString(), quick: args.quick, machine: machineInfo() };
   const started = performance.now();
 
   if (args.only.includes('apply')) {
@@ -166,6 +194,14 @@ export async function main(argv: string[]): Promise<number> {
       });
     }
   }
+
+  const fo = failoverSummary();
+  if (fo && Array.isArray(fo.profiles)) {
+    console.log(`\nFailover (from ${fo.file}, bench/failover.ts)`);
+    const rows = (fo.profiles as Record<string, unknown>[]).map((p) => [String(p.profile), p.trials as number, p.failoverMedianMs as number, p.failoverMaxMs as number, p.failbackMedianMs as number, p.failbackMaxMs as number, p.falseTransitions as number, String(p.met)]);
+    console.log(table(['profile', 'trials', 'failover p50 ms', 'max', 'failback p50 ms', 'max', 'false transitions', 'goal met'], rows));
+  }
+  if (fo) result.failover = fo;
 
   result.total_s = Math.round((performance.now() - started) / 1000);
   if (args.save) {

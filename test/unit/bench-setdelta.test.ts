@@ -88,5 +88,12 @@ test('applyPlan sends deltas after its own apply; the kernel ends equal to a fre
   assert.match(r3.nftReason, /refilled/);
   assert.ok(!f.dump().nft.linkward.sets[name].elements.includes('10.254.254.254'), 'foreign element removed');
   assert.equal(f.dump().nft.linkward.sets[name].elements.length, 2000);
+  // an element we would delete was removed behind our back: nft refuses the delta (nothing
+  // applied), the checked full transaction follows
+  const els = f.nft.linkward.sets[name].elements;
+  els.splice(els.indexOf('10.255.0.2'), 1);
+  await applyPlan(ctx, plan(changed(3)));
+  assert.deepEqual([...f.dump().nft.linkward.sets[name].elements].sort(), [...plan(changed(3)).staticSets![name].elements].sort());
+  assert.match(f.lastNftScript ?? '', new RegExp(`flush set inet linkward ${name}\n`), 'full refill after the refused delta');
   void SET;
 });

@@ -1,11 +1,13 @@
 import Link from 'next/link';
-import { deleteItem, toggleItem } from '@/app/(dash)/actions';
+import { deleteItemForm, toggleItemForm } from '@/app/(dash)/actions';
 import type { SectionKey } from '@/lib/web/sections';
 import { SubmitButton } from './SubmitButton';
 
 export function EnableToggle({ section, name, enabled }: { section: SectionKey; name: string; enabled: boolean }) {
   return (
-    <form action={toggleItem.bind(null, section, name)}>
+    <form action={toggleItemForm}>
+      <input type="hidden" name="section" value={section} />
+      <input type="hidden" name="name" value={name} />
       <SubmitButton
         className={`btn btn-sm ${enabled ? '' : 'opacity-80'}`}
         title={enabled ? `Disable ${name}` : `Enable ${name}`}
@@ -26,7 +28,9 @@ export function EditDelete({ section, path, name }: { section: SectionKey; path:
         <summary className="btn btn-sm cursor-pointer list-none" aria-label={`Delete ${name}`}>Delete</summary>
         <div className="absolute right-0 z-20 mt-1 w-56 rounded-md border border-zinc-200 bg-white p-2 text-sm shadow-lg dark:border-zinc-700 dark:bg-zinc-900">
           <p className="mb-2">Delete <strong>{name}</strong>? This stores a new revision.</p>
-          <form action={deleteItem.bind(null, section, name)}>
+          <form action={deleteItemForm}>
+            <input type="hidden" name="section" value={section} />
+            <input type="hidden" name="name" value={name} />
             <SubmitButton className="btn btn-sm btn-danger">Delete {name}</SubmitButton>
           </form>
         </div>

@@ -162,3 +162,25 @@ export async function importConfig(prev: FormState, fd: FormData): Promise<FormS
   refresh();
   return { ok: true, seq, message: res.changed ? `Imported as revision ${res.revision}: ${res.summary}` : 'Identical to the current configuration; nothing stored.' };
 }
+
+// Row actions in long lists (1 000 rules) take their arguments from hidden fields: a `.bind()`
+// embeds an encrypted copy of the bound arguments in every form (twice: HTML and RSC payload),
+// which made the rules page 7 MB. The fields are validated exactly like the bound arguments.
+const field = (fd: FormData, k: string) => {
+  const v = fd.get(k);
+  return typeof v === 'string' ? v : '';
+};
+
+export async function moveRuleForm(fd: FormData): Promise<void> {
+  const dir = field(fd, 'dir');
+  await moveRule(field(fd, 'name'), dir === 'down' ? 'down' : dir === 'up' ? 'up' : ('' as 'up'));
+}
+
+export async function toggleItemForm(fd: FormData): Promise<void> {
+  await toggleItem(field(fd, 'section') as SectionKey, field(fd, 'name'));
+}
+
+export async function deleteItemForm(fd: FormData): Promise<void> {
+  await deleteItem(field(fd, 'section') as SectionKey, field(fd, 'name'));
+}
+

@@ -13,13 +13,15 @@ import { Sparkline } from '@/components/Charts';
 import { SubmitButton } from '@/components/SubmitButton';
 import type { SectionSearch } from '@/components/SectionPage';
 import type { Rule } from '@/lib/validations/config';
-import { saveItem, moveRule } from '../actions';
+import { saveItem, moveRuleForm } from '../actions';
 import { allowRuleFromDrop } from '@/lib/store/drops';
 
 export const metadata: Metadata = { title: 'Firewall rules' };
 export const dynamic = 'force-dynamic';
 
 const HISTORY_MS = 6 * 3600_000;
+/** Rules per page: a 1 000-rule table rendered at once is megabytes of HTML + RSC payload. */
+const PAGE_SIZE = 100;
 
 function describe(r: Rule): string {
   const parts: string[] = [r.protocol === 'any' ? 'any protocol' : r.protocol];
@@ -57,9 +59,13 @@ export default async function RulesPage({ searchParams }: { searchParams: Promis
   const showForm = !!editing || search.add !== undefined;
   // Issue 8: "Allow…" on the drops page pre-fills a new rule from a drop record.
   const fromDrop = !editing && showForm ? await allowRuleFromDrop(Number((search as SectionSearch & { fromDrop?: string }).fromDrop)) : null;
+  const pages = Math.max(1, Math.ceil(rules.length / PAGE_SIZE));
+  const pageNo = Math.min(pages, Math.max(1, Number.parseInt(String((search as SectionSearch & { page?: string }).page ?? '1'), 10) || 1));
+  const first = (pageNo - 1) * PAGE_SIZE;
+  const shown = rules.slice(first, first + PAGE_SIZE);
   const ruleCounter = new Map(counters.filter((c) => c.kind === 'rule').map((c) => [c.ref, c.name]));
   const builtins = counters.filter((c) => c.kind === 'builtin' || c.kind === 'service' || c.kind === 'portForward');
-  const samples = await getSamples([...ruleCounter.values(), ...builtins.map((b) => b.name)], HISTORY_MS);
+  const samples = await getSamples([...shown.map((r) => ruleCounter.get(r.name)).filter((n): n is string => !!n), ...builtins.map((b) => b.name)], HISTORY_MS);
   const initial = { t: Date.now(), c: Object.fromEntries(counters.map((c) => [c.name, [c.packets, c.bytes, c.kind, c.ref] as [number, number, string, string]])) };
   const applied = status.applied !== null;
 
@@ -108,17 +114,22 @@ export default async function RulesPage({ searchParams }: { searchParams: Promis
                 </tr>
               </thead>
               <tbody>
-                {rules.map((r, i) => {
+                {shown.map((r, k) => {
+                  const i = first + k;
                   const cname = ruleCounter.get(r.name);
                   return (
                     <tr key={r.name} data-name={r.name} className={r.enabled ? '' : 'opacity-60'}>
                       <td className="whitespace-nowrap">
                         <div className="flex items-center gap-1">
                           <span className="w-5 text-right font-mono text-xs muted">{i + 1}</span>
-                          <form action={moveRule.bind(null, r.name, 'up')}>
+                          <form action={moveRuleForm}>
+                            <input type="hidden" name="name" value={r.name} />
+                            <input type="hidden" name="dir" value="up" />
                             <SubmitButton className="btn btn-sm" title={`Move ${r.name} up`} label={`Move ${r.name} up`}><span aria-hidden>↑</span></SubmitButton>
                           </form>
-                          <form action={moveRule.bind(null, r.name, 'down')}>
+                          <form action={moveRuleForm}>
+                            <input type="hidden" name="name" value={r.name} />
+                            <input type="hidden" name="dir" value="down" />
                             <SubmitButton className="btn btn-sm" title={`Move ${r.name} down`} label={`Move ${r.name} down`}><span aria-hidden>↓</span></SubmitButton>
                           </form>
                         </div>
@@ -141,6 +152,16 @@ export default async function RulesPage({ searchParams }: { searchParams: Promis
                 })}
               </tbody>
             </table>
+            {pages > 1 && (
+              <nav aria-label="Rule pages" className="flex flex-wrap items-center gap-1 border-t border-zinc-200 p-2 text-sm dark:border-zinc-800" data-testid="rules-pager">
+                <span className="muted mr-2">Rules {first + 1}–{first + shown.length} of {rules.length}</span>
+                {Array.from({ length: pages }, (_, p) => p + 1).map((p) => (
+                  <Link key={p} href={`/rules?page=${p}`} className={`btn btn-sm ${p === pageNo ? 'btn-primary' : ''}`} aria-current={p === pageNo ? 'page' : undefined}>
+                    {p}
+                  </Link>
+                ))}
+              </nav>
+            )}
           </div>
         )}
 

@@ -1,9 +1,12 @@
 // Agent footprint: CPU % and RSS of the real agent process (and, separately, its children: ping
 // probers, and the short-lived nft/ip/conntrack commands it waits for) over an idle window, with
-// 4 uplinks probed every 250 ms and ~1 000 rules (≈1 000 named counters read every 2 s).
+// 4 uplinks probed every 250 ms (the default health timing: intervalMs 500, timeoutMs 1000; each
+// target is pinged every min(intervalMs/2, timeoutMs/3) = 250 ms, agent/health/state.ts) and
+// ~1 000 rules (≈1 000 named counters read every 2 s).
 import fs from 'node:fs';
 import { saveConfig } from '../lib/store/revisions';
-import type { ConfigInput } from '../lib/validations/config';
+import { HEALTH_DEFAULTS, type ConfigInput } from '../lib/validations/config';
+import { probeIntervalMs } from '../agent/health/state';
 import { benchConfig, cpuTicksFromStat, ppidFromStat, rssKbFromStatus, round, median } from './stats';
 import { type BenchLab, startAgent, sleep, MarkerWatch, expectedMarker } from './env';
 
@@ -23,6 +26,8 @@ export interface FootprintResult {
   uplinks: number;
   rules: number;
   counters: number;
+  /** Each health target is pinged this often (ms). */
+  probeEveryMs: number | null;
   agentCpuPct: number;
   childrenCpuPct: number;
   agentRssMbMax: number;
@@ -74,8 +79,16 @@ function rssKb(pid: number): number {
 
 export function footprintConfig(base: ConfigInput, rules: number): ConfigInput {
   const doc = benchConfig(base, { rules });
-  for (const u of doc.uplinks ?? []) if (u.health) u.health = { ...u.health, intervalMs: 250 };
+  // The "probed every 250 ms": the default timing, whose probe period is 250 ms.
+  for (const u of doc.uplinks ?? []) if (u.health) u.health = { ...u.health, intervalMs: HEALTH_DEFAULTS.intervalMs, timeoutMs: HEALTH_DEFAULTS.timeoutMs };
   return doc;
+}
+
+/** The probe period of the config's first uplink (ms), null without health settings. */
+export function probeOf(doc: ConfigInput): number | null {
+  const h = doc.uplinks?.[0]?.health;
+  if (!h) return null;
+  return probeIntervalMs({ intervalMs: h.intervalMs ?? HEALTH_DEFAULTS.intervalMs, timeoutMs: h.timeoutMs ?? HEALTH_DEFAULTS.timeoutMs });
 }
 
 export async function footprintBench(L: BenchLab, o: FootprintOptions): Promise<FootprintResult> {
@@ -129,6 +142,7 @@ export async function footprintBench(L: BenchLab, o: FootprintOptions): Promise<
     uplinks: doc.uplinks?.length ?? 0,
     rules: doc.rules?.length ?? 0,
     counters,
+    probeEveryMs: probeOf(doc),
     agentCpuPct: round((100 * (b.self - a.self)) / CLK_TCK / wall, 2) as number,
     childrenCpuPct: round((100 * kidDelta) / CLK_TCK / wall, 2) as number,
     agentRssMbMax: round(Math.max(...rss) / 1024, 1) as number,

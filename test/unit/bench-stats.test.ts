@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { percentile, median, linearFit, blocklistEntries, fillerRules, benchConfig, cpuTicksFromStat, cpuTicksWithChildrenFromStat, ppidFromStat, rssKbFromStatus, table } from '../../bench/stats';
 import { iptablesScript } from '../../bench/forward';
 import { parseBenchArgs } from '../../bench/run';
-import { footprintConfig } from '../../bench/footprint';
+import { footprintConfig, probeOf } from '../../bench/footprint';
 import { parseConfig } from '../../lib/validations/config';
 import { labConfig } from '../../agent/system/lab-plan';
 
@@ -34,7 +34,9 @@ test('generated configs validate; blocklist addresses are distinct, never adjace
   assert.equal(fillerRules(5).length, 5);
   const f = parseConfig(footprintConfig(labConfig(4), 1000));
   assert.ok(f.ok);
-  assert.ok(f.ok && f.value.uplinks.every((u) => u.health?.intervalMs === 250));
+  // "probed every 250 ms": the default timing (500/1000), whose probe period is 250 ms
+  assert.ok(f.ok && f.value.uplinks.every((u) => u.health?.intervalMs === 500 && u.health?.timeoutMs === 1000));
+  assert.equal(probeOf(footprintConfig(labConfig(4), 1000)), 250);
 });
 
 test('/proc parsing: utime+stime, children, ppid, VmRSS (process names with spaces and parens)', () => {

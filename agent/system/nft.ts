@@ -25,10 +25,12 @@ export class NftError extends Error {
   }
 }
 
-const NftDoc = z.object({ nftables: z.array(z.record(z.string(), z.unknown())) });
 const Named = z.object({ name: z.string(), table: z.string().optional(), family: z.string().optional() });
-const CounterObj = z.object({ name: z.string(), table: z.string().optional(), packets: z.number(), bytes: z.number() });
 
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** `{"nftables": [ {...}, ... ]}`, checked by hand (it is on the agent's 2 s counter path; a zod
+ *  schema over ~1 000 items cost more than JSON.parse itself). */
 function parseDoc(text: string, what: string): Record<string, unknown>[] {
   let raw: unknown;
   try {
@@ -36,9 +38,12 @@ function parseDoc(text: string, what: string): Record<string, unknown>[] {
   } catch (e) {
     throw new NftError('read', `${what}: invalid JSON (${(e as Error).message})`, '', 0);
   }
-  const r = NftDoc.safeParse(raw);
-  if (!r.success) throw new NftError('read', `${what}: unexpected JSON shape`, r.error.message, 0);
-  return r.data.nftables;
+  const items = isRecord(raw) ? raw.nftables : undefined;
+  if (!Array.isArray(items)) throw new NftError('read', `${what}: unexpected JSON shape`, 'expected {"nftables": [...]}', 0);
+  for (let i = 0; i < items.length; i++) {
+    if (!isRecord(items[i])) throw new NftError('read', `${what}: unexpected JSON shape`, `nftables[${i}] is not an object`, 0);
+  }
+  return items as Record<string, unknown>[];
 }
 
 function isNoTable(stderr: string): boolean {
@@ -114,10 +119,12 @@ export function countersFromJson(text: string): CounterValue[] {
   const out: CounterValue[] = [];
   for (const item of parseDoc(text, 'nft -j list counters')) {
     if (!('counter' in item)) continue;
-    const r = CounterObj.safeParse(item.counter);
-    if (!r.success) throw new NftError('read', 'nft -j list counters: unexpected counter shape', r.error.message, 0);
-    if (r.data.table !== undefined && r.data.table !== TABLE_NAME) continue;
-    out.push({ name: r.data.name, packets: r.data.packets, bytes: r.data.bytes });
+    const c = item.counter;
+    if (!isRecord(c) || typeof c.name !== 'string' || typeof c.packets !== 'number' || typeof c.bytes !== 'number' || (c.table !== undefined && typeof c.table !== 'string')) {
+      throw new NftError('read', 'nft -j list counters: unexpected counter shape', JSON.stringify(c).slice(0, 200), 0);
+    }
+    if (c.table !== undefined && c.table !== TABLE_NAME) continue;
+    out.push({ name: c.name, packets: c.packets, bytes: c.bytes });
   }
   return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }

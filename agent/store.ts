@@ -46,9 +46,27 @@ export interface ConnRow {
 
 const SAMPLE_KEEP_MS = 24 * 3600 * 1000;
 
+/** Counter rows are all rewritten at least this often, even when unchanged (self-healing if
+ *  anything else touched the table). */
+const COUNTER_FULL_WRITE_MS = 300000;
+
+interface CachedCounter {
+  kind: string;
+  ref: string;
+  packets: number;
+  bytes: number;
+}
+
 export class AgentStore {
   private readonly db: DB;
   private readonly st;
+  /** What the Counter table holds (as written by this process); null = unknown, write all. */
+  private counterCache: Map<string, CachedCounter> | null = null;
+  private counterCacheAt = 0;
+  private specsRef: CounterSpec[] | null = null;
+  private specsByName = new Map<string, CounterSpec>();
+  /** The Connection table's content as last written (rows without ts), to skip identical rewrites. */
+  private connKey: string | null = null;
 
   constructor(db: DB) {
     this.db = db;
@@ -157,21 +175,45 @@ export class AgentStore {
   }
 
   /** Store the latest value of every named counter; drop rows of counters no longer in the plan.
-   *  With `sample`, also append a history sample per counter. */
-  writeCounters(values: { name: string; packets: number; bytes: number }[], specs: CounterSpec[], sample: boolean): void {
+   *  Only rows whose value (or kind/ref) changed since this process last wrote them are written
+   *  (Counter.updatedAt = when the value last changed; AgentState.heartbeatAt says the agent is
+   *  reading); all rows every COUNTER_FULL_WRITE_MS. With `sample`, also append a history sample
+   *  per counter (every counter, changed or not). Returns the number of Counter rows written. */
+  writeCounters(values: { name: string; packets: number; bytes: number }[], specs: CounterSpec[], sample: boolean): number {
     const now = Date.now();
-    const byName = new Map(specs.map((s) => [s.name, s]));
+    if (specs !== this.specsRef) {
+      this.specsRef = specs;
+      this.specsByName = new Map(specs.map((s) => [s.name, s]));
+    }
+    const byName = this.specsByName;
+    if (this.counterCache === null || now - this.counterCacheAt >= COUNTER_FULL_WRITE_MS) {
+      this.counterCache = null;
+      this.counterCacheAt = now;
+    }
+    const known = this.counterCache;
+    const cache = known ?? new Map<string, CachedCounter>();
+    const changed: { name: string; spec: CounterSpec; packets: number; bytes: number }[] = [];
+    const keep = new Set<string>();
+    for (const v of values) {
+      const spec = byName.get(v.name);
+      if (!spec) continue;
+      keep.add(v.name);
+      const c = cache.get(v.name);
+      if (!c || c.packets !== v.packets || c.bytes !== v.bytes || c.kind !== spec.kind || c.ref !== spec.ref) changed.push({ name: v.name, spec, packets: v.packets, bytes: v.bytes });
+    }
+    // Rows to delete can only exist when the names differ from what this process wrote (or it does not know).
+    const prune = known === null || keep.size !== cache.size || [...cache.keys()].some((n) => !keep.has(n));
+    if (!changed.length && !prune && !sample) return 0;
     this.db.transaction(() => {
-      const keep = new Set<string>();
-      for (const v of values) {
-        const spec = byName.get(v.name);
-        if (!spec) continue;
-        keep.add(v.name);
-        this.st.upsertCounter.run(v.name, spec.kind, spec.ref, v.packets, v.bytes, now);
-        if (sample) this.st.sample.run(v.name, now, v.packets, v.bytes);
-      }
-      for (const n of this.st.counterNames.all() as string[]) if (!keep.has(n)) this.st.deleteCounter.run(n);
+      for (const c of changed) this.st.upsertCounter.run(c.name, c.spec.kind, c.spec.ref, c.packets, c.bytes, now);
+      if (sample) for (const v of values) if (keep.has(v.name)) this.st.sample.run(v.name, now, v.packets, v.bytes);
+      if (prune) for (const n of this.st.counterNames.all() as string[]) if (!keep.has(n)) this.st.deleteCounter.run(n);
     })();
+    // Only after the commit: a failed transaction leaves the cache unknown, so the next call writes all.
+    for (const c of changed) cache.set(c.name, { kind: c.spec.kind, ref: c.spec.ref, packets: c.packets, bytes: c.bytes });
+    if (prune) for (const n of [...cache.keys()]) if (!keep.has(n)) cache.delete(n);
+    this.counterCache = cache;
+    return changed.length;
   }
 
   prune(): void {
@@ -179,12 +221,19 @@ export class AgentStore {
     this.st.pruneEvents.run();
   }
 
-  writeConnections(rows: ConnRow[]): void {
+  /** Replace the Connection table with `rows`; skipped (returns false) when the rows are the same
+   *  as the ones this process wrote last (Connection.ts = when the list last changed). */
+  writeConnections(rows: ConnRow[]): boolean {
+    const key = JSON.stringify(rows);
+    if (key === this.connKey) return false;
     const now = Date.now();
+    this.connKey = null;
     this.db.transaction(() => {
       this.st.clearConns.run();
       for (const c of rows) this.st.conn.run(c.proto, c.src, c.dst, c.sport, c.dport, c.state, c.uplink, c.packets, c.bytes, now);
     })();
+    this.connKey = key;
+    return true;
   }
 
   pendingRequests(): { id: number; type: string; args: string }[] {

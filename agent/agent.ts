@@ -282,6 +282,21 @@ export class Agent extends EventEmitter {
     this.store.heartbeat(process.pid);
   }
 
+  private visibilityBusy: Promise<void> | null = null;
+
+  /** Drop log and bans: reads only the nft sets that can have changed since the last read
+   *  (their gate counters moved, the revision changed, a ban expires, or 30 s passed). */
+  collectVisibility(): Promise<void> {
+    if (!this.lastPlan) return Promise.resolve();
+    this.visibilityBusy ??= this.visibility
+      .collect(this.lastConfig, Date.now(), { counters: this.lastCounterValues, plan: this.lastAppliedRevision })
+      .then(() => undefined)
+      .finally(() => {
+        this.visibilityBusy = null;
+      });
+    return this.visibilityBusy;
+  }
+
   async collectConnections(): Promise<void> {
     if (!this.lastConfig) return;
     const byId = new Map(this.lastConfig.uplinks.map((u) => [u.id, u.name]));
@@ -405,14 +420,15 @@ export class Agent extends EventEmitter {
     this.every(this.opts.counterMs, async () => {
       await this.collectCounters();
       this.writeUplinkStatus();
+      // Right after the counters: a moved drop/port-scan counter means new drop records or bans.
+      await this.collectVisibility();
     });
     this.every(this.opts.connMs, () => this.collectConnections());
     this.every(3600 * 1000, () => this.store.prune());
     this.every(1000, () => this.handleRequests());
     this.every(1000, () => this.checkConfirm());
-    this.every(this.opts.dropMs ?? 3000, async () => {
-      if (this.lastPlan) await this.visibility.collect(this.lastConfig);
-    });
+    // Expiring bans and the periodic full read of the sets (the counter tick covers new drops).
+    this.every(this.opts.dropMs ?? 3000, () => this.collectVisibility());
     if (this.opts.watchLinks !== false) {
       this.links = watchLinks((what) => {
         // Carrier/address changes reach the health monitor at once (no waiting for probes).

@@ -3,6 +3,11 @@
 //    lw_drop_forward (key iifname . saddr . daddr . l4proto . dport, with a per-element counter).
 //    The agent reads them every few seconds with `nft -j list set`, turns counter increases into
 //    DropLog rows (count = packets since the last poll) and keeps the newest 10 000 rows.
+//    Sets are read only when they can have changed (CollectGate): every element update is
+//    followed, in the same rule, by the named counter lw_b_drop_<chain>; a ban is added only by
+//    the rule counting lw_b_portscan and leaves by expiry (known from its remaining time) or unban.
+//    So when the agent's latest counter read shows those counters unchanged, the plan is the same,
+//    no ban is due to expire and the last full read is < FULL_READ_MS old, nothing is read.
 //    Why not NFLOG or the kernel log: see docs/safety.md.
 //  - Bans: elements of lw_banned (with remaining time) are mirrored into the Ban table; an
 //    AgentRequest {type:'unban', args:{address}} deletes one element.
@@ -11,9 +16,20 @@ import type { DB } from '../lib/db/sqlite';
 import type { Runner } from './system/runner';
 import type { Config } from '../lib/validations/config';
 import { isIPv4 } from '../lib/validations/net';
-import { SET_BANNED, SET_DROP_FORWARD, SET_DROP_INPUT, DROP_SET_TIMEOUT_S, NFT_FAMILY, NFT_TABLE } from '../lib/compile/constants';
+import { SET_BANNED, SET_DROP_FORWARD, SET_DROP_INPUT, DROP_SET_TIMEOUT_S, NFT_FAMILY, NFT_TABLE, counterBuiltin } from '../lib/compile/constants';
 
 export const DROP_LOG_KEEP = 10000;
+/** Even when no counter moved, the sets are read at least this often (safety net). */
+export const FULL_READ_MS = 30000;
+
+/** What collect() may skip on: the agent's latest named-counter values (name → bytes, read
+ *  before this call) and an identity of the applied plan (any change forces a read). */
+export interface CollectGate {
+  counters: ReadonlyMap<string, number>;
+  plan: unknown;
+}
+
+const GATE_COUNTER = { input: counterBuiltin('drop-input'), forward: counterBuiltin('drop-forward'), bans: counterBuiltin('portscan') } as const;
 
 const counterZ = z.object({ packets: z.number(), bytes: z.number() }).partial();
 const elemZ = z.object({
@@ -126,6 +142,14 @@ export interface BanRow {
 export class Visibility {
   private readonly tracker = new DropTracker();
   private readonly st;
+  /** Gate counter values at the last read of each set; plan identity and time of the last full read. */
+  private readonly readAt = new Map<'input' | 'forward' | 'bans', number | undefined>();
+  private lastPlan: unknown = undefined;
+  private lastFullRead = -Infinity;
+  private nextBanExpiry = Infinity;
+  private banCount = 0;
+  /** nft set reads done (for tests and the footprint bench). */
+  reads = 0;
 
   constructor(private readonly db: DB, private readonly runner: Runner) {
     this.st = {
@@ -138,30 +162,59 @@ export class Visibility {
     };
   }
 
-  /** Read the drop sets and the ban set; store new drop records and the current bans. */
-  async collect(config: Config | null, now = Date.now()): Promise<{ drops: number; bans: number }> {
+  /** Which sets must be read now (all of them without a gate). */
+  due(gate: CollectGate | undefined, now: number): { input: boolean; forward: boolean; bans: boolean } {
+    if (!gate || gate.plan !== this.lastPlan || now - this.lastFullRead >= FULL_READ_MS) return { input: true, forward: true, bans: true };
+    const moved = (k: 'input' | 'forward' | 'bans') => gate.counters.get(GATE_COUNTER[k]) !== this.readAt.get(k);
+    return { input: moved('input'), forward: moved('forward'), bans: moved('bans') || now >= this.nextBanExpiry };
+  }
+
+  /** Read the drop sets and the ban set (with a gate: only those that can have changed); store
+   *  new drop records and the current bans. */
+  async collect(config: Config | null, now = Date.now(), gate?: CollectGate): Promise<{ drops: number; bans: number; read: number }> {
+    const due = this.due(gate, now);
+    if (due.input && due.forward && due.bans) {
+      this.lastFullRead = now;
+      this.lastPlan = gate?.plan;
+    }
     const ifaceUplink = new Map((config?.uplinks ?? []).map((u) => [u.interface, u.name]));
     const rows: DropRow[] = [];
+    let read = 0;
     for (const [chain, set] of [['input', SET_DROP_INPUT], ['forward', SET_DROP_FORWARD]] as const) {
+      if (!due[chain]) continue;
+      this.readAt.set(chain, gate?.counters.get(GATE_COUNTER[chain]));
+      read++;
       const text = await listSet(this.runner, set);
       if (text === null) continue;
       const s = parseSetJson(text);
       rows.push(...this.tracker.update(chain, s.elements, now, ifaceUplink, s.timeoutS ?? DROP_SET_TIMEOUT_S));
     }
-    this.tracker.prime();
-    const bansText = await listSet(this.runner, SET_BANNED);
-    const bans: BanRow[] = bansText === null ? [] : parseSetJson(bansText).elements
-      .filter((e) => typeof e.key === 'string' && isIPv4(e.key))
-      .map((e) => ({ address: e.key as string, expiresAt: now + (e.expiresS ?? 0) * 1000, timeoutS: e.timeoutS }));
-    this.db.transaction(() => {
-      rows.sort((a, b) => a.ts - b.ts);
-      for (const r of rows) this.st.drop.run(r.ts, r.chain, r.inIf, r.uplink, r.src, r.dst, r.proto, r.dport, r.count);
-      if (rows.length) this.st.pruneDrops.run(DROP_LOG_KEEP - 1);
-      const keep = new Set(bans.map((b) => b.address));
-      for (const b of bans) this.st.banUpsert.run(b.address, b.expiresAt, b.timeoutS, now, now);
-      for (const a of this.st.banAll.all() as string[]) if (!keep.has(a)) this.st.banDelete.run(a);
-    })();
-    return { drops: rows.length, bans: bans.length };
+    if (due.input && due.forward) this.tracker.prime();
+    let bans: BanRow[] | null = null;
+    if (due.bans) {
+      this.readAt.set('bans', gate?.counters.get(GATE_COUNTER.bans));
+      read++;
+      const bansText = await listSet(this.runner, SET_BANNED);
+      bans = bansText === null ? [] : parseSetJson(bansText).elements
+        .filter((e) => typeof e.key === 'string' && isIPv4(e.key))
+        .map((e) => ({ address: e.key as string, expiresAt: now + (e.expiresS ?? 0) * 1000, timeoutS: e.timeoutS }));
+      // Re-read just after the first ban runs out (the element leaves the kernel set by itself).
+      this.nextBanExpiry = bans.reduce((m, b) => Math.min(m, b.expiresAt + 500), Infinity);
+      this.banCount = bans.length;
+    }
+    this.reads += read;
+    if (rows.length || bans) {
+      this.db.transaction(() => {
+        rows.sort((a, b) => a.ts - b.ts);
+        for (const r of rows) this.st.drop.run(r.ts, r.chain, r.inIf, r.uplink, r.src, r.dst, r.proto, r.dport, r.count);
+        if (rows.length) this.st.pruneDrops.run(DROP_LOG_KEEP - 1);
+        if (!bans) return;
+        const keep = new Set(bans.map((b) => b.address));
+        for (const b of bans) this.st.banUpsert.run(b.address, b.expiresAt, b.timeoutS, now, now);
+        for (const a of this.st.banAll.all() as string[]) if (!keep.has(a)) this.st.banDelete.run(a);
+      })();
+    }
+    return { drops: rows.length, bans: this.banCount, read };
   }
 
   /** Remove one address from lw_banned. The address is validated before it reaches nft. */

@@ -1,0 +1,122 @@
+// Idle cost of the agent (issue 7): counters are written only when they changed, identical
+// connection lists are not rewritten, and the drop/ban sets are read only when their gate
+// counters moved (or the revision changed, a ban expires, or the periodic full read is due).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { openDb } from '../../lib/db/sqlite';
+import { AgentStore, type ConnRow } from '../../agent/store';
+import { Visibility, FULL_READ_MS } from '../../agent/droplog';
+import type { Runner } from '../../agent/system/runner';
+import type { CounterSpec } from '../../lib/compile/types';
+
+function tmpDb() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lw-idle-'));
+  const db = openDb(path.join(dir, 'a.db'));
+  return { db, cleanup: () => { db.close(); fs.rmSync(dir, { recursive: true, force: true }); } };
+}
+
+const spec = (name: string): CounterSpec => ({ name, kind: 'rule', ref: name });
+
+test('writeCounters: only changed rows are written; removed counters are deleted; samples cover all', () => {
+  const t = tmpDb();
+  try {
+    const st = new AgentStore(t.db);
+    const specs = ['a', 'b', 'c'].map(spec);
+    const vals = (a: number, b: number, c: number) => [{ name: 'a', packets: a, bytes: a * 10 }, { name: 'b', packets: b, bytes: b * 10 }, { name: 'c', packets: c, bytes: c * 10 }];
+    assert.equal(st.writeCounters(vals(1, 2, 3), specs, false), 3);
+    assert.equal(st.writeCounters(vals(1, 2, 3), specs, false), 0, 'nothing changed: no row written');
+    assert.equal(st.writeCounters(vals(1, 5, 3), specs, false), 1);
+    const rows = t.db.prepare('SELECT name, packets, bytes FROM Counter ORDER BY name').all();
+    assert.deepEqual(rows, [{ name: 'a', packets: 1, bytes: 10 }, { name: 'b', packets: 5, bytes: 50 }, { name: 'c', packets: 3, bytes: 30 }]);
+    // A counter leaves the plan: its row goes, even though no value changed.
+    const two = specs.slice(0, 2);
+    assert.equal(st.writeCounters(vals(1, 5, 3).slice(0, 2), two, false), 0);
+    assert.deepEqual(t.db.prepare('SELECT name FROM Counter ORDER BY name').pluck().all(), ['a', 'b']);
+    // Samples are taken for every counter, changed or not.
+    st.writeCounters(vals(1, 5, 3).slice(0, 2), two, true);
+    assert.equal(t.db.prepare('SELECT COUNT(*) FROM CounterSample').pluck().get(), 2);
+    // A new process (empty cache) writes everything again and removes strangers.
+    t.db.prepare("INSERT INTO Counter (name, kind, ref, packets, bytes, updatedAt) VALUES ('zz', 'rule', 'zz', 0, 0, 0)").run();
+    assert.equal(new AgentStore(t.db).writeCounters(vals(1, 5, 3).slice(0, 2), two, false), 2);
+    assert.deepEqual(t.db.prepare('SELECT name FROM Counter ORDER BY name').pluck().all(), ['a', 'b']);
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('writeConnections: an identical list is not rewritten', () => {
+  const t = tmpDb();
+  try {
+    const st = new AgentStore(t.db);
+    const row: ConnRow = { proto: 'tcp', src: '192.168.1.2', dst: '203.0.113.80', sport: 40000, dport: 443, state: 'ESTABLISHED', uplink: 'isp1', packets: 10, bytes: 1000 };
+    assert.equal(st.writeConnections([row]), true);
+    assert.equal(st.writeConnections([{ ...row }]), false);
+    assert.equal(st.writeConnections([{ ...row, packets: 11 }]), true);
+    assert.equal(st.writeConnections([]), true);
+    assert.equal(t.db.prepare('SELECT COUNT(*) FROM Connection').pluck().get(), 0);
+  } finally {
+    t.cleanup();
+  }
+});
+
+const setJson = (name: string, elem: unknown[]) => JSON.stringify({ nftables: [{ metainfo: {} }, { set: { name, table: 'linkward', timeout: 3600, elem } }] });
+
+test('Visibility.collect with a gate: sets are read only when their counters moved', async () => {
+  const t = tmpDb();
+  try {
+    const calls: string[] = [];
+    let dropPackets = 1;
+    let bans: unknown[] = [];
+    const runner: Runner = async (argv) => {
+      const set = argv[argv.length - 1];
+      calls.push(set);
+      if (set === 'lw_drop_input') return { stdout: setJson(set, [{ elem: { val: { concat: ['wan1', '203.0.113.10', '100.64.1.2', 'tcp', 23] }, expires: 3600, counter: { packets: dropPackets, bytes: 60 } } }]), stderr: '', exitCode: 0 };
+      if (set === 'lw_drop_forward') return { stdout: setJson(set, []), stderr: '', exitCode: 0 };
+      return { stdout: setJson(set, bans), stderr: '', exitCode: 0 };
+    };
+    const v = new Visibility(t.db, runner);
+    const counters = new Map([['lw_b_drop_input', 60], ['lw_b_drop_forward', 0], ['lw_b_portscan', 0]]);
+    const gate = { counters, plan: 1 };
+    let now = Date.now();
+    assert.equal((await v.collect(null, now, gate)).read, 3, 'first call reads every set');
+    calls.length = 0;
+    now += 2000;
+    assert.equal((await v.collect(null, now, gate)).read, 0, 'nothing moved: nothing read');
+    assert.deepEqual(calls, []);
+    // A drop in the input chain: only that set is read, and the new packets are recorded.
+    dropPackets = 4;
+    counters.set('lw_b_drop_input', 240);
+    now += 2000;
+    const r = await v.collect(null, now, gate);
+    assert.deepEqual([r.read, r.drops], [1, 1]);
+    assert.deepEqual(calls, ['lw_drop_input']);
+    // 1 packet from the first read (hit just now, after start) + 3 new ones.
+    assert.deepEqual(t.db.prepare("SELECT count FROM DropLog WHERE proto = 'tcp' ORDER BY id").pluck().all(), [1, 3]);
+    // A port-scan ban: only the ban set; it is mirrored; re-read when it expires.
+    calls.length = 0;
+    bans = [{ elem: { val: '203.0.113.11', timeout: 5, expires: 5 } }];
+    counters.set('lw_b_portscan', 60);
+    now += 2000;
+    assert.equal((await v.collect(null, now, gate)).bans, 1);
+    assert.deepEqual(calls, ['lw_banned']);
+    assert.deepEqual(t.db.prepare('SELECT address FROM Ban').pluck().all(), ['203.0.113.11']);
+    bans = [];
+    calls.length = 0;
+    now += 2000;
+    assert.equal((await v.collect(null, now, gate)).read, 0, 'ban not expired yet');
+    now += 4000;
+    assert.equal((await v.collect(null, now, gate)).read, 1, 'ban expired: ban set re-read');
+    assert.deepEqual(t.db.prepare('SELECT address FROM Ban').pluck().all(), []);
+    // A new revision, or the periodic full read, reads everything.
+    assert.equal((await v.collect(null, now + 1, { counters, plan: 2 })).read, 3);
+    assert.equal((await v.collect(null, now + 2, { counters, plan: 2 })).read, 0);
+    assert.equal((await v.collect(null, now + 2 + FULL_READ_MS, { counters, plan: 2 })).read, 3);
+    // Without a gate (callers that do not know the counters): every set, every time.
+    assert.equal((await v.collect(null, now + 3 + FULL_READ_MS)).read, 3);
+  } finally {
+    t.cleanup();
+  }
+});

@@ -297,8 +297,17 @@ export class Agent extends EventEmitter {
     return this.visibilityBusy;
   }
 
+  /** Connection reads to skip: when the list came back identical, the next read waits one
+   *  more connMs each time (5, 10, 15, 20 s with the default), back to every connMs on a change. */
+  private connSkip = 0;
+  private connQuiet = 0;
+
   async collectConnections(): Promise<void> {
     if (!this.lastConfig) return;
+    if (this.connSkip > 0) {
+      this.connSkip--;
+      return;
+    }
     const byId = new Map(this.lastConfig.uplinks.map((u) => [u.id, u.name]));
     const conns = await listConnections(this.runner);
     const counts = new Map<string, number>();
@@ -309,7 +318,9 @@ export class Agent extends EventEmitter {
       return { proto: c.proto, src: c.src, dst: c.dst, sport: c.sport ?? null, dport: c.dport ?? null, state: c.state ?? null, uplink, packets: c.packets ?? 0, bytes: c.bytes ?? 0 };
     });
     this.connCount = counts;
-    this.store.writeConnections(rows);
+    const changed = this.store.writeConnections(rows);
+    this.connQuiet = changed ? 0 : Math.min(this.connQuiet + 1, 3);
+    this.connSkip = this.connQuiet;
   }
 
   private async onTransition(t: { uplink: string; from: string; to: string; reason: string }): Promise<void> {
@@ -329,6 +340,8 @@ export class Agent extends EventEmitter {
    *  activity are deleted too, so they return to the preferred tier. */
   private async cleanupFlows(before: Plan | null, after: Plan | null): Promise<void> {
     if (!after || !this.lastConfig) return;
+    this.connSkip = 0; // after a plan change the flows move: list them at the next tick
+    this.connQuiet = 0;
     const cfg = new Map(this.lastConfig.uplinks.map((u) => [u.name, u]));
     const snap = this.health?.snapshot() ?? {};
     for (const u of after.uplinks) {

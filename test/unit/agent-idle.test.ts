@@ -120,3 +120,24 @@ test('Visibility.collect with a gate: sets are read only when their counters mov
     t.cleanup();
   }
 });
+
+test('desired(): the same stored revision is validated once; a new or edited one again', () => {
+  const t = tmpDb();
+  try {
+    const st = new AgentStore(t.db);
+    const doc = { version: 1, lan: [{ name: 'lan', interface: 'lan0', address: '192.168.1.1/24' }], uplinks: [{ name: 'isp1', interface: 'wan1', gateway: '100.64.1.1' }] };
+    const ins = t.db.prepare('INSERT INTO Revision (createdAt, author, source, summary, config) VALUES (?, ?, ?, ?, ?)');
+    ins.run(Date.now(), 't', 'cli', 's', JSON.stringify(doc));
+    const a = st.desired();
+    const b = st.desired();
+    assert.ok(a.kind === 'ok' && b.kind === 'ok');
+    assert.equal(a.config, b.config, 'cached: the same validated object');
+    t.db.prepare('UPDATE Revision SET config = ? WHERE id = 1').run(JSON.stringify({ ...doc, uplinks: [{ name: 'isp1', interface: 'wan1;', gateway: 'auto' }] }));
+    assert.equal(st.desired().kind, 'invalid', 'an edited row is validated again');
+    ins.run(Date.now(), 't', 'cli', 's', JSON.stringify(doc));
+    const c = st.desired();
+    assert.ok(c.kind === 'ok' && c.revision === 2 && c.config !== a.config);
+  } finally {
+    t.cleanup();
+  }
+});

@@ -12,7 +12,7 @@ import { MARK_MASK } from '../lib/compile/constants';
 import { run as realRun, type Runner } from './system/runner';
 import { gatherFacts } from './system/facts';
 import { applyPlan, resetApplyCache, type ApplyCtx } from './system/apply';
-import { readCounters } from './system/nft';
+import { NftCounterReader } from './system/nft';
 import { listConnections, deleteByMark } from './system/conntrack';
 import { watchLinks, type LinkWatcher } from './system/ipmonitor';
 import { AgentStore, type ConnRow, type UplinkStatusRow } from './store';
@@ -84,6 +84,7 @@ export class Agent extends EventEmitter {
     super();
     this.opts = { pollMs: 250, resyncMs: 30000, counterMs: 2000, sampleMs: 10000, connMs: 5000, ...opts };
     this.runner = opts.runner ?? realRun;
+    this.counterReader = new NftCounterReader(opts.runner);
     this.store = new AgentStore(opts.db);
     this.visibility = new Visibility(opts.db, this.runner);
     this.confirm = new ConfirmWatcher(opts.db, (type, action, msg) => {
@@ -269,11 +270,13 @@ export class Agent extends EventEmitter {
   }
 
   private lastCounterValues = new Map<string, number>();
+  /** One long-running `nft -j -i` for the 2 s counter reads (the plain runner when one was injected). */
+  private readonly counterReader: NftCounterReader;
 
   /** Read every named counter and store it (and a sample every sampleMs). */
   async collectCounters(): Promise<void> {
     if (!this.lastPlan) return;
-    const values = await readCounters(this.runner);
+    const values = await this.counterReader.read();
     const now = Date.now();
     const sample = now - this.lastSample >= this.opts.sampleMs;
     if (sample) this.lastSample = now;
@@ -472,6 +475,7 @@ export class Agent extends EventEmitter {
     this.links?.stop();
     this.dbWatch?.stop();
     this.health?.stop();
+    this.counterReader.close();
     if (this.busy) await this.busy.catch(() => undefined);
   }
 
@@ -484,6 +488,7 @@ export class Agent extends EventEmitter {
       await this.collectConnections().catch(() => undefined);
       this.writeUplinkStatus();
     }
+    this.counterReader.close();
     return r;
   }
 }

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { NftInventory } from '../../lib/compile/types';
 import { exec, toCtx, type SysCtx } from './context';
-import { CommandError, type Runner } from './runner';
+import { CommandError, run as realRun, startSession, type Runner, type Session } from './runner';
 
 export const TABLE_FAMILY = 'inet';
 export const TABLE_NAME = 'linkward';
@@ -133,6 +133,48 @@ export function countersFromJson(text: string): CounterValue[] {
 export async function readCounters(c: SysCtx | Runner): Promise<CounterValue[]> {
   const out = await nftRead(toCtx(c), ['-j', 'list', 'counters', 'table', TABLE_FAMILY, TABLE_NAME]);
   return out === null ? [] : countersFromJson(out);
+}
+
+/** After this many reads the `nft -i` process is replaced (bounds whatever it may accumulate). */
+const SESSION_MAX_READS = 1000;
+
+/**
+ * Counter reads for the agent's 2 s cycle through one long-running `nft -j -i` process (one
+ * request line, one JSON answer line; errors on stderr) instead of a new `nft` per read: no
+ * fork/exec in the agent and no nft start-up per read. Any trouble (timeout, exit, an answer out
+ * of step, an error other than "no table") closes the session; that read falls back to
+ * readCounters() and the next one starts a new session. With a `runner` (tests, fake system) it
+ * simply calls readCounters(runner).
+ */
+export class NftCounterReader {
+  private session: Session | null = null;
+  private reads = 0;
+
+  constructor(private readonly runner?: Runner) {}
+
+  async read(): Promise<CounterValue[]> {
+    if (this.runner) return readCounters(this.runner);
+    try {
+      if (!this.session?.alive || this.reads >= SESSION_MAX_READS) {
+        this.session?.close();
+        this.session = startSession(['nft', '-j', '-i']);
+        this.reads = 0;
+      }
+      this.reads++;
+      const r = await this.session.request(`list counters table ${TABLE_FAMILY} ${TABLE_NAME}`, 10000);
+      if (r.stdout !== null) return countersFromJson(r.stdout);
+      if (isNoTable(r.stderr)) return [];
+      throw new NftError('read', 'nft -i: list counters failed', r.stderr, undefined);
+    } catch {
+      this.close();
+      return readCounters(realRun);
+    }
+  }
+
+  close(): void {
+    this.session?.close();
+    this.session = null;
+  }
 }
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };

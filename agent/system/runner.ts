@@ -124,3 +124,113 @@ export const run: Runner = (argv, opts = {}) => {
     });
   });
 };
+
+/** A long-running command that answers one request line at a time (e.g. `nft -j -i`). */
+export interface Session {
+  /** Write `line` to stdin; resolves with the next stdout line, or (stdout null) with what the
+   *  command wrote to stderr when it answered there only. Requests are serialized. Rejects on
+   *  timeout or when the command exits (the session is then closed). */
+  request(line: string, timeoutMs?: number): Promise<{ stdout: string | null; stderr: string }>;
+  close(): void;
+  readonly alive: boolean;
+}
+
+/** How long stderr must stay quiet (with no stdout line) before it counts as the answer. */
+const STDERR_SETTLE_MS = 30;
+
+/** Start `argv` (argv only, LC_ALL=C, optional netns) as a request/answer session over stdin/stdout. */
+export function startSession(argv: string[], opts: { netns?: string } = {}): Session {
+  if (argv.length === 0) throw new Error('session: empty argv');
+  let full = argv;
+  if (opts.netns !== undefined) {
+    if (!NS_RE.test(opts.netns)) throw new Error(`session: invalid netns name ${JSON.stringify(opts.netns)}`);
+    full = ['ip', 'netns', 'exec', opts.netns, ...argv];
+  }
+  const [cmd, ...args] = full;
+  const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: env(), shell: false });
+  let alive = true;
+  let outBuf = '';
+  let errBuf = '';
+  let pending: { resolve: (r: { stdout: string | null; stderr: string }) => void; reject: (e: Error) => void; timer: ReturnType<typeof setTimeout> } | null = null;
+  let settle: ReturnType<typeof setTimeout> | null = null;
+  let chain: Promise<unknown> = Promise.resolve();
+  const fail = (why: string) => {
+    const p = pending;
+    pending = null;
+    if (p) clearTimeout(p.timer);
+    close();
+    const code = why === 'exited' ? (child.exitCode ?? undefined) : undefined;
+    p?.reject(new CommandError(full, code, '', errBuf || why, why === 'timed out', new Error(why)));
+  };
+  const answer = (stdout: string | null) => {
+    const p = pending;
+    if (!p) {
+      fail('answer without a request'); // out of step: never trust this session again
+      return;
+    }
+    pending = null;
+    clearTimeout(p.timer);
+    if (settle) clearTimeout(settle);
+    settle = null;
+    const stderr = errBuf;
+    errBuf = '';
+    p.resolve({ stdout, stderr });
+  };
+  child.stdout.on('data', (b: Buffer) => {
+    outBuf += b.toString('utf8');
+    if (outBuf.length > MAX_OUTPUT) return fail('output too large');
+    let i: number;
+    while ((i = outBuf.indexOf('\n')) >= 0) {
+      const line = outBuf.slice(0, i);
+      outBuf = outBuf.slice(i + 1);
+      answer(line);
+    }
+  });
+  child.stderr.on('data', (b: Buffer) => {
+    errBuf += b.toString('utf8');
+    if (errBuf.length > MAX_OUTPUT) return fail('output too large');
+    if (!pending) return; // a stray warning; kept for the next answer
+    if (settle) clearTimeout(settle);
+    settle = setTimeout(() => {
+      settle = null;
+      if (pending) answer(null);
+    }, STDERR_SETTLE_MS);
+  });
+  // An idle session does not keep the process alive (a pending request has its own timer).
+  child.unref();
+  for (const s of [child.stdin, child.stdout, child.stderr] as unknown as { unref?: () => void }[]) s.unref?.();
+  child.stdin.on('error', () => undefined);
+  child.on('error', () => fail('could not be started'));
+  child.on('close', () => {
+    alive = false;
+    if (pending) fail('exited');
+  });
+  function close() {
+    if (!alive) return;
+    alive = false;
+    if (settle) clearTimeout(settle);
+    child.stdin.end();
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+  }
+  const request = (line: string, timeoutMs = 15000) => {
+    const next = chain.then(
+      () =>
+        new Promise<{ stdout: string | null; stderr: string }>((resolve, reject) => {
+          if (!alive) return reject(new Error(`${full.join(' ')}: session closed`));
+          if (line.includes('\n')) return reject(new Error('session: one line per request'));
+          pending = { resolve, reject, timer: setTimeout(() => fail('timed out'), timeoutMs) };
+          errBuf = '';
+          child.stdin.write(`${line}\n`);
+        }),
+    );
+    chain = next.catch(() => undefined);
+    return next;
+  };
+  return {
+    request,
+    close,
+    get alive() {
+      return alive;
+    },
+  };
+}

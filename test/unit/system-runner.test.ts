@@ -2,7 +2,7 @@
 // no network).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { run, CommandError } from '../../agent/system/runner';
+import { run, CommandError, startSession } from '../../agent/system/runner';
 
 test('runs argv without a shell, keeps the final newline, sets LC_ALL=C', async () => {
   const r = await run(['sh', '-c', 'printf "%s|%s\\n" "$LC_ALL" "$1"', 'sh', 'a b; $(x)']);
@@ -58,4 +58,25 @@ test('a missing program throws "could not be started"; bad netns names are refus
 test('large output arrives whole', async () => {
   const r = await run(['sh', '-c', 'head -c 3000000 /dev/zero | tr "\\0" x']);
   assert.equal(r.stdout.length, 3000000);
+});
+
+test('startSession: one answer line per request, stderr-only answers, closes on exit', async () => {
+  // A tiny line server: "ok X" answers X on stdout, "err X" answers on stderr only, "quit" exits.
+  const script = 'while IFS= read -r l; do case "$l" in ok*) echo "${l#ok }";; err*) echo "E: ${l#err }" >&2;; quit) exit 0;; esac; done';
+  const s = startSession(['sh', '-c', script]);
+  try {
+    assert.deepEqual(await s.request('ok one'), { stdout: 'one', stderr: '' });
+    assert.deepEqual(await s.request('err two'), { stdout: null, stderr: 'E: two\n' });
+    const [a, b] = await Promise.all([s.request('ok 3'), s.request('ok 4')]);
+    assert.deepEqual([a.stdout, b.stdout], ['3', '4'], 'serialized in order');
+    await assert.rejects(s.request('ok x\nok y'), /one line per request/);
+    await assert.rejects(s.request('quit', 2000), (e: unknown) => e instanceof CommandError);
+    assert.equal(s.alive, false);
+    await assert.rejects(s.request('ok z'), /session closed/);
+  } finally {
+    s.close();
+  }
+  const slow = startSession(['sh', '-c', 'sleep 5']);
+  await assert.rejects(slow.request('anything', 200), (e: unknown) => e instanceof CommandError && e.timedOut);
+  assert.equal(slow.alive, false);
 });

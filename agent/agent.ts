@@ -413,8 +413,7 @@ export class Agent extends EventEmitter {
       this.health.on('transition', (t) => void this.onTransition(t));
     }
     await this.reconcile('start');
-    const prevPlan: Plan | null = null;
-    await this.cleanupFlows(prevPlan, this.lastPlan).catch(() => undefined);
+    await this.cleanupFlows(null, this.lastPlan).catch(() => undefined);
     this.lastDataVersion = this.store.dataVersion();
     // Desired-state watch: PRAGMA data_version is a cheap "did another connection commit" probe.
     const checkRevision = async () => {
@@ -423,11 +422,7 @@ export class Agent extends EventEmitter {
       if (v === this.lastDataVersion) return;
       this.lastDataVersion = v;
       const latest = this.store.latestRevisionId();
-      if (latest !== null && latest !== this.lastRevisionSeen) {
-        const before = this.lastPlan;
-        const r = await this.reconcile(`revision ${latest}`);
-        if (r.ok) await this.cleanupFlows(before, this.lastPlan);
-      }
+      if (latest !== null && latest !== this.lastRevisionSeen) await this.reconcileAndCleanup(`revision ${latest}`);
     };
     this.every(this.opts.pollMs, checkRevision);
     // inotify wake-up: a commit by the web/CLI is seen in milliseconds, not after up to pollMs (bench: apply latency)

@@ -143,9 +143,10 @@ export class Agent extends EventEmitter {
       return { ok: false, revision: desired.revision, error: msg };
     }
     const { config, revision } = desired;
+    const ifnames = [...config.lan.map((l) => l.interface), ...config.uplinks.map((u) => u.interface)];
+    let interfaces: Facts['interfaces'] | null = null;
     try {
-      const ifnames = [...config.lan.map((l) => l.interface), ...config.uplinks.map((u) => u.interface)];
-      const interfaces = await gatherFacts(this.runner, ifnames);
+      interfaces = await gatherFacts(this.runner, ifnames);
       // Carrier/address facts reach the health monitor before compiling, so a lost carrier takes
       // the uplink out in this very reconcile (its transition coalesces into one more run).
       this.syncLinkStates(config, interfaces);
@@ -169,12 +170,23 @@ export class Agent extends EventEmitter {
       } else this.store.heartbeat(process.pid);
       this.lastAppliedRevision = revision;
       this.failures = 0;
+      this.replans = 0;
       this.confirm.onApplied(revision);
       this.configureHealth(config, facts, plan);
       this.writeUplinkStatus();
       return { ok: true, revision, changed, ms };
     } catch (e) {
       const err = e instanceof Error ? e.message : String(e);
+      // A link that changed while we applied (carrier lost mid-apply, ifup racing a route add)
+      // makes route operations fail against facts that are already stale: re-plan at once with
+      // fresh facts instead of recording a failure — a few times, then treat it as a failure.
+      if (interfaces && this.replans < 3 && (await this.factsChanged(ifnames, interfaces))) {
+        this.replans++;
+        resetApplyCache(this.applyCtx);
+        this.log(`interfaces changed while applying revision ${revision} (${err}); re-planning with fresh facts`);
+        this.dirty = `re-plan: interfaces changed during apply`;
+        return { ok: false, revision, error: `interfaces changed during apply; re-planning: ${err}` };
+      }
       this.failures++;
       resetApplyCache(this.applyCtx); // next attempt resyncs from the kernel, trusting nothing cached
       const msg = `applying revision ${revision} failed (attempt ${this.failures}; the kernel keeps the last good state): ${err}`;
@@ -187,6 +199,16 @@ export class Agent extends EventEmitter {
       this.lastRevisionSeen = revision;
       this.scheduleRetry();
       return { ok: false, revision, error: msg };
+    }
+  }
+
+  private replans = 0;
+
+  private async factsChanged(ifnames: string[], used: Facts['interfaces']): Promise<boolean> {
+    try {
+      return JSON.stringify(await gatherFacts(this.runner, ifnames)) !== JSON.stringify(used);
+    } catch {
+      return false;
     }
   }
 
@@ -477,6 +499,7 @@ export class Agent extends EventEmitter {
   /** `agent --once`: converge, collect counters once, report. */
   async runOnce(): Promise<ReconcileResult> {
     let r = await this.reconcile('once');
+    for (let i = 0; i < 3 && !r.ok && r.error?.startsWith('interfaces changed during apply'); i++) r = await this.reconcile('once: re-plan');
     if (r.ok && this.confirm.tick().kind === 'rolledBack') r = await this.reconcile('once: rollback');
     if (r.ok && r.revision !== null) {
       await this.collectCounters();

@@ -8,10 +8,11 @@
 //   m.setLinkState('wan1', { carrier: false, hasAddress: true });  // from the link watcher
 //   m.snapshot();  m.stop();
 import { EventEmitter } from 'node:events';
-import { UplinkHealth, probeIntervalMs, type HealthSettings, type HealthStatus, type LinkFacts, type ProbeOutcome, type RoundResult, type Transition } from './state';
+import { UplinkHealth, probeIntervalMs, type HealthSettings, type HealthStatus, type LinkFacts, type ProbeOutcome, type RoundResult, type Transition, type UplinkView } from './state';
 import { PingProber, type Prober } from './ping';
 import { SocketProber } from './sockets';
 import type { Spawner } from '../system/spawn';
+import { markOf } from '../../lib/compile/constants';
 
 export interface MonitorUplink {
   name: string;
@@ -43,14 +44,8 @@ export interface ProberSpec {
 
 export type ProberFactory = (spec: ProberSpec, onOutcome: (o: ProbeOutcome) => void) => Prober;
 
-export interface UplinkSnapshot {
-  state: HealthStatus;
-  since: number;
-  reason: string;
-  latencyMs: number | null;
-  lossPct: number | null;
-  lastRound: RoundResult | null;
-}
+/** What snapshot() reports per uplink: the state machine's own view. */
+export type UplinkSnapshot = UplinkView;
 
 export interface HealthMonitorOptions {
   /** Prefix spawned probe commands with `ip netns exec <netns>` (tests). */
@@ -61,7 +56,6 @@ export interface HealthMonitorOptions {
   onLog?: (msg: string) => void;
 }
 
-export const markOf = (id: number): number => id << 8;
 
 interface Entry {
   cfg: MonitorUplink;

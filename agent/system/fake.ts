@@ -5,6 +5,7 @@
 // (table comment fixed at creation, counters survive flush+redeclare, linkdown nexthop flags,
 // gateway-less routes get scope link, `conntrack -D` exits 1 when nothing matched).
 import type { RunOptions, RunResult, Runner } from './runner';
+import type { ConnEntry } from './conntrack';
 
 export interface FakeLink {
   up: boolean;
@@ -46,16 +47,8 @@ export interface FakeNftTable {
   ctHelpers: Record<string, string>;
 }
 
-export interface FakeConn {
-  proto: string;
-  src: string;
-  dst: string;
-  sport?: number;
-  dport?: number;
-  state?: string;
-  mark: number;
-  replyDst?: string;
-}
+/** The subset of a conntrack entry the fake keeps (the real parser's type, narrowed). */
+export type FakeConn = Pick<ConnEntry, 'proto' | 'src' | 'dst' | 'sport' | 'dport' | 'state' | 'mark' | 'replyDst'>;
 
 export interface FakeCall {
   argv: string[];

@@ -9,6 +9,7 @@ import { setupLab, type LabEnv } from '../helpers/lab';
 import { cli, BIN } from '../helpers/cli';
 import { run } from '../../agent/system/runner';
 import { tcpWhoAmIMany } from '../../agent/system/lab';
+import { waitUntil } from '../helpers/wait';
 
 let L: LabEnv;
 let agent: ChildProcess | null = null;
@@ -37,16 +38,7 @@ function state() {
   return L.db.prepare('SELECT * FROM AgentState WHERE id = 1').get() as { appliedRevision: number | null; applyError: string | null; heartbeatAt: number | null };
 }
 
-async function waitFor<T>(what: string, fn: () => T | Promise<T>, ms = 20000): Promise<NonNullable<T>> {
-  const end = Date.now() + ms;
-  let last: T | undefined;
-  while (Date.now() < end) {
-    last = await fn();
-    if (last) return last as NonNullable<T>;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.fail(`timed out waiting for ${what} (last: ${JSON.stringify(last)})`);
-}
+const waitFor = <T>(what: string, fn: () => T | Promise<T>, ms = 20000) => waitUntil(what, fn, ms, 100);
 
 function importDoc(doc: unknown): number {
   const r = cli(['import', '-', '--json'], L.env, JSON.stringify(doc));

@@ -13,6 +13,7 @@ import { setupLab, type LabEnv } from '../helpers/lab';
 import { cli, BIN, ROOT } from '../helpers/cli';
 import { labExec, tcpWhoAmI } from '../../agent/system/lab';
 import { freePort } from '../e2e/helpers';
+import { waitUntil } from '../helpers/wait';
 
 let L: LabEnv;
 let agent: ChildProcess | null = null;
@@ -43,16 +44,8 @@ const appliedRevision = () => L.db.prepare('SELECT appliedRevision FROM AgentSta
 const revisionRow = (id: number) => L.db.prepare('SELECT * FROM Revision WHERE id = ?').get(id) as { id: number; source: string; author: string; summary: string; rolledBackAt: number | null; confirmedAt: number | null };
 const latestId = () => L.db.prepare('SELECT MAX(id) FROM Revision').pluck().get() as number;
 
-async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeoutMs: number, stepMs = 200): Promise<NonNullable<T>> {
-  const end = Date.now() + timeoutMs;
-  for (let i = 0; i < Math.ceil(timeoutMs / stepMs) + 1; i++) {
-    const v = await fn();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > end) break;
-    await sleep(stepMs);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\nagent log:\n${agentLog.split('\n').slice(-30).join('\n')}`);
-}
+const waitFor = <T>(what: string, fn: () => T | Promise<T>, timeoutMs: number, stepMs = 200) =>
+  waitUntil(what, fn, timeoutMs, stepMs, () => `agent log:\n${agentLog.split('\n').slice(-30).join('\n')}`);
 
 function importDoc(doc: unknown, extra: string[] = []) {
   return cli(['import', '-', ...extra], L.env, JSON.stringify(doc));

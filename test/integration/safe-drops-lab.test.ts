@@ -11,24 +11,15 @@ import { saveConfig } from '../../lib/store/revisions';
 import { dropSummary, listBans, requestUnban } from '../../lib/store/drops';
 import { disconnect } from '../../lib/db/prisma';
 import type { Agent } from '../../agent/agent';
+import { waitUntil } from '../helpers/wait';
 
 let L: LabEnv;
 let agent: Agent;
 const ISP1 = '100.64.1.2';
 const SRC_DROP = '203.0.113.10';
 const SRC_SCAN = '203.0.113.11';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeoutMs: number, stepMs = 250): Promise<NonNullable<T>> {
-  const end = Date.now() + timeoutMs;
-  for (let i = 0; i < Math.ceil(timeoutMs / stepMs) + 1; i++) {
-    const v = await fn();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > end) break;
-    await sleep(stepMs);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
+const waitFor = <T>(what: string, fn: () => T | Promise<T>, timeoutMs: number, stepMs = 250) => waitUntil(what, fn, timeoutMs, stepMs);
 
 /** SYNs from `source` (in the lab Internet) to `count` ports of the router's isp1 address. */
 async function scan(source: string, fromPort: number, count: number): Promise<void> {

@@ -7,9 +7,9 @@ import type { DB } from '../lib/db/sqlite';
 import type { Config } from '../lib/validations/config';
 import { effectiveHealth } from '../lib/validations/config';
 import type { Facts, Plan, HealthState } from '../lib/compile/types';
-import { compile, renderTransaction, planHash } from '../lib/compile/compile';
+import { compile } from '../lib/compile/compile';
 import { MARK_MASK } from '../lib/compile/constants';
-import { run as realRun, type Runner } from './system/runner';
+import { realRunner, type Runner } from './system/runner';
 import { gatherFacts } from './system/facts';
 import { applyPlan, resetApplyCache, type ApplyCtx } from './system/apply';
 import { NftCounterReader } from './system/nft';
@@ -83,8 +83,8 @@ export class Agent extends EventEmitter {
   constructor(opts: AgentOptions) {
     super();
     this.opts = { pollMs: 250, resyncMs: 30000, counterMs: 2000, sampleMs: 10000, connMs: 5000, ...opts };
-    this.runner = opts.runner ?? realRun;
-    this.counterReader = new NftCounterReader(opts.runner);
+    this.runner = opts.runner ?? realRunner;
+    this.counterReader = new NftCounterReader(this.runner);
     this.store = new AgentStore(opts.db);
     this.visibility = new Visibility(opts.db, this.runner);
     this.confirm = new ConfirmWatcher(opts.db, (type, action, msg) => {
@@ -92,7 +92,7 @@ export class Agent extends EventEmitter {
       if (action) this.store.audit(action, msg);
       this.log(msg);
     });
-    this.applyCtx = { runner: this.runner, renderTransaction, planHash };
+    this.applyCtx = { runner: this.runner };
     this.log = opts.log ?? ((m) => process.stderr.write(`${new Date().toISOString()} linkward-agent: ${m}\n`));
     const st = this.store.state();
     this.lastAppliedRevision = (st.appliedRevision as number | null) ?? null;
@@ -431,7 +431,7 @@ export class Agent extends EventEmitter {
       // An uplink the previous agent process had found down (recently) starts down, so a restart
       // mid-failover converges to the same plan instead of briefly re-adding a dead uplink.
       this.restoredDown = this.recentDownUplinks(Date.now() - 300000);
-      this.health = new HealthMonitor();
+      this.health = new HealthMonitor({ runner: this.runner });
       this.health.on('transition', (t) => void this.onTransition(t));
     }
     await this.reconcile('start');
@@ -463,7 +463,7 @@ export class Agent extends EventEmitter {
     // Expiring bans and the periodic full read of the sets (the counter tick covers new drops).
     this.every(this.opts.dropMs ?? 3000, () => this.collectVisibility());
     if (this.opts.watchLinks !== false) {
-      this.links = watchLinks((what) => {
+      this.links = watchLinks(this.runner, (what) => {
         // Carrier/address changes reach the health monitor at once (no waiting for probes).
         void this.reconcileAndCleanup(`link change: ${what}`);
       }, this.log);

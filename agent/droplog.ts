@@ -14,9 +14,10 @@
 import { z } from 'zod';
 import type { DB } from '../lib/db/sqlite';
 import type { Runner } from './system/runner';
+import { listSetJson, deleteSetElement } from './system/nft';
 import type { Config } from '../lib/validations/config';
 import { isIPv4 } from '../lib/validations/net';
-import { SET_BANNED, SET_DROP_FORWARD, SET_DROP_INPUT, DROP_SET_TIMEOUT_S, NFT_FAMILY, NFT_TABLE, counterBuiltin } from '../lib/compile/constants';
+import { SET_BANNED, SET_DROP_FORWARD, SET_DROP_INPUT, DROP_SET_TIMEOUT_S, counterBuiltin } from '../lib/compile/constants';
 
 export const DROP_LOG_KEEP = 10000;
 /** Even when no counter moved, the sets are read at least this often (safety net). */
@@ -68,11 +69,6 @@ export function parseSetJson(text: string): { timeoutS: number | null; elements:
     return { timeoutS: s.timeout ?? null, elements };
   }
   return { timeoutS: null, elements: [] };
-}
-
-async function listSet(runner: Runner, name: string): Promise<string | null> {
-  const r = await runner(['nft', '-j', 'list', 'set', NFT_FAMILY, NFT_TABLE, name], { allowFail: true, timeoutMs: 10000 });
-  return r.exitCode === 0 ? r.stdout : null; // set absent (drop logging / port scan off, or no table yet)
 }
 
 export interface DropRow {
@@ -184,7 +180,7 @@ export class Visibility {
       if (!due[chain]) continue;
       this.readAt.set(chain, gate?.counters.get(GATE_COUNTER[chain]));
       read++;
-      const text = await listSet(this.runner, set);
+      const text = await listSetJson(this.runner, set);
       if (text === null) continue;
       const s = parseSetJson(text);
       rows.push(...this.tracker.update(chain, s.elements, now, ifaceUplink, s.timeoutS ?? DROP_SET_TIMEOUT_S));
@@ -194,7 +190,7 @@ export class Visibility {
     if (due.bans) {
       this.readAt.set('bans', gate?.counters.get(GATE_COUNTER.bans));
       read++;
-      const bansText = await listSet(this.runner, SET_BANNED);
+      const bansText = await listSetJson(this.runner, SET_BANNED);
       bans = bansText === null ? [] : parseSetJson(bansText).elements
         .filter((e) => typeof e.key === 'string' && isIPv4(e.key))
         .map((e) => ({ address: e.key as string, expiresAt: now + (e.expiresS ?? 0) * 1000, timeoutS: e.timeoutS }));
@@ -220,9 +216,9 @@ export class Visibility {
   /** Remove one address from lw_banned. The address is validated before it reaches nft. */
   async unban(address: unknown): Promise<string> {
     if (typeof address !== 'string' || !isIPv4(address)) throw new Error('address must be an IPv4 address');
-    const r = await this.runner(['nft', 'delete', 'element', NFT_FAMILY, NFT_TABLE, SET_BANNED, `{ ${address} }`], { allowFail: true, timeoutMs: 10000 });
+    const was = await deleteSetElement(this.runner, SET_BANNED, address);
     this.st.banDelete.run(address);
-    if (r.exitCode !== 0) return `${address} was not banned`;
+    if (!was) return `${address} was not banned`;
     return `unbanned ${address}`;
   }
 

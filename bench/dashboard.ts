@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { saveConfig } from '../lib/store/revisions';
 import { createUser } from '../lib/auth/users';
 import { createSession, SESSION_COOKIE } from '../lib/auth/session';
-import { run } from '../agent/system/runner';
+import { withNetns, realRunner } from '../agent/system/runner';
 import { benchConfig, percentile, round } from './stats';
 import { type BenchLab, BIN, ROOT, sleep } from './env';
 
@@ -57,7 +57,7 @@ export async function dashboardBench(L: BenchLab, o: { requests: number; rules: 
   const buildIdFile = path.join(ROOT, '.next', 'BUILD_ID');
   if (!fs.existsSync(buildIdFile)) {
     o.log('dashboard: no .next build; running `npx next build` (about a minute)');
-    const b = await run(['npx', 'next', 'build'], { timeoutMs: 600000, allowFail: true });
+    const b = await realRunner.run(['npx', 'next', 'build'], { timeoutMs: 600000, allowFail: true });
     if (b.exitCode !== 0 || !fs.existsSync(buildIdFile)) return { measurable: false, reason: `next build failed: ${b.stderr.trim().split('\n').slice(-3).join(' ')}` };
   }
   const buildId = fs.readFileSync(buildIdFile, 'utf8').trim();
@@ -66,7 +66,7 @@ export async function dashboardBench(L: BenchLab, o: { requests: number; rules: 
   const s = await saveConfig(doc, { author: 'bench', source: 'cli' });
   if (!s.ok) throw new Error(`bench config rejected: ${s.errors.join('; ')}`);
   // counters in the database, as the agent leaves them
-  const once = await run([process.execPath, BIN, 'agent', '--once', '--quiet'], { netns: L.lab.namespaces.router, timeoutMs: 120000, allowFail: true });
+  const once = await withNetns(realRunner, L.lab.namespaces.router).run([process.execPath, BIN, 'agent', '--once', '--quiet'], { timeoutMs: 120000, allowFail: true });
   if (once.exitCode !== 0) throw new Error(`agent --once failed: ${once.stderr}`);
   const u = await createUser('bench', 'bench-password-123');
   if (!u.ok) return { measurable: false, reason: `createUser failed: ${JSON.stringify(u.fieldErrors)}` };

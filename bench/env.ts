@@ -4,11 +4,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { run, type Runner } from '../agent/system/runner';
-import { labUp, labDown, type LabInfo } from '../agent/system/lab';
+import { withNetns, realRunner, type SpawnedProcess, type Runner } from '../agent/system/runner';
+import { labUp, labDown, type LabInfo } from '../lab/lab';
 import { gatherFacts } from '../agent/system/facts';
 import { readTableComment } from '../agent/system/nft';
-import { spawnLines, type SpawnedProcess } from '../agent/system/spawn';
 import { openDb, type DB } from '../lib/db/sqlite';
 import { parseConfig, type Config, type ConfigInput } from '../lib/validations/config';
 import { compile, planHash } from '../lib/compile/compile';
@@ -25,7 +24,7 @@ export function benchPrefix(tag: string): string {
 }
 
 export function nsRunner(ns: string): Runner {
-  return (argv, opts = {}) => run(argv, { ...opts, netns: opts.netns ?? ns });
+  return withNetns(realRunner, ns);
 }
 
 export interface BenchLab {
@@ -107,7 +106,7 @@ export async function buildAgentBundle(): Promise<string | null> {
   const esbuild = path.join(ROOT, 'node_modules', '.bin', 'esbuild');
   if (!fs.existsSync(esbuild)) return null;
   fs.mkdirSync(path.dirname(out), { recursive: true });
-  const r = await run([esbuild, path.join(ROOT, 'bench', 'agent-main.ts'), '--bundle', '--platform=node', '--format=esm', '--packages=external', '--target=node20', '--log-level=warning', `--outfile=${out}`], { timeoutMs: 60000, allowFail: true });
+  const r = await realRunner.run([esbuild, path.join(ROOT, 'bench', 'agent-main.ts'), '--bundle', '--platform=node', '--format=esm', '--packages=external', '--target=node20', '--log-level=warning', `--outfile=${out}`], { timeoutMs: 60000, allowFail: true });
   return r.exitCode === 0 ? out : null;
 }
 
@@ -143,8 +142,7 @@ export class MarkerWatch {
     this.start();
   }
   private start(): void {
-    this.proc = spawnLines(['nft', 'monitor', 'rules'], {
-      netns: this.L.lab.namespaces.router,
+    this.proc = withNetns(realRunner, this.L.lab.namespaces.router).spawn(['nft', 'monitor', 'rules'], {
       onStdoutLine: (line) => {
         const m = /^add rule inet linkward lw_meta .*comment "(lw:[0-9a-f]+)"/.exec(line);
         if (!m) return;
@@ -213,5 +211,5 @@ export function agentReport(L: BenchLab): { appliedRevision: number | null; appl
 
 /** Run a command in a lab role's namespace. */
 export function inNs(L: BenchLab, role: 'lan' | 'router' | 'net', argv: string[], opts: { timeoutMs?: number; input?: string; allowFail?: boolean } = {}) {
-  return run(argv, { ...opts, netns: L.lab.namespaces[role] });
+  return withNetns(realRunner, L.lab.namespaces[role]).run(argv, { ...opts });
 }

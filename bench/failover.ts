@@ -14,7 +14,7 @@ import {
   AgentProc, ISP_ADDR, labDoc, importDoc, fastProfile, waitState, startConnector, settledAfter, firstVia, transitions,
   median, sleep, setupFailoverLab, type LabEnv,
 } from './lib/failover-lab';
-import { labBreak, labRestore, labTargetFilter, labTargetUnfilter } from '../agent/system/lab';
+import { labBreak, labRestore, labTargetFilter, labTargetUnfilter } from '../lab/lab';
 import { ROOT } from '../test/helpers/cli';
 
 interface Args { trials: number; lossSeconds: number }

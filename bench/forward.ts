@@ -7,7 +7,7 @@
 //  (d) baseline + the same 10 000 addresses as linear iptables FORWARD rules (-d x -j DROP).
 import { saveConfig } from '../lib/store/revisions';
 import path from 'node:path';
-import { run } from '../agent/system/runner';
+import { withNetns, realRunner } from '../agent/system/runner';
 import { benchConfig, blocklistEntries, median, round } from './stats';
 import { type BenchLab, BIN, ROOT, inNs } from './env';
 
@@ -36,7 +36,7 @@ export interface ForwardResult {
 /** The iptables variant used for (d): legacy when installed (the classic script), else nft. */
 async function pickIptables(): Promise<{ restore: string; bin: string; version: string }> {
   for (const [bin, restore] of [['iptables-legacy', 'iptables-legacy-restore'], ['iptables', 'iptables-restore']]) {
-    const r = await run([bin, '-V'], { allowFail: true }).catch(() => null);
+    const r = await realRunner.run([bin, '-V'], { allowFail: true }).catch(() => null);
     if (r && r.exitCode === 0) return { bin, restore, version: r.stdout.trim() };
   }
   throw new Error('no iptables found');
@@ -59,7 +59,7 @@ function natScript(uplinks: string[]): string {
 
 async function agentOnce(L: BenchLab): Promise<void> {
   // the agent finds the database through LINKWARD_DB, inherited from this process (benchLab sets it)
-  const r = await run([process.execPath, BIN, 'agent', '--once', '--quiet'], { netns: L.lab.namespaces.router, timeoutMs: 120000, allowFail: true });
+  const r = await withNetns(realRunner, L.lab.namespaces.router).run([process.execPath, BIN, 'agent', '--once', '--quiet'], { timeoutMs: 120000, allowFail: true });
   if (r.exitCode !== 0) throw new Error(`agent --once failed: ${r.stderr.trim()}`);
 }
 

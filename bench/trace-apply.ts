@@ -12,13 +12,16 @@ const L = await benchLab('bt', 2);
 try {
   const base = nsRunner(L.lab.namespaces.router);
   let trace: string[] = [];
-  const runner: Runner = async (argv, opts) => {
-    const t = performance.now();
-    try {
-      return await base(argv, opts);
-    } finally {
-      trace.push(`${(performance.now() - t).toFixed(1).padStart(7)} ms  ${argv.slice(0, 7).join(' ')}${opts?.input ? ` (stdin ${opts.input.length} B)` : ''}`);
-    }
+  const runner: Runner = {
+    ...base,
+    run: async (argv, opts) => {
+      const t = performance.now();
+      try {
+        return await base.run(argv, opts);
+      } finally {
+        trace.push(`${(performance.now() - t).toFixed(1).padStart(7)} ms  ${argv.slice(0, 7).join(' ')}${opts?.input ? ` (stdin ${opts.input.length} B)` : ''}`);
+      }
+    },
   };
   const agent = new Agent({ db: L.db, runner, health: false, watchLinks: false, log: () => undefined });
   const list = setSize ? blocklistEntries(setSize) : undefined;

@@ -11,7 +11,7 @@ import { EventEmitter } from 'node:events';
 import { UplinkHealth, probeIntervalMs, type HealthSettings, type HealthStatus, type LinkFacts, type ProbeOutcome, type RoundResult, type Transition, type UplinkView } from './state';
 import { PingProber, type Prober } from './ping';
 import { SocketProber } from './sockets';
-import type { Spawner } from '../system/spawn';
+import { realRunner, type Runner } from '../system/runner';
 import { markOf } from '../../lib/compile/constants';
 
 export interface MonitorUplink {
@@ -39,7 +39,6 @@ export interface ProberSpec {
   /** Probe period of this target: probeIntervalMs(health), shorter than the round interval. */
   intervalMs: number;
   timeoutMs: number;
-  netns?: string;
 }
 
 export type ProberFactory = (spec: ProberSpec, onOutcome: (o: ProbeOutcome) => void) => Prober;
@@ -48,11 +47,10 @@ export type ProberFactory = (spec: ProberSpec, onOutcome: (o: ProbeOutcome) => v
 export type UplinkSnapshot = UplinkView;
 
 export interface HealthMonitorOptions {
-  /** Prefix spawned probe commands with `ip netns exec <netns>` (tests). */
-  netns?: string;
+  /** Starts the probe commands (default: the real runner; tests wrap it with withNetns). */
+  runner?: Runner;
   now?: () => number;
   proberFactory?: ProberFactory;
-  spawner?: Spawner;
   onLog?: (msg: string) => void;
 }
 
@@ -86,9 +84,9 @@ export class HealthMonitor extends EventEmitter {
   private defaultProber(spec: ProberSpec, onOutcome: (o: ProbeOutcome) => void): Prober {
     if (spec.method === 'icmp') {
       return new PingProber(
-        { target: spec.target, ifname: spec.interface, mark: markOf(spec.id), intervalMs: spec.intervalMs, timeoutMs: spec.timeoutMs, netns: spec.netns },
+        { target: spec.target, ifname: spec.interface, mark: markOf(spec.id), intervalMs: spec.intervalMs, timeoutMs: spec.timeoutMs },
         onOutcome,
-        { spawner: this.opts.spawner, now: this.now, onLog: this.opts.onLog },
+        { runner: this.opts.runner ?? realRunner, now: this.now, onLog: this.opts.onLog },
       );
     }
     return new SocketProber(
@@ -182,7 +180,7 @@ export class HealthMonitor extends EventEmitter {
     for (const target of h.targets) {
       const spec: ProberSpec = {
         uplink: u.name, id: u.id, interface: u.interface, address: u.address, target,
-        method: h.method, port: h.port, intervalMs: probeIntervalMs(h), timeoutMs: h.timeoutMs, netns: this.opts.netns,
+        method: h.method, port: h.port, intervalMs: probeIntervalMs(h), timeoutMs: h.timeoutMs,
       };
       this.probersCreated++;
       const p = this.factory(spec, (o) => e.health.probe(o));

@@ -5,7 +5,7 @@
 // binds it to the interface, so the probe leaves through that uplink even when it is not the
 // default route. Output is parsed line by line into resolved probe outcomes.
 import { isIfname, isIPv4 } from '../../lib/validations/net';
-import { spawnLines, type Spawner, type SpawnedProcess } from '../system/spawn';
+import { realRunner, type Runner, type SpawnedProcess } from '../system/runner';
 import type { ProbeOutcome } from './state';
 
 export type PingLine =
@@ -96,7 +96,6 @@ export interface PingSpec {
   mark?: number;
   intervalMs: number;
   timeoutMs: number;
-  netns?: string;
 }
 
 export function pingArgv(s: PingSpec): string[] {
@@ -119,7 +118,7 @@ export interface Prober {
 }
 
 export interface PingProberOptions {
-  spawner?: Spawner;
+  runner?: Runner;
   now?: () => number;
   onLog?: (msg: string) => void;
   /** Restart backoff: min(maxBackoffMs, minBackoffMs * 2^failures); reset after 10 s of life. */
@@ -136,7 +135,7 @@ export class PingProber implements Prober {
   private failures = 0;
   private startedAt = 0;
   restarts = 0;
-  private readonly spawner: Spawner;
+  private readonly runner: Runner;
   private readonly now: () => number;
 
   constructor(
@@ -146,7 +145,7 @@ export class PingProber implements Prober {
   ) {
     pingArgv(spec); // validate early
     this.tracker = new PingTracker(spec.target, spec.intervalMs, spec.timeoutMs);
-    this.spawner = opts.spawner ?? spawnLines;
+    this.runner = opts.runner ?? realRunner;
     this.now = opts.now ?? Date.now;
   }
 
@@ -168,8 +167,7 @@ export class PingProber implements Prober {
     if (!this.running) return;
     this.tracker.reset();
     this.startedAt = this.now();
-    const p = this.spawner(pingArgv(this.spec), {
-      netns: this.spec.netns,
+    const p = this.runner.spawn(pingArgv(this.spec), {
       // Pending probes expire on the next line (ping prints one per interval while running):
       // only loss % depends on that timing; the up/down decision uses replies only.
       onStdoutLine: (l) => {

@@ -1,32 +1,16 @@
 // applyPlan: bring the kernel to a Plan. nft first (one checked transaction, skipped entirely when
 // the table already carries this plan's marker and has not drifted), then the route and ip rule
 // deltas, then sysctls. Applying the same plan twice makes zero kernel changes.
-import { createHash } from 'node:crypto';
 import type { NftInventory, Plan } from '../../lib/compile/types';
-import { planHash as compilePlanHash, renderTransaction as compileRenderTransaction, setDeltas, type RenderOptions } from '../../lib/compile/transaction';
-import type { SysCtx } from './context';
-import {
-  applyScript,
-  checkScript,
-  markerScript,
-  META_CHAIN,
-  readInventory,
-  readTableSnapshot,
-  readTableState,
-  TABLE_FAMILY,
-  TABLE_NAME,
-  tableFingerprint,
-} from './nft';
+import { planMarker, renderTransaction, setDeltas, type RenderOptions } from '../../lib/compile/transaction';
+import { META_CHAIN } from '../../lib/compile/constants';
+import type { Runner } from './runner';
+import { applyScript, checkScript, readInventory, readTableSnapshot, readTableState, tableFingerprint } from './nft';
 import { syncRoutes, syncRules, type RouteOp, type RuleOp } from './routes';
 import { applySysctls, type SysctlChange } from './sysctl';
 
-export type RenderTransaction = (plan: Plan, existing: NftInventory | null, opts?: RenderOptions) => string;
-
-export interface ApplyCtx extends SysCtx {
-  /** Defaults to lib/compile's renderTransaction (basicRenderTransaction in nft.ts is an alternative). */
-  renderTransaction?: RenderTransaction;
-  /** Defaults to lib/compile's planHash. Must be the hash the rendered lw_meta marker carries. */
-  planHash?: (plan: Plan) => string;
+export interface ApplyCtx {
+  runner: Runner;
   /** Filled by applyPlan: the marker and fingerprint recorded after our last nft apply, and the
    *  static sets' elements it left in the kernel (verified by reading them back). */
   cache?: { marker: string; fingerprint: string | null; sets?: Plan['staticSets'] };
@@ -56,54 +40,24 @@ export class ApplyError extends Error {
   }
 }
 
-function stable(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(stable).join(',')}]`;
-  if (v !== null && typeof v === 'object') {
-    const o = v as Record<string, unknown>;
-    return `{${Object.keys(o)
-      .sort()
-      .filter((k) => o[k] !== undefined)
-      .map((k) => `${JSON.stringify(k)}:${stable(o[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(v);
-}
-
-/** Alternative hash of everything the nft transaction depends on (declaration, inventory, dynamic sets). */
-export function nftPlanHash(plan: Plan): string {
-  return createHash('sha256')
-    .update(stable({ d: plan.nftDeclaration, i: plan.inventory, s: plan.dynamicSets }))
-    .digest('hex')
-    .slice(0, 32);
-}
-
 function withoutMeta(inv: NftInventory | null): NftInventory | null {
   return inv && { ...inv, chains: inv.chains.filter((c) => c !== META_CHAIN) };
 }
 
-const hashOf = (ctx: ApplyCtx, plan: Plan): string => (ctx.planHash ?? compilePlanHash)(plan);
-
-/** The full nft script applyPlan would send (render + marker unless the renderer wrote it), for dry runs and tests. */
-export function buildTransaction(ctx: ApplyCtx, plan: Plan, existing: NftInventory | null, opts: RenderOptions = {}): string {
-  const render = ctx.renderTransaction ?? compileRenderTransaction;
-  let text = render(plan, withoutMeta(existing), opts);
-  if (!text.endsWith('\n')) text += '\n';
-  const marker = `lw:${hashOf(ctx, plan)}`;
-  if (text.includes(`add rule ${TABLE_FAMILY} ${TABLE_NAME} ${META_CHAIN} `)) {
-    if (!text.includes(`comment "${marker}"`)) throw new Error(`renderTransaction wrote a plan marker other than ${marker}: pass the matching planHash`);
-    return text;
-  }
-  return text + markerScript(hashOf(ctx, plan));
+/** The full nft script applyPlan would send (lib/compile's renderTransaction over the kernel's
+ *  inventory, lw_meta left out: the transaction re-creates it), for dry runs and tests. */
+export function buildTransaction(plan: Plan, existing: NftInventory | null, opts: RenderOptions = {}): string {
+  return renderTransaction(plan, withoutMeta(existing), opts);
 }
 
 async function applyNft(ctx: ApplyCtx, plan: Plan): Promise<{ changed: boolean; reason: string }> {
-  const marker = `lw:${hashOf(ctx, plan)}`;
+  const marker = planMarker(plan);
   // one read for marker and inventory (was two nft runs before every apply)
-  const state = await readTableState(ctx);
+  const state = await readTableState(ctx.runner);
   const current = state?.marker ?? null;
   let reason = current === null ? 'no-table' : 'marker-differs';
   if (current === marker) {
-    const fp = await tableFingerprint(ctx, plan.dynamicSets);
+    const fp = await tableFingerprint(ctx.runner, plan.dynamicSets);
     if (!ctx.cache || ctx.cache.marker !== marker) {
       ctx.cache = { marker, fingerprint: fp }; // first look after start: trust the marker
       return { changed: false, reason: 'first-trust' };
@@ -121,26 +75,26 @@ async function applyNft(ctx: ApplyCtx, plan: Plan): Promise<{ changed: boolean; 
     // changes nothing, exactly like a failed `nft -c` — and each nft run re-reads the big sets
     // (≈60 ms for 10 000 elements). Refused (e.g. interval overlaps nft will not take as a
     // delta): the full transaction, checked first as always.
-    const delta = buildTransaction(ctx, plan, existing, { keepSets });
+    const delta = buildTransaction(plan, existing, { keepSets });
     try {
-      await applyScript(ctx, delta);
+      await applyScript(ctx.runner, delta);
     } catch {
-      const full = buildTransaction(ctx, plan, existing);
-      await checkScript(ctx, full); // throws NftError: nothing applied
-      await applyScript(ctx, full);
+      const full = buildTransaction(plan, existing);
+      await checkScript(ctx.runner, full); // throws NftError: nothing applied
+      await applyScript(ctx.runner, full);
     }
   } else {
-    const text = buildTransaction(ctx, plan, existing);
-    await checkScript(ctx, text); // throws NftError: nothing applied
-    await applyScript(ctx, text);
+    const text = buildTransaction(plan, existing);
+    await checkScript(ctx.runner, text); // throws NftError: nothing applied
+    await applyScript(ctx.runner, text);
   }
-  const snap = await readTableSnapshot(ctx, plan.dynamicSets);
+  const snap = await readTableSnapshot(ctx.runner, plan.dynamicSets);
   if (useDelta && !sameSets(snap.sets, plan.staticSets)) {
     // the kernel's sets were not what we believed (changed behind our back): full refill now
-    const full = buildTransaction(ctx, plan, await readInventory(ctx));
-    await checkScript(ctx, full);
-    await applyScript(ctx, full);
-    const again = await readTableSnapshot(ctx, plan.dynamicSets);
+    const full = buildTransaction(plan, await readInventory(ctx.runner));
+    await checkScript(ctx.runner, full);
+    await applyScript(ctx.runner, full);
+    const again = await readTableSnapshot(ctx.runner, plan.dynamicSets);
     ctx.cache = { marker, fingerprint: again.fingerprint, sets: sameSets(again.sets, plan.staticSets) ? plan.staticSets : undefined };
     return { changed: true, reason: `${reason} (set delta mismatch: refilled)` };
   }
@@ -166,17 +120,17 @@ async function applyPlanUnlocked(ctx: ApplyCtx, plan: Plan): Promise<ApplyResult
   const res: ApplyResult = { nftChanged: nft.changed, nftReason: nft.reason, routeOps: [], ruleOps: [], sysctlsChanged: [], durationMs: 0 };
   const errors: Error[] = [];
   try {
-    res.routeOps = await syncRoutes(ctx, plan.routes);
+    res.routeOps = await syncRoutes(ctx.runner, plan.routes);
   } catch (e) {
     errors.push(e as Error);
   }
   try {
-    res.ruleOps = await syncRules(ctx, plan.rules);
+    res.ruleOps = await syncRules(ctx.runner, plan.rules);
   } catch (e) {
     errors.push(e as Error);
   }
   try {
-    res.sysctlsChanged = await applySysctls(ctx, plan.sysctls);
+    res.sysctlsChanged = await applySysctls(ctx.runner, plan.sysctls);
   } catch (e) {
     errors.push(e as Error);
   }

@@ -1,5 +1,4 @@
 // conntrack: delete flows by mark (failover), list flows (which uplink carries what).
-import { exec, toCtx, type SysCtx } from './context';
 import { CommandError, type Runner } from './runner';
 
 export class ConntrackError extends Error {
@@ -17,12 +16,11 @@ function u32(n: number, what: string): number {
 }
 
 /** `conntrack -D -m MARK/MASK`; returns the number of flows deleted (0 is not an error). */
-export async function deleteByMark(c: SysCtx | Runner, mark: number, mask = 0xffffffff): Promise<number> {
-  const ctx = toCtx(c);
-  const argv = ['conntrack', '-D', '-m', `0x${u32(mark, 'mark').toString(16)}/0x${u32(mask, 'mask').toString(16)}`];
+export async function deleteByMark(runner: Runner, mark: number, mask = 0xffffffff): Promise<number> {
+    const argv = ['conntrack', '-D', '-m', `0x${u32(mark, 'mark').toString(16)}/0x${u32(mask, 'mask').toString(16)}`];
   let r;
   try {
-    r = await exec(ctx, argv, { allowFail: true });
+    r = await runner.run(argv, { allowFail: true });
   } catch (e) {
     throw new ConntrackError('conntrack -D could not run', e instanceof CommandError ? e.stderr : String(e));
   }
@@ -108,8 +106,8 @@ export function parseConntrack(text: string, limit = 2000): ConnEntry[] {
 }
 
 /** `conntrack -L -o extended`, parsed, bounded to `limit` entries (default 2000). */
-export async function listConnections(c: SysCtx | Runner, limit = 2000): Promise<ConnEntry[]> {
-  const r = await exec(toCtx(c), ['conntrack', '-L', '-o', 'extended'], { allowFail: true, timeoutMs: 20000 });
+export async function listConnections(runner: Runner, limit = 2000): Promise<ConnEntry[]> {
+  const r = await runner.run(['conntrack', '-L', '-o', 'extended'], { allowFail: true, timeoutMs: 20000 });
   if (r.exitCode !== 0) throw new ConntrackError(`conntrack -L exited ${r.exitCode}`, r.stderr);
   return parseConntrack(r.stdout, limit);
 }

@@ -1,7 +1,6 @@
 // Observed interface facts (links, IPv4 addresses, DHCP-style default gateways) for the compiler.
 import { z } from 'zod';
 import type { IfaceAddr, IfaceFacts } from '../../lib/compile/types';
-import { exec, toCtx, type SysCtx } from './context';
 import type { Runner } from './runner';
 
 const LinkSchema = z.object({
@@ -90,12 +89,11 @@ export function factsFromJson(
 }
 
 /** Read links, IPv4 addresses and main-table default gateways for the given interfaces. */
-export async function gatherFacts(c: SysCtx | Runner, ifnames: string[]): Promise<Record<string, IfaceFacts>> {
-  const ctx = toCtx(c);
-  const [links, addrs, routes] = await Promise.all([
-    exec(ctx, ['ip', '-j', 'link', 'show']),
-    exec(ctx, ['ip', '-j', '-4', 'addr', 'show']),
-    exec(ctx, ['ip', '-j', '-4', 'route', 'show', 'table', 'main']),
+export async function gatherFacts(runner: Runner, ifnames: string[]): Promise<Record<string, IfaceFacts>> {
+    const [links, addrs, routes] = await Promise.all([
+    runner.run(['ip', '-j', 'link', 'show']),
+    runner.run(['ip', '-j', '-4', 'addr', 'show']),
+    runner.run(['ip', '-j', '-4', 'route', 'show', 'table', 'main']),
   ]);
   return factsFromJson(ifnames, links.stdout, addrs.stdout, routes.stdout);
 }

@@ -4,7 +4,7 @@
 // Emulates only the subset linkward uses, with the kernel's observable quirks that matter
 // (table comment fixed at creation, counters survive flush+redeclare, linkdown nexthop flags,
 // gateway-less routes get scope link, `conntrack -D` exits 1 when nothing matched).
-import type { RunOptions, RunResult, Runner } from './runner';
+import { CommandError, type RunOptions, type RunResult, type Runner, type SpawnedProcess, type SpawnOptions } from './runner';
 import type { ConnEntry } from './conntrack';
 
 export interface FakeLink {
@@ -52,7 +52,6 @@ export type FakeConn = Pick<ConnEntry, 'proto' | 'src' | 'dst' | 'sport' | 'dpor
 
 export interface FakeCall {
   argv: string[];
-  netns?: string;
   input?: string;
 }
 
@@ -101,15 +100,31 @@ export class FakeSystem {
   lastNftScript: string | null = null;
   private handle = 1;
 
-  /** The Runner to hand to agent/system functions. */
-  readonly runner: Runner = async (argv: string[], opts: RunOptions = {}) => {
-    this.calls.push({ argv: [...argv], netns: opts.netns, input: opts.input });
-    const r = this.dispatch(argv, opts.input ?? '');
-    if (r.exitCode !== 0 && !opts.allowFail) {
-      const { CommandError } = await import('./runner');
-      throw new CommandError(argv, r.exitCode, r.stdout, r.stderr, false);
-    }
-    return r;
+  /** Long-running commands started through the runner (none is emulated: each exits at once). */
+  spawned: string[][] = [];
+
+  /** The Runner to hand to agent/system functions: run() is emulated; session() is not (callers
+   *  fall back to run()); spawn() records the argv and the process exits at once with 127. */
+  readonly runner: Runner = {
+    run: async (argv: string[], opts: RunOptions = {}) => {
+      this.calls.push({ argv: [...argv], input: opts.input });
+      const r = this.dispatch(argv, opts.input ?? '');
+      if (r.exitCode !== 0 && !opts.allowFail) throw new CommandError(argv, r.exitCode, r.stdout, r.stderr, false);
+      return r;
+    },
+    session: (argv: string[]) => {
+      throw new Error(`fake: sessions are not emulated (${argv.join(' ')})`);
+    },
+    spawn: (argv: string[], opts: SpawnOptions = {}): SpawnedProcess => {
+      this.spawned.push([...argv]);
+      const exited = new Promise<void>((resolve) =>
+        setImmediate(() => {
+          opts.onExit?.(127, null, new Error(`fake: long-running commands are not emulated: ${argv.join(' ')}`));
+          resolve();
+        }),
+      );
+      return { argv, pid: undefined, kill: () => undefined, exited };
+    },
   };
 
   // ----- test setup helpers -----

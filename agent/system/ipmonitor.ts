@@ -3,16 +3,17 @@
 // (DHCP renew, ifup) triggers one reconcile. Route events count only for default routes outside
 // our own tables (a DHCP client installing or removing the gateway we learn for "auto"); the
 // agent's own route changes in tables 200-250 are ignored, so an apply does not wake it again.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { Runner, SpawnedProcess } from './runner';
 
 export interface LinkWatcher {
   stop(): void;
 }
 
-export function watchLinks(onChange: (what: string) => void, log: (m: string) => void, debounceMs = 100): LinkWatcher {
-  let child: ChildProcess | null = null;
+export function watchLinks(runner: Runner, onChange: (what: string) => void, log: (m: string) => void, debounceMs = 100): LinkWatcher {
+  let child: SpawnedProcess | null = null;
   let stopped = false;
   let timer: ReturnType<typeof setTimeout> | null = null;
+  let restartTimer: ReturnType<typeof setTimeout> | null = null;
   let pending: string[] = [];
   let restarts = 0;
 
@@ -24,36 +25,35 @@ export function watchLinks(onChange: (what: string) => void, log: (m: string) =>
   };
 
   const start = () => {
+    restartTimer = null;
     if (stopped) return;
-    child = spawn('ip', ['-o', 'monitor', 'link', 'address', 'route'], { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, LC_ALL: 'C' } });
-    let buf = '';
-    child.stdout!.setEncoding('utf8');
-    child.stdout!.on('data', (chunk: string) => {
-      restarts = 0;
-      buf += chunk;
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
+    const p = runner.spawn(['ip', '-o', 'monitor', 'link', 'address', 'route'], {
+      unref: true,
+      onStdoutLine: (line) => {
+        restarts = 0;
         const what = classifyMonitorLine(line);
-        if (what === null) continue;
+        if (what === null) return;
         pending.push(what);
         if (!timer) timer = setTimeout(fire, debounceMs);
-      }
+      },
+      onExit: (code, signal, err) => {
+        if (child === p) child = null;
+        if (stopped) return;
+        if (err) log(`ip monitor failed: ${err.message}`);
+        else log(`ip monitor exited (${signal ?? code}); restarting`);
+        const delay = Math.min(30000, 500 * 2 ** Math.min(restarts++, 6));
+        restartTimer = setTimeout(start, delay);
+        restartTimer.unref();
+      },
     });
-    child.on('error', (e) => log(`ip monitor failed: ${e.message}`));
-    child.on('exit', () => {
-      child = null;
-      if (stopped) return;
-      const delay = Math.min(30000, 500 * 2 ** Math.min(restarts++, 6));
-      setTimeout(start, delay);
-    });
+    child = p;
   };
   start();
   return {
     stop() {
       stopped = true;
       if (timer) clearTimeout(timer);
+      if (restartTimer) clearTimeout(restartTimer);
       child?.kill('SIGTERM');
     },
   };

@@ -3,13 +3,8 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { NftInventory } from '../../lib/compile/types';
-import { exec, toCtx, type SysCtx } from './context';
-import { CommandError, run as realRun, startSession, type Runner, type Session } from './runner';
-
-export const TABLE_FAMILY = 'inet';
-export const TABLE_NAME = 'linkward';
-/** Unhooked chain holding one rule whose comment is "lw:<planHash>" (see markerScript). */
-export const META_CHAIN = 'lw_meta';
+import { META_CHAIN, NFT_FAMILY as TABLE_FAMILY, NFT_TABLE as TABLE_NAME } from '../../lib/compile/constants';
+import { CommandError, type Runner, type Session } from './runner';
 
 /** nft rejected a script (syntax/semantic error) or could not run. `stderr` is nft's own message. */
 export class NftError extends Error {
@@ -51,10 +46,10 @@ function isNoTable(stderr: string): boolean {
 }
 
 /** Run a read-only nft command; null when the table does not exist. */
-async function nftRead(ctx: SysCtx, args: string[]): Promise<string | null> {
+async function nftRead(runner: Runner, args: string[]): Promise<string | null> {
   let r;
   try {
-    r = await exec(ctx, ['nft', ...args], { allowFail: true });
+    r = await runner.run(['nft', ...args], { allowFail: true });
   } catch (e) {
     const ce = e instanceof CommandError ? e : undefined;
     throw new NftError('read', `nft ${args.join(' ')}`, ce?.stderr ?? String(e), ce?.exitCode, e);
@@ -81,16 +76,16 @@ export function inventoryFromJson(text: string): NftInventory {
 }
 
 /** Objects currently in table inet linkward (terse: no set elements); null if the table is absent. */
-export async function readInventory(c: SysCtx | Runner): Promise<NftInventory | null> {
-  const out = await nftRead(toCtx(c), ['-j', '-t', 'list', 'table', TABLE_FAMILY, TABLE_NAME]);
+export async function readInventory(runner: Runner): Promise<NftInventory | null> {
+  const out = await nftRead(runner, ['-j', '-t', 'list', 'table', TABLE_FAMILY, TABLE_NAME]);
   return out === null ? null : inventoryFromJson(out);
 }
 
-async function runScript(ctx: SysCtx, stage: 'check' | 'apply', text: string, timeoutMs: number): Promise<void> {
+async function runScript(runner: Runner, stage: 'check' | 'apply', text: string, timeoutMs: number): Promise<void> {
   const argv = stage === 'check' ? ['nft', '-c', '-f', '-'] : ['nft', '-f', '-'];
   let r;
   try {
-    r = await exec(ctx, argv, { input: text, allowFail: true, timeoutMs });
+    r = await runner.run(argv, { input: text, allowFail: true, timeoutMs });
   } catch (e) {
     const ce = e instanceof CommandError ? e : undefined;
     throw new NftError(stage, ce?.timedOut ? 'timed out' : 'could not run nft', ce?.stderr ?? String(e), ce?.exitCode, e);
@@ -99,13 +94,13 @@ async function runScript(ctx: SysCtx, stage: 'check' | 'apply', text: string, ti
 }
 
 /** `nft -c -f -`: validate a script without touching the ruleset. Throws NftError with nft's stderr. */
-export function checkScript(c: SysCtx | Runner, text: string, timeoutMs = 60000): Promise<void> {
-  return runScript(toCtx(c), 'check', text, timeoutMs);
+export function checkScript(runner: Runner, text: string, timeoutMs = 60000): Promise<void> {
+  return runScript(runner, 'check', text, timeoutMs);
 }
 
 /** `nft -f -`: apply a script as one kernel transaction. Throws NftError with nft's stderr. */
-export function applyScript(c: SysCtx | Runner, text: string, timeoutMs = 60000): Promise<void> {
-  return runScript(toCtx(c), 'apply', text, timeoutMs);
+export function applyScript(runner: Runner, text: string, timeoutMs = 60000): Promise<void> {
+  return runScript(runner, 'apply', text, timeoutMs);
 }
 
 export interface CounterValue {
@@ -130,8 +125,8 @@ export function countersFromJson(text: string): CounterValue[] {
 }
 
 /** Named counter values in table inet linkward ([] when the table does not exist). */
-export async function readCounters(c: SysCtx | Runner): Promise<CounterValue[]> {
-  const out = await nftRead(toCtx(c), ['-j', 'list', 'counters', 'table', TABLE_FAMILY, TABLE_NAME]);
+export async function readCounters(runner: Runner): Promise<CounterValue[]> {
+  const out = await nftRead(runner, ['-j', 'list', 'counters', 'table', TABLE_FAMILY, TABLE_NAME]);
   return out === null ? [] : countersFromJson(out);
 }
 
@@ -139,25 +134,32 @@ export async function readCounters(c: SysCtx | Runner): Promise<CounterValue[]> 
 const SESSION_MAX_READS = 1000;
 
 /**
- * Counter reads for the agent's 2 s cycle through one long-running `nft -j -i` process (one
- * request line, one JSON answer line; errors on stderr) instead of a new `nft` per read: no
- * fork/exec in the agent and no nft start-up per read. Any trouble (timeout, exit, an answer out
- * of step, an error other than "no table") closes the session; that read falls back to
- * readCounters() and the next one starts a new session. With a `runner` (tests, fake system) it
- * simply calls readCounters(runner).
+ * Counter reads for the agent's 2 s cycle through one long-running `nft -j -i` session of the
+ * runner (one request line, one JSON answer line; errors on stderr) instead of a new `nft` per
+ * read: no fork/exec in the agent and no nft start-up per read. Any trouble (timeout, exit, an
+ * answer out of step, an error other than "no table") closes the session; that read falls back to
+ * readCounters() and the next one starts a new session. A runner without sessions (the fake)
+ * gets plain reads.
  */
 export class NftCounterReader {
   private session: Session | null = null;
   private reads = 0;
+  private sessions = true;
 
-  constructor(private readonly runner?: Runner) {}
+  constructor(private readonly runner: Runner) {}
 
   async read(): Promise<CounterValue[]> {
-    if (this.runner) return readCounters(this.runner);
+    if (!this.sessions) return readCounters(this.runner);
     try {
       if (!this.session?.alive || this.reads >= SESSION_MAX_READS) {
         this.session?.close();
-        this.session = startSession(['nft', '-j', '-i']);
+        this.session = null;
+        try {
+          this.session = this.runner.session(['nft', '-j', '-i']);
+        } catch {
+          this.sessions = false; // this runner cannot hold sessions
+          return readCounters(this.runner);
+        }
         this.reads = 0;
       }
       this.reads++;
@@ -167,7 +169,7 @@ export class NftCounterReader {
       throw new NftError('read', 'nft -i: list counters failed', r.stderr, undefined);
     } catch {
       this.close();
-      return readCounters(realRun);
+      return readCounters(this.runner);
     }
   }
 
@@ -224,8 +226,8 @@ export function normalizeTableJson(text: string, dynamicSets: string[] = []): st
 }
 
 /** Stable hash of the table's content (null if absent): detects drift, proves "apply twice = no change". */
-export async function tableFingerprint(c: SysCtx | Runner, dynamicSets: string[] = []): Promise<string | null> {
-  const out = await nftRead(toCtx(c), ['-j', 'list', 'table', TABLE_FAMILY, TABLE_NAME]);
+export async function tableFingerprint(runner: Runner, dynamicSets: string[] = []): Promise<string | null> {
+  const out = await nftRead(runner, ['-j', 'list', 'table', TABLE_FAMILY, TABLE_NAME]);
   if (out === null) return null;
   return createHash('sha256').update(normalizeTableJson(out, dynamicSets)).digest('hex');
 }
@@ -257,8 +259,8 @@ export function setElementsFromJson(text: string): Record<string, string[]> {
 }
 
 /** One read of the whole table: its drift fingerprint and the elements of its sets (null if absent). */
-export async function readTableSnapshot(c: SysCtx | Runner, dynamicSets: string[] = []): Promise<{ fingerprint: string | null; sets: Record<string, string[]> | null }> {
-  const out = await nftRead(toCtx(c), ['-j', 'list', 'table', TABLE_FAMILY, TABLE_NAME]);
+export async function readTableSnapshot(runner: Runner, dynamicSets: string[] = []): Promise<{ fingerprint: string | null; sets: Record<string, string[]> | null }> {
+  const out = await nftRead(runner, ['-j', 'list', 'table', TABLE_FAMILY, TABLE_NAME]);
   if (out === null) return { fingerprint: null, sets: null };
   return { fingerprint: createHash('sha256').update(normalizeTableJson(out, dynamicSets)).digest('hex'), sets: setElementsFromJson(out) };
 }
@@ -298,20 +300,19 @@ export function tableCommentFromText(text: string): string | null {
  * `table inet linkward { comment "..." }` redeclaration silently does not update it, and
  * deleting the table to change it would zero the named counters.
  */
-export async function readTableComment(c: SysCtx | Runner): Promise<string | null> {
-  const ctx = toCtx(c);
-  const r = await exec(ctx, ['nft', '-j', 'list', 'chain', TABLE_FAMILY, TABLE_NAME, META_CHAIN], { allowFail: true });
+export async function readTableComment(runner: Runner): Promise<string | null> {
+    const r = await runner.run(['nft', '-j', 'list', 'chain', TABLE_FAMILY, TABLE_NAME, META_CHAIN], { allowFail: true });
   if (r.exitCode === 0) {
     const m = markerFromChainJson(r.stdout);
     if (m !== null) return m;
   }
-  const t = await nftRead(ctx, ['-t', 'list', 'table', TABLE_FAMILY, TABLE_NAME]);
+  const t = await nftRead(runner, ['-t', 'list', 'table', TABLE_FAMILY, TABLE_NAME]);
   return t === null ? null : tableCommentFromText(t);
 }
 
 /** One terse read (`nft -j -t list table`): the plan marker (as readTableComment) and the inventory; null if no table. */
-export async function readTableState(c: SysCtx | Runner): Promise<{ marker: string | null; inventory: NftInventory } | null> {
-  const out = await nftRead(toCtx(c), ['-j', '-t', 'list', 'table', TABLE_FAMILY, TABLE_NAME]);
+export async function readTableState(runner: Runner): Promise<{ marker: string | null; inventory: NftInventory } | null> {
+  const out = await nftRead(runner, ['-j', '-t', 'list', 'table', TABLE_FAMILY, TABLE_NAME]);
   if (out === null) return null;
   let marker = markerFromChainJson(out);
   if (marker === null) {
@@ -323,48 +324,20 @@ export async function readTableState(c: SysCtx | Runner): Promise<{ marker: stri
   return { marker, inventory: inventoryFromJson(out) };
 }
 
-const MARKER_RE = /^[A-Za-z0-9:_.-]{1,128}$/;
-
-/** Script lines (append after a transaction's other lines) that record "lw:<hash>" as the plan marker. */
-export function markerScript(hash: string): string {
-  const marker = `lw:${hash}`;
-  if (!MARKER_RE.test(marker)) throw new Error(`invalid plan hash ${JSON.stringify(hash)}`);
-  const t = `${TABLE_FAMILY} ${TABLE_NAME}`;
-  return `add chain ${t} ${META_CHAIN}\nflush chain ${t} ${META_CHAIN}\nadd rule ${t} ${META_CHAIN} return comment "${marker}"\n`;
+/** `nft -j list set inet linkward NAME`; null when the set (or the table) does not exist. */
+export async function listSetJson(runner: Runner, name: string): Promise<string | null> {
+  if (!OBJ_NAME_RE.test(name)) throw new Error(`invalid set name ${JSON.stringify(name)}`);
+  const r = await runner.run(['nft', '-j', 'list', 'set', TABLE_FAMILY, TABLE_NAME, name], { allowFail: true, timeoutMs: 10000 });
+  return r.exitCode === 0 ? r.stdout : null;
 }
 
-const OBJ_NAME_RE = /^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/;
-
-/**
- * Fallback transaction renderer (used only when lib/compile's renderTransaction is not given):
- * `table` + `flush table` + flush of static sets/maps that stay + the declaration + deletes of
- * objects no longer declared. One `nft -f -` transaction; the kernel never sees a half ruleset.
- */
-export function basicRenderTransaction(
-  plan: { nftDeclaration: string; inventory: NftInventory; dynamicSets: string[] },
-  existing: NftInventory | null,
-): string {
-  const t = `${TABLE_FAMILY} ${TABLE_NAME}`;
-  const lines = [`table ${t}`, `flush table ${t}`];
-  const dyn = new Set(plan.dynamicSets);
-  if (existing) {
-    for (const s of existing.sets) if (plan.inventory.sets.includes(s) && !dyn.has(s)) lines.push(`flush set ${t} ${s}`);
-    for (const m of existing.maps) if (plan.inventory.maps.includes(m) && !dyn.has(m)) lines.push(`flush map ${t} ${m}`);
-  }
-  lines.push(plan.nftDeclaration.trimEnd());
-  if (existing) {
-    const del = (kind: string, have: string[], want: string[]) => {
-      for (const n of have) {
-        if (want.includes(n) || n === META_CHAIN) continue;
-        if (!OBJ_NAME_RE.test(n)) throw new Error(`refusing to render delete of odd object name ${JSON.stringify(n)}`);
-        lines.push(`delete ${kind} ${t} ${n}`);
-      }
-    };
-    del('chain', existing.chains, plan.inventory.chains);
-    del('set', existing.sets, plan.inventory.sets);
-    del('map', existing.maps, plan.inventory.maps);
-    del('counter', existing.counters, plan.inventory.counters);
-    del('ct helper', existing.ctHelpers, plan.inventory.ctHelpers);
-  }
-  return lines.join('\n') + '\n';
+/** Delete one element (already validated by the caller's grammar, e.g. an address) from a set of
+ *  table inet linkward; false when it was not there. */
+export async function deleteSetElement(runner: Runner, name: string, element: string): Promise<boolean> {
+  if (!OBJ_NAME_RE.test(name)) throw new Error(`invalid set name ${JSON.stringify(name)}`);
+  if (!/^[0-9a-fA-F.:/]{1,64}$/.test(element)) throw new Error(`invalid set element ${JSON.stringify(element)}`);
+  const r = await runner.run(['nft', 'delete', 'element', TABLE_FAMILY, TABLE_NAME, name, `{ ${element} }`], { allowFail: true, timeoutMs: 10000 });
+  return r.exitCode === 0;
 }
+
+const OBJ_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;

@@ -4,7 +4,6 @@
 import { z } from 'zod';
 import type { RouteSpec, RuleSpec } from '../../lib/compile/types';
 import { isIfname, parseCidr, cidrToString, networkOf, isIPv4 } from '../../lib/validations/net';
-import { exec, toCtx, type SysCtx } from './context';
 import { CommandError, type Runner } from './runner';
 
 export const TABLE_MIN = 200;
@@ -393,14 +392,14 @@ export function diffRules(current: CurrentRule[], desired: RuleSpec[]): RuleOp[]
 // ---------- I/O ----------
 
 /** Our routes (tables 200..250), from one `ip -j -4 route show table all`. */
-export async function readRoutes(c: SysCtx | Runner): Promise<CurrentRoute[]> {
-  const r = await exec(toCtx(c), ['ip', '-j', '-4', 'route', 'show', 'table', 'all']);
+export async function readRoutes(runner: Runner): Promise<CurrentRoute[]> {
+  const r = await runner.run(['ip', '-j', '-4', 'route', 'show', 'table', 'all']);
   return parseRoutes(r.stdout);
 }
 
 /** Our rules (priorities 10000..10999). */
-export async function readRules(c: SysCtx | Runner): Promise<CurrentRule[]> {
-  const r = await exec(toCtx(c), ['ip', '-j', '-4', 'rule', 'show']);
+export async function readRules(runner: Runner): Promise<CurrentRule[]> {
+  const r = await runner.run(['ip', '-j', '-4', 'rule', 'show']);
   return parseRules(r.stdout);
 }
 
@@ -413,12 +412,12 @@ export class OpsError extends Error {
   }
 }
 
-async function runOps(ctx: SysCtx, what: string, ops: { argv: string[] }[]): Promise<number> {
+async function runOps(runner: Runner, what: string, ops: { argv: string[] }[]): Promise<number> {
   const failures: { argv: string[]; stderr: string }[] = [];
   let done = 0;
   for (const op of ops) {
     try {
-      await exec(ctx, op.argv);
+      await runner.run(op.argv);
       done++;
     } catch (e) {
       failures.push({ argv: op.argv, stderr: e instanceof CommandError ? e.stderr : String(e) });
@@ -429,17 +428,15 @@ async function runOps(ctx: SysCtx, what: string, ops: { argv: string[] }[]): Pro
 }
 
 /** Read, diff, apply the route delta. Every op is attempted; failures are thrown together (OpsError). */
-export async function syncRoutes(c: SysCtx | Runner, desired: RouteSpec[]): Promise<RouteOp[]> {
-  const ctx = toCtx(c);
-  const ops = diffRoutes(await readRoutes(ctx), desired);
-  await runOps(ctx, 'routes', ops);
+export async function syncRoutes(runner: Runner, desired: RouteSpec[]): Promise<RouteOp[]> {
+    const ops = diffRoutes(await readRoutes(runner), desired);
+  await runOps(runner, 'routes', ops);
   return ops;
 }
 
 /** Read, diff, apply the ip rule delta. */
-export async function syncRules(c: SysCtx | Runner, desired: RuleSpec[]): Promise<RuleOp[]> {
-  const ctx = toCtx(c);
-  const ops = diffRules(await readRules(ctx), desired);
-  await runOps(ctx, 'rules', ops);
+export async function syncRules(runner: Runner, desired: RuleSpec[]): Promise<RuleOp[]> {
+    const ops = diffRules(await readRules(runner), desired);
+  await runOps(runner, 'rules', ops);
   return ops;
 }

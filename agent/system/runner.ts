@@ -1,8 +1,11 @@
-// The one seam to the operating system: every command linkward runs goes through run().
-// argv arrays only (never a shell), LC_ALL=C, a timeout, optional stdin, typed errors with stderr.
-// node:child_process directly (not execa): the agent runs a few commands per second when idle,
-// and execa's per-run overhead was the largest single item of its idle CPU (docs/performance.md).
-import { spawn } from 'node:child_process';
+// The one seam to the operating system. Every process linkward starts — a command that runs to
+// completion (run), a long-running request/answer process (session) or a streaming one (spawn) —
+// goes through a Runner. argv arrays only (never a shell), LC_ALL=C, timeouts, typed errors that
+// carry stderr. Built on execa (timeouts with a forced kill after a delay, cleanup of children
+// when the agent exits, typed results); see docs/development.md for why and what it costs.
+// Tests swap the real runner for FakeSystem.runner (agent/system/fake.ts); `withNetns` runs every
+// command of a runner inside a network namespace (the lab, the tests, the benchmarks).
+import { execa, type ResultPromise } from 'execa';
 
 export class CommandError extends Error {
   readonly argv: string[];
@@ -11,7 +14,7 @@ export class CommandError extends Error {
   readonly stdout: string;
   readonly timedOut: boolean;
   constructor(argv: string[], exitCode: number | undefined, stdout: string, stderr: string, timedOut: boolean, cause?: unknown) {
-    const what = timedOut ? 'timed out' : exitCode === undefined ? 'could not be started' : `exited ${exitCode}`;
+    const what = timedOut ? 'timed out' : exitCode === undefined ? 'could not be started (or was killed)' : `exited ${exitCode}`;
     super(`${argv.join(' ')} ${what}${stderr ? `: ${stderr.trim()}` : ''}`, cause ? { cause } : undefined);
     this.name = 'CommandError';
     this.argv = argv;
@@ -25,9 +28,7 @@ export class CommandError extends Error {
 export interface RunOptions {
   input?: string;
   timeoutMs?: number;
-  /** Run inside this network namespace (ip netns exec NAME ...). */
-  netns?: string;
-  /** Do not throw on non-zero exit; return the result. */
+  /** Do not throw on non-zero exit; return the result (a timeout or a failed start still throws). */
   allowFail?: boolean;
 }
 
@@ -36,94 +37,6 @@ export interface RunResult {
   stderr: string;
   exitCode: number;
 }
-
-export type Runner = (argv: string[], opts?: RunOptions) => Promise<RunResult>;
-
-const NS_RE = /^[A-Za-z0-9_.-]{1,64}$/;
-/** Output beyond this (per stream) kills the command: a runaway listing must not exhaust memory. */
-const MAX_OUTPUT = 100 * 1024 * 1024;
-/** After the timeout's SIGTERM, SIGKILL follows this much later if the command is still there. */
-const KILL_AFTER_MS = 5000;
-
-let childEnv: NodeJS.ProcessEnv | null = null;
-function env(): NodeJS.ProcessEnv {
-  // Built once: copying process.env per run is measurable at several runs per second.
-  childEnv ??= { ...process.env, LC_ALL: 'C', LANG: 'C' };
-  return childEnv;
-}
-
-/** Run argv (argv[0] is the program). Without `input`, stdin is /dev/null. */
-export const run: Runner = (argv, opts = {}) => {
-  if (argv.length === 0) return Promise.reject(new Error('run: empty argv'));
-  let full = argv;
-  if (opts.netns !== undefined) {
-    if (!NS_RE.test(opts.netns)) return Promise.reject(new Error(`run: invalid netns name ${JSON.stringify(opts.netns)}`));
-    full = ['ip', 'netns', 'exec', opts.netns, ...argv];
-  }
-  const [cmd, ...args] = full;
-  return new Promise<RunResult>((resolve, reject) => {
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    let outLen = 0;
-    let errLen = 0;
-    let timedOut = false;
-    let overflow = false;
-    let startError: Error | undefined;
-    let killTimer: ReturnType<typeof setTimeout> | undefined;
-    const child = spawn(cmd, args, {
-      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-      env: env(),
-      shell: false,
-      windowsHide: true,
-    });
-    const kill = () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      killTimer = setTimeout(() => child.kill('SIGKILL'), KILL_AFTER_MS);
-      killTimer.unref();
-    };
-    const timer = setTimeout(() => {
-      timedOut = true;
-      kill();
-    }, opts.timeoutMs ?? 15000);
-    child.stdout?.on('data', (b: Buffer) => {
-      outLen += b.length;
-      if (outLen > MAX_OUTPUT) {
-        overflow = true;
-        kill();
-      } else out.push(b);
-    });
-    child.stderr?.on('data', (b: Buffer) => {
-      errLen += b.length;
-      if (errLen > MAX_OUTPUT) {
-        overflow = true;
-        kill();
-      } else err.push(b);
-    });
-    if (child.stdin) {
-      child.stdin.on('error', () => undefined); // EPIPE: the command exited without reading all input
-      child.stdin.end(opts.input);
-    }
-    child.on('error', (e) => {
-      startError ??= e; // spawn failure (ENOENT, EACCES); 'close' follows
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      if (killTimer) clearTimeout(killTimer);
-      const stdout = Buffer.concat(out).toString('utf8');
-      let stderr = Buffer.concat(err).toString('utf8');
-      if (overflow) stderr += `\n(output exceeded ${MAX_OUTPUT} bytes; command killed)`;
-      // Killed by a signal (or never started): no exit code, as with execa before.
-      const exitCode = startError || signal !== null || code === null ? undefined : code;
-      const res: RunResult = { stdout, stderr, exitCode: exitCode ?? -1 };
-      if (timedOut || exitCode === undefined || overflow || (exitCode !== 0 && !opts.allowFail)) {
-        reject(new CommandError(full, exitCode, stdout, stderr, timedOut, startError));
-        return;
-      }
-      resolve(res);
-    });
-  });
-};
 
 /** A long-running command that answers one request line at a time (e.g. `nft -j -i`). */
 export interface Session {
@@ -135,19 +48,139 @@ export interface Session {
   readonly alive: boolean;
 }
 
-/** How long stderr must stay quiet (with no stdout line) before it counts as the answer. */
+export interface SpawnOptions {
+  onStdoutLine?: (line: string) => void;
+  onStderrLine?: (line: string) => void;
+  /** Called once when the process is gone (code null when killed by a signal or not started). */
+  onExit?: (code: number | null, signal: NodeJS.Signals | null, error?: Error) => void;
+  /** 'lines' (default): stdout/stderr go to the callbacks; 'inherit': to this process's. */
+  stdio?: 'lines' | 'inherit';
+  /** Do not keep this process alive for the child (long-lived watchers). */
+  unref?: boolean;
+  /** Start the child in its own process group and let it outlive this process (lab daemons);
+   *  implies unref. */
+  detached?: boolean;
+  /** Append stdout and stderr to this file instead of the line callbacks. */
+  logFile?: string;
+}
+
+export interface SpawnedProcess {
+  readonly argv: string[];
+  readonly pid: number | undefined;
+  /** Send SIGTERM (default) to the process. Idempotent. */
+  kill(signal?: NodeJS.Signals): void;
+  readonly exited: Promise<void>;
+}
+
+/** The seam: everything that starts a process takes one of these. */
+export interface Runner {
+  run(argv: string[], opts?: RunOptions): Promise<RunResult>;
+  session(argv: string[]): Session;
+  spawn(argv: string[], opts?: SpawnOptions): SpawnedProcess;
+}
+
+const NS_RE = /^[A-Za-z0-9_.-]{1,64}$/;
+/** Output beyond this (per stream) kills the command: a runaway listing must not exhaust memory. */
+export const MAX_OUTPUT = 100 * 1024 * 1024;
+/** After the timeout's SIGTERM, SIGKILL follows this much later if the command is still there. */
+export const KILL_AFTER_MS = 5000;
+const MAX_LINE = 1024 * 1024;
+/** How long stderr must stay quiet (with no stdout line) before it counts as a session's answer. */
 const STDERR_SETTLE_MS = 30;
 
-/** Start `argv` (argv only, LC_ALL=C, optional netns) as a request/answer session over stdin/stdout. */
-export function startSession(argv: string[], opts: { netns?: string } = {}): Session {
-  if (argv.length === 0) throw new Error('session: empty argv');
-  let full = argv;
-  if (opts.netns !== undefined) {
-    if (!NS_RE.test(opts.netns)) throw new Error(`session: invalid netns name ${JSON.stringify(opts.netns)}`);
-    full = ['ip', 'netns', 'exec', opts.netns, ...argv];
+const ENV = { LC_ALL: 'C', LANG: 'C' };
+
+function checkArgv(argv: string[], what: string): [string, string[]] {
+  if (argv.length === 0) throw new Error(`${what}: empty argv`);
+  for (const a of argv) if (typeof a !== 'string') throw new Error(`${what}: argv must be strings`);
+  return [argv[0], argv.slice(1)];
+}
+
+const text = (v: unknown): string => (typeof v === 'string' ? v : v instanceof Uint8Array ? Buffer.from(v).toString('utf8') : '');
+
+async function execaRun(argv: string[], opts: RunOptions = {}): Promise<RunResult> {
+  const [cmd, args] = checkArgv(argv, 'run');
+  const r = await execa(cmd, args, {
+    input: opts.input,
+    stdin: opts.input === undefined ? 'ignore' : 'pipe',
+    timeout: opts.timeoutMs ?? 15000,
+    forceKillAfterDelay: KILL_AFTER_MS,
+    maxBuffer: MAX_OUTPUT,
+    env: ENV,
+    reject: false,
+    stripFinalNewline: false,
+    encoding: 'utf8',
+  });
+  const stdout = text(r.stdout);
+  let stderr = text(r.stderr);
+  if (r.isMaxBuffer) stderr += `\n(output exceeded ${MAX_OUTPUT} bytes; command killed)`;
+  // Killed by a signal, timed out, or never started: no exit code.
+  const exitCode = r.timedOut || r.isMaxBuffer || r.signal !== undefined || r.exitCode === undefined ? undefined : r.exitCode;
+  if (exitCode === undefined || (exitCode !== 0 && !opts.allowFail)) {
+    throw new CommandError(argv, exitCode, stdout, stderr || (r.exitCode === undefined && !r.timedOut ? (r.originalMessage ?? r.shortMessage ?? '') : ''), r.timedOut, r.cause);
   }
-  const [cmd, ...args] = full;
-  const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: env(), shell: false });
+  return { stdout, stderr, exitCode };
+}
+
+function lineSplitter(cb: ((line: string) => void) | undefined): (chunk: Buffer | string) => void {
+  let buf = '';
+  return (chunk) => {
+    buf += typeof chunk === 'string' ? chunk : chunk.toString('utf8');
+    let i: number;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i).replace(/\r$/, '');
+      buf = buf.slice(i + 1);
+      cb?.(line);
+    }
+    if (buf.length > MAX_LINE) buf = ''; // a runaway line without newline: drop it
+  };
+}
+
+function execaSpawn(argv: string[], opts: SpawnOptions = {}): SpawnedProcess {
+  const [cmd, args] = checkArgv(argv, 'spawn');
+  const inherit = opts.stdio === 'inherit';
+  const out = opts.logFile !== undefined ? { file: opts.logFile, append: true } : inherit ? 'inherit' : 'pipe';
+  const child: ResultPromise = execa(cmd, args, {
+    stdin: 'ignore',
+    stdout: out,
+    stderr: out,
+    env: ENV,
+    reject: false,
+    buffer: false,
+    detached: opts.detached ?? false,
+    cleanup: !opts.detached,
+    forceKillAfterDelay: KILL_AFTER_MS,
+  });
+  if (out === 'pipe') {
+    child.stdout?.on('data', lineSplitter(opts.onStdoutLine));
+    child.stderr?.on('data', lineSplitter(opts.onStderrLine));
+  }
+  if (opts.unref || opts.detached) {
+    child.unref();
+    for (const s of [child.stdout, child.stderr] as unknown as ({ unref?: () => void } | null)[]) s?.unref?.();
+  }
+  let done = false;
+  const exited = child.then((r) => {
+    if (done) return;
+    done = true;
+    const started = r.exitCode !== undefined || r.signal !== undefined;
+    opts.onExit?.(r.exitCode ?? null, (r.signal as NodeJS.Signals | undefined) ?? null, started ? undefined : new Error(r.originalMessage ?? r.shortMessage ?? 'could not be started'));
+  });
+  return {
+    argv,
+    get pid() {
+      return child.pid;
+    },
+    kill(signal: NodeJS.Signals = 'SIGTERM') {
+      if (!done && child.exitCode === null && child.signalCode === null) child.kill(signal);
+    },
+    exited,
+  };
+}
+
+function execaSession(argv: string[]): Session {
+  const [cmd, args] = checkArgv(argv, 'session');
+  const child = execa(cmd, args, { stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', env: ENV, reject: false, buffer: false, forceKillAfterDelay: KILL_AFTER_MS });
   let alive = true;
   let outBuf = '';
   let errBuf = '';
@@ -160,7 +193,7 @@ export function startSession(argv: string[], opts: { netns?: string } = {}): Ses
     if (p) clearTimeout(p.timer);
     close();
     const code = why === 'exited' ? (child.exitCode ?? undefined) : undefined;
-    p?.reject(new CommandError(full, code, '', errBuf || why, why === 'timed out', new Error(why)));
+    p?.reject(new CommandError(argv, code, '', errBuf || why, why === 'timed out', new Error(why)));
   };
   const answer = (stdout: string | null) => {
     const p = pending;
@@ -176,7 +209,7 @@ export function startSession(argv: string[], opts: { netns?: string } = {}): Ses
     errBuf = '';
     p.resolve({ stdout, stderr });
   };
-  child.stdout.on('data', (b: Buffer) => {
+  child.stdout!.on('data', (b: Buffer) => {
     outBuf += b.toString('utf8');
     if (outBuf.length > MAX_OUTPUT) return fail('output too large');
     let i: number;
@@ -186,7 +219,7 @@ export function startSession(argv: string[], opts: { netns?: string } = {}): Ses
       answer(line);
     }
   });
-  child.stderr.on('data', (b: Buffer) => {
+  child.stderr!.on('data', (b: Buffer) => {
     errBuf += b.toString('utf8');
     if (errBuf.length > MAX_OUTPUT) return fail('output too large');
     if (!pending) return; // a stray warning; kept for the next answer
@@ -198,10 +231,10 @@ export function startSession(argv: string[], opts: { netns?: string } = {}): Ses
   });
   // An idle session does not keep the process alive (a pending request has its own timer).
   child.unref();
-  for (const s of [child.stdin, child.stdout, child.stderr] as unknown as { unref?: () => void }[]) s.unref?.();
-  child.stdin.on('error', () => undefined);
-  child.on('error', () => fail('could not be started'));
-  child.on('close', () => {
+  for (const s of [child.stdin, child.stdout, child.stderr] as unknown as ({ unref?: () => void } | null)[]) s?.unref?.();
+  child.stdin!.on('error', () => undefined);
+  void child.then((r) => {
+    if (r.exitCode === undefined && r.signal === undefined) return fail('could not be started');
     alive = false;
     if (pending) fail('exited');
   });
@@ -209,18 +242,18 @@ export function startSession(argv: string[], opts: { netns?: string } = {}): Ses
     if (!alive) return;
     alive = false;
     if (settle) clearTimeout(settle);
-    child.stdin.end();
+    child.stdin!.end();
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
   }
   const request = (line: string, timeoutMs = 15000) => {
     const next = chain.then(
       () =>
         new Promise<{ stdout: string | null; stderr: string }>((resolve, reject) => {
-          if (!alive) return reject(new Error(`${full.join(' ')}: session closed`));
+          if (!alive) return reject(new Error(`${argv.join(' ')}: session closed`));
           if (line.includes('\n')) return reject(new Error('session: one line per request'));
           pending = { resolve, reject, timer: setTimeout(() => fail('timed out'), timeoutMs) };
           errBuf = '';
-          child.stdin.write(`${line}\n`);
+          child.stdin!.write(`${line}\n`);
         }),
     );
     chain = next.catch(() => undefined);
@@ -234,3 +267,20 @@ export function startSession(argv: string[], opts: { netns?: string } = {}): Ses
     },
   };
 }
+
+/** The real runner (execa). */
+export const realRunner: Runner = { run: execaRun, session: execaSession, spawn: execaSpawn };
+
+/** Every command of `inner` runs inside network namespace `ns` (`ip netns exec NS argv...`). */
+export function withNetns(inner: Runner, ns: string): Runner {
+  if (!NS_RE.test(ns)) throw new Error(`invalid netns name ${JSON.stringify(ns)}`);
+  const wrap = (argv: string[]) => ['ip', 'netns', 'exec', ns, ...argv];
+  return {
+    run: (argv, opts) => (argv.length === 0 ? Promise.reject(new Error('run: empty argv')) : inner.run(wrap(argv), opts)),
+    session: (argv) => inner.session(wrap(argv)),
+    spawn: (argv, opts) => inner.spawn(wrap(argv), opts),
+  };
+}
+
+/** `withNetns` when `ns` is given, else the runner itself. */
+export const inNetns = (inner: Runner, ns: string | undefined): Runner => (ns === undefined ? inner : withNetns(inner, ns));

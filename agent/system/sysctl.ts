@@ -3,7 +3,6 @@
 // with the fake runner. Dotted keys: interface names containing '.' are written with '/'
 // (net.ipv4.conf.eth0/100.rp_filter), as sysctl(8) does.
 
-import { exec, toCtx, type SysCtx } from './context';
 import { CommandError, type Runner } from './runner';
 
 const COMPONENT_RE = /^[A-Za-z0-9_/-]+$/;
@@ -17,12 +16,6 @@ export function isSysctlKey(key: string): boolean {
   return parts.every((p) => COMPONENT_RE.test(p) && p.split('/').every((s) => s !== '' && s !== '.' && s !== '..'));
 }
 
-/** "net.ipv4.conf.eth0/100.rp_filter" → "/proc/sys/net/ipv4/conf/eth0.100/rp_filter". */
-export function sysctlPath(key: string): string {
-  if (!isSysctlKey(key)) throw new Error(`invalid sysctl key ${JSON.stringify(key)}`);
-  return '/proc/sys/' + key.split('.').map((p) => p.replace(/\//g, '.')).join('/');
-}
-
 /** Normalize for comparison: multi-value sysctls print tab-separated. */
 export function normValue(v: string): string {
   return v.trim().split(/\s+/).join(' ');
@@ -34,12 +27,11 @@ function checkValue(key: string, v: string): string {
 }
 
 /** Current values; missing keys map to null. */
-export async function readSysctls(c: SysCtx | Runner, keys: string[]): Promise<Record<string, string | null>> {
-  const ctx = toCtx(c);
-  for (const k of keys) if (!isSysctlKey(k)) throw new Error(`invalid sysctl key ${JSON.stringify(k)}`);
+export async function readSysctls(runner: Runner, keys: string[]): Promise<Record<string, string | null>> {
+    for (const k of keys) if (!isSysctlKey(k)) throw new Error(`invalid sysctl key ${JSON.stringify(k)}`);
   const out: Record<string, string | null> = {};
   if (keys.length === 0) return out;
-  const r = await exec(ctx, ['sysctl', '-n', ...keys], { allowFail: true });
+  const r = await runner.run(['sysctl', '-n', ...keys], { allowFail: true });
   const lines = r.stdout.replace(/\n$/, '').split('\n');
   if (r.exitCode === 0 && lines.length === keys.length) {
     keys.forEach((k, i) => (out[k] = normValue(lines[i])));
@@ -47,7 +39,7 @@ export async function readSysctls(c: SysCtx | Runner, keys: string[]): Promise<R
   }
   // some key missing (or odd output): one at a time
   for (const k of keys) {
-    const one = await exec(ctx, ['sysctl', '-n', k], { allowFail: true });
+    const one = await runner.run(['sysctl', '-n', k], { allowFail: true });
     out[k] = one.exitCode === 0 ? normValue(one.stdout) : null;
   }
   return out;
@@ -71,18 +63,17 @@ export class SysctlError extends Error {
 }
 
 /** Write the values that differ; returns what changed. Keys that fail are thrown together (SysctlError). */
-export async function applySysctls(c: SysCtx | Runner, desired: Record<string, string>): Promise<SysctlChange[]> {
-  const ctx = toCtx(c);
-  const keys = Object.keys(desired).sort();
+export async function applySysctls(runner: Runner, desired: Record<string, string>): Promise<SysctlChange[]> {
+    const keys = Object.keys(desired).sort();
   for (const k of keys) checkValue(k, desired[k]);
-  const cur = await readSysctls(ctx, keys);
+  const cur = await readSysctls(runner, keys);
   const changed: SysctlChange[] = [];
   const failures: { key: string; stderr: string }[] = [];
   for (const k of keys) {
     const want = normValue(desired[k]);
     if (cur[k] === want) continue;
     try {
-      await exec(ctx, ['sysctl', '-q', '-w', `${k}=${desired[k]}`]);
+      await runner.run(['sysctl', '-q', '-w', `${k}=${desired[k]}`]);
       changed.push({ key: k, from: cur[k], to: want });
     } catch (e) {
       failures.push({ key: k, stderr: e instanceof CommandError ? e.stderr || e.message : String(e) });

@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { setupLab, type LabEnv } from '../../test/helpers/lab';
 import { cli, BIN, ROOT } from '../../test/helpers/cli';
-import { nsName } from '../../agent/system/lab';
+import { nsName } from '../../lab/lab';
 import { HEALTH_FAST } from '../../lib/validations/config';
 
 export type { LabEnv };

@@ -1,7 +1,6 @@
 import { parseArgs } from '../args';
 import { openDb } from '../../lib/db/sqlite';
 import { Agent } from '../../agent/agent';
-import { demoRequestHandlers } from '../../agent/requests';
 
 export async function run(args: string[]): Promise<number> {
   const { flags, positional } = parseArgs(args, { once: 'bool', 'no-health': 'bool', quiet: 'bool' });
@@ -13,13 +12,15 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write('linkward agent: must run as root (it programs nftables, routes and sysctls)\n');
     return 1;
   }
+  // Demo mode only: the lab's "simulate failure" handlers, injected (the agent never imports the lab).
+  const requestHandlers = process.env.LINKWARD_DEMO_LAB ? (await import('../../lab/demo')).demoRequestHandlers() : {};
   const db = openDb();
   const agent = new Agent({
     db,
     health: !flags.once && !flags['no-health'],
     watchLinks: !flags.once,
     log: flags.quiet ? () => undefined : undefined,
-    requestHandlers: demoRequestHandlers(),
+    requestHandlers,
   });
   if (flags.once) {
     const r = await agent.runOnce();

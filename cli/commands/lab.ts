@@ -1,9 +1,8 @@
 // linkward lab up|down|status|break|restore|exec|targets — the namespace lab (docs/lab.md).
 import {
   labUp, labDown, labStatus, labBreak, labRestore, labExec, labTargetFilter, labTargetUnfilter, tcpWhoAmIMany,
-} from '../../agent/system/lab';
-import { SERVER_ADDR } from '../../agent/system/lab-plan';
-import { DEFAULT_PREFIX, parseRole } from '../../agent/system/lab-plan';
+} from '../../lab/lab';
+import { SERVER_ADDR, DEFAULT_PREFIX, parseRole } from '../../lab/plan';
 import { CommandError } from '../../agent/system/runner';
 
 const USAGE = `usage:

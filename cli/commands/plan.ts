@@ -5,7 +5,7 @@ import { compile } from '../../lib/compile/compile';
 import { renderTransaction } from '../../lib/compile/nft';
 import type { Facts, IfaceFacts } from '../../lib/compile/types';
 import { gatherFacts } from '../../agent/system/facts';
-import { run as runner } from '../../agent/system/runner';
+import { realRunner as runner } from '../../agent/system/runner';
 
 export async function run(args: string[]): Promise<number> {
   const { flags, positional } = parseArgs(args, { json: 'bool', transaction: 'bool', 'no-kernel': 'bool' });

@@ -10,8 +10,8 @@ import type { Browser, Page } from 'playwright-core';
 import { startServer, launchBrowser, setupAdmin, logout, shot, waitFor, type WebServer } from './helpers';
 import { setupLab, type LabEnv } from '../helpers/lab';
 import { cli, BIN } from '../helpers/cli';
-import { run } from '../../agent/system/runner';
-import { tcpWhoAmIMany } from '../../agent/system/lab';
+import { withNetns, realRunner } from '../../agent/system/runner';
+import { tcpWhoAmIMany } from '../../lab/lab';
 
 let L: LabEnv;
 let srv: WebServer;
@@ -68,14 +68,14 @@ test('a rule added in the browser is applied and its counter rises with real tra
   await page.getByText(/Saved as revision/).waitFor();
   const rev = desired();
   await waitFor(() => applied() === rev, `agent applied revision ${rev}`, 20000);
-  const list = (await run(['nft', 'list', 'chain', 'inet', 'linkward', 'forward'], { netns: L.lab.namespaces.router })).stdout;
+  const list = (await withNetns(realRunner, L.lab.namespaces.router).run(['nft', 'list', 'chain', 'inet', 'linkward', 'forward'])).stdout;
   assert.match(list, /udp dport 9 counter name "lw_r_count_udp" accept comment "lw:rule:count-udp"/);
   await page.goto(`${srv.url}/rules`);
   const row = page.getByTestId('rules-table').locator('tr[data-name="count-udp"]');
   await row.getByText('never matched').waitFor({ timeout: 10000 });
   await page.evaluate(() => ((window as unknown as { __noReload: number }).__noReload = 1));
   // 7 datagrams LAN host → Internet, udp/9: exactly this rule counts them.
-  await run([process.execPath, '-e', "const s=require('dgram').createSocket('udp4');let n=0;const t=()=>s.send('x',9,'203.0.113.80',()=>{if(++n<7)t();else s.close()});t();"], { netns: L.lab.namespaces.lan });
+  await withNetns(realRunner, L.lab.namespaces.lan).run([process.execPath, '-e', "const s=require('dgram').createSocket('udp4');let n=0;const t=()=>s.send('x',9,'203.0.113.80',()=>{if(++n<7)t();else s.close()});t();"]);
   await waitFor(async () => (await row.getByTestId('counter').getAttribute('data-packets')) === '7', 'live counter shows 7 packets', 15000);
   assert.equal(await page.evaluate(() => (window as unknown as { __noReload?: number }).__noReload), 1, 'no full page reload');
   await shot(page, 'lab-02-rules-live');

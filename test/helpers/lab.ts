@@ -4,8 +4,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
-import { run, type Runner } from '../../agent/system/runner';
-import { labUp, labDown, type LabInfo } from '../../agent/system/lab';
+import { withNetns, realRunner, type Runner } from '../../agent/system/runner';
+import { labUp, labDown, type LabInfo } from '../../lab/lab';
 import { openDb, type DB } from '../../lib/db/sqlite';
 import { Agent } from '../../agent/agent';
 import { ROOT, BIN } from './cli';
@@ -16,7 +16,7 @@ export function uniquePrefix(tag: string): string {
 }
 
 export function netnsRunner(ns: string): Runner {
-  return (argv, opts = {}) => run(argv, { ...opts, netns: opts.netns ?? ns });
+  return withNetns(realRunner, ns);
 }
 
 export interface LabEnv {

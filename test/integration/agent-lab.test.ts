@@ -6,8 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setupLab, type LabEnv } from '../helpers/lab';
 import { cli, BIN } from '../helpers/cli';
-import { run } from '../../agent/system/runner';
-import { tcpWhoAmI, tcpWhoAmIMany, udpWhoAmI, labExec } from '../../agent/system/lab';
+import { withNetns, realRunner } from '../../agent/system/runner';
+import { tcpWhoAmI, tcpWhoAmIMany, udpWhoAmI, labExec } from '../../lab/lab';
 
 let L: LabEnv;
 const ISP1 = '100.64.1.2';
@@ -45,7 +45,7 @@ function status() {
 
 async function kernelSnapshot() {
   const ns = L.lab.namespaces.router;
-  const nftJ = (await run(['nft', '-j', 'list', 'table', 'inet', 'linkward'], { netns: ns })).stdout;
+  const nftJ = (await withNetns(realRunner, ns).run(['nft', '-j', 'list', 'table', 'inet', 'linkward'])).stdout;
   // Counter values and the elements of kernel-owned dynamic sets (port-scan meter, bans, pins)
   // move with traffic and time; everything else — handles included — must be identical.
   const doc = JSON.parse(nftJ) as { nftables: Record<string, Record<string, unknown>>[] };
@@ -55,8 +55,8 @@ async function kernelSnapshot() {
     if (set?.flags?.includes('timeout')) delete set.elem;
   }
   const nft = JSON.stringify(doc);
-  const rules = (await run(['ip', '-j', 'rule', 'show'], { netns: ns })).stdout;
-  const routes = (await run(['ip', '-j', 'route', 'show', 'table', 'all'], { netns: ns })).stdout;
+  const rules = (await withNetns(realRunner, ns).run(['ip', '-j', 'rule', 'show'])).stdout;
+  const routes = (await withNetns(realRunner, ns).run(['ip', '-j', 'route', 'show', 'table', 'all'])).stdout;
   return { nft, rules, routes };
 }
 
@@ -67,7 +67,7 @@ function labConfig() {
 before(async () => {
   L = await setupLab('ag', 3);
   // Servers on the router for the inbound service tests (2222 allowed on isp1, 2223 not allowed).
-  await labExec(L.prefix, 'router', [process.execPath, '--import', 'tsx', path.join(process.cwd(), 'agent/lab/echo-server.ts'), '--tcp', '2222,2223', '--udp', '123', '--daemon', '--pidfile', path.join(L.dir, 'rtr-echo.pid'), '--log', path.join(L.dir, 'rtr-echo.log')]);
+  await labExec(L.prefix, 'router', [process.execPath, '--import', 'tsx', path.join(process.cwd(), 'lab/echo-server.ts'), '--tcp', '2222,2223', '--udp', '123', '--daemon', '--pidfile', path.join(L.dir, 'rtr-echo.pid'), '--log', path.join(L.dir, 'rtr-echo.log')]);
   const doc = labConfig();
   doc.rules.push({ name: 'count-udp-9', chain: 'forward', action: 'accept', protocol: 'udp', port: 9 });
   importDoc(doc);
@@ -129,7 +129,7 @@ test('inbound: a service answers only on its uplink and port; replies leave wher
 });
 
 test('ICMP allow-list: echo answered, timestamp not; NTP only from listed sources', async () => {
-  const ping = await run(['ping', '-n', '-c', '1', '-W', '1', ISP1], { netns: L.lab.namespaces.net, allowFail: true });
+  const ping = await withNetns(realRunner, L.lab.namespaces.net).run(['ping', '-n', '-c', '1', '-W', '1', ISP1], { allowFail: true });
   assert.equal(ping.exitCode, 0, 'echo-request to the router answered');
   // ICMP timestamp request (type 13) via a raw socket; the router must not answer (type 14).
   const py = [
@@ -147,7 +147,7 @@ test('ICMP allow-list: echo answered, timestamp not; NTP only from listed source
     ' if a[0]==sys.argv[1]: got.add(d[20])',
     'print(",".join(str(x) for x in sorted(got)))',
   ].join('\n');
-  const r = await run(['python3', '-c', py, ISP1], { netns: L.lab.namespaces.net, timeoutMs: 10000 });
+  const r = await withNetns(realRunner, L.lab.namespaces.net).run(['python3', '-c', py, ISP1], { timeoutMs: 10000 });
   const types = r.stdout.trim().split(',').filter(Boolean).map(Number);
   assert.ok(types.includes(0), `echo-reply received (got types ${types})`);
   assert.ok(!types.includes(14), `no timestamp-reply (got types ${types})`);
@@ -162,7 +162,7 @@ test('counters: matching traffic raises exactly that rule; counters survive a ch
   const get = (s: ReturnType<typeof status>, kind: string, name: string) => s.rules.find((r) => r.kind === kind && r.name === name);
   assert.ok(get(before, 'rule', 'no-telnet'), 'no-telnet counter reported');
   // 5 UDP datagrams to port 9 from the LAN: each is one packet through forward.
-  await run([process.execPath, '-e', `const s=require('dgram').createSocket('udp4');let n=0;const t=()=>s.send('x',9,'${SERVER}',()=>{if(++n<5)t();else s.close()});t();`], { netns: L.lab.namespaces.lan });
+  await withNetns(realRunner, L.lab.namespaces.lan).run([process.execPath, '-e', `const s=require('dgram').createSocket('udp4');let n=0;const t=()=>s.send('x',9,'${SERVER}',()=>{if(++n<5)t();else s.close()});t();`]);
   // 3 TCP SYNs to port 23 (dropped, logged): short timeout so the SYN is not retransmitted.
   for (let i = 0; i < 3; i++) await tcpWhoAmI(L.prefix, 'lan', SERVER, 23, { timeoutMs: 400 });
   assert.equal(agentOnce().code, 0);
@@ -200,8 +200,8 @@ test('apply twice (and an agent restart) changes nothing in the kernel', async (
 
 test('a foreign table survives 100 applies untouched', async () => {
   const ns = L.lab.namespaces.router;
-  await run(['nft', '-f', '-'], { netns: ns, input: 'table ip dockerish {\n set blocked {\n  type ipv4_addr\n  elements = { 10.9.9.9 }\n }\n chain fwdchain {\n  type filter hook forward priority 10; policy accept;\n  ip saddr @blocked counter drop comment "foreign"\n }\n}\n' });
-  const foreign = async () => (await run(['nft', '-j', 'list', 'table', 'ip', 'dockerish'], { netns: ns })).stdout.replace(/"packets":\s*\d+,\s*"bytes":\s*\d+/g, '');
+  await withNetns(realRunner, ns).run(['nft', '-f', '-'], { input: 'table ip dockerish {\n set blocked {\n  type ipv4_addr\n  elements = { 10.9.9.9 }\n }\n chain fwdchain {\n  type filter hook forward priority 10; policy accept;\n  ip saddr @blocked counter drop comment "foreign"\n }\n}\n' });
+  const foreign = async () => (await withNetns(realRunner, ns).run(['nft', '-j', 'list', 'table', 'ip', 'dockerish'])).stdout.replace(/"packets":\s*\d+,\s*"bytes":\s*\d+/g, '');
   const before = await foreign();
   const base = JSON.parse(cli(['export'], L.env).stdout);
   const agent = L.agent();
@@ -220,7 +220,7 @@ test('a foreign table survives 100 applies untouched', async () => {
     await disconnect();
   }
   assert.equal(await foreign(), before, 'foreign table unchanged after 100 applies');
-  await run(['nft', 'delete', 'table', 'ip', 'dockerish'], { netns: ns });
+  await withNetns(realRunner, ns).run(['nft', 'delete', 'table', 'ip', 'dockerish']);
 });
 
 test('an invalid row written behind the CLI is refused; the kernel keeps the previous state', async () => {

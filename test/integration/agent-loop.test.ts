@@ -7,8 +7,8 @@ import fs from 'node:fs';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { setupLab, type LabEnv } from '../helpers/lab';
 import { cli, BIN } from '../helpers/cli';
-import { run } from '../../agent/system/runner';
-import { tcpWhoAmIMany } from '../../agent/system/lab';
+import { withNetns, realRunner } from '../../agent/system/runner';
+import { tcpWhoAmIMany } from '../../lab/lab';
 import { waitUntil } from '../helpers/wait';
 
 let L: LabEnv;
@@ -46,7 +46,7 @@ function importDoc(doc: unknown): number {
   return JSON.parse(r.stdout).revision;
 }
 
-const routesOf = async (table: number) => (await run(['ip', '-j', '-4', 'route', 'show', 'table', String(table)], { netns: ns() })).stdout;
+const routesOf = async (table: number) => (await withNetns(realRunner, ns()).run(['ip', '-j', '-4', 'route', 'show', 'table', String(table)])).stdout;
 
 before(async () => {
   L = await setupLab('lp', 2);
@@ -67,7 +67,7 @@ test('a new revision is applied by the running agent', async () => {
   const rev = importDoc(doc);
   await waitFor('revision applied', () => state().appliedRevision === rev);
   process.stderr.write(`  revision ${rev} applied ${Date.now() - t0} ms after import returned\n`);
-  const list = (await run(['nft', 'list', 'chain', 'inet', 'linkward', 'input'], { netns: ns() })).stdout;
+  const list = (await withNetns(realRunner, ns()).run(['nft', 'list', 'chain', 'inet', 'linkward', 'input'])).stdout;
   assert.match(list, /comment "lw:rule:watch-me"/);
 });
 
@@ -91,17 +91,17 @@ test('link down/up and a DHCP renew restore the uplink routes without a restart'
   assert.match(t201, /"dst":"default"/);
   assert.match(t202, /"dst":"default"/);
   // ifdown/ifup of wan1 (explicit gateway): the kernel drops its routes; the agent re-adds them.
-  await run(['ip', 'link', 'set', 'wan1', 'down'], { netns: ns() });
+  await withNetns(realRunner, ns()).run(['ip', 'link', 'set', 'wan1', 'down']);
   await waitFor('routes gone with the link', async () => !/"dst":"default"/.test(await routesOf(201)));
-  await run(['ip', 'link', 'set', 'wan1', 'up'], { netns: ns() });
+  await withNetns(realRunner, ns()).run(['ip', 'link', 'set', 'wan1', 'up']);
   await waitFor('table 201 restored', async () => (await routesOf(201)) === t201, 15000);
   // wan2 learns its gateway from DHCP (main-table default route): after a flap the gateway is
   // unknown until the "DHCP client" re-adds the default route; then everything comes back.
-  await run(['ip', 'link', 'set', 'wan2', 'down'], { netns: ns() });
-  await run(['ip', 'link', 'set', 'wan2', 'up'], { netns: ns() });
+  await withNetns(realRunner, ns()).run(['ip', 'link', 'set', 'wan2', 'down']);
+  await withNetns(realRunner, ns()).run(['ip', 'link', 'set', 'wan2', 'up']);
   await new Promise((r) => setTimeout(r, 1500));
   assert.doesNotMatch(await routesOf(202), /"dst":"default"/, 'no gateway known yet');
-  await run(['ip', 'route', 'replace', 'default', 'via', '100.64.2.1', 'dev', 'wan2', 'metric', '102'], { netns: ns() });
+  await withNetns(realRunner, ns()).run(['ip', 'route', 'replace', 'default', 'via', '100.64.2.1', 'dev', 'wan2', 'metric', '102']);
   await waitFor('table 202 restored after the DHCP renew', async () => (await routesOf(202)) === t202, 15000);
   // Traffic uses both uplinks again.
   const res = await tcpWhoAmIMany(L.prefix, 'lan', '203.0.113.80', 80, 60);
@@ -114,7 +114,7 @@ test('kill -9 at random moments never leaves a half-applied nft table; the next 
   const base = JSON.parse(cli(['export'], L.env).stdout);
   const variant = (tag: string, n: number) => ({ ...base, rules: Array.from({ length: n }, (_, i) => ({ name: `${tag}${i}`, chain: 'forward', action: 'drop', protocol: 'tcp', port: 10000 + i })) });
   const names = async () => {
-    const r = await run(['nft', 'list', 'chain', 'inet', 'linkward', 'forward'], { netns: ns() });
+    const r = await withNetns(realRunner, ns()).run(['nft', 'list', 'chain', 'inet', 'linkward', 'forward']);
     return [...r.stdout.matchAll(/comment "lw:rule:([a-z0-9-]+)"/g)].map((m) => m[1]).sort();
   };
   const expect = (tag: string, n: number) => Array.from({ length: n }, (_, i) => `${tag}${i}`).sort();

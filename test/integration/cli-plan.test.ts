@@ -6,12 +6,12 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { cli, tmpDb, ROOT, BIN } from '../helpers/cli';
-import { run } from '../../agent/system/runner';
+import { withNetns, realRunner } from '../../agent/system/runner';
 
 test('import the example, plan in a fresh namespace, nft -c accepts the transaction', async () => {
   const t = tmpDb();
   const ns = `lwt${process.pid}plan`;
-  await run(['ip', 'netns', 'add', ns]);
+  await realRunner.run(['ip', 'netns', 'add', ns]);
   try {
     const env = { LINKWARD_DB: t.db };
     assert.equal(cli(['import', path.join(ROOT, 'docs', 'example.json')], env).code, 0);
@@ -22,7 +22,7 @@ test('import the example, plan in a fresh namespace, nft -c accepts the transact
     assert.match(p.nft, /table inet linkward/);
     assert.equal(p.sysctls['net.ipv4.ip_forward'], '1');
     assert.ok(p.rules.some((r) => r.priority === 10000), 'suppress_prefixlength rule planned');
-    const check = await run(['nft', '-c', '-f', '-'], { netns: ns, input: p.nft, allowFail: true });
+    const check = await withNetns(realRunner, ns).run(['nft', '-c', '-f', '-'], { input: p.nft, allowFail: true });
     assert.equal(check.exitCode, 0, `nft -c rejected the plan: ${check.stderr}`);
     // The human-readable plan names the same things.
     const human = cli(['plan', '--no-kernel'], env);
@@ -31,7 +31,7 @@ test('import the example, plan in a fresh namespace, nft -c accepts the transact
     assert.match(human.stdout, /counter name "lw_r_no_telnet"/);
     assert.match(human.stdout, /ip rule add priority 10000 lookup main suppress_prefixlength 0/);
   } finally {
-    await run(['ip', 'netns', 'del', ns], { allowFail: true });
+    await realRunner.run(['ip', 'netns', 'del', ns], { allowFail: true });
     t.cleanup();
   }
 });

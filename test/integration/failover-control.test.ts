@@ -7,8 +7,8 @@ import {
   AgentProc, ProbeProc, SERVER, ISP_ADDR, labDoc, importDoc, waitState, waitFor, transitions, startServer, startHold,
   cliRun, sleep, setupFailoverLab, type LabEnv, type ConfigDoc, type HoldEvent,
 } from '../../bench/lib/failover-lab';
-import { labBreak, labRestore, tcpWhoAmIMany } from '../../agent/system/lab';
-import { run } from '../../agent/system/runner';
+import { labBreak, labRestore, tcpWhoAmIMany } from '../../lab/lab';
+import { withNetns, realRunner } from '../../agent/system/runner';
 
 let L: LabEnv;
 let agent: AgentProc | null = null;
@@ -43,7 +43,7 @@ async function holdOn(mark: number): Promise<ProbeProc<HoldEvent>> {
   for (let i = 0; i < 16; i++) {
     const p = await startHold(L, 'lan', SERVER);
     const port = Number(p.lines.find((l) => l.ev === 'open')!.local!.split(':')[1]);
-    const ct = await run(['conntrack', '-L', '-p', 'tcp', '--orig-port-src', String(port)], { netns: L.lab.namespaces.router, allowFail: true });
+    const ct = await withNetns(realRunner, L.lab.namespaces.router).run(['conntrack', '-L', '-p', 'tcp', '--orig-port-src', String(port)], { allowFail: true });
     if (new RegExp(`mark=${mark}\\b`).test(ct.stdout)) {
       procs.push(p as ProbeProc<unknown>);
       return p;
@@ -85,7 +85,7 @@ test('sticky source: one LAN host stays on one uplink; moves only when it goes d
   assert.deepEqual(await uplinksOf(50, '192.168.1.10'), [other], 'after recovery the host stays where it was moved');
   await sleep((STICKY_SECONDS + 2) * 1000);
   const pinSets: string[] = [];
-  for (const id of [1, 2]) pinSets.push((await run(['nft', 'list', 'set', 'inet', 'linkward', `lw_pin_${id}`], { netns: L.lab.namespaces.router, allowFail: true })).stdout);
+  for (const id of [1, 2]) pinSets.push((await withNetns(realRunner, L.lab.namespaces.router).run(['nft', 'list', 'set', 'inet', 'linkward', `lw_pin_${id}`], { allowFail: true })).stdout);
   assert.ok(!pinSets.some((x) => /192\.168\.1\.10\b/.test(x)), `pin expired after stickySeconds of silence: ${pinSets.join('')}`);
   const again = await uplinksOf(50, '192.168.1.10');
   assert.equal(again.length, 1, 'a new pin: again one uplink for all 50');

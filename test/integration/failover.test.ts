@@ -9,8 +9,8 @@ import {
   uplinkStates, startConnector, startServer, startHold, settledAfter, firstVia, sleep, setupFailoverLab,
   type LabEnv, type ConnSample,
 } from '../../bench/lib/failover-lab';
-import { labBreak, labRestore, labTargetFilter, labTargetUnfilter, tcpWhoAmI, tcpWhoAmIMany } from '../../agent/system/lab';
-import { run } from '../../agent/system/runner';
+import { labBreak, labRestore, labTargetFilter, labTargetUnfilter, tcpWhoAmI, tcpWhoAmIMany } from '../../lab/lab';
+import { withNetns, realRunner } from '../../agent/system/runner';
 import { gatherFacts } from '../../agent/system/facts';
 import { compile, planHash } from '../../lib/compile/compile';
 
@@ -80,7 +80,7 @@ test('break isp1: every new LAN connection goes via isp2; restore: isp1 carries 
 
 /** conntrack mark of the LAN flow with this local port (0 when none). */
 async function flowMark(localPort: number): Promise<number> {
-  const r = await run(['conntrack', '-L', '-p', 'tcp', '--orig-port-src', String(localPort), '-o', 'extended'], { netns: L.lab.namespaces.router, allowFail: true });
+  const r = await withNetns(realRunner, L.lab.namespaces.router).run(['conntrack', '-L', '-p', 'tcp', '--orig-port-src', String(localPort), '-o', 'extended'], { allowFail: true });
   const m = /mark=(\d+)/.exec(r.stdout);
   return m ? Number(m[1]) : 0;
 }
@@ -137,7 +137,7 @@ test('router-originated traffic follows the same rules: unbound connections from
     assert.ok(before.every((r) => r && [ISP1, ISP2].includes(r.ip)), 'router connections succeed via a priority-1 uplink');
     // The conntrack mark of every router flow names the uplink it really uses (its source
     // address), so cleanup by mark hits exactly the flows of a dead uplink.
-    const ct = await run(['conntrack', '-L', '-p', 'tcp', '--dport', '80', '-o', 'extended'], { netns: L.lab.namespaces.router, allowFail: true });
+    const ct = await withNetns(realRunner, L.lab.namespaces.router).run(['conntrack', '-L', '-p', 'tcp', '--dport', '80', '-o', 'extended'], { allowFail: true });
     const flows = ct.stdout.split('\n').map((l) => /src=100\.64\.(\d)\.2 dst=203\.0\.113\.80 .* mark=(\d+)/.exec(l)).filter((m): m is RegExpExecArray => m !== null);
     assert.ok(flows.length >= 20, `router flows in conntrack (${flows.length})`);
     for (const m of flows) assert.equal(Number(m[2]), Number(m[1]) << 8, `flow from 100.64.${m[1]}.2 carries mark ${Number(m[2]).toString(16)}`);
@@ -181,19 +181,19 @@ test('carrier down on wan1: immediate failover; carrier back: routes restored wi
   const pid = agent!.pid;
   const t = Date.now();
   try {
-    await run(['ip', 'link', 'set', 'dev', 'wan1', 'down'], { netns: ns });
+    await withNetns(realRunner, ns).run(['ip', 'link', 'set', 'dev', 'wan1', 'down']);
     const down = await waitState(L, 'isp1', 'down', 10000);
     note(`carrier down -> isp1 down in ${down.since - t} ms (${down.reason})`);
     assert.match(down.reason, /carrier|link/i);
     const during = await tcpWhoAmIMany(L.prefix, 'lan', SERVER, 80, 20, { timeoutMs: 1000 });
     assert.deepEqual([...new Set(during.map((r) => r?.ip ?? 'failed'))], [ISP2]);
   } finally {
-    await run(['ip', 'link', 'set', 'dev', 'wan1', 'up'], { netns: ns });
+    await withNetns(realRunner, ns).run(['ip', 'link', 'set', 'dev', 'wan1', 'up']);
   }
   const tUp = Date.now();
   const up = await waitState(L, 'isp1', 'up', 30000);
   note(`carrier back -> isp1 up in ${up.since - tUp} ms`);
-  const routes = await run(['ip', '-j', 'route', 'show', 'table', '201'], { netns: ns });
+  const routes = await withNetns(realRunner, ns).run(['ip', '-j', 'route', 'show', 'table', '201']);
   assert.match(routes.stdout, /"dst":"default","gateway":"100\.64\.1\.1"/, 'table 201 has its default route again');
   const after = await tcpWhoAmIMany(L.prefix, 'lan', SERVER, 80, 30, { timeoutMs: 1000 });
   assert.ok(after.some((r) => r?.ip === ISP1), 'isp1 carries new connections again');
@@ -227,14 +227,14 @@ test('one of three targets filtered (20 s), then 20 % random loss on isp1 (60 s)
 
 async function kernelSnapshot(): Promise<{ nft: string; rules: string; routes: string }> {
   const ns = L.lab.namespaces.router;
-  const doc = JSON.parse((await run(['nft', '-j', 'list', 'table', 'inet', 'linkward'], { netns: ns })).stdout) as { nftables: Record<string, Record<string, unknown>>[] };
+  const doc = JSON.parse((await withNetns(realRunner, ns).run(['nft', '-j', 'list', 'table', 'inet', 'linkward'])).stdout) as { nftables: Record<string, Record<string, unknown>>[] };
   for (const o of doc.nftables) {
     if (o.counter) Object.assign(o.counter, { packets: 0, bytes: 0 });
     const set = o.set as { flags?: string[]; elem?: unknown } | undefined;
     if (set?.flags?.includes('timeout')) delete set.elem;
   }
-  const rules = (await run(['ip', '-j', 'rule', 'show'], { netns: ns })).stdout;
-  const routes = (await run(['ip', '-j', 'route', 'show', 'table', 'all'], { netns: ns })).stdout;
+  const rules = (await withNetns(realRunner, ns).run(['ip', '-j', 'rule', 'show'])).stdout;
+  const routes = (await withNetns(realRunner, ns).run(['ip', '-j', 'route', 'show', 'table', 'all'])).stdout;
   return { nft: JSON.stringify(doc), rules, routes };
 }
 
@@ -261,7 +261,7 @@ test('agent killed (-9) right after isp1 went down, restarted: same kernel state
     if (desired.kind !== 'ok') return;
     const ifnames = [...desired.config.lan.map((l) => l.interface), ...desired.config.uplinks.map((u) => u.interface)];
     const expected = compile(desired.config, { interfaces: await gatherFacts(L.runner, ifnames), health: { isp1: 'down', isp2: 'up', isp3: 'up' } });
-    const marker = (await run(['nft', 'list', 'chain', 'inet', 'linkward', 'lw_meta'], { netns: L.lab.namespaces.router })).stdout;
+    const marker = (await withNetns(realRunner, L.lab.namespaces.router).run(['nft', 'list', 'chain', 'inet', 'linkward', 'lw_meta'])).stdout;
     assert.ok(marker.includes(`lw:${planHash(expected)}`), 'kernel carries the plan with isp1 down');
     note(`restart: the killed agent had ${after.nft === before.nft && after.routes === before.routes ? 'already applied' : 'NOT yet applied'} the failover; the new one converged`);
     // And stays there: a second look after more rounds shows no change at all.

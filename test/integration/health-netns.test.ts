@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { run } from '../../agent/system/runner';
+import { withNetns, realRunner } from '../../agent/system/runner';
 import { HEALTH_DEFAULTS, HEALTH_FAST } from '../../lib/validations/config';
 
 const isRoot = process.getuid?.() === 0;
@@ -19,20 +19,20 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const created: string[] = [];
 
 async function ip(ns: string, ...argv: string[]) {
-  await run(['ip', ...argv], { netns: ns });
+  await withNetns(realRunner, ns).run(['ip', ...argv]);
 }
 async function nft(ns: string, script: string) {
-  await run(['nft', '-f', '-'], { netns: ns, input: script });
+  await withNetns(realRunner, ns).run(['nft', '-f', '-'], { input: script });
 }
 
 async function setupLab() {
   for (const ns of Object.values(NS)) {
-    await run(['ip', 'netns', 'add', ns]);
+    await realRunner.run(['ip', 'netns', 'add', ns]);
     created.push(ns);
     await ip(ns, 'link', 'set', 'lo', 'up');
   }
   const veth = async (a: string, an: string, b: string, bn: string, aAddr: string, bAddr: string) => {
-    await run(['ip', 'link', 'add', an, 'netns', a, 'type', 'veth', 'peer', 'name', bn, 'netns', b]);
+    await realRunner.run(['ip', 'link', 'add', an, 'netns', a, 'type', 'veth', 'peer', 'name', bn, 'netns', b]);
     await ip(a, 'addr', 'add', aAddr, 'dev', an);
     await ip(b, 'addr', 'add', bAddr, 'dev', bn);
     await ip(a, 'link', 'set', an, 'up');
@@ -46,7 +46,7 @@ async function setupLab() {
   await ip(NS.N, 'route', 'add', '10.101.0.0/24', 'via', '10.201.0.1');
   await ip(NS.N, 'route', 'add', '10.102.0.0/24', 'via', '10.202.0.1');
   for (const [ns, via] of [[NS.I1, '10.201.0.2'], [NS.I2, '10.202.0.2']]) {
-    await run(['sysctl', '-qw', 'net.ipv4.ip_forward=1'], { netns: ns });
+    await withNetns(realRunner, ns).run(['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
     await ip(ns, 'route', 'add', '203.0.113.0/24', 'via', via);
     // netem (sch_netem) may be missing: the loss test then drops 20 % of requests with nft numgen.
     // Counters per source address of echo requests forwarded by this ISP; a "break" set.
@@ -59,7 +59,7 @@ async function setupLab() {
       }
     }\n`);
   }
-  await run(['sysctl', '-qw', 'net.ipv4.conf.all.rp_filter=2'], { netns: NS.R });
+  await withNetns(realRunner, NS.R).run(['sysctl', '-qw', 'net.ipv4.conf.all.rp_filter=2']);
   await ip(NS.R, 'route', 'add', 'default', 'via', '10.101.0.1');
   for (const id of [1, 2, 3, 4]) {
     const table = String(200 + (((id - 1) % 2) + 1));
@@ -72,11 +72,11 @@ async function setupLab() {
 }
 
 async function teardown() {
-  for (const ns of created.splice(0)) await run(['ip', 'netns', 'del', ns], { allowFail: true });
+  for (const ns of created.splice(0)) await realRunner.run(['ip', 'netns', 'del', ns], { allowFail: true });
 }
 
 async function counter(ns: string, name: string): Promise<number> {
-  const r = await run(['nft', '-j', 'list', 'counter', 'inet', 'lwt', name], { netns: ns });
+  const r = await withNetns(realRunner, ns).run(['nft', '-j', 'list', 'counter', 'inet', 'lwt', name]);
   const j = JSON.parse(r.stdout) as { nftables: { counter?: { packets: number } }[] };
   return j.nftables.find((x) => x.counter)!.counter!.packets;
 }
@@ -88,7 +88,7 @@ class ProbeCli {
   private child: ChildProcess;
   private exited: Promise<void>;
   constructor(uplinks: unknown[]) {
-    this.child = spawn('ip', ['netns', 'exec', NS.R, process.execPath, '--import', 'tsx', 'agent/health/probe-cli.ts', '--config', '-', '--watch-links'], {
+    this.child = spawn('ip', ['netns', 'exec', NS.R, process.execPath, '--import', 'tsx', 'lab/probe-cli.ts', '--config', '-', '--watch-links'], {
       stdio: ['pipe', 'pipe', 'inherit'],
       env: { ...process.env, LC_ALL: 'C' },
     });
@@ -214,7 +214,7 @@ test('health probing in namespaces', { skip: !isRoot ? 'needs root' : !hasPing ?
       await t.test('20 % loss for 40 s on both uplinks: zero transitions', async () => {
         let method = 'netem';
         const tc = async (ns: string, dev: string, add: boolean) =>
-          run(['tc', 'qdisc', add ? 'add' : 'del', 'dev', dev, 'root', ...(add ? ['netem', 'loss', '20%'] : [])], { netns: ns, allowFail: !add });
+          withNetns(realRunner, ns).run(['tc', 'qdisc', add ? 'add' : 'del', 'dev', dev, 'root', ...(add ? ['netem', 'loss', '20%'] : [])], { allowFail: !add });
         try {
           await tc(NS.I1, 'i1', true);
           await tc(NS.I2, 'i2', true);

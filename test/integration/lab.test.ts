@@ -7,12 +7,12 @@ import fs from 'node:fs';
 import { parseConfig } from '../../lib/validations/config';
 import {
   labConfig, labPlan, nsName, parseBreakMode, parseRole, validatePrefix, breakScript,
-} from '../../agent/system/lab-plan';
+} from '../../lab/plan';
 import {
   labUp, labDown, labStatus, labBreak, labRestore, labExec, labNamespaces, labTargetFilter, labTargetUnfilter,
   tcpWhoAmI, udpWhoAmI, tcpWhoAmIMany,
-} from '../../agent/system/lab';
-import { run } from '../../agent/system/runner';
+} from '../../lab/lab';
+import { withNetns, realRunner } from '../../agent/system/runner';
 
 const isRoot = process.getuid?.() === 0;
 
@@ -68,7 +68,7 @@ async function snapshot(prefix: string): Promise<string> {
   const parts: string[] = [];
   for (const ns of (await labNamespaces(prefix)).sort()) {
     for (const what of [['addr', 'show'], ['route', 'show'], ['link', 'show']]) {
-      const r = await run(['ip', '-n', ns, '-j', ...what]);
+      const r = await realRunner.run(['ip', '-n', ns, '-j', ...what]);
       parts.push(`${ns} ${what[0]} ${r.stdout.trim()}`);
     }
   }

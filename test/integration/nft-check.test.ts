@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { run } from '../../agent/system/runner';
+import { withNetns, realRunner } from '../../agent/system/runner';
 import { renderTransaction } from '../../lib/compile/index';
 import type { NftInventory, Plan } from '../../lib/compile/types';
 import { fixtureNames, loadFixture, GOLDEN_DIR } from '../golden/fixtures';
@@ -14,21 +14,21 @@ import { fixtureNames, loadFixture, GOLDEN_DIR } from '../golden/fixtures';
 const isRoot = process.getuid?.() === 0;
 const PREFIX = `lwt${process.pid}n${Math.floor(Math.random() * 1e6).toString(36)}`;
 
-async function withNetns<T>(suffix: string, fn: (ns: string) => Promise<T>): Promise<T> {
+async function inFreshNetns<T>(suffix: string, fn: (ns: string) => Promise<T>): Promise<T> {
   const ns = `${PREFIX}${suffix}`;
-  await run(['ip', 'netns', 'add', ns]);
+  await realRunner.run(['ip', 'netns', 'add', ns]);
   try {
     return await fn(ns);
   } finally {
-    await run(['ip', 'netns', 'del', ns], { allowFail: true });
+    await realRunner.run(['ip', 'netns', 'del', ns], { allowFail: true });
   }
 }
 
-const nft = (ns: string, args: string[], input?: string) => run(['nft', ...args], { netns: ns, input, timeoutMs: 60000 });
+const nft = (ns: string, args: string[], input?: string) => withNetns(realRunner, ns).run(['nft', ...args], { input, timeoutMs: 60000 });
 
 type Obj = Record<string, Record<string, unknown>>;
 async function listTable(ns: string, family = 'inet', table = 'linkward'): Promise<Obj[] | null> {
-  const r = await run(['nft', '-j', 'list', 'table', family, table], { netns: ns, allowFail: true, timeoutMs: 60000 });
+  const r = await withNetns(realRunner, ns).run(['nft', '-j', 'list', 'table', family, table], { allowFail: true, timeoutMs: 60000 });
   if (r.exitCode !== 0) return null;
   return (JSON.parse(r.stdout) as { nftables: Obj[] }).nftables.filter((o) => !('metainfo' in o));
 }
@@ -86,15 +86,15 @@ async function counterValue(ns: string, name: string): Promise<{ packets: number
 test('every golden transaction passes nft -c in a fresh namespace', { skip: !isRoot && 'needs root' }, async () => {
   const names = fixtureNames();
   assert.ok(names.length >= 6);
-  await withNetns('c', async (ns) => {
+  await inFreshNetns('c', async (ns) => {
     for (const name of names) {
       const checkedIn = readFileSync(join(GOLDEN_DIR, name, 'expected.transaction.nft'), 'utf8');
       assert.equal(renderTransaction(loadFixture(name).plan, null), checkedIn, `${name}: golden is stale`);
-      const r = await run(['nft', '-c', '-f', '-'], { netns: ns, input: checkedIn, allowFail: true, timeoutMs: 60000 });
+      const r = await withNetns(realRunner, ns).run(['nft', '-c', '-f', '-'], { input: checkedIn, allowFail: true, timeoutMs: 60000 });
       assert.equal(r.exitCode, 0, `${name}: nft -c failed:\n${r.stderr}`);
     }
     // a broken script really fails (the check can fail)
-    const bad = await run(['nft', '-c', '-f', '-'], { netns: ns, input: 'table inet linkward {\n\tchain input {\n\t\tip saddr @nope drop\n\t}\n}\n', allowFail: true });
+    const bad = await withNetns(realRunner, ns).run(['nft', '-c', '-f', '-'], { input: 'table inet linkward {\n\tchain input {\n\t\tip saddr @nope drop\n\t}\n}\n', allowFail: true });
     assert.notEqual(bad.exitCode, 0);
   });
 });
@@ -103,11 +103,11 @@ test('apply A → B → A equals a fresh A; counters, bans and foreign tables su
   const A = loadFixture('02_example').plan;
   const B = loadFixture('04_two_uplinks').plan;
   const C = loadFixture('03_many_rules').plan;
-  const fresh = await withNetns('f', async (ns) => {
+  const fresh = await inFreshNetns('f', async (ns) => {
     await apply(ns, A);
     return normalize((await listTable(ns))!, A.dynamicSets);
   });
-  await withNetns('a', async (ns) => {
+  await inFreshNetns('a', async (ns) => {
     // a foreign table that must stay untouched
     await nft(ns, ['-f', '-'], 'table ip docker-like {\n\tcounter dk_count { packets 7 bytes 700 }\n\tchain docker_user {\n\t\ttype filter hook forward priority 0; policy accept;\n\t\tcounter name "dk_count" accept\n\t}\n}\n');
     const foreignBefore = JSON.stringify(await listTable(ns, 'ip', 'docker-like'));

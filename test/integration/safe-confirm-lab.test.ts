@@ -11,7 +11,7 @@ import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { setupLab, type LabEnv } from '../helpers/lab';
 import { cli, BIN, ROOT } from '../helpers/cli';
-import { labExec, tcpWhoAmI } from '../../agent/system/lab';
+import { labExec, tcpWhoAmI } from '../../lab/lab';
 import { freePort } from '../e2e/helpers';
 import { waitUntil } from '../helpers/wait';
 
@@ -71,7 +71,7 @@ const lanToInternet = () => tcpWhoAmI(L.prefix, 'lan', SERVER, 80, { timeoutMs: 
 
 before(async () => {
   L = await setupLab('sc', 1);
-  await labExec(L.prefix, 'router', [process.execPath, '--import', 'tsx', path.join(ROOT, 'agent/lab/echo-server.ts'), '--tcp', '3000', '--udp', '3001', '--daemon', '--pidfile', path.join(L.dir, 'dash.pid'), '--log', path.join(L.dir, 'dash.log')]);
+  await labExec(L.prefix, 'router', [process.execPath, '--import', 'tsx', path.join(ROOT, 'lab/echo-server.ts'), '--tcp', '3000', '--udp', '3001', '--daemon', '--pidfile', path.join(L.dir, 'dash.pid'), '--log', path.join(L.dir, 'dash.log')]);
   const r = importDoc(goodDoc());
   assert.equal(r.code, 0, r.stderr);
   agent = startAgent();

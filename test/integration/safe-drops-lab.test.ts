@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { setupLab, type LabEnv } from '../helpers/lab';
-import { labExec, tcpWhoAmI } from '../../agent/system/lab';
+import { labExec, tcpWhoAmI } from '../../lab/lab';
 import { saveConfig } from '../../lib/store/revisions';
 import { dropSummary, listBans, requestUnban } from '../../lib/store/drops';
 import { disconnect } from '../../lib/db/prisma';
@@ -30,7 +30,7 @@ setTimeout(()=>process.exit(0),3000);`;
   await labExec(L.prefix, 'net', [process.execPath, '-e', script], { timeoutMs: 10000 });
 }
 
-const nftBanned = async () => (await L.runner(['nft', '-j', 'list', 'set', 'inet', 'linkward', 'lw_banned'])).stdout;
+const nftBanned = async () => (await L.runner.run(['nft', '-j', 'list', 'set', 'inet', 'linkward', 'lw_banned'])).stdout;
 
 before(async () => {
   L = await setupLab('sd', 1);
@@ -107,6 +107,6 @@ test('unban request removes the ban at once (agent validates and runs nft delete
   await waitFor('ban row gone', async () => !(await listBans()).some((b) => b.address === SRC_SCAN), 3000);
   const forged = L.db.prepare("SELECT result FROM AgentRequest WHERE args LIKE '%flush%'").pluck().get() as string;
   assert.match(forged, /^error: address must be an IPv4 address/);
-  assert.ok((await L.runner(['nft', 'list', 'table', 'inet', 'linkward'])).stdout.includes('chain input'), 'table still there');
+  assert.ok((await L.runner.run(['nft', 'list', 'table', 'inet', 'linkward'])).stdout.includes('chain input'), 'table still there');
   assert.equal(L.db.prepare("SELECT COUNT(*) FROM AuditLog WHERE action = 'ban.unban'").pluck().get(), 1);
 });

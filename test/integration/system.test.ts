@@ -1,7 +1,7 @@
 // Real kernel: applies hand-made plans inside a private network namespace (root only).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { run } from '../../agent/system/runner';
+import { withNetns, realRunner } from '../../agent/system/runner';
 import { applyPlan, type ApplyCtx } from '../../agent/system/apply';
 import { NftError, readCounters, readInventory, readTableComment, tableFingerprint } from '../../agent/system/nft';
 import { gatherFacts } from '../../agent/system/facts';
@@ -11,7 +11,7 @@ import { makePlan, nftDecl } from '../unit/system-fixtures';
 
 const NS = `lwt${process.pid}sys`;
 const isRoot = process.getuid?.() === 0;
-const sh = (argv: string[], input?: string) => run(argv, { netns: NS, input });
+const sh = (argv: string[], input?: string) => withNetns(realRunner, NS).run(argv, { input });
 
 async function snapshot(): Promise<{ nft: string; rules: string; routes: string }> {
   const [nft, rules, routes] = await Promise.all([
@@ -33,7 +33,7 @@ async function foreign(): Promise<string> {
 
 before(async () => {
   if (!isRoot) return;
-  await run(['ip', 'netns', 'add', NS]);
+  await realRunner.run(['ip', 'netns', 'add', NS]);
   const cmds: string[][] = [
     // IPv4-only box: no IPv6 link-local routes popping up asynchronously in `route show table all`
     ['sysctl', '-q', '-w', 'net.ipv6.conf.all.disable_ipv6=1'],
@@ -54,12 +54,13 @@ before(async () => {
 });
 
 after(async () => {
-  if (isRoot) await run(['ip', 'netns', 'del', NS], { allowFail: true });
+  if (isRoot) await realRunner.run(['ip', 'netns', 'del', NS], { allowFail: true });
 });
 
 test('real kernel: apply, idempotent re-apply, delta, foreign state, failing nft', { skip: !isRoot && 'needs root' }, async () => {
-  const ctx: ApplyCtx = { runner: run, netns: NS };
-  const facts = await gatherFacts(ctx, ['u1', 'u2']);
+  const ctx: ApplyCtx = { runner: withNetns(realRunner, NS) };
+  const R = ctx.runner;
+  const facts = await gatherFacts(R, ['u1', 'u2']);
   assert.equal(facts.u1.gateway, '10.1.0.1');
   assert.equal(facts.u2.gateway, '10.2.0.1');
   assert.deepEqual(facts.u1.addresses, [{ address: '10.1.0.2', prefix: 24 }]);
@@ -72,13 +73,13 @@ test('real kernel: apply, idempotent re-apply, delta, foreign state, failing nft
   assert.equal(r1.ruleOps.length, 6);
   const mp = JSON.parse((await sh(['ip', '-j', '-4', 'route', 'show', 'table', '200'])).stdout);
   assert.equal(mp[0].nexthops.length, 2);
-  const sys = await readSysctls(ctx, ['net.ipv4.ip_forward', 'net.ipv4.conf.u1.rp_filter']);
+  const sys = await readSysctls(R, ['net.ipv4.ip_forward', 'net.ipv4.conf.u1.rp_filter']);
   assert.deepEqual(sys, { 'net.ipv4.ip_forward': '1', 'net.ipv4.conf.u1.rp_filter': '2' });
-  assert.match((await readTableComment(ctx)) ?? '', /^lw:/);
+  assert.match((await readTableComment(R)) ?? '', /^lw:/);
 
   // traffic hits the named counter (input on lo)
   await sh(['ping', '-c', '2', '-i', '0.2', '-W', '1', '127.0.0.1']);
-  const c1 = (await readCounters(ctx)).find((c) => c.name === 'lw_r_a');
+  const c1 = (await readCounters(R)).find((c) => c.name === 'lw_r_a');
   assert.ok(c1 && c1.packets >= 2, `counter lw_r_a counted ${c1?.packets}`);
 
   const s1 = await snapshot();
@@ -87,7 +88,7 @@ test('real kernel: apply, idempotent re-apply, delta, foreign state, failing nft
   assert.deepEqual(await snapshot(), s1);
 
   // restart: a fresh ctx trusts the marker, still zero changes
-  const r2b = await applyPlan({ runner: run, netns: NS }, A);
+  const r2b = await applyPlan({ runner: withNetns(realRunner, NS) }, A);
   assert.deepEqual([r2b.nftChanged, r2b.routeOps.length, r2b.ruleOps.length], [false, 0, 0]);
 
   // link down on u2 → kernel flags nexthop linkdown; still zero route ops
@@ -104,9 +105,9 @@ test('real kernel: apply, idempotent re-apply, delta, foreign state, failing nft
   assert.equal(r3.nftChanged, true);
   assert.deepEqual(r3.routeOps.map((o) => o.argv.join(' ')), ['ip -4 route replace default table 202 via 10.2.0.254 dev u2']);
   assert.deepEqual(r3.ruleOps.map((o) => `${o.op} ${o.rule.priority}`), ['delete 10202']);
-  const c3 = (await readCounters(ctx)).find((c) => c.name === 'lw_r_a');
+  const c3 = (await readCounters(R)).find((c) => c.name === 'lw_r_a');
   assert.ok(c3 && c3.packets >= c1.packets, 'named counter kept its value across flush+redeclare');
-  assert.deepEqual((await readInventory(ctx))?.counters, ['lw_r_a', 'lw_r_c']);
+  assert.deepEqual((await readInventory(R))?.counters, ['lw_r_a', 'lw_r_c']);
 
   // a fresh apply of B in a new namespace state equals A→B (transition)
   const afterB = await snapshot();
@@ -131,16 +132,16 @@ test('real kernel: apply, idempotent re-apply, delta, foreign state, failing nft
   console.log(`# 100 alternating applies: ${perApply.toFixed(1)} ms/apply`);
 
   // failing nft script: NftError with nft's stderr, previous table intact, no route/rule change
-  const fpBefore = await tableFingerprint(ctx);
+  const fpBefore = await tableFingerprint(R);
   const sBefore = await snapshot();
   const bad = makePlan({ nftDeclaration: nftDecl({ counters: ['lw_r_a'], extraRule: 'ip saddr 10.0.0.0/33 drop' }) });
   bad.routes = [];
   await assert.rejects(applyPlan(ctx, bad), (e: unknown) => e instanceof NftError && e.stage === 'check' && /Error/.test(e.stderr));
-  assert.equal(await tableFingerprint(ctx), fpBefore);
+  assert.equal(await tableFingerprint(R), fpBefore);
   assert.deepEqual(await snapshot(), sBefore);
   assert.equal(await foreign(), foreignBefore);
 
   // conntrack in the namespace: delete by mark with nothing to delete is not an error
-  assert.equal(await deleteByMark(ctx, 0x100, 0xff00), 0);
-  assert.ok(Array.isArray(await listConnections(ctx)));
+  assert.equal(await deleteByMark(R, 0x100, 0xff00), 0);
+  assert.ok(Array.isArray(await listConnections(R)));
 });

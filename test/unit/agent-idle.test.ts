@@ -9,6 +9,7 @@ import path from 'node:path';
 import { openDb } from '../../lib/db/sqlite';
 import { AgentStore, type ConnRow } from '../../agent/store';
 import { Visibility, FULL_READ_MS } from '../../agent/droplog';
+import { FakeSystem } from '../../agent/system/fake';
 import type { Runner } from '../../agent/system/runner';
 import type { CounterSpec } from '../../lib/compile/types';
 
@@ -70,12 +71,15 @@ test('Visibility.collect with a gate: sets are read only when their counters mov
     const calls: string[] = [];
     let dropPackets = 1;
     let bans: unknown[] = [];
-    const runner: Runner = async (argv) => {
-      const set = argv[argv.length - 1];
-      calls.push(set);
-      if (set === 'lw_drop_input') return { stdout: setJson(set, [{ elem: { val: { concat: ['wan1', '203.0.113.10', '100.64.1.2', 'tcp', 23] }, expires: 3600, counter: { packets: dropPackets, bytes: 60 } } }]), stderr: '', exitCode: 0 };
-      if (set === 'lw_drop_forward') return { stdout: setJson(set, []), stderr: '', exitCode: 0 };
-      return { stdout: setJson(set, bans), stderr: '', exitCode: 0 };
+    const runner: Runner = {
+      ...new FakeSystem().runner,
+      run: async (argv) => {
+        const set = argv[argv.length - 1];
+        calls.push(set);
+        if (set === 'lw_drop_input') return { stdout: setJson(set, [{ elem: { val: { concat: ['wan1', '203.0.113.10', '100.64.1.2', 'tcp', 23] }, expires: 3600, counter: { packets: dropPackets, bytes: 60 } } }]), stderr: '', exitCode: 0 };
+        if (set === 'lw_drop_forward') return { stdout: setJson(set, []), stderr: '', exitCode: 0 };
+        return { stdout: setJson(set, bans), stderr: '', exitCode: 0 };
+      },
     };
     const v = new Visibility(t.db, runner);
     const counters = new Map([['lw_b_drop_input', 60], ['lw_b_drop_forward', 0], ['lw_b_portscan', 0]]);

@@ -7,7 +7,7 @@ import { applyPlan, type ApplyCtx } from '../../agent/system/apply';
 import { compile, renderTransaction } from '../../lib/compile/compile';
 import { stripSetElements } from '../../lib/compile/transaction';
 import { parseConfig } from '../../lib/validations/config';
-import { labConfig } from '../../agent/system/lab-plan';
+import { labConfig } from '../../lab/plan';
 import type { Facts, Plan } from '../../lib/compile/types';
 import { benchConfig, blocklistEntries } from '../../bench/stats';
 

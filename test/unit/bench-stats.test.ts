@@ -6,7 +6,7 @@ import { iptablesScript } from '../../bench/forward';
 import { parseBenchArgs } from '../../bench/run';
 import { footprintConfig, probeOf } from '../../bench/footprint';
 import { parseConfig } from '../../lib/validations/config';
-import { labConfig } from '../../agent/system/lab-plan';
+import { labConfig } from '../../lab/plan';
 
 test('percentile (nearest rank) and median', () => {
   const v = [5, 1, 4, 2, 3, 10, 9, 8, 7, 6];

@@ -4,7 +4,7 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import { parsePingLine, PingTracker, PingProber, pingArgv } from '../../agent/health/ping';
 import { dnsProbe, dnsQuery, isDnsReply, tcpProbe } from '../../agent/health/sockets';
-import type { SpawnOptions, Spawner } from '../../agent/system/spawn';
+import { withNetns, realRunner, type Runner, type SpawnOptions } from '../../agent/system/runner';
 import type { ProbeOutcome } from '../../agent/health/state';
 
 test('parsePingLine: replies, no-answer, ICMP errors, DUP, other', () => {
@@ -47,18 +47,21 @@ test('pingArgv: fixed flags, mark and interface; rejects bad input', () => {
 
 test('PingProber restarts a dying ping with growing backoff and stops cleanly', async () => {
   const spawned: { argv: string[]; opts: SpawnOptions; killed: boolean }[] = [];
-  const spawner: Spawner = (argv, opts = {}) => {
-    const rec = { argv, opts, killed: false };
-    spawned.push(rec);
-    return { argv, pid: 1000 + spawned.length, kill: () => { rec.killed = true; }, exited: Promise.resolve() };
+  const recorder: Runner = {
+    ...realRunner,
+    spawn: (argv, opts = {}) => {
+      const rec = { argv, opts, killed: false };
+      spawned.push(rec);
+      return { argv, pid: 1000 + spawned.length, kill: () => { rec.killed = true; }, exited: Promise.resolve() };
+    },
   };
   const got: ProbeOutcome[] = [];
-  const p = new PingProber({ target: '10.0.0.1', ifname: 'eth1', mark: 256, intervalMs: 200, timeoutMs: 300, netns: 'x' }, (o) => got.push(o), {
-    spawner, minBackoffMs: 20, maxBackoffMs: 1000,
+  const p = new PingProber({ target: '10.0.0.1', ifname: 'eth1', mark: 256, intervalMs: 200, timeoutMs: 300 }, (o) => got.push(o), {
+    runner: withNetns(recorder, 'x'), minBackoffMs: 20, maxBackoffMs: 1000,
   });
   p.start();
   assert.equal(spawned.length, 1);
-  assert.equal(spawned[0].opts.netns, 'x');
+  assert.deepEqual(spawned[0].argv.slice(0, 5), ['ip', 'netns', 'exec', 'x', 'ping']);
   spawned[0].opts.onStdoutLine!('[1.0] 64 bytes from 10.0.0.1: icmp_seq=1 ttl=64 time=2.0 ms');
   assert.equal(got.length, 1);
   const t0 = Date.now();

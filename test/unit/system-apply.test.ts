@@ -135,7 +135,7 @@ test('route failure is reported after nft/rules/sysctls were still applied', asy
 test('gatherFacts, sysctl only-differing writes, conntrack delete/list via the fake', async () => {
   const f = lab();
   f.links.u2.carrier = false;
-  const facts = await gatherFacts({ runner: f.runner }, ['u1', 'u2', 'nope']);
+  const facts = await gatherFacts(f.runner, ['u1', 'u2', 'nope']);
   assert.equal(facts.u1.gateway, '10.1.0.1');
   assert.equal(facts.u2.carrier, false);
   assert.equal(facts.u2.gateway, undefined);

@@ -2,9 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { diffRoutes, diffRules, parseRoutes, parseRules, routeReplaceArgv } from '../../agent/system/routes';
 import { factsFromJson } from '../../agent/system/facts';
-import { countersFromJson, inventoryFromJson, normalizeTableJson, tableCommentFromText, markerFromChainJson, basicRenderTransaction, markerScript } from '../../agent/system/nft';
+import { countersFromJson, inventoryFromJson, normalizeTableJson, tableCommentFromText, markerFromChainJson } from '../../agent/system/nft';
 import { parseConntrack } from '../../agent/system/conntrack';
-import { isSysctlKey, sysctlPath } from '../../agent/system/sysctl';
+import { isSysctlKey } from '../../agent/system/sysctl';
+import { sysctlProcPath } from '../../lib/compile/sysctl';
 
 // Real `ip -j` output captured from iproute2 6.1 (kernel decorations included).
 const KERNEL_ROUTES = JSON.stringify([
@@ -157,24 +158,6 @@ test('inventory, counters, comments from nft JSON/text', () => {
   assert.equal(tableCommentFromText('table inet linkward {\n\tcomment "lw:abc"\n\tchain x {\n\t\tcomment "no"\n\t}\n}\n'), 'lw:abc');
   assert.equal(tableCommentFromText('table inet linkward {\n\tchain x {\n\t\taccept comment "no"\n\t}\n}\n'), null);
   assert.equal(markerFromChainJson(JSON.stringify({ nftables: [{ rule: { chain: 'lw_meta', comment: 'lw:h1', expr: [] } }] })), 'lw:h1');
-  assert.throws(() => markerScript('x"; flush ruleset'));
-});
-
-test('basicRenderTransaction: atomic replace, static sets flushed, stale objects deleted', () => {
-  const text = basicRenderTransaction(
-    { nftDeclaration: 'table inet linkward {\n}\n', inventory: { chains: ['input'], sets: ['allow', 'ban'], maps: [], counters: ['a'], ctHelpers: [] }, dynamicSets: ['ban'] },
-    { chains: ['input', 'old', 'lw_meta'], sets: ['allow', 'ban', 'gone'], maps: [], counters: ['a', 'b'], ctHelpers: [] },
-  );
-  assert.deepEqual(text.trim().split('\n'), [
-    'table inet linkward',
-    'flush table inet linkward',
-    'flush set inet linkward allow',
-    'table inet linkward {',
-    '}',
-    'delete chain inet linkward old',
-    'delete set inet linkward gone',
-    'delete counter inet linkward b',
-  ]);
 });
 
 test('parseConntrack: extended format, accounting, reply direction, bounded', () => {
@@ -193,7 +176,7 @@ test('parseConntrack: extended format, accounting, reply direction, bounded', ()
 });
 
 test('sysctl keys: dotted ↔ path with / for dotted ifnames; hostile keys rejected', () => {
-  assert.equal(sysctlPath('net.ipv4.conf.eth0/100.rp_filter'), '/proc/sys/net/ipv4/conf/eth0.100/rp_filter');
+  assert.equal(sysctlProcPath('net.ipv4.conf.eth0/100.rp_filter'), '/proc/sys/net/ipv4/conf/eth0.100/rp_filter');
   assert.equal(isSysctlKey('net.ipv4.ip_forward'), true);
   assert.equal(isSysctlKey('net.ipv4.conf.../x'), false);
   assert.equal(isSysctlKey('net.ipv4 -w x'), false);

@@ -2,7 +2,10 @@
 // no network).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { run, CommandError, startSession } from '../../agent/system/runner';
+import { realRunner, withNetns, CommandError, type Runner } from '../../agent/system/runner';
+
+const run = realRunner.run;
+const startSession = (argv: string[]) => realRunner.session(argv);
 
 test('runs argv without a shell, keeps the final newline, sets LC_ALL=C', async () => {
   const r = await run(['sh', '-c', 'printf "%s|%s\\n" "$LC_ALL" "$1"', 'sh', 'a b; $(x)']);
@@ -51,7 +54,7 @@ test('a missing program throws "could not be started"; bad netns names are refus
     assert.match(e.message, /could not be started/);
     return true;
   });
-  await assert.rejects(run(['true'], { netns: 'a b' }), /invalid netns name/);
+  assert.throws(() => withNetns(realRunner, 'a b'), /invalid netns name/);
   await assert.rejects(run([]), /empty argv/);
 });
 
@@ -79,4 +82,61 @@ test('startSession: one answer line per request, stderr-only answers, closes on 
   const slow = startSession(['sh', '-c', 'sleep 5']);
   await assert.rejects(slow.request('anything', 200), (e: unknown) => e instanceof CommandError && e.timedOut);
   assert.equal(slow.alive, false);
+});
+
+test('spawn: lines to callbacks, exit reported once, kill ends it', async () => {
+  const lines: string[] = [];
+  const errs: string[] = [];
+  let exits = 0;
+  let code: number | null = -1;
+  const p = realRunner.spawn(['sh', '-c', 'echo one; echo two >&2; printf "three\\nfour"; echo'], {
+    onStdoutLine: (l) => lines.push(l),
+    onStderrLine: (l) => errs.push(l),
+    onExit: (c) => {
+      exits++;
+      code = c;
+    },
+  });
+  await p.exited;
+  assert.deepEqual(lines, ['one', 'three', 'four']);
+  assert.deepEqual(errs, ['two']);
+  assert.equal(exits, 1);
+  assert.equal(code, 0);
+  let signal: string | null = null;
+  const long = realRunner.spawn(['sleep', '30'], { onExit: (_c, s) => (signal = s) });
+  assert.ok(long.pid);
+  long.kill();
+  await long.exited;
+  assert.equal(signal, 'SIGTERM');
+  let err: Error | undefined;
+  await realRunner.spawn(['/nonexistent/linkward-no-such-cmd'], { onExit: (_c, _s, e) => (err = e) }).exited;
+  assert.ok(err, 'a failed start is reported');
+});
+
+test('withNetns prefixes every kind of command with ip netns exec', async () => {
+  const seen: string[][] = [];
+  const rec: Runner = {
+    run: async (argv) => {
+      seen.push(argv);
+      return { stdout: '', stderr: '', exitCode: 0 };
+    },
+    session: (argv) => {
+      seen.push(argv);
+      throw new Error('no sessions');
+    },
+    spawn: (argv) => {
+      seen.push(argv);
+      return { argv, pid: undefined, kill: () => undefined, exited: Promise.resolve() };
+    },
+  };
+  const r = withNetns(rec, 'lab-rtr');
+  await r.run(['nft', 'list', 'ruleset']);
+  assert.throws(() => r.session(['nft', '-i']));
+  r.spawn(['ip', 'monitor']);
+  assert.deepEqual(seen, [
+    ['ip', 'netns', 'exec', 'lab-rtr', 'nft', 'list', 'ruleset'],
+    ['ip', 'netns', 'exec', 'lab-rtr', 'nft', '-i'],
+    ['ip', 'netns', 'exec', 'lab-rtr', 'ip', 'monitor'],
+  ]);
+  await assert.rejects(r.run([]), /empty argv/);
 });

@@ -9,7 +9,7 @@
 import net from 'node:net';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
-import { spawn } from 'node:child_process';
+import { realRunner } from '../agent/system/runner';
 
 interface Opts {
   tcp: number[];
@@ -93,39 +93,36 @@ async function serve(o: Opts): Promise<void> {
   await Promise.all(o.bind.flatMap((b) => [...o.tcp.map((p) => serveTcp(p, b)), ...o.udp.map((p) => serveUdp(p, b))]));
   process.stderr.write(`echo-server ${process.pid}: tcp ${o.tcp.join(',') || '-'} udp ${o.udp.join(',') || '-'} on ${o.bind.join(',')}\n`);
   for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => process.exit(0));
-  if (process.send) {
-    process.send('ready');
-    process.disconnect();
-  }
+  // Listening: the pid file is the daemonizing parent's "ready" signal.
+  if (o.pidfile) fs.writeFileSync(o.pidfile, `${process.pid}\n`);
 }
 
-/** Start a detached copy, wait (max 10 s) until it listens, write the pid file. */
+/** Start a detached copy through the runner, wait (max 10 s) until it listens (it writes the pid
+ *  file then), print its pid. */
 async function daemonize(o: Opts, argv: string[]): Promise<number> {
+  if (!o.pidfile) throw new Error('--daemon needs --pidfile');
+  const pidfile = o.pidfile;
+  fs.rmSync(pidfile, { force: true });
   const childArgs = argv.filter((a) => a !== '--daemon');
-  const out = o.log ? fs.openSync(o.log, 'a') : 'ignore';
-  const child = spawn(process.execPath, [...process.execArgv, process.argv[1], ...childArgs], {
+  let exited = false;
+  const child = realRunner.spawn([process.execPath, ...process.execArgv, process.argv[1], ...childArgs], {
     detached: true,
-    stdio: ['ignore', out, out, 'ipc'],
+    logFile: o.log,
+    onExit: () => (exited = true),
   });
-  const ok = await new Promise<boolean>((resolve) => {
-    const t = setTimeout(() => resolve(false), 10000);
-    child.once('message', (m) => {
-      clearTimeout(t);
-      resolve(m === 'ready');
-    });
-    child.once('exit', () => {
-      clearTimeout(t);
-      resolve(false);
-    });
-  });
-  if (!ok || child.pid === undefined) {
+  const ready = () => {
+    try {
+      return Number(fs.readFileSync(pidfile, 'utf8').trim()) === child.pid;
+    } catch {
+      return false;
+    }
+  };
+  for (let i = 0; i < 200 && !exited && !ready(); i++) await new Promise((r) => setTimeout(r, 50));
+  if (!ready()) {
     child.kill();
     process.stderr.write('echo-server: child did not start (see log)\n');
     return 1;
   }
-  if (o.pidfile) fs.writeFileSync(o.pidfile, `${child.pid}\n`);
-  child.unref();
-  child.disconnect?.();
   process.stdout.write(`${child.pid}\n`);
   return 0;
 }

@@ -1,5 +1,5 @@
 // Standalone health probe runner (tests, diagnostics). Runs a HealthMonitor in the current
-// network namespace (start it with `ip netns exec NS node --import tsx agent/health/probe-cli.ts`)
+// network namespace (start it with `ip netns exec NS node --import tsx lab/probe-cli.ts`)
 // and prints one JSON object per line on stdout:
 //   {"type":"ready"} {"type":"transition",uplink,from,to,reason,at}
 //   {"type":"snapshot",at,uplinks:{name:{state,since,reason,latencyMs,lossPct,lastRound}},pids:[...]}
@@ -11,10 +11,12 @@
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
-import { uplinkSchema, effectiveHealth, ipv4Schema, nameSchema, type Uplink } from '../../lib/validations/config';
-import { parseArgs, intFlag } from '../../cli/args';
-import { HealthMonitor, type MonitorUplink } from './monitor';
-import { LinkWatcher } from './link-watch';
+import { uplinkSchema, effectiveHealth, ipv4Schema, nameSchema, type Uplink } from '../lib/validations/config';
+import { parseArgs, intFlag } from '../cli/args';
+import { HealthMonitor, type MonitorUplink } from '../agent/health/monitor';
+import { watchLinks, type LinkWatcher } from '../agent/system/ipmonitor';
+import { gatherFacts } from '../agent/system/facts';
+import { realRunner } from '../agent/system/runner';
 
 const inputSchema = z
   .object({
@@ -60,20 +62,31 @@ export async function main(args: string[]): Promise<number> {
   const snapshot = () => out({ type: 'snapshot', at: Date.now(), uplinks: monitor.snapshot(), pids: monitor.pids() });
   let watcher: LinkWatcher | null = null;
   const current = uplinks.map((u) => ({ ...u }));
-  if (flags['watch-links']) {
-    watcher = new LinkWatcher(current.map((u) => u.interface), (ifname, f) => {
-      const u = current.find((x) => x.interface === ifname);
-      if (!u) return;
-      out({ type: 'link', interface: ifname, ...f });
-      if (f.address && f.address !== u.address && u.health.method !== 'icmp') {
-        u.address = f.address;
-        u.carrier = f.carrier;
+  // Carrier/address facts per uplink interface, read again on every `ip monitor` event (the
+  // agent's own watcher and fact reader).
+  const last = new Map<string, string>();
+  const refresh = async () => {
+    const facts = await gatherFacts(realRunner, current.map((u) => u.interface));
+    for (const u of current) {
+      const f = facts[u.interface];
+      const link = { carrier: Boolean(f?.exists && f.up && f.carrier), hasAddress: Boolean(f?.addresses.length) };
+      const address = f?.addresses[0]?.address;
+      const key = JSON.stringify([link, address]);
+      if (last.get(u.interface) === key) continue;
+      last.set(u.interface, key);
+      out({ type: 'link', interface: u.interface, ...link, ...(address ? { address } : {}) });
+      if (address && address !== u.address && u.health.method !== 'icmp') {
+        u.address = address;
+        u.carrier = link.carrier;
         monitor.configure(current);
-      } else monitor.setLinkState(u.name, f);
-    }, { onLog: (msg) => out({ type: 'log', msg }) });
-  }
+      } else monitor.setLinkState(u.name, link);
+    }
+  };
   monitor.configure(current);
-  await watcher?.start();
+  if (flags['watch-links']) {
+    watcher = watchLinks(realRunner, () => void refresh().catch((e: Error) => out({ type: 'log', msg: `link watch: ${e.message}` })), (msg) => out({ type: 'log', msg }), 10);
+    await refresh();
+  }
   const every = intFlag(flags['snapshot-every'], 'snapshot-every', 50, 3_600_000);
   const timer = every ? setInterval(snapshot, every) : null;
   out({ type: 'ready' });

@@ -1,31 +1,29 @@
 // The lab: a virtual multi-ISP network in network namespaces (see docs/lab.md).
-// Every command goes through runner.run() as an argv array; every name and address that reaches
+// Every command goes through the one Runner (agent/system/runner.ts) as an argv array; every name and address that reaches
 // ip/nft comes from lab-plan.ts (fixed plan) or is validated first.
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { run as defaultRun, type RunOptions, type RunResult, type Runner } from './runner';
-import { isIPv4, isIfname } from '../../lib/validations/net';
-import { parseConfig } from '../../lib/validations/config';
+import { realRunner, withNetns, type RunOptions, type RunResult } from '../agent/system/runner';
+import { isIPv4, isIfname } from '../lib/validations/net';
+import { parseConfig } from '../lib/validations/config';
 import {
   labPlan, labConfig, nsName, parseRole, ispIndex, validatePrefix, validateUplinkCount, parseBreakMode,
   formatBreakMode, breakScript, targetsTableScript, BREAK_TABLE, TARGETS_TABLE, DEFAULT_PREFIX, DEFAULT_UPLINKS,
   MAX_UPLINKS, ECHO_TCP_PORTS, ECHO_UDP_PORTS, LAN_SERVER_PORT, PROBE_TARGETS, SERVER_ADDR, LAN_HOST_ADDR, LAN_HOST_ADDR2, type LabPlan, type LabRole, type BreakMode,
-} from './lab-plan';
+} from './plan';
 
-export { nsName, labPlan, labConfig, parseRole, parseBreakMode, type LabPlan, type LabRole, type BreakMode } from './lab-plan';
+export { nsName, labPlan, labConfig, parseRole, parseBreakMode, type LabPlan, type LabRole, type BreakMode } from './plan';
 
-let run: Runner = defaultRun;
-/** For tests only: replace the command runner. */
-export function setLabRunner(r: Runner): void {
-  run = r;
-}
+const run = (argv: string[], opts?: RunOptions): Promise<RunResult> => realRunner.run(argv, opts);
+/** `run` inside namespace `ns`. */
+const runIn = (ns: string, argv: string[], opts?: RunOptions): Promise<RunResult> => withNetns(realRunner, ns).run(argv, opts);
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const ROOT = process.env.LINKWARD_ROOT ?? path.resolve(HERE, '..', '..');
-const SERVER_SCRIPT = path.join(ROOT, 'agent', 'lab', 'echo-server.ts');
-const CLIENT_SCRIPT = path.join(ROOT, 'agent', 'lab', 'client.ts');
+const ROOT = process.env.LINKWARD_ROOT ?? path.resolve(HERE, '..');
+const SERVER_SCRIPT = path.join(ROOT, 'lab', 'echo-server.ts');
+const CLIENT_SCRIPT = path.join(ROOT, 'lab', 'client.ts');
 const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 const NODE = process.execPath;
 
@@ -83,7 +81,7 @@ async function addrUp(ns: string, dev: string, cidrs: string[]): Promise<void> {
 }
 
 async function sysctl(ns: string, key: string, value: string): Promise<void> {
-  await run(['sysctl', '-q', '-w', `${key}=${value}`], { netns: ns });
+  await runIn(ns, ['sysctl', '-q', '-w', `${key}=${value}`]);
 }
 
 // ---------------------------------------------------------------------------
@@ -172,13 +170,13 @@ async function ensureServer(prefix: string, name: ServerName, ns: string): Promi
   const pidfile = path.join(dir, `${name}.pid`);
   const log = path.join(dir, `${name}.log`);
   if (name === 'iperf3') {
-    await run(['iperf3', '-s', '-D', '-I', pidfile, '--logfile', log], { netns: ns, timeoutMs: 10000 });
+    await runIn(ns, ['iperf3', '-s', '-D', '-I', pidfile, '--logfile', log], { timeoutMs: 10000 });
     for (let i = 0; i < 40 && readPid(pidfile) === null; i++) await sleep(50);
   } else {
     const ports = name === 'echo'
       ? ['--tcp', ECHO_TCP_PORTS.join(','), '--udp', ECHO_UDP_PORTS.join(','), '--bind', [...PROBE_TARGETS, SERVER_ADDR].join(',')]
       : ['--tcp', String(LAN_SERVER_PORT), '--udp', String(LAN_SERVER_PORT), '--bind', [LAN_HOST_ADDR, LAN_HOST_ADDR2].join(',')];
-    await run([NODE, '--import', TSX_LOADER, SERVER_SCRIPT, ...ports, '--daemon', '--pidfile', pidfile, '--log', log], { netns: ns, timeoutMs: 20000 });
+    await runIn(ns, [NODE, '--import', TSX_LOADER, SERVER_SCRIPT, ...ports, '--daemon', '--pidfile', pidfile, '--log', log], { timeoutMs: 20000 });
   }
   const pid = serverPid(prefix, name, ns);
   if (pid === null) throw new Error(`lab: ${name} server did not start in ${ns} (see ${log})`);
@@ -337,15 +335,15 @@ export async function labBreak(prefix: string, target: string, mode: BreakMode |
     method = 'route blackhole default in the ISP';
   } else if (m.kind === 'loss') {
     const tc = await Promise.all(['down0', 'up0'].map((dev) =>
-      run(['tc', 'qdisc', 'replace', 'dev', dev, 'root', 'netem', 'loss', `${m.percent}%`], { netns: ns, allowFail: true })));
+      runIn(ns, ['tc', 'qdisc', 'replace', 'dev', dev, 'root', 'netem', 'loss', `${m.percent}%`], { allowFail: true })));
     if (tc.every((r) => r.exitCode === 0)) method = 'tc netem on down0 and up0';
     else {
-      for (const dev of ['down0', 'up0']) await run(['tc', 'qdisc', 'del', 'dev', dev, 'root'], { netns: ns, allowFail: true });
-      await run(['nft', '-f', '-'], { netns: ns, input: breakScript(m) });
+      for (const dev of ['down0', 'up0']) await runIn(ns, ['tc', 'qdisc', 'del', 'dev', dev, 'root'], { allowFail: true });
+      await runIn(ns, ['nft', '-f', '-'], { input: breakScript(m) });
       method = 'nft numgen random drop (sch_netem unavailable)';
     }
   } else {
-    await run(['nft', '-f', '-'], { netns: ns, input: breakScript(m) });
+    await runIn(ns, ['nft', '-f', '-'], { input: breakScript(m) });
     method = 'nft drop all in the ISP';
   }
   return { ns, mode: formatBreakMode(m), method };
@@ -356,10 +354,10 @@ export async function labRestore(prefix: string, target: string): Promise<{ ns: 
   validatePrefix(prefix);
   const { k, ns } = resolveIsp(prefix, target);
   await requireNs(ns);
-  await run(['nft', 'delete', 'table', 'inet', BREAK_TABLE], { netns: ns, allowFail: true });
+  await runIn(ns, ['nft', 'delete', 'table', 'inet', BREAK_TABLE], { allowFail: true });
   for (const dev of ['down0', 'up0']) {
-    const q = await run(['tc', 'qdisc', 'show', 'dev', dev], { netns: ns, allowFail: true });
-    if (/netem/.test(q.stdout)) await run(['tc', 'qdisc', 'del', 'dev', dev, 'root'], { netns: ns, allowFail: true });
+    const q = await runIn(ns, ['tc', 'qdisc', 'show', 'dev', dev], { allowFail: true });
+    if (/netem/.test(q.stdout)) await runIn(ns, ['tc', 'qdisc', 'del', 'dev', dev, 'root'], { allowFail: true });
   }
   await ip(ns, ['route', 'replace', 'default', 'via', `100.127.${k}.1`, 'dev', 'up0']);
   return { ns };
@@ -367,12 +365,12 @@ export async function labRestore(prefix: string, target: string): Promise<{ ns: 
 
 /** What is wrong with an ISP right now, read from the kernel: "ok", "drop", "loss:N", "blackhole". */
 export async function ispCondition(ns: string): Promise<string> {
-  const t = await run(['nft', 'list', 'table', 'inet', BREAK_TABLE], { netns: ns, allowFail: true });
+  const t = await runIn(ns, ['nft', 'list', 'table', 'inet', BREAK_TABLE], { allowFail: true });
   if (t.exitCode === 0) {
     const m = /numgen random mod 100 < (\d+)/.exec(t.stdout);
     return m ? `loss:${m[1]}` : 'drop';
   }
-  const q = await run(['tc', 'qdisc', 'show', 'dev', 'down0'], { netns: ns, allowFail: true });
+  const q = await runIn(ns, ['tc', 'qdisc', 'show', 'dev', 'down0'], { allowFail: true });
   const nm = /netem.*loss (\d+)%/.exec(q.stdout);
   if (nm) return `loss:${nm[1]}`;
   const r = await ip(ns, ['route', 'show', 'default'], { allowFail: true });
@@ -390,20 +388,20 @@ export async function labTargetFilter(prefix: string, addr: string): Promise<voi
   checkIp(addr);
   const ns = nsName(prefix, 'net');
   await requireNs(ns);
-  const t = await run(['nft', 'list', 'table', 'inet', TARGETS_TABLE], { netns: ns, allowFail: true });
-  if (t.exitCode !== 0) await run(['nft', '-f', '-'], { netns: ns, input: targetsTableScript() });
-  await run(['nft', 'add', 'element', 'inet', TARGETS_TABLE, 'filtered', `{ ${addr} }`], { netns: ns });
+  const t = await runIn(ns, ['nft', 'list', 'table', 'inet', TARGETS_TABLE], { allowFail: true });
+  if (t.exitCode !== 0) await runIn(ns, ['nft', '-f', '-'], { input: targetsTableScript() });
+  await runIn(ns, ['nft', 'add', 'element', 'inet', TARGETS_TABLE, 'filtered', `{ ${addr} }`]);
 }
 
 export async function labTargetUnfilter(prefix: string, addr: string): Promise<void> {
   checkIp(addr);
   const ns = nsName(prefix, 'net');
   await requireNs(ns);
-  await run(['nft', 'delete', 'element', 'inet', TARGETS_TABLE, 'filtered', `{ ${addr} }`], { netns: ns, allowFail: true });
+  await runIn(ns, ['nft', 'delete', 'element', 'inet', TARGETS_TABLE, 'filtered', `{ ${addr} }`], { allowFail: true });
 }
 
 export async function labFilteredTargets(prefix: string): Promise<string[]> {
-  const r = await run(['nft', '-j', 'list', 'set', 'inet', TARGETS_TABLE, 'filtered'], { netns: nsName(prefix, 'net'), allowFail: true });
+  const r = await runIn(nsName(prefix, 'net'), ['nft', '-j', 'list', 'set', 'inet', TARGETS_TABLE, 'filtered'], { allowFail: true });
   if (r.exitCode !== 0) return [];
   const doc = JSON.parse(r.stdout) as { nftables?: { set?: { elem?: unknown[] } }[] };
   const elems = doc.nftables?.find((x) => x.set)?.set?.elem ?? [];
@@ -415,9 +413,9 @@ export async function labFilteredTargets(prefix: string): Promise<string[]> {
 // ---------------------------------------------------------------------------
 
 /** Run argv inside the namespace of `role` (lan | router | net | ispK). */
-export async function labExec(prefix: string, role: LabRole | string, argv: string[], opts: Omit<RunOptions, 'netns'> = {}): Promise<RunResult> {
+export async function labExec(prefix: string, role: LabRole | string, argv: string[], opts: RunOptions = {}): Promise<RunResult> {
   if (argv.length === 0) throw new Error('labExec: empty command');
-  return run(argv, { timeoutMs: 60000, ...opts, netns: nsName(prefix, role) });
+  return runIn(nsName(prefix, role), argv, { timeoutMs: 60000, ...opts });
 }
 
 export interface WhoAmI {
@@ -450,7 +448,7 @@ async function whoAmIMany(proto: 'tcp' | 'udp', prefix: string, from: LabRole | 
   if (opts.device !== undefined) return curlWhoAmI(proto, prefix, from, dst, port, count, opts.device, timeoutMs, opts.sourceAddress);
   const argv = [NODE, '--import', TSX_LOADER, CLIENT_SCRIPT, proto, dst, String(port), '--timeout', String(timeoutMs), '--count', String(count)];
   if (opts.sourceAddress !== undefined) argv.push('--source', checkIp(opts.sourceAddress));
-  const r = await run(argv, { netns: nsName(prefix, from), timeoutMs: timeoutMs * count + 10000 });
+  const r = await runIn(nsName(prefix, from), argv, { timeoutMs: timeoutMs * count + 10000 });
   const lines = r.stdout.split('\n').filter((l) => l.trim());
   return lines.map(parseWhoAmI);
 }
@@ -461,8 +459,8 @@ async function curlWhoAmI(proto: 'tcp' | 'udp', prefix: string, from: LabRole | 
   if (source !== undefined) throw new Error('whoami: give either device or sourceAddress, not both');
   const out: (WhoAmI | null)[] = [];
   for (let i = 0; i < count; i++) {
-    const r = await run(['curl', '-s', '--max-time', (timeoutMs / 1000).toFixed(3), '--interface', device, `http://${dst}:${port}/`], {
-      netns: nsName(prefix, from), timeoutMs: timeoutMs + 5000, allowFail: true,
+    const r = await runIn(nsName(prefix, from), ['curl', '-s', '--max-time', (timeoutMs / 1000).toFixed(3), '--interface', device, `http://${dst}:${port}/`], {
+      timeoutMs: timeoutMs + 5000, allowFail: true,
     });
     out.push(r.exitCode === 0 ? parseWhoAmI(`OK ${r.stdout.trim()}`) : null);
   }

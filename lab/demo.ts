@@ -1,7 +1,10 @@
-// Requests the unprivileged web may make of the agent (AgentRequest rows). Only a fixed set of
-// request types with validated arguments is honoured.
+// Demo-mode requests the unprivileged web may make of the agent (AgentRequest rows): the
+// dashboard's "simulate failure"/"restore" break and repair an ISP of the lab. `linkward agent`
+// injects these handlers (AgentOptions.requestHandlers) when LINKWARD_DEMO_LAB is set; the agent
+// itself never imports the lab. Only these request types with validated arguments are honoured.
 import { z } from 'zod';
 import { nameSchema } from '../lib/validations/config';
+import { labBreak, labRestore } from './lab';
 
 const uplinkArgs = z.object({ uplink: nameSchema }).strict();
 
@@ -13,14 +16,12 @@ export function demoRequestHandlers(): Record<string, (args: Record<string, unkn
   return {
     'lab.break': async (args) => {
       const { uplink } = uplinkArgs.parse(args);
-      const lab = await import('./system/lab');
-      await lab.labBreak(prefix, uplink);
+      await labBreak(prefix, uplink);
       return `broke ${uplink} in lab ${prefix}`;
     },
     'lab.restore': async (args) => {
       const { uplink } = uplinkArgs.parse(args);
-      const lab = await import('./system/lab');
-      await lab.labRestore(prefix, uplink);
+      await labRestore(prefix, uplink);
       return `restored ${uplink} in lab ${prefix}`;
     },
   };

@@ -1,6 +1,6 @@
 // The lab's fixed topology and address plan, and the linkward config that matches it.
-// Pure: no I/O. agent/system/lab.ts turns this into namespaces, links and servers.
-import type { ConfigInput } from '../../lib/validations/config';
+// Pure: no I/O. lab/lab.ts turns this into namespaces, links and servers.
+import type { ConfigInput } from '../lib/validations/config';
 
 export const PREFIX_RE = /^[a-z][a-z0-9]{0,7}$/;
 export const DEFAULT_PREFIX = 'lw';

@@ -101,7 +101,7 @@ export function planRoutes(uplinks: UplinkPlan[]): { routes: RouteSpec[]; rules:
 }
 
 /** Weighted selection map for numgen: [lo, hi, mark] ranges over 0..Σweights-1 (uplink id order). */
-export function weightRanges(active: { id: number; weight: number }[]): { total: number; ranges: [number, number, number][] } {
+export function weightRanges(active: readonly { id: number; weight: number }[]): { total: number; ranges: [number, number, number][] } {
   const sorted = [...active].sort((a, b) => a.id - b.id);
   let lo = 0;
   const ranges: [number, number, number][] = [];

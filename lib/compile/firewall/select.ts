@@ -14,7 +14,7 @@ import { pinUpdate } from './sets';
 export function selectChain(ctx: FirewallContext): string[] {
   for (const p of ctx.config.policies) {
     if (!p.enabled || ctx.usable.has(p.uplink)) continue;
-    const why = ctx.byName.get(p.uplink)!.reason;
+    const why = ctx.byName.get(p.uplink)!.reason?.detail ?? 'not active';
     ctx.warnings.push(`policy ${p.name}: uplink ${p.uplink} is not usable (${why}); policy skipped`);
   }
   const rules = ctx.policies.map(({ policy, uplink }) => policyRule(ctx, policy, uplink));

@@ -9,7 +9,7 @@ import { NFT_FAMILY, NFT_TABLE } from './constants';
 
 export { renderTransaction, planHash, planMarker } from './transaction';
 export { weightRanges, isUsable } from './routing';
-export { sysctlProcPath } from './sysctl';
+export { sysctlProcPath, isSysctlKey } from './sysctl';
 export * from './constants';
 
 export function compile(config: Config, facts: Facts): Plan {

@@ -1,6 +1,6 @@
 // Pieces the filter chains input and forward share: the head (bans, conntrack state) and the
 // tail (drop logging and recording, the counted default drop).
-import { comment, counterBuiltin, SET_BANNED, SET_DROP_FORWARD, SET_DROP_INPUT } from '../constants';
+import { comment, counterBuiltin, logPrefixDrop, SET_BANNED, SET_DROP_FORWARD, SET_DROP_INPUT } from '../constants';
 import type { FirewallContext } from './context';
 import { cnt } from './fragments';
 
@@ -19,7 +19,7 @@ export function filterTail(ctx: FirewallContext, chain: 'input' | 'forward'): st
   const { fw } = ctx;
   const rules: string[] = [];
   if (fw.logDrops) {
-    rules.push(`limit rate ${fw.logRatePerMinute}/minute log prefix "lw:drop:${chain} " ${comment('builtin', `log-drop-${chain}`)}`);
+    rules.push(`limit rate ${fw.logRatePerMinute}/minute log prefix "${logPrefixDrop(chain)}" ${comment('builtin', `log-drop-${chain}`)}`);
     // Every dropped IPv4 packet is recorded (not rate-limited) in a bounded kernel set the agent reads.
     const set = chain === 'input' ? SET_DROP_INPUT : SET_DROP_FORWARD;
     rules.push(`update @${set} { iifname . ip saddr . ip daddr . meta l4proto . th dport } ${comment('builtin', `record-drop-${chain}`)}`);

@@ -1,6 +1,6 @@
 // The admin rules of config.rules (chain input, forward or output), one renderer for all three.
 import type { Rule } from '../../validations/config';
-import { comment, counterRule, setAddressList } from '../constants';
+import { comment, counterRule, logPrefixRule, setAddressList } from '../constants';
 import type { FirewallContext } from './context';
 import { cnt, portStr } from './fragments';
 
@@ -11,7 +11,7 @@ export function adminRules(ctx: FirewallContext, chain: Rule['chain']): string[]
 
 /** One rule; a rule bound to an uplink in forward gives two lines (in and out of that uplink). */
 export function adminRule(ctx: FirewallContext, r: Rule): string[] {
-  const tail = [...matches(r), cnt(counterRule(r.name)), ...(r.log ? [`log prefix "lw:${r.name} "`] : []), verdict(r), comment('rule', r.name)].join(' ');
+  const tail = [...matches(r), cnt(counterRule(r.name)), ...(r.log ? [`log prefix "${logPrefixRule(r.name)}"`] : []), verdict(r), comment('rule', r.name)].join(' ');
   if (r.uplink === undefined) return [tail];
   const ifn = `"${ctx.byName.get(r.uplink)!.interface}"`;
   if (r.chain === 'input') return [`iifname ${ifn} ${tail}`];

@@ -7,7 +7,9 @@ import type { CounterSpec, UplinkPlan } from '../types';
 import type { NftHelper, NftSet } from '../nft';
 
 /** Address families a chain renderer exists for. IPv6 will add 'ip6' here: every entry of the
- *  chain table in index.ts must then name an ip6 renderer too (the type makes tsc list them). */
+ *  chain table in index.ts must then name an ip6 renderer too (the type makes tsc list them).
+ *  Today the 'ip' renderers also emit the family-neutral rules (conntrack state, interface
+ *  matches, the counted drop); the IPv6 step splits those into a neutral head/tail per chain. */
 export type Family = 'ip';
 export const FAMILIES: readonly Family[] = ['ip'];
 
@@ -41,18 +43,19 @@ export interface FirewallContext {
   readonly usable: ReadonlySet<string>;
   /** Uplinks with a sticky pin set lw_pin_<id> (by id; empty when nothing is sticky=source). */
   readonly pinned: readonly UplinkPlan[];
-  readonly lanIfs: readonly string[];
-  readonly uplinkIfs: readonly string[];
-  readonly counters: CounterRegistry;
-  readonly sets: NftSet[];
-  readonly helpers: Map<string, NftHelper>;
-  readonly warnings: string[];
-  /** Interfaces of the named uplinks (all uplinks when names is undefined). */
-  ifsOf(names: readonly string[] | undefined): string[];
   /** Enabled policies whose uplink is usable, with that uplink (config order). */
   readonly policies: readonly { policy: Policy; uplink: UplinkPlan }[];
   /** Chain select has rules (a usable policy, a pin or an active uplink), so it is jumped to. */
   readonly selecting: boolean;
+  readonly lanIfs: readonly string[];
+  readonly uplinkIfs: readonly string[];
+  /** Interfaces of the named uplinks (all uplinks when names is undefined). */
+  ifsOf(names: readonly string[] | undefined): string[];
+  // Registries the parts fill, in declaration order.
+  readonly counters: CounterRegistry;
+  readonly sets: NftSet[];
+  readonly helpers: Map<string, NftHelper>;
+  readonly warnings: string[];
 }
 
 export function createContext(

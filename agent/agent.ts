@@ -20,6 +20,7 @@ import { HealthMonitor } from './health/monitor';
 import { watchDbWrites, type DbWatch } from './system/dbwatch';
 import { ConfirmWatcher } from './confirm';
 import { Visibility } from './droplog';
+import { uplinkStatus } from './uplink-status';
 
 export interface AgentOptions {
   db: DB;
@@ -263,14 +264,7 @@ export class Agent extends EventEmitter {
     const rows: UplinkStatusRow[] = config.uplinks.map((u) => {
       const p = plan.uplinks.find((x) => x.name === u.name);
       const h = snap[u.name];
-      let state: string;
-      let reason: string;
-      if (!u.enabled) [state, reason] = ['disabled', 'disabled by admin'];
-      else if (u.drain) [state, reason] = ['draining', 'draining: no new connections'];
-      else if (h && (h.state === 'up' || h.state === 'down')) [state, reason] = [h.state, h.reason ?? ''];
-      else if (p && !p.active && /no address|no gateway|missing|not found/i.test(p.reason)) [state, reason] = ['down', p.reason];
-      else [state, reason] = ['unknown', this.health ? 'waiting for probes' : 'not probed (agent --once)'];
-      if (state === 'up' && p && !p.active && p.reason) reason = p.reason; // e.g. backup tier
+      const { state, reason } = uplinkStatus(u, p, h, Boolean(this.health));
       const prev = this.uplinkSince.get(u.name);
       const since = prev && prev.state === state ? prev.since : (h?.since ?? now);
       this.uplinkSince.set(u.name, { state, since, reason });

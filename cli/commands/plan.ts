@@ -47,7 +47,7 @@ export async function run(args: string[]): Promise<number> {
   for (const u of plan.unresolved) out.push(`# unresolved: ${u}`);
   for (const w of plan.warnings) out.push(`# warning: ${w}`);
   out.push('', '# --- nftables ---', nft.trimEnd(), '', '# --- uplinks ---');
-  for (const u of plan.uplinks) out.push(`# ${u.name}: table ${u.table}, mark 0x${u.mark.toString(16)}, ${u.interface} ${u.address ?? '(no address)'} via ${u.gateway ?? '(no gateway)'}: ${u.active ? 'active' : `inactive (${u.reason})`}`);
+  for (const u of plan.uplinks) out.push(`# ${u.name}: table ${u.table}, mark 0x${u.mark.toString(16)}, ${u.interface} ${u.address ?? '(no address)'} via ${u.gateway ?? '(no gateway)'}: ${u.active ? 'active' : `inactive (${u.reason?.detail ?? '?'})`}`);
   out.push('', '# --- routes ---');
   for (const r of plan.routes) {
     const nh = r.nexthops?.map((n) => `nexthop via ${n.via} dev ${n.dev} weight ${n.weight}`).join(' ');

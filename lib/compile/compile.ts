@@ -1,20 +1,20 @@
 // compile(config, facts) → Plan: pure, no I/O, deterministic.
 import type { Config } from '../validations/config';
 import type { Facts, Plan } from './types';
-import { planUplinks, planRoutes } from './routing';
+import { planUplinks, planRoutes, isUsable } from './routing';
 import { planSysctls } from './sysctl';
 import { buildFirewall } from './firewall';
 import { renderTable } from './nft';
 import { NFT_FAMILY, NFT_TABLE } from './constants';
 
 export { renderTransaction, planHash, planMarker } from './transaction';
-export { weightRanges } from './routing';
-export { sysctlProcPath } from './sysctl';
+export { weightRanges, isUsable } from './routing';
+export { sysctlProcPath, isSysctlKey } from './sysctl';
 export * from './constants';
 
 export function compile(config: Config, facts: Facts): Plan {
   const { uplinks, unresolved } = planUplinks(config, facts);
-  const usable = new Set(uplinks.filter((u) => u.active || u.reason.startsWith('backup')).map((u) => u.name));
+  const usable = new Set(uplinks.filter(isUsable).map((u) => u.name));
   const { routes, rules } = planRoutes(uplinks);
   const fw = buildFirewall(config, uplinks, usable);
   const m = fw.model;

@@ -6,16 +6,30 @@ export const NFT_FAMILY = 'inet';
 export const NFT_TABLE = 'linkward';
 export const NFT_TABLE_REF = `${NFT_FAMILY} ${NFT_TABLE}`;
 
+/** Uplink ids are 1..50 (lib/validations/config.ts enforces it): they derive the mark, the
+ *  routing table and the counter/set names below. */
+export const UPLINK_ID_MIN = 1;
+export const UPLINK_ID_MAX = 50;
+
 /** fwmark / ct mark layout: uplink id in bits 8..15. */
 export const MARK_SHIFT = 8;
 export const MARK_MASK = 0xff00;
 export const markOf = (uplinkId: number): number => (uplinkId << MARK_SHIFT) & MARK_MASK;
+/** The uplink id a (ct or fw) mark carries; 0 = no uplink chosen. */
+export const uplinkIdOfMark = (mark: number): number => (mark & MARK_MASK) >>> MARK_SHIFT;
 export const hex32 = (n: number): string => `0x${(n >>> 0).toString(16).padStart(8, '0')}`;
 export const hexMask = (n: number): string => `0x${n.toString(16)}`;
 
 /** Routing tables: 200 = fallback multipath default over the active uplinks; 200 + id per uplink. */
 export const TABLE_FALLBACK = 200;
 export const tableOf = (uplinkId: number): number => TABLE_FALLBACK + uplinkId;
+/** The tables linkward owns (routes in any other table are never touched): 200..250. */
+export const TABLE_MIN = TABLE_FALLBACK;
+export const TABLE_MAX = TABLE_FALLBACK + UPLINK_ID_MAX;
+/** The kernel's own tables; never ours (TABLE_MAX stays below them). */
+export const KERNEL_TABLES = { default: 253, main: 254, local: 255 } as const;
+export const RESERVED_TABLES: readonly number[] = Object.values(KERNEL_TABLES);
+export const isOurTable = (t: number): boolean => Number.isInteger(t) && t >= TABLE_MIN && t <= TABLE_MAX && !RESERVED_TABLES.includes(t);
 
 /** ip rule priorities (all linkward rules live in 10000..10999). */
 export const RULE_PRIO_SUPPRESS_MAIN = 10000; // lookup main suppress_prefixlength 0
@@ -24,8 +38,9 @@ export const RULE_PRIO_FWMARK_BASE = 10200; // + id: fwmark <mark>/0xff00 lookup
 export const RULE_PRIO_FALLBACK = 10900; // lookup 200
 export const RULE_PRIO_MIN = 10000;
 export const RULE_PRIO_MAX = 10999;
+export const isOurPriority = (p: number): boolean => Number.isInteger(p) && p >= RULE_PRIO_MIN && p <= RULE_PRIO_MAX;
 
-/** Chain names (constant; the hook line of each is in CHAIN_HOOKS). */
+/** Chain names (constant; declaration order and hooks are in CHAIN_TABLE). */
 export const CHAIN = {
   preroutingMangle: 'prerouting_mangle',
   select: 'select',
@@ -38,23 +53,45 @@ export const CHAIN = {
   preroutingNat: 'prerouting_nat',
   postroutingNat: 'postrouting_nat',
 } as const;
+export type ChainName = (typeof CHAIN)[keyof typeof CHAIN];
 
 /** Unhooked chain holding one inert rule whose comment is "lw:<planHash>" (the plan marker; same
  *  name and script as agent/system/nft.ts markerScript). Not part of the declaration/inventory. */
 export const META_CHAIN = 'lw_meta';
+/** Prefix of every linkward rule comment and of the plan marker ("lw:<planHash>"). */
+export const COMMENT_PREFIX = 'lw:';
+export const planMarkerOf = (hash: string): string => `${COMMENT_PREFIX}${hash}`;
+
+/** The hook of a base chain (kube-proxy style: type, hook, priority and policy as data). */
+export interface ChainHook {
+  type: 'filter' | 'route' | 'nat';
+  hook: 'prerouting' | 'input' | 'forward' | 'output' | 'postrouting';
+  priority: 'mangle' | 'filter' | 'dstnat' | 'srcnat';
+  policy: 'accept' | 'drop';
+}
+
+/** Every chain of the table, in declaration order; `hook` for base chains, none for jump targets.
+ *  The compiler (lib/compile/firewall/index.ts) attaches one renderer per entry. */
+export const CHAIN_TABLE: readonly { name: ChainName; hook?: ChainHook }[] = [
+  { name: CHAIN.preroutingMangle, hook: { type: 'filter', hook: 'prerouting', priority: 'mangle', policy: 'accept' } },
+  { name: CHAIN.select },
+  { name: CHAIN.outputRoute, hook: { type: 'route', hook: 'output', priority: 'mangle', policy: 'accept' } },
+  { name: CHAIN.preroutingHelper, hook: { type: 'filter', hook: 'prerouting', priority: 'filter', policy: 'accept' } },
+  { name: CHAIN.input, hook: { type: 'filter', hook: 'input', priority: 'filter', policy: 'drop' } },
+  { name: CHAIN.forward, hook: { type: 'filter', hook: 'forward', priority: 'filter', policy: 'drop' } },
+  { name: CHAIN.output, hook: { type: 'filter', hook: 'output', priority: 'filter', policy: 'accept' } },
+  { name: CHAIN.postroutingMangle, hook: { type: 'filter', hook: 'postrouting', priority: 'mangle', policy: 'accept' } },
+  { name: CHAIN.preroutingNat, hook: { type: 'nat', hook: 'prerouting', priority: 'dstnat', policy: 'accept' } },
+  { name: CHAIN.postroutingNat, hook: { type: 'nat', hook: 'postrouting', priority: 'srcnat', policy: 'accept' } },
+];
+
+/** "type filter hook input priority filter; policy drop;" */
+export const hookLine = (h: ChainHook): string => `type ${h.type} hook ${h.hook} priority ${h.priority}; policy ${h.policy};`;
 
 /** Hook lines per base chain; chains not listed are regular (jump targets). */
-export const CHAIN_HOOKS: Record<string, string> = {
-  [CHAIN.preroutingMangle]: 'type filter hook prerouting priority mangle; policy accept;',
-  [CHAIN.outputRoute]: 'type route hook output priority mangle; policy accept;',
-  [CHAIN.preroutingHelper]: 'type filter hook prerouting priority filter; policy accept;',
-  [CHAIN.input]: 'type filter hook input priority filter; policy drop;',
-  [CHAIN.forward]: 'type filter hook forward priority filter; policy drop;',
-  [CHAIN.output]: 'type filter hook output priority filter; policy accept;',
-  [CHAIN.postroutingMangle]: 'type filter hook postrouting priority mangle; policy accept;',
-  [CHAIN.preroutingNat]: 'type nat hook prerouting priority dstnat; policy accept;',
-  [CHAIN.postroutingNat]: 'type nat hook postrouting priority srcnat; policy accept;',
-};
+export const CHAIN_HOOKS: Readonly<Record<string, string>> = Object.fromEntries(
+  CHAIN_TABLE.flatMap((c) => (c.hook ? [[c.name, hookLine(c.hook)]] : [])),
+);
 
 /** Config names are ^[a-z][a-z0-9-]*$; nft identifiers get '-' → '_' (injective: names have no '_'). */
 export const ident = (name: string): string => name.replace(/-/g, '_');
@@ -99,7 +136,10 @@ export const BUILTIN_COUNTERS: Record<string, string> = {
 };
 
 /** Rule comments: "lw:<kind>:<name>". */
-export const comment = (kind: string, name: string) => `comment "lw:${kind}:${name}"`;
+export const comment = (kind: string, name: string) => `comment "${COMMENT_PREFIX}${kind}:${name}"`;
+/** Log prefixes (kernel log / NFLOG): "lw:<rule> " for admin rules with log, "lw:drop:<chain> " for default drops. */
+export const logPrefixRule = (name: string) => `${COMMENT_PREFIX}${name} `;
+export const logPrefixDrop = (chain: string) => `${COMMENT_PREFIX}drop:${chain} `;
 
 /** DSCP used for lowDelay services. The classic TOS "Minimize-Delay" (0x10) is DSCP 4, which is not
  *  a defined PHB: modern schedulers (cake diffserv, Wi-Fi WMM) treat it as best effort. CS4

@@ -1,7 +1,7 @@
 // Uplink selection (which uplinks take new connections), routing tables and ip rules.
 import type { Config, Uplink } from '../validations/config';
 import { parseIPv4, formatIPv4, maskOf } from '../validations/net';
-import type { Facts, RouteSpec, RuleSpec, UplinkPlan } from './types';
+import type { Facts, RouteSpec, RuleSpec, UplinkPlan, UplinkReason } from './types';
 import {
   markOf, tableOf, MARK_MASK, TABLE_FALLBACK, RULE_PRIO_SUPPRESS_MAIN, RULE_PRIO_FROM_BASE,
   RULE_PRIO_FWMARK_BASE, RULE_PRIO_FALLBACK,
@@ -13,44 +13,50 @@ interface Resolved {
   prefix?: number;
   gateway?: string;
   /** Why routes cannot be built (missing facts), or undefined. */
-  missing?: string;
+  missing?: UplinkReason;
 }
 
 function resolve(u: Uplink, facts: Facts): Resolved {
   const f = facts.interfaces[u.interface];
-  if (!f || !f.exists) return { uplink: u, missing: `interface ${u.interface} does not exist` };
+  if (!f || !f.exists) return { uplink: u, missing: { code: 'no-interface', detail: `interface ${u.interface} does not exist` } };
   // An administratively down interface has no routes and takes none (the kernel refuses them).
-  if (!f.up) return { uplink: u, missing: `interface ${u.interface} is down` };
+  if (!f.up) return { uplink: u, missing: { code: 'interface-down', detail: `interface ${u.interface} is down` } };
   const a = f.addresses.find((x) => parseIPv4(x.address) !== null && Number.isInteger(x.prefix) && x.prefix >= 0 && x.prefix <= 32);
-  if (!a) return { uplink: u, missing: `no address on ${u.interface}` };
+  if (!a) return { uplink: u, missing: { code: 'no-address', detail: `no address on ${u.interface}` } };
   const gw = u.gateway !== 'auto' ? u.gateway : f.gateway !== undefined && parseIPv4(f.gateway) !== null ? f.gateway : undefined;
-  if (gw === undefined) return { uplink: u, address: a.address, prefix: a.prefix, missing: 'no gateway' };
+  if (gw === undefined) return { uplink: u, address: a.address, prefix: a.prefix, missing: { code: 'no-gateway', detail: 'no gateway' } };
   return { uplink: u, address: a.address, prefix: a.prefix, gateway: gw };
+}
+
+/** The unresolved-facts line of an uplink lacking facts. */
+function unresolvedLine(u: Uplink, missing: UplinkReason): string {
+  const what = missing.code === 'no-gateway' ? `no gateway known for ${u.interface} (gateway "auto")` : missing.detail;
+  return `uplink ${u.name}: ${what}`;
+}
+
+/** Why an uplink cannot take connections whatever the tiers: config, then facts, then health. */
+function blocker(r: Resolved, facts: Facts): UplinkReason | null {
+  const u = r.uplink;
+  if (!u.enabled) return { code: 'disabled', detail: 'disabled' };
+  if (u.drain) return { code: 'draining', detail: 'draining' };
+  if (r.missing) return r.missing;
+  if ((facts.health[u.name] ?? 'unknown') === 'down') return { code: 'health-down', detail: 'down' };
+  return null;
 }
 
 /** Compute the UplinkPlan list (config order) and the unresolved facts. */
 export function planUplinks(config: Config, facts: Facts): { uplinks: UplinkPlan[]; resolved: Resolved[]; unresolved: string[] } {
   const resolved = config.uplinks.map((u) => resolve(u, facts));
-  const unresolved: string[] = [];
-  const pre = resolved.map((r) => {
-    const u = r.uplink;
-    if (r.missing) unresolved.push(`uplink ${u.name}: ${r.missing === 'no gateway' ? `no gateway known for ${u.interface} (gateway "auto")` : r.missing}`);
-    let reason = '';
-    if (!u.enabled) reason = 'disabled';
-    else if (u.drain) reason = 'draining';
-    else if (r.missing) reason = r.missing;
-    else if ((facts.health[u.name] ?? 'unknown') === 'down') reason = 'down';
-    return { r, reason };
-  });
-  const usable = pre.filter((p) => p.reason === '');
-  const best = usable.length ? Math.min(...usable.map((p) => p.r.uplink.priority)) : 0;
+  const unresolved = resolved.flatMap((r) => (r.missing ? [unresolvedLine(r.uplink, r.missing)] : []));
+  const pre = resolved.map((r) => ({ r, reason: blocker(r, facts) }));
+  const candidates = pre.filter((p) => p.reason === null);
+  const best = candidates.length ? Math.min(...candidates.map((p) => p.r.uplink.priority)) : 0;
   const uplinks = pre.map(({ r, reason }): UplinkPlan => {
     const u = r.uplink;
-    let why = reason;
-    if (!why && u.priority !== best) why = `backup (priority ${u.priority})`;
+    const why: UplinkReason | null = reason ?? (u.priority !== best ? { code: 'backup', detail: `backup (priority ${u.priority})` } : null);
     const p: UplinkPlan = {
       name: u.name, id: u.id, interface: u.interface, table: tableOf(u.id), mark: markOf(u.id),
-      priority: u.priority, weight: u.weight, active: why === '', reason: why,
+      priority: u.priority, weight: u.weight, active: why === null, reason: why,
     };
     if (r.address !== undefined) { p.address = r.address; p.prefix = r.prefix; }
     if (r.gateway !== undefined) p.gateway = r.gateway;
@@ -58,6 +64,9 @@ export function planUplinks(config: Config, facts: Facts): { uplinks: UplinkPlan
   });
   return { uplinks, resolved, unresolved };
 }
+
+/** Uplinks a policy may pin to: active, or healthy in a backup tier. */
+export const isUsable = (u: Pick<UplinkPlan, 'active' | 'reason'>): boolean => u.active || u.reason?.code === 'backup';
 
 /** Routes: per-uplink tables for every uplink with address (+ default when the gateway is known),
  *  table 200 = multipath default over the active uplinks (single route if one, none if none).
@@ -101,7 +110,7 @@ export function planRoutes(uplinks: UplinkPlan[]): { routes: RouteSpec[]; rules:
 }
 
 /** Weighted selection map for numgen: [lo, hi, mark] ranges over 0..Σweights-1 (uplink id order). */
-export function weightRanges(active: { id: number; weight: number }[]): { total: number; ranges: [number, number, number][] } {
+export function weightRanges(active: readonly { id: number; weight: number }[]): { total: number; ranges: [number, number, number][] } {
   const sorted = [...active].sort((a, b) => a.id - b.id);
   let lo = 0;
   const ranges: [number, number, number][] = [];

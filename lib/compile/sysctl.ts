@@ -7,8 +7,21 @@ const RP: Record<Config['sysctl']['rpFilter'], string> = { off: '0', strict: '1'
 
 export const sysctlIfSegment = (ifname: string): string => ifname.replace(/\./g, '/');
 
-/** Convert a dotted sysctl key to its /proc/sys path (for the agent). */
+const KEY_COMPONENT_RE = /^[A-Za-z0-9_/-]+$/;
+
+/** A dotted sysctl key: at least two components of [A-Za-z0-9_/-], '/' standing for '.' inside
+ *  a component (never empty, '.' or '..' once translated). */
+export function isSysctlKey(key: string): boolean {
+  if (key.length === 0 || key.length > 200) return false;
+  const parts = key.split('.');
+  if (parts.length < 2) return false;
+  return parts.every((p) => KEY_COMPONENT_RE.test(p) && p.split('/').every((x) => x !== '' && x !== '.' && x !== '..'));
+}
+
+/** "net.ipv4.conf.eth0/100.rp_filter" → "/proc/sys/net/ipv4/conf/eth0.100/rp_filter" (for the agent).
+ *  Throws on a key isSysctlKey refuses, so no path outside /proc/sys can come out. */
 export function sysctlProcPath(key: string): string {
+  if (!isSysctlKey(key)) throw new Error(`invalid sysctl key ${JSON.stringify(key)}`);
   return `/proc/sys/${key.split('.').map((seg) => seg.replace(/\//g, '.')).join('/')}`;
 }
 

@@ -14,7 +14,7 @@
 // Never `delete table`: that would zero named counters and empty dynamic sets (bans, pins).
 import { createHash } from 'node:crypto';
 import type { NftInventory, Plan } from './types';
-import { META_CHAIN, NFT_TABLE_REF } from './constants';
+import { META_CHAIN, NFT_TABLE_REF, planMarkerOf } from './constants';
 
 /** sha256 of the declaration, first 16 hex digits. */
 export function planHash(plan: Pick<Plan, 'nftDeclaration'>): string {
@@ -22,7 +22,7 @@ export function planHash(plan: Pick<Plan, 'nftDeclaration'>): string {
 }
 
 /** The comment the lw_meta rule carries after an apply (the agent compares it with the kernel's). */
-export const planMarker = (plan: Pick<Plan, 'nftDeclaration'>) => `lw:${planHash(plan)}`;
+export const planMarker = (plan: Pick<Plan, 'nftDeclaration'>) => planMarkerOf(planHash(plan));
 
 /** Options of renderTransaction. */
 export interface RenderOptions {

@@ -78,8 +78,28 @@ export interface UplinkPlan {
   weight: number;
   /** Takes new connections in this plan. */
   active: boolean;
-  /** Why not active (disabled, draining, down, no address, no gateway, backup tier). */
-  reason: string;
+  /** Why not active; null when active. Consumers switch on `code`, never parse `detail`. */
+  reason: UplinkReason | null;
+}
+
+/** Why an uplink takes no new connections, in the order planUplinks checks them:
+ *  disabled / draining (config), no-interface / interface-down / no-address / no-gateway (facts:
+ *  the uplink cannot be routed), health-down (the prober's verdict), backup (healthy, but a
+ *  better priority tier is usable). */
+export type UplinkReasonCode =
+  | 'disabled'
+  | 'draining'
+  | 'no-interface'
+  | 'interface-down'
+  | 'no-address'
+  | 'no-gateway'
+  | 'health-down'
+  | 'backup';
+
+export interface UplinkReason {
+  code: UplinkReasonCode;
+  /** The human sentence ("interface wwan0 does not exist", "backup (priority 2)"). */
+  detail: string;
 }
 
 /** Names of every object the nft transaction declares, so the agent can delete stale ones. */

@@ -1,6 +1,7 @@
 // Read-side queries for the dashboard (server only). BigInt counters become numbers here.
 import { prisma } from '../db/prisma';
 import { latestRevision } from '../store/revisions';
+import { counterUplinkIn, counterUplinkOut } from '../compile/constants';
 
 /** The agent counts as running when its heartbeat is younger than this. */
 export const AGENT_STALE_MS = 30_000;
@@ -168,5 +169,5 @@ export function isDemo(): boolean {
 
 /** Counter names the agent uses for uplink traffic. */
 export function uplinkCounterNames(id: number): { rx: string; tx: string } {
-  return { rx: `lw_u_${id}_in`, tx: `lw_u_${id}_out` };
+  return { rx: counterUplinkIn(id), tx: counterUplinkOut(id) };
 }

@@ -1,4 +1,5 @@
-// Kernel check of the compiler output (root): every golden transaction passes `nft -c`, and
+// Kernel check of the compiler output (root): every golden transaction passes `nft -c` (the
+// small cases of test/golden/cases in one batched invocation, each in a table of its own), and
 // real applies A → B → A inside a private network namespace end equal to a fresh apply of A,
 // keep named counter values and dynamic set elements (bans), and leave foreign tables alone.
 // No traffic is sent anywhere. Namespaces: lwt<pid>n<rand>{a,b}, deleted in `finally`.
@@ -7,9 +8,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { withNetns, realRunner } from '../../agent/system/runner';
-import { renderTransaction } from '../../lib/compile/index';
+import { NFT_FAMILY, NFT_TABLE_REF, renderTransaction } from '../../lib/compile/index';
 import type { NftInventory, Plan } from '../../lib/compile/types';
-import { fixtureNames, loadFixture, GOLDEN_DIR } from '../golden/fixtures';
+import { caseNames, fixtureNames, loadCase, loadFixture, GOLDEN_DIR } from '../golden/fixtures';
 
 const isRoot = process.getuid?.() === 0;
 const PREFIX = `lwt${process.pid}n${Math.floor(Math.random() * 1e6).toString(36)}`;
@@ -96,6 +97,35 @@ test('every golden transaction passes nft -c in a fresh namespace', { skip: !isR
     // a broken script really fails (the check can fail)
     const bad = await withNetns(realRunner, ns).run(['nft', '-c', '-f', '-'], { input: 'table inet linkward {\n\tchain input {\n\t\tip saddr @nope drop\n\t}\n}\n', allowFail: true });
     assert.notEqual(bad.exitCode, 0);
+  });
+});
+
+/** The transaction with every reference to table inet linkward moved to inet <table>. */
+const inTable = (text: string, table: string) => text.replace(new RegExp(`\\b${NFT_TABLE_REF}\\b`, 'g'), `${NFT_FAMILY} ${table}`);
+
+test('every golden case transaction passes nft -c, batched in one invocation', { skip: !isRoot && 'needs root' }, async () => {
+  const cases = caseNames();
+  assert.ok(cases.length >= 14, `only ${cases.length} cases`);
+  const scripts = cases.map((name, i) => {
+    const { dir, plan } = loadCase(name);
+    const text = renderTransaction(plan, null);
+    const declared = readFileSync(join(dir, 'expected.nft'), 'utf8').trimEnd();
+    assert.ok(text.includes(declared), `${name}: expected.nft is stale or not in the transaction`);
+    const moved = inTable(text, `lwcase${i}`);
+    assert.ok(!moved.includes(NFT_TABLE_REF), `${name}: a reference to ${NFT_TABLE_REF} was not moved`);
+    return { name, text: moved };
+  });
+  await inFreshNetns('k', async (ns) => {
+    const check = (input: string) => withNetns(realRunner, ns).run(['nft', '-c', '-f', '-'], { input, allowFail: true, timeoutMs: 60000 });
+    const all = await check(scripts.map((s) => s.text).join(''));
+    if (all.exitCode === 0) return;
+    // name the failing cases: check them one by one
+    const failed: string[] = [];
+    for (const s of scripts) {
+      const r = await check(s.text);
+      if (r.exitCode !== 0) failed.push(`${s.name}:\n${r.stderr}`);
+    }
+    assert.fail(`nft -c failed for the batch of ${scripts.length} cases:\n${all.stderr}\n${failed.join('\n') || '(each case alone passes)'}`);
   });
 });
 

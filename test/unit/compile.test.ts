@@ -53,22 +53,23 @@ test('weights 3:1 give numgen map ranges 0-2 and 3', () => {
 test('tier selection: lowest usable priority wins, backups get a reason', () => {
   const c = example();
   const p = compile(c, exampleFacts());
-  assert.deepEqual(p.uplinks.map((u) => [u.name, u.active, u.reason]), [['dsl', true, ''], ['cable', true, ''], ['lte', false, 'backup (priority 2)']]);
+  assert.deepEqual(p.uplinks.map((u) => [u.name, u.active, u.reason]), [['dsl', true, null], ['cable', true, null], ['lte', false, { code: 'backup', detail: 'backup (priority 2)' }]]);
   // both tier-1 uplinks down → lte takes over alone
   const q = compile(c, exampleFacts({ dsl: 'down', cable: 'down' }));
-  assert.deepEqual(q.uplinks.map((u) => [u.name, u.active, u.reason]), [['dsl', false, 'down'], ['cable', false, 'down'], ['lte', true, '']]);
+  const down = { code: 'health-down', detail: 'down' };
+  assert.deepEqual(q.uplinks.map((u) => [u.name, u.active, u.reason]), [['dsl', false, down], ['cable', false, down], ['lte', true, null]]);
   assert.match(selectChain(q.nftDeclaration), /^\t\tct mark set 0x00000300 comment "lw:select:weighted"$/m);
   assert.doesNotMatch(selectChain(q.nftDeclaration), /numgen/);
   // disabled / draining
   const d = cfg({ ...JSON.parse(JSON.stringify(c)), uplinks: c.uplinks.map((u, i) => (i === 0 ? { ...u, enabled: false } : i === 1 ? { ...u, drain: true } : u)) });
-  assert.deepEqual(compile(d, exampleFacts()).uplinks.map((u) => u.reason), ['disabled', 'draining', '']);
+  assert.deepEqual(compile(d, exampleFacts()).uplinks.map((u) => u.reason), [{ code: 'disabled', detail: 'disabled' }, { code: 'draining', detail: 'draining' }, null]);
 });
 
 test('health down removes an uplink from selection but keeps its routes, rules, marks and NAT', () => {
   const up = compile(twoUp(3, 1), twoFacts());
   const down = compile(twoUp(3, 1), twoFacts({ a: 'down' }));
   assert.equal(down.uplinks[0].active, false);
-  assert.equal(down.uplinks[0].reason, 'down');
+  assert.deepEqual(down.uplinks[0].reason, { code: 'health-down', detail: 'down' });
   const perUplink = (p: typeof up) => p.routes.filter((r) => r.table !== 200);
   assert.deepEqual(perUplink(down), perUplink(up));
   assert.ok(down.routes.some((r) => r.table === 201 && r.dst === 'default' && r.via === '10.0.1.1'));
@@ -91,7 +92,7 @@ test('no active uplink: no selection, a warning, traffic falls to main', () => {
 
 test('gateway auto without facts and missing addresses go to unresolved', () => {
   const p = compile(example(), { interfaces: { eth0: iface('eth0', '192.168.1.1'), eth1: iface('eth1', '198.51.100.2'), eth2: iface('eth2', '100.64.0.2') }, health: {} });
-  assert.deepEqual(p.uplinks.map((u) => u.reason), ['', 'no gateway', 'interface wwan0 does not exist']);
+  assert.deepEqual(p.uplinks.map((u) => u.reason), [null, { code: 'no-gateway', detail: 'no gateway' }, { code: 'no-interface', detail: 'interface wwan0 does not exist' }]);
   assert.equal(p.unresolved.length, 2);
   assert.ok(p.unresolved[0].includes('cable'));
   // connected route of cable still emitted, but no default

@@ -1,0 +1,29 @@
+// Pieces the filter chains input and forward share: the head (bans, conntrack state) and the
+// tail (drop logging and recording, the counted default drop).
+import { comment, counterBuiltin, logPrefixDrop, SET_BANNED, SET_DROP_FORWARD, SET_DROP_INPUT } from '../constants';
+import type { FirewallContext } from './context';
+import { cnt } from './fragments';
+
+/** Port-scan bans, established/related accept, invalid drop. */
+export function filterHead(ctx: FirewallContext, chain: 'input' | 'forward'): string[] {
+  const rules: string[] = [];
+  if (ctx.fw.portScan.enabled) rules.push(`ip saddr @${SET_BANNED} ${cnt(counterBuiltin('banned'))} drop ${comment('builtin', 'banned')}`);
+  const est = chain === 'input' ? 'established-in' : 'established-fwd';
+  rules.push(`ct state established,related ${cnt(counterBuiltin(est))} accept ${comment('builtin', 'established')}`);
+  rules.push(`ct state invalid ${cnt(counterBuiltin('invalid'))} drop ${comment('builtin', 'invalid')}`);
+  return rules;
+}
+
+/** The counted default drop, preceded (logDrops) by a rate-limited log and a drop record. */
+export function filterTail(ctx: FirewallContext, chain: 'input' | 'forward'): string[] {
+  const { fw } = ctx;
+  const rules: string[] = [];
+  if (fw.logDrops) {
+    rules.push(`limit rate ${fw.logRatePerMinute}/minute log prefix "${logPrefixDrop(chain)}" ${comment('builtin', `log-drop-${chain}`)}`);
+    // Every dropped IPv4 packet is recorded (not rate-limited) in a bounded kernel set the agent reads.
+    const set = chain === 'input' ? SET_DROP_INPUT : SET_DROP_FORWARD;
+    rules.push(`update @${set} { iifname . ip saddr . ip daddr . meta l4proto . th dport } ${comment('builtin', `record-drop-${chain}`)}`);
+  }
+  rules.push(`${cnt(counterBuiltin(`drop-${chain}`))} drop ${comment('builtin', `drop-${chain}`)}`);
+  return rules;
+}

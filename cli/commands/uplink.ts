@@ -1,5 +1,5 @@
 import { parseArgs } from '../args';
-import { updateConfig, latestRevision } from '../../lib/store/revisions';
+import { updateConfig, ChangeRefused } from '../../lib/store/revisions';
 import { disconnect } from '../../lib/db/prisma';
 import type { Config } from '../../lib/validations/config';
 import { cliAuthor } from '../util';
@@ -18,14 +18,15 @@ export async function run(args: string[]): Promise<number> {
     return 2;
   }
   try {
-    const cur = await latestRevision();
-    if (!cur?.config.uplinks.some((u) => u.name === name)) {
-      process.stderr.write(`linkward uplink: no uplink named "${name}"${cur ? ` (have: ${cur.config.uplinks.map((u) => u.name).join(', ') || 'none'})` : ''}\n`);
-      return 1;
-    }
+    // Check, change and store in one write transaction: nothing written in between is reverted.
     const fn = ACTIONS[action as keyof typeof ACTIONS];
     const r = await updateConfig(
-      (c) => ({ ...c, uplinks: c.uplinks.map((u) => (u.name === name ? fn(u) : u)) }),
+      (c) => {
+        if (!c.uplinks.some((u) => u.name === name)) {
+          throw new ChangeRefused(`no uplink named "${name}" (have: ${c.uplinks.map((u) => u.name).join(', ') || 'none'})`);
+        }
+        return { ...c, uplinks: c.uplinks.map((u) => (u.name === name ? fn(u) : u)) };
+      },
       { author: cliAuthor(), source: 'toggle' },
     );
     if (!r.ok) {

@@ -1,4 +1,4 @@
-import { parseArgs } from '../args';
+import { command, parseArgs, UsageError } from '../args';
 import { updateConfig, ChangeRefused } from '../../lib/store/revisions';
 import { disconnect } from '../../lib/db/prisma';
 import type { Config } from '../../lib/validations/config';
@@ -10,13 +10,13 @@ const ACTIONS = {
   drain: (u: Config['uplinks'][number]) => ({ ...u, enabled: true, drain: true }),
 } as const;
 
-export async function run(args: string[]): Promise<number> {
+const USAGE = 'usage: linkward uplink enable|disable|drain NAME';
+
+export const run = command('uplink', USAGE, async (args) => {
   const { positional } = parseArgs(args, {});
   const [action, name] = positional;
-  if (!(action in ACTIONS) || !name || positional.length !== 2) {
-    process.stderr.write('usage: linkward uplink enable|disable|drain NAME\n');
-    return 2;
-  }
+  if (!Object.hasOwn(ACTIONS, action ?? '')) throw new UsageError(action === undefined ? 'enable, disable or drain?' : `unknown action ${JSON.stringify(action)}`);
+  if (!name || positional.length !== 2) throw new UsageError('expects one uplink NAME');
   try {
     // Check, change and store in one write transaction: nothing written in between is reverted.
     const fn = ACTIONS[action as keyof typeof ACTIONS];
@@ -38,4 +38,4 @@ export async function run(args: string[]): Promise<number> {
   } finally {
     await disconnect();
   }
-}
+});

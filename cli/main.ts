@@ -1,16 +1,18 @@
 // linkward CLI dispatcher. Each command lives in cli/commands/<name>.ts and exports
-// `run(args: string[]): Promise<number>` (exit code). Loaded lazily so `linkward export`
-// does not load the agent or the lab.
+// `run(args: string[]): Promise<number>` (exit code), made with command() from cli/args.ts (the
+// one argument parser: usage errors exit 2, see docs/cli.md "Exit codes"). Loaded lazily so
+// `linkward export` does not load the agent or the lab.
+import { UsageError, EXIT_FAILED, EXIT_USAGE } from './args';
 const COMMANDS: Record<string, { file: string; help: string }> = {
   import: { file: './commands/import.ts', help: 'import FILE|- [--confirm-within SECONDS]   validate and store as the new desired revision' },
-  export: { file: './commands/export.ts', help: 'export                      print the desired configuration (JSON)' },
+  export: { file: './commands/export.ts', help: 'export [--revision N]        print the desired configuration (JSON)' },
   plan: { file: './commands/plan.ts', help: 'plan [--json]               show what the agent would apply' },
   agent: { file: './commands/agent.ts', help: 'agent [--once]              run the privileged agent (root)' },
   status: { file: './commands/status.ts', help: 'status [--json]             applied state, uplinks, counters' },
   uplink: { file: './commands/uplink.ts', help: 'uplink enable|disable|drain NAME' },
-  lab: { file: './commands/lab.ts', help: 'lab up|down|status|break|restore [--prefix P] [--uplinks N]' },
+  lab: { file: './commands/lab.ts', help: 'lab up|down|status|break|restore|exec|targets|whoami [--prefix P] …' },
   web: { file: './commands/web.ts', help: 'web [--port N] [--host ADDR]  serve the dashboard' },
-  admin: { file: './commands/admin.ts', help: 'admin reset-password USER | admin setup-token' },
+  admin: { file: './commands/admin.ts', help: 'admin reset-password USER | admin create-user USER | admin setup-token' },
   confirm: { file: './commands/confirm.ts', help: 'confirm [--status]          confirm a pending commit-confirmed revision' },
   history: { file: './commands/history.ts', help: 'history [--json] | history show N | history diff A B [--plan]' },
   restore: { file: './commands/restore.ts', help: 'restore N [--confirm-within S]   store revision N again as a new revision' },
@@ -24,12 +26,12 @@ export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   if (!cmd || cmd === '-h' || cmd === '--help' || cmd === 'help') {
     process.stdout.write(usage() + '\n');
-    return cmd ? 0 : 2;
+    return cmd ? 0 : EXIT_USAGE;
   }
   const entry = COMMANDS[cmd];
   if (!entry) {
     process.stderr.write(`linkward: unknown command "${cmd}"\n${usage()}\n`);
-    return 2;
+    return EXIT_USAGE;
   }
   let mod: { run: (args: string[]) => Promise<number> };
   try {
@@ -37,7 +39,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && String(e).includes(entry.file.slice(2))) {
       process.stderr.write(`linkward: command "${cmd}" is not available in this build\n`);
-      return 2;
+      return EXIT_USAGE;
     }
     throw e;
   }
@@ -45,6 +47,10 @@ export async function main(argv: string[]): Promise<number> {
     return await mod.run(rest);
   } catch (e) {
     process.stderr.write(`linkward ${cmd}: ${e instanceof Error ? e.message : String(e)}\n`);
-    return 1;
+    if (e instanceof UsageError) {
+      process.stderr.write(`usage: linkward ${entry.help}\n`);
+      return EXIT_USAGE;
+    }
+    return EXIT_FAILED;
   }
 }

@@ -6,8 +6,16 @@
 import { useEffect, useRef, useState } from 'react';
 import { AUTO_CONFIRM_KEY } from './ReviewChange';
 import type { PendingView } from '@/lib/store/safety';
+import { initialFormState, type FormState } from '@/lib/web/forms';
 
-type Action = (revision: number) => Promise<{ ok: boolean; message: string }>;
+/** confirmAction from lib/web/actions/revisions. */
+type Action = (prev: FormState, fd: FormData) => Promise<FormState>;
+
+function confirmRevision(confirm: Action, revision: number): Promise<FormState> {
+  const fd = new FormData();
+  fd.set('revision', String(revision));
+  return confirm(initialFormState, fd);
+}
 
 export function ConfirmBanner({ confirm, pollMs = 2000 }: { confirm: Action; pollMs?: number }) {
   const [pending, setPending] = useState<PendingView | null>(null);
@@ -28,9 +36,9 @@ export function ConfirmBanner({ confirm, pollMs = 2000 }: { confirm: Action; pol
         const flag = Number(localStorage.getItem(AUTO_CONFIRM_KEY) ?? 0);
         if (j.pending && j.pending.applied && j.pending.deadline !== null && flag > 0 && Date.now() - flag < 3600_000 && !busy.current) {
           busy.current = true;
-          const res = await confirm(j.pending.revision).finally(() => (busy.current = false));
+          const res = await confirmRevision(confirm, j.pending.revision).finally(() => (busy.current = false));
           localStorage.removeItem(AUTO_CONFIRM_KEY);
-          setMsg(res.ok ? `${res.message} (automatically: this browser still reaches the dashboard after the apply)` : res.message);
+          setMsg(res.ok ? `${res.message} (automatically: this browser still reaches the dashboard after the apply)` : (res.message ?? 'not confirmed'));
           if (res.ok) setPending(null);
         }
       } catch {
@@ -58,8 +66,8 @@ export function ConfirmBanner({ confirm, pollMs = 2000 }: { confirm: Action; pol
         {left === null ? `waiting for the agent to apply it (then ${pending.confirmWithin} s)` : <><strong data-testid="confirm-left">{left}</strong> s left, then the agent rolls back.</>}
       </span>
       <button type="button" className="btn btn-sm btn-primary" onClick={async () => {
-        const res = await confirm(pending.revision);
-        setMsg(res.message);
+        const res = await confirmRevision(confirm, pending.revision);
+        setMsg(res.message ?? null);
         if (res.ok) setPending(null);
       }}>Confirm revision {pending.revision}</button>
       {msg && <span>{msg}</span>}

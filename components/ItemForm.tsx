@@ -2,11 +2,11 @@
 import { useActionState } from 'react';
 import Link from 'next/link';
 import { SECTIONS, type FieldSpec, type SectionKey } from '@/lib/web/sections';
-import { initialFormState, type FormState, type FormValues } from '@/lib/web/forms';
+import { initialFormState, baseRevisionValue, type FormState, type FormValues } from '@/lib/web/forms';
 import { SubmitButton } from './SubmitButton';
 import { FieldErrors } from './FieldErrors';
 import { ReviewChange } from './ReviewChange';
-import { reviewForm } from '@/app/(dash)/safety-actions';
+import { reviewItem } from '@/lib/web/actions/items';
 
 interface Props {
   section: SectionKey;
@@ -15,6 +15,8 @@ interface Props {
   values: FormValues;
   editing: string | null;
   uplinkNames: string[];
+  /** The revision the page rendered: a save is refused if another one was stored since. */
+  baseRevision: number | null;
 }
 
 function Field({ f, value, errors, uplinkNames }: { f: FieldSpec; value: FormValues[string] | undefined; errors?: string[]; uplinkNames: string[] }) {
@@ -102,7 +104,7 @@ function Field({ f, value, errors, uplinkNames }: { f: FieldSpec; value: FormVal
   );
 }
 
-export function ItemForm({ section, action, values, editing, uplinkNames }: Props) {
+export function ItemForm({ section, action, values, editing, uplinkNames, baseRevision }: Props) {
   const spec = SECTIONS[section];
   const [state, formAction] = useActionState(action, initialFormState);
   const v = state.values ?? values;
@@ -118,6 +120,9 @@ export function ItemForm({ section, action, values, editing, uplinkNames }: Prop
         {editing ? `Edit ${spec.singular} ${editing}` : `Add ${spec.singular}`}
       </h2>
       <form action={formAction} key={state.seq} className="space-y-4" noValidate data-testid="item-form">
+        <input type="hidden" name="section" value={section} />
+        <input type="hidden" name="original" value={editing ?? ''} />
+        <input type="hidden" name="baseRevision" value={baseRevisionValue(baseRevision)} />
         {state.message && !state.ok && (
           <div role="alert" className="rounded-md bg-red-50 p-2 text-sm text-red-800 dark:bg-red-950 dark:text-red-200">
             <p className="font-medium">{state.message}</p>
@@ -155,7 +160,7 @@ export function ItemForm({ section, action, values, editing, uplinkNames }: Prop
             <div key="main">{grid}</div>
           );
         })}
-        <ReviewChange review={reviewForm.bind(null, 'item', section, editing)} idPrefix="item" />
+        <ReviewChange review={reviewItem} idPrefix="item" />
         <div className="flex gap-2">
           <SubmitButton>{editing ? 'Save changes' : `Add ${spec.singular}`}</SubmitButton>
           <Link href={spec.path} className="btn">Cancel</Link>

@@ -5,19 +5,22 @@
 // confirms automatically once the agent applied the revision *and* the dashboard is still
 // reachable (ConfirmBanner); if the change cut this browser off, nothing confirms and it rolls back.
 import { useRef, useState } from 'react';
-import type { Review } from '@/lib/web/review';
+import { initialFormState, type FormState } from '@/lib/web/forms';
+import type { ReviewState } from '@/lib/web/review';
 import { DiffView } from './DiffView';
 
 export const AUTO_CONFIRM_KEY = 'lw-autoconfirm';
 
-type ReviewFn = (fd: FormData) => Promise<Review>;
+/** A review action from lib/web/actions (reviewItem, reviewSettings, reviewImport). */
+type ReviewFn = (prev: FormState, fd: FormData) => Promise<ReviewState>;
 
 export function ReviewChange({ review, idPrefix }: { review: ReviewFn; idPrefix: string }) {
   const ref = useRef<HTMLDivElement>(null);
   const [busy, setBusy] = useState(false);
-  const [result, setResult] = useState<Review | null>(null);
+  const [result, setResult] = useState<ReviewState | null>(null);
   const [confirm, setConfirm] = useState(false);
 
+  const shown = result?.review;
   const form = () => ref.current?.closest('form') ?? null;
 
   async function onReview() {
@@ -25,9 +28,9 @@ export function ReviewChange({ review, idPrefix }: { review: ReviewFn; idPrefix:
     if (!f) return;
     setBusy(true);
     try {
-      setResult(await review(new FormData(f)));
+      setResult(await review({ ...initialFormState, seq: result?.seq ?? 0 }, new FormData(f))); // not the last diff: it would travel back
     } catch (e) {
-      setResult({ ok: false, errors: [(e as Error).message] });
+      setResult({ ok: false, seq: (result?.seq ?? 0) + 1, formErrors: [e instanceof Error ? e.message : String(e)] });
     } finally {
       setBusy(false);
     }
@@ -67,22 +70,24 @@ export function ReviewChange({ review, idPrefix }: { review: ReviewFn; idPrefix:
           </>
         )}
       </div>
-      {result && !result.ok && (
+      {result && !result.review && (
         <div role="alert" className="rounded-md bg-red-50 p-2 text-sm text-red-800 dark:bg-red-950 dark:text-red-200">
-          <p className="font-medium">This change would be refused:</p>
-          <ul className="mt-1 list-disc pl-5 font-mono text-xs">{result.errors.map((e, i) => <li key={i}>{e}</li>)}</ul>
+          <p className="font-medium">{result.message ?? 'This change would be refused:'}</p>
+          {result.formErrors && result.formErrors.length > 0 && (
+            <ul className="mt-1 list-disc pl-5 font-mono text-xs">{result.formErrors.map((e, i) => <li key={i}>{e}</li>)}</ul>
+          )}
         </div>
       )}
-      {result && result.ok && (
+      {shown && (
         <div role="status" className="space-y-2" data-testid="review-result">
-          <p className="text-sm"><span className="font-semibold">Summary:</span> <span data-testid="review-summary">{result.summary}</span></p>
+          <p className="text-sm"><span className="font-semibold">Summary:</span> <span data-testid="review-summary">{shown.summary}</span></p>
           <details open>
-            <summary className="cursor-pointer text-sm font-medium">Kernel changes (nft, routes, rules, sysctls): +{result.planAdded} −{result.planRemoved}</summary>
-            {result.planError ? <p className="text-sm text-red-700">Could not compile: {result.planError}</p> : <DiffView text={result.plan} label="Compiled plan diff" testId="review-plan" />}
+            <summary className="cursor-pointer text-sm font-medium">Kernel changes (nft, routes, rules, sysctls): +{shown.planAdded} −{shown.planRemoved}</summary>
+            {shown.planError ? <p className="text-sm text-red-700">Could not compile: {shown.planError}</p> : <DiffView text={shown.plan} label="Compiled plan diff" testId="review-plan" />}
           </details>
           <details>
-            <summary className="cursor-pointer text-sm font-medium">Configuration changes: +{result.added} −{result.removed}</summary>
-            <DiffView text={result.config} label="Configuration diff" testId="review-config" />
+            <summary className="cursor-pointer text-sm font-medium">Configuration changes: +{shown.added} −{shown.removed}</summary>
+            <DiffView text={shown.config} label="Configuration diff" testId="review-config" />
           </details>
         </div>
       )}

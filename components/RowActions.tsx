@@ -1,13 +1,27 @@
 import Link from 'next/link';
-import { deleteItemForm, toggleItemForm } from '@/app/(dash)/actions';
+import { deleteItem, toggleItem } from '@/lib/web/actions/items';
+import { baseRevisionValue } from '@/lib/web/forms';
 import type { SectionKey } from '@/lib/web/sections';
 import { SubmitButton } from './SubmitButton';
+import { ActionForm } from './ActionForm';
 
-export function EnableToggle({ section, name, enabled }: { section: SectionKey; name: string; enabled: boolean }) {
+/** Hidden fields of a row action: which item, and (delete) the revision the page shows — the store
+ *  refuses the change if another one was stored since. */
+function ItemRef({ section, name, baseRevision }: { section: SectionKey; name: string; baseRevision?: number | null }) {
   return (
-    <form action={toggleItemForm}>
+    <>
       <input type="hidden" name="section" value={section} />
       <input type="hidden" name="name" value={name} />
+      {baseRevision !== undefined && <input type="hidden" name="baseRevision" value={baseRevisionValue(baseRevision)} />}
+    </>
+  );
+}
+
+/** Enable/disable: flips the item on the latest revision (no base revision, see toggleSchema). */
+export function EnableToggle({ section, name, enabled }: { section: SectionKey; name: string; enabled: boolean }) {
+  return (
+    <ActionForm action={toggleItem}>
+      <ItemRef section={section} name={name} />
       <SubmitButton
         className={`btn btn-sm ${enabled ? '' : 'opacity-80'}`}
         title={enabled ? `Disable ${name}` : `Enable ${name}`}
@@ -16,11 +30,11 @@ export function EnableToggle({ section, name, enabled }: { section: SectionKey; 
         <span aria-hidden className={`inline-block size-2 rounded-full ${enabled ? 'bg-emerald-500' : 'bg-zinc-400'}`} />
         {enabled ? 'Enabled' : 'Disabled'}
       </SubmitButton>
-    </form>
+    </ActionForm>
   );
 }
 
-export function EditDelete({ section, path, name }: { section: SectionKey; path: string; name: string }) {
+export function EditDelete({ section, path, name, baseRevision }: { section: SectionKey; path: string; name: string; baseRevision: number | null }) {
   return (
     <div className="flex items-start gap-1">
       <Link href={`${path}?edit=${encodeURIComponent(name)}`} className="btn btn-sm" aria-label={`Edit ${name}`}>Edit</Link>
@@ -28,11 +42,10 @@ export function EditDelete({ section, path, name }: { section: SectionKey; path:
         <summary className="btn btn-sm cursor-pointer list-none" aria-label={`Delete ${name}`}>Delete</summary>
         <div className="absolute right-0 z-20 mt-1 w-56 rounded-md border border-zinc-200 bg-white p-2 text-sm shadow-lg dark:border-zinc-700 dark:bg-zinc-900">
           <p className="mb-2">Delete <strong>{name}</strong>? This stores a new revision.</p>
-          <form action={deleteItemForm}>
-            <input type="hidden" name="section" value={section} />
-            <input type="hidden" name="name" value={name} />
+          <ActionForm action={deleteItem}>
+            <ItemRef section={section} name={name} baseRevision={baseRevision} />
             <SubmitButton className="btn btn-sm btn-danger">Delete {name}</SubmitButton>
-          </form>
+          </ActionForm>
         </div>
       </details>
     </div>

@@ -1,9 +1,9 @@
 // Generic list + add/edit page for one config section (uplinks, lan, services, ...).
 import Link from 'next/link';
 import { latestRevision } from '@/lib/store/revisions';
-import { SECTIONS, type SectionKey, type FieldSpec } from '@/lib/web/sections';
+import { SECTIONS, sectionItems, type SectionKey, type FieldSpec } from '@/lib/web/sections';
 import { itemValues } from '@/lib/web/forms';
-import { saveItem } from '@/app/(dash)/actions';
+import { saveItem } from '@/lib/web/actions/items';
 import { ItemForm } from './ItemForm';
 import { Notice } from './Notice';
 import { EnableToggle, EditDelete } from './RowActions';
@@ -41,8 +41,10 @@ export async function SectionPage({
   columns?: string[];
 }) {
   const spec = SECTIONS[section];
-  const config = (await latestRevision())?.config;
-  const list = ((config?.[section] ?? []) as unknown) as (Record<string, unknown> & { name: string })[];
+  const rev = await latestRevision();
+  const config = rev?.config;
+  const base = rev?.id ?? null;
+  const list = sectionItems(config, section);
   const uplinkNames = (config?.uplinks ?? []).map((u) => u.name);
   const editing = search.edit ? list.find((x) => x.name === search.edit) ?? null : null;
   const showForm = !!editing || search.add !== undefined;
@@ -67,10 +69,11 @@ export async function SectionPage({
         <ItemForm
           key={editing?.name ?? '(new)'}
           section={section}
-          action={saveItem.bind(null, section, editing?.name ?? null)}
+          action={saveItem}
           values={itemValues(spec, editing)}
           editing={editing?.name ?? null}
           uplinkNames={uplinkNames}
+          baseRevision={base}
         />
       )}
       {list.length === 0 ? (
@@ -95,7 +98,7 @@ export async function SectionPage({
                   {hasEnabled && (
                     <td><EnableToggle section={section} name={it.name} enabled={it.enabled !== false} /></td>
                   )}
-                  <td className="text-right"><EditDelete section={section} path={spec.path} name={it.name} /></td>
+                  <td className="text-right"><EditDelete section={section} path={spec.path} name={it.name} baseRevision={base} /></td>
                 </tr>
               ))}
             </tbody>

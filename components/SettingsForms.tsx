@@ -1,28 +1,20 @@
 'use client';
 import { useActionState } from 'react';
-import { initialFormState, type FormState } from '@/lib/web/forms';
+import { initialFormState, baseRevisionValue, type FormState } from '@/lib/web/forms';
+import { settingsFromFormValues, type SettingsValues } from '@/lib/web/settings';
 import { ICMP_TYPES } from '@/lib/validations/config';
 import { SubmitButton } from './SubmitButton';
 import { FieldErrors } from './FieldErrors';
 import { ReviewChange } from './ReviewChange';
-import { reviewForm } from '@/app/(dash)/safety-actions';
+import { reviewSettings, reviewImport } from '@/lib/web/actions/settings';
+
+export type { SettingsValues };
 
 type Action = (prev: FormState, fd: FormData) => Promise<FormState>;
 
-export interface SettingsValues {
-  icmpIn: string[];
-  icmpOut: string[];
-  logDrops: boolean;
-  logRatePerMinute: number;
-  portScan: { enabled: boolean; ports: number; seconds: number; banSeconds: number };
-  sticky: string;
-  stickySeconds: number;
-  dashboardPort: number;
-  allowLockout: boolean;
-  syncookies: boolean;
-  rpFilter: string;
-  logMartians: boolean;
-  ignoreBroadcastPings: boolean;
+/** The revision the page rendered: a save is refused if another one was stored since. */
+function Base({ revision }: { revision: number | null }) {
+  return <input type="hidden" name="baseRevision" value={baseRevisionValue(revision)} />;
 }
 
 function Result({ state }: { state: FormState }) {
@@ -52,7 +44,7 @@ function Check({ name, label, checked, value, errors }: { name: string; label: s
   );
 }
 
-function Num({ name, label, value, errors, help }: { name: string; label: string; value: number; errors?: string[]; help?: string }) {
+function Num({ name, label, value, errors, help }: { name: string; label: string; value: number | string; errors?: string[]; help?: string }) {
   const id = `s-${name.replace(/\./g, '-')}`;
   return (
     <div>
@@ -77,11 +69,14 @@ function Select({ name, label, value, options, errors }: { name: string; label: 
   );
 }
 
-export function SettingsForm({ action, v }: { action: Action; v: SettingsValues }) {
+export function SettingsForm({ action, v: stored, baseRevision }: { action: Action; v: SettingsValues; baseRevision: number | null }) {
   const [state, formAction] = useActionState(action, initialFormState);
   const fe = state.fieldErrors ?? {};
+  // After a refused save the form is remounted with what was typed (else with the stored values).
+  const v = state.values ? settingsFromFormValues(state.values, stored) : stored;
   return (
-    <form action={formAction} className="space-y-4" noValidate data-testid="settings-form">
+    <form action={formAction} key={state.values ? state.seq : 'stored'} className="space-y-4" noValidate data-testid="settings-form">
+      <Base revision={baseRevision} />
       <Result state={state} />
       <fieldset className="card">
         <legend className="h2 px-1">ICMP</legend>
@@ -134,16 +129,18 @@ export function SettingsForm({ action, v }: { action: Action; v: SettingsValues 
         </div>
         <p className="help">With several uplinks, keep reverse-path filtering loose: strict silently drops replies arriving on another uplink.</p>
       </fieldset>
-      <ReviewChange review={reviewForm.bind(null, 'settings', null, null)} idPrefix="settings" />
+      <ReviewChange review={reviewSettings} idPrefix="settings" />
       <SubmitButton>Save settings</SubmitButton>
     </form>
   );
 }
 
-export function ImportForm({ action }: { action: Action }) {
+export function ImportForm({ action, baseRevision }: { action: Action; baseRevision: number | null }) {
   const [state, formAction] = useActionState(action, initialFormState);
+  const pasted = state.values?.json;
   return (
-    <form action={formAction} className="space-y-3" data-testid="import-form">
+    <form action={formAction} key={state.values ? state.seq : 'empty'} className="space-y-3" data-testid="import-form">
+      <Base revision={baseRevision} />
       <Result state={state} />
       <div>
         <label htmlFor="imp-file" className="label">Configuration file (JSON)</label>
@@ -151,10 +148,10 @@ export function ImportForm({ action }: { action: Action }) {
       </div>
       <div>
         <label htmlFor="imp-json" className="label">…or paste it</label>
-        <textarea id="imp-json" name="json" rows={6} className="input font-mono text-xs" placeholder='{"version": 1, "uplinks": [...]}' spellCheck={false} />
+        <textarea id="imp-json" name="json" rows={6} defaultValue={typeof pasted === 'string' ? pasted : undefined} className="input font-mono text-xs" placeholder='{"version": 1, "uplinks": [...]}' spellCheck={false} />
       </div>
       <p className="help">The whole document is validated exactly like the forms; if anything is wrong, nothing is stored.</p>
-      <ReviewChange review={reviewForm.bind(null, 'import', null, null)} idPrefix="import" />
+      <ReviewChange review={reviewImport} idPrefix="import" />
       <SubmitButton>Validate and import</SubmitButton>
     </form>
   );

@@ -2,9 +2,10 @@ import { requireUser } from '@/lib/auth/request';
 import { getStatus } from '@/lib/web/data';
 import { Nav } from '@/components/Nav';
 import { StatusBar } from '@/components/StatusBar';
-import { logout } from '../(auth)/actions';
+import { logout } from '@/lib/web/actions/auth';
+import { ActionForm } from '@/components/ActionForm';
 import { ConfirmBanner } from '@/components/ConfirmBanner';
-import { confirmAction } from './safety-actions';
+import { confirmAction } from '@/lib/web/actions/revisions';
 
 export const dynamic = 'force-dynamic';
 
@@ -22,9 +23,9 @@ export default async function DashLayout({ children }: { children: React.ReactNo
         <Nav />
         <div className="hidden px-4 py-3 text-xs muted md:block">
           <p>Signed in as <strong className="text-zinc-700 dark:text-zinc-200">{user.username}</strong></p>
-          <form action={logout} className="mt-2">
+          <ActionForm action={logout} className="mt-2">
             <button type="submit" className="btn btn-sm">Sign out</button>
-          </form>
+          </ActionForm>
         </div>
       </aside>
       <div className="min-w-0 flex-1">
@@ -32,9 +33,9 @@ export default async function DashLayout({ children }: { children: React.ReactNo
         <ConfirmBanner confirm={confirmAction} />
         <div className="flex items-center justify-end gap-2 px-4 pt-2 text-xs muted md:hidden">
           <span>{user.username}</span>
-          <form action={logout}>
+          <ActionForm action={logout}>
             <button type="submit" className="btn btn-sm">Sign out</button>
-          </form>
+          </ActionForm>
         </div>
         <main id="main" className="mx-auto max-w-6xl space-y-6 p-4 md:p-6">{children}</main>
       </div>

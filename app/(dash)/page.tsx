@@ -1,12 +1,16 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
-import { getStatus, getUplinks, recentEvents, getSamples, uplinkCounterNames, isDemo, pendingLabRequests, type UplinkView } from '@/lib/web/data';
+import { getStatus, getUplinksAt, recentEvents, getSamples, uplinkCounterNames, isDemo, pendingLabRequests, type UplinkView } from '@/lib/web/data';
 import { prisma } from '@/lib/db/prisma';
 import { rates, fmtAgo, fmtTime } from '@/lib/web/format';
 import { TrafficChart } from '@/components/Charts';
 import { AutoRefresh } from '@/components/AutoRefresh';
 import { SubmitButton } from '@/components/SubmitButton';
-import { uplinkOp, labRequest } from './actions';
+import { ActionForm } from '@/components/ActionForm';
+import { uplinkOp } from '@/lib/web/actions/items';
+import { labRequest } from '@/lib/web/actions/requests';
+import { baseRevisionValue } from '@/lib/web/forms';
+import type { UplinkOp } from '@/lib/web/actions/schemas';
 
 export const metadata: Metadata = { title: 'Overview' };
 export const dynamic = 'force-dynamic';
@@ -19,8 +23,31 @@ const STATE_STYLE: Record<string, string> = {
   unknown: 'bg-zinc-100 text-zinc-700 dark:bg-zinc-800 dark:text-zinc-300',
 };
 
-function UplinkCard({ u, totalConns, samples, from, to, demo, agentRunning }: {
+/** One uplink button: the operation, on the revision the card was rendered from. */
+function OpButton({ u, op, base, title, label, children }: { u: UplinkView; op: UplinkOp; base: number | null; title: string; label: string; children: React.ReactNode }) {
+  return (
+    <ActionForm action={uplinkOp}>
+      <input type="hidden" name="name" value={u.name} />
+      <input type="hidden" name="op" value={op} />
+      <input type="hidden" name="baseRevision" value={baseRevisionValue(base)} />
+      <SubmitButton className="btn btn-sm" title={title} label={label}>{children}</SubmitButton>
+    </ActionForm>
+  );
+}
+
+function LabButton({ u, type, className, label, children }: { u: UplinkView; type: 'lab.break' | 'lab.restore'; className: string; label: string; children: React.ReactNode }) {
+  return (
+    <ActionForm action={labRequest}>
+      <input type="hidden" name="uplink" value={u.name} />
+      <input type="hidden" name="type" value={type} />
+      <SubmitButton className={className} label={label}>{children}</SubmitButton>
+    </ActionForm>
+  );
+}
+
+function UplinkCard({ u, base, totalConns, samples, from, to, demo, agentRunning }: {
   u: UplinkView;
+  base: number | null;
   totalConns: number;
   samples: Record<string, { ts: number; bytes: number }[]>;
   from: number;
@@ -31,7 +58,6 @@ function UplinkCard({ u, totalConns, samples, from, to, demo, agentRunning }: {
   const names = uplinkCounterNames(u.id);
   const toRates = (n: string) => rates((samples[n] ?? []).map((s) => ({ ts: s.ts, v: s.bytes })));
   const share = totalConns > 0 ? Math.round((u.connections / totalConns) * 100) : null;
-  const op = (o: 'enable' | 'disable' | 'drain' | 'undrain') => uplinkOp.bind(null, u.name, o);
   return (
     <article className="card space-y-3" aria-labelledby={`up-${u.name}`} data-testid={`uplink-card-${u.name}`}>
       <header className="flex items-start justify-between gap-2">
@@ -67,20 +93,20 @@ function UplinkCard({ u, totalConns, samples, from, to, demo, agentRunning }: {
       />
       <div className="flex flex-wrap gap-2">
         {u.enabled ? (
-          <form action={op('disable')}><SubmitButton className="btn btn-sm" title={`Disable ${u.name}`} label={`Disable ${u.name}`}>Disable</SubmitButton></form>
+          <OpButton u={u} op="disable" base={base} title={`Disable ${u.name}`} label={`Disable ${u.name}`}>Disable</OpButton>
         ) : (
-          <form action={op('enable')}><SubmitButton className="btn btn-sm" title={`Enable ${u.name}`} label={`Enable ${u.name}`}>Enable</SubmitButton></form>
+          <OpButton u={u} op="enable" base={base} title={`Enable ${u.name}`} label={`Enable ${u.name}`}>Enable</OpButton>
         )}
         {u.drain ? (
-          <form action={op('undrain')}><SubmitButton className="btn btn-sm" title={`Stop draining ${u.name}`} label={`Undrain ${u.name}`}>Undrain</SubmitButton></form>
+          <OpButton u={u} op="undrain" base={base} title={`Stop draining ${u.name}`} label={`Undrain ${u.name}`}>Undrain</OpButton>
         ) : (
-          <form action={op('drain')}><SubmitButton className="btn btn-sm" title={`Drain ${u.name}: no new connections`} label={`Drain ${u.name}`}>Drain</SubmitButton></form>
+          <OpButton u={u} op="drain" base={base} title={`Drain ${u.name}: no new connections`} label={`Drain ${u.name}`}>Drain</OpButton>
         )}
         <Link className="btn btn-sm" href={`/uplinks?edit=${u.name}`}>Edit</Link>
         {demo && (
           <>
-            <form action={labRequest.bind(null, u.name, 'lab.break')}><SubmitButton className="btn btn-sm btn-danger" label={`Simulate failure of ${u.name}`}>Simulate failure</SubmitButton></form>
-            <form action={labRequest.bind(null, u.name, 'lab.restore')}><SubmitButton className="btn btn-sm" label={`Restore ${u.name}`}>Restore</SubmitButton></form>
+            <LabButton u={u} type="lab.break" className="btn btn-sm btn-danger" label={`Simulate failure of ${u.name}`}>Simulate failure</LabButton>
+            <LabButton u={u} type="lab.restore" className="btn btn-sm" label={`Restore ${u.name}`}>Restore</LabButton>
           </>
         )}
       </div>
@@ -89,7 +115,8 @@ function UplinkCard({ u, totalConns, samples, from, to, demo, agentRunning }: {
 }
 
 export default async function Overview() {
-  const [status, uplinks, events, demo] = await Promise.all([getStatus(), getUplinks(), recentEvents(15), Promise.resolve(isDemo())]);
+  // `base`: the revision the uplink cards show (the same read), sent with every uplink button.
+  const [status, { revision: base, uplinks }, events, demo] = await Promise.all([getStatus(), getUplinksAt(), recentEvents(15), Promise.resolve(isDemo())]);
   const to = Date.now();
   const from = to - 3600_000;
   const samples = await getSamples(uplinks.flatMap((u) => Object.values(uplinkCounterNames(u.id))), 3600_000);
@@ -126,7 +153,7 @@ export default async function Overview() {
         ) : (
           <div className="grid gap-4 sm:grid-cols-2 xl:grid-cols-3">
             {uplinks.map((u) => (
-              <UplinkCard key={u.name} u={u} totalConns={totalConns} samples={samples} from={from} to={to} demo={demo} agentRunning={status.agentRunning} />
+              <UplinkCard key={u.name} u={u} base={base} totalConns={totalConns} samples={samples} from={from} to={to} demo={demo} agentRunning={status.agentRunning} />
             ))}
           </div>
         )}

@@ -1,6 +1,6 @@
 // `linkward admin reset-password USER [--password-stdin]` and `linkward admin setup-token`.
 import readline from 'node:readline';
-import { parseArgs } from 'node:util';
+import { command, parseArgs, UsageError } from '../args';
 import { resetPassword, issueSetupToken, createUser } from '../../lib/auth/users';
 import { userCount } from '../../lib/auth/session';
 import { disconnect } from '../../lib/db/prisma';
@@ -51,14 +51,13 @@ async function readPassword(fromStdin: boolean): Promise<string | null> {
   return a;
 }
 
-export async function run(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { 'password-stdin': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
-  const [sub, user] = positionals;
+export const run = command('admin', USAGE, async (args) => {
+  const { flags, positional } = parseArgs(args, { 'password-stdin': 'bool' });
+  const [sub, user, ...extra] = positional;
+  if (sub === undefined) throw new UsageError('which subcommand? (reset-password, create-user, setup-token)');
+  if (sub !== 'setup-token' && sub !== 'reset-password' && sub !== 'create-user') throw new UsageError(`unknown subcommand ${JSON.stringify(sub)}`);
+  if (sub === 'setup-token' ? user !== undefined : !user || extra.length) throw new UsageError(sub === 'setup-token' ? 'setup-token takes no arguments' : `${sub} expects one USER`);
   try {
-    if (values.help || !sub) {
-      process.stdout.write(USAGE);
-      return values.help ? 0 : 2;
-    }
     if (sub === 'setup-token') {
       if ((await userCount()) > 0) {
         process.stderr.write('linkward admin: an administrator already exists; use reset-password instead\n');
@@ -69,24 +68,16 @@ export async function run(args: string[]): Promise<number> {
       process.stderr.write('Paste this token into the /setup page within 1 hour. It works once.\n');
       return 0;
     }
-    if (sub === 'reset-password' || sub === 'create-user') {
-      if (!user) {
-        process.stderr.write(USAGE);
-        return 2;
-      }
-      const pw = await readPassword(values['password-stdin'] === true);
-      if (pw === null) return 1;
-      const r = sub === 'reset-password' ? await resetPassword(user, pw) : await createUser(user, pw);
-      if (!r.ok) {
-        for (const [k, v] of Object.entries(r.fieldErrors)) process.stderr.write(`linkward admin: ${k}: ${v.join('; ')}\n`);
-        return 1;
-      }
-      process.stdout.write(sub === 'reset-password' ? `password of ${user} changed; their sessions were signed out\n` : `user ${user} created\n`);
-      return 0;
+    const pw = await readPassword(flags['password-stdin'] === true);
+    if (pw === null) return 1;
+    const r = sub === 'reset-password' ? await resetPassword(user, pw) : await createUser(user, pw);
+    if (!r.ok) {
+      for (const [k, v] of Object.entries(r.fieldErrors)) process.stderr.write(`linkward admin: ${k}: ${v.join('; ')}\n`);
+      return 1;
     }
-    process.stderr.write(USAGE);
-    return 2;
+    process.stdout.write(sub === 'reset-password' ? `password of ${user} changed; their sessions were signed out\n` : `user ${user} created\n`);
+    return 0;
   } finally {
     await disconnect();
   }
-}
+});

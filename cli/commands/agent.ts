@@ -1,13 +1,12 @@
-import { parseArgs } from '../args';
+import { command, parseArgs, UsageError } from '../args';
 import { openDb } from '../../lib/db/sqlite';
 import { Agent } from '../../agent/agent';
 
-export async function run(args: string[]): Promise<number> {
+const USAGE = 'usage: linkward agent [--once] [--no-health] [--quiet]';
+
+export const run = command('agent', USAGE, async (args) => {
   const { flags, positional } = parseArgs(args, { once: 'bool', 'no-health': 'bool', quiet: 'bool' });
-  if (positional.length) {
-    process.stderr.write('usage: linkward agent [--once] [--no-health]\n');
-    return 2;
-  }
+  if (positional.length) throw new UsageError(`unexpected argument ${JSON.stringify(positional[0])}`);
   if (process.getuid && process.getuid() !== 0) {
     process.stderr.write('linkward agent: must run as root (it programs nftables, routes and sysctls)\n');
     return 1;
@@ -41,4 +40,4 @@ export async function run(args: string[]): Promise<number> {
   await agent.stop();
   db.close();
   return 0;
-}
+});

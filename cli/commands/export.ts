@@ -1,17 +1,17 @@
-import { parseArgs } from '../args';
+import { command, parseArgs, intFlag, UsageError } from '../args';
 import { latestRevision, getRevision } from '../../lib/store/revisions';
 import { disconnect } from '../../lib/db/prisma';
 
-export async function run(args: string[]): Promise<number> {
+const USAGE = 'usage: linkward export [--revision N]';
+
+export const run = command('export', USAGE, async (args) => {
   const { flags, positional } = parseArgs(args, { revision: 'string' });
-  if (positional.length) {
-    process.stderr.write('usage: linkward export [--revision N]\n');
-    return 2;
-  }
+  if (positional.length) throw new UsageError(`unexpected argument ${JSON.stringify(positional[0])}`);
+  const revision = intFlag(flags.revision, 'revision', 1, 2 ** 31 - 1);
   try {
-    const rev = flags.revision ? await getRevision(Number(flags.revision)) : await latestRevision();
+    const rev = revision !== undefined ? await getRevision(revision) : await latestRevision();
     if (!rev) {
-      process.stderr.write(flags.revision ? `linkward export: no revision ${flags.revision}\n` : 'linkward export: no configuration stored yet (linkward import FILE)\n');
+      process.stderr.write(revision !== undefined ? `linkward export: no revision ${revision}\n` : 'linkward export: no configuration stored yet (linkward import FILE)\n');
       return 1;
     }
     process.stdout.write(JSON.stringify(rev.config, null, 2) + '\n');
@@ -19,4 +19,4 @@ export async function run(args: string[]): Promise<number> {
   } finally {
     await disconnect();
   }
-}
+});

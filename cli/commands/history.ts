@@ -1,4 +1,4 @@
-import { parseArgs, intFlag, UsageError } from '../args';
+import { command, parseArgs, intFlag, intArg, UsageError } from '../args';
 import { history, lastFacts } from '../../lib/store/safety';
 import { getRevision } from '../../lib/store/revisions';
 import { diffRevisions, unified, countChanges, normalizeFacts } from '../../lib/config/diff';
@@ -6,18 +6,20 @@ import { disconnect } from '../../lib/db/prisma';
 
 const USAGE = 'usage: linkward history [--json] [--limit N] | history show N | history diff A B [--plan]\n';
 
-const revNum = (s: string | undefined): number => {
-  if (!s || !/^[0-9]+$/.test(s)) throw new UsageError(`revision must be a number, got ${JSON.stringify(s ?? '')}`);
-  return Number(s);
-};
+const revNum = (s: string | undefined): number => intArg(s, 'revision', 1, 2 ** 31 - 1);
 
 /** linkward history: list revisions (who, when, what), show one, diff two (config and compiled plan). */
-export async function run(args: string[]): Promise<number> {
+export const run = command('history', USAGE, async (args) => {
   const { flags, positional } = parseArgs(args, { json: 'bool', limit: 'string', plan: 'bool' });
+  const [sub, ...rest] = positional;
+  const limit = intFlag(flags.limit, 'limit', 1, 100000) ?? 50;
+  if (sub !== undefined && !((sub === 'show' && rest.length === 1) || (sub === 'diff' && rest.length === 2))) {
+    throw new UsageError(sub === 'show' || sub === 'diff' ? `${sub}: wrong number of revisions` : `unknown subcommand ${JSON.stringify(sub)}`);
+  }
+  const revs = rest.map(revNum);
   try {
-    const [sub, ...rest] = positional;
     if (sub === undefined) {
-      const rows = await history(intFlag(flags.limit, 'limit', 1, 100000) ?? 50);
+      const rows = await history(limit);
       if (flags.json) {
         process.stdout.write(JSON.stringify(rows) + '\n');
         return 0;
@@ -29,7 +31,7 @@ export async function run(args: string[]): Promise<number> {
       return 0;
     }
     if (sub === 'show' && rest.length === 1) {
-      const r = await getRevision(revNum(rest[0]));
+      const r = await getRevision(revs[0]);
       if (!r) {
         process.stderr.write(`linkward history: revision ${rest[0]} does not exist\n`);
         return 1;
@@ -37,25 +39,22 @@ export async function run(args: string[]): Promise<number> {
       process.stdout.write(JSON.stringify(flags.json ? r : r.config, null, 2) + '\n');
       return 0;
     }
-    if (sub === 'diff' && rest.length === 2) {
-      const [a, b] = await Promise.all([getRevision(revNum(rest[0])), getRevision(revNum(rest[1]))]);
-      if (!a || !b) {
-        process.stderr.write(`linkward history: revision ${!a ? rest[0] : rest[1]} does not exist\n`);
-        return 1;
-      }
-      const d = diffRevisions(a.config, b.config, normalizeFacts(await lastFacts()));
-      const lines = flags.plan ? d.plan : d.config;
-      if (flags.json) process.stdout.write(JSON.stringify({ ...countChanges(lines), diff: lines, planError: d.planError }) + '\n');
-      else {
-        const c = countChanges(lines);
-        process.stdout.write(`--- revision ${a.id}\n+++ revision ${b.id}${flags.plan ? ' (compiled plan, agent facts)' : ''}  (+${c.added} -${c.removed})\n${unified(lines)}\n`);
-        if (flags.plan && d.planError) process.stdout.write(`# compile error: ${d.planError}\n`);
-      }
-      return 0;
+    // sub === 'diff' with two revisions (checked above)
+    const [a, b] = await Promise.all([getRevision(revs[0]), getRevision(revs[1])]);
+    if (!a || !b) {
+      process.stderr.write(`linkward history: revision ${!a ? rest[0] : rest[1]} does not exist\n`);
+      return 1;
     }
-    process.stderr.write(USAGE);
-    return 2;
+    const d = diffRevisions(a.config, b.config, normalizeFacts(await lastFacts()));
+    const lines = flags.plan ? d.plan : d.config;
+    if (flags.json) process.stdout.write(JSON.stringify({ ...countChanges(lines), diff: lines, planError: d.planError }) + '\n');
+    else {
+      const c = countChanges(lines);
+      process.stdout.write(`--- revision ${a.id}\n+++ revision ${b.id}${flags.plan ? ' (compiled plan, agent facts)' : ''}  (+${c.added} -${c.removed})\n${unified(lines)}\n`);
+      if (flags.plan && d.planError) process.stdout.write(`# compile error: ${d.planError}\n`);
+    }
+    return 0;
   } finally {
     await disconnect();
   }
-}
+});

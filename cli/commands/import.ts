@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { parseArgs, intFlag } from '../args';
+import { command, parseArgs, intFlag, UsageError } from '../args';
 import { saveConfig } from '../../lib/store/revisions';
 import { disconnect } from '../../lib/db/prisma';
 import { cliAuthor } from '../util';
@@ -9,12 +9,11 @@ function readInput(file: string): string {
   return fs.readFileSync(file, 'utf8');
 }
 
-export async function run(args: string[]): Promise<number> {
+const USAGE = 'usage: linkward import FILE|- [--confirm-within SECONDS] [--json]';
+
+export const run = command('import', USAGE, async (args) => {
   const { flags, positional } = parseArgs(args, { 'confirm-within': 'string', json: 'bool' });
-  if (positional.length !== 1) {
-    process.stderr.write('usage: linkward import FILE|- [--confirm-within SECONDS] [--json]\n');
-    return 2;
-  }
+  if (positional.length !== 1) throw new UsageError(positional.length ? 'expects one FILE (or - for standard input)' : 'which file? (- reads standard input)');
   const confirmWithin = intFlag(flags['confirm-within'], 'confirm-within', 30, 3600);
   let doc: unknown;
   try {
@@ -24,6 +23,8 @@ export async function run(args: string[]): Promise<number> {
     return 1;
   }
   try {
+    // No base revision: the lockout check and the summary are made against the latest revision,
+    // read inside the write transaction.
     const r = await saveConfig(doc, { author: cliAuthor(), source: 'cli', confirmWithin });
     if (!r.ok) {
       process.stderr.write(`linkward import: invalid configuration, nothing stored:\n${r.errors.map((e) => `  ${e}`).join('\n')}\n`);
@@ -37,4 +38,4 @@ export async function run(args: string[]): Promise<number> {
   } finally {
     await disconnect();
   }
-}
+});

@@ -1,4 +1,5 @@
 // linkward lab up|down|status|break|restore|exec|targets — the namespace lab (docs/lab.md).
+import { command, parseArgs, intFlag, strFlag, UsageError } from '../args';
 import {
   labUp, labDown, labStatus, labBreak, labRestore, labExec, labTargetFilter, labTargetUnfilter, tcpWhoAmIMany,
 } from '../../lab/lab';
@@ -15,44 +16,18 @@ const USAGE = `usage:
   linkward lab targets filter|unfilter IP [--prefix P]
   linkward lab whoami [--from ROLE] [--count N] [--prefix P]   (which uplink address the Internet server saw)`;
 
-interface Parsed {
-  positional: string[];
-  flags: Map<string, string | true>;
-  rest: string[];
-}
+const FLAGS = {
+  prefix: 'string', uplinks: 'string', 'config-out': 'string', mode: 'string', timeout: 'string', from: 'string', count: 'string', json: 'bool',
+} as const;
 
-const VALUE_FLAGS = new Set(['--prefix', '--uplinks', '--config-out', '--mode', '--timeout', '--from', '--count']);
-const BOOL_FLAGS = new Set(['--json']);
-
-function parse(args: string[]): Parsed {
-  const positional: string[] = [];
-  const flags = new Map<string, string | true>();
-  let rest: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (a === '--') {
-      rest = args.slice(i + 1);
-      break;
-    }
-    const eq = a.indexOf('=');
-    const key = a.startsWith('--') && eq > 0 ? a.slice(0, eq) : a;
-    if (VALUE_FLAGS.has(key)) {
-      const v = eq > 0 && a.startsWith('--') ? a.slice(eq + 1) : args[++i];
-      if (v === undefined) throw new UsageError(`${key} needs a value`);
-      flags.set(key, v);
-    } else if (BOOL_FLAGS.has(a)) flags.set(a, true);
-    else if (a.startsWith('--')) throw new UsageError(`unknown option ${a}`);
-    else positional.push(a);
+/** A lab role argument (lan, router, net, ispN); a wrong one is a usage error. */
+function role(s: string): ReturnType<typeof parseRole> {
+  try {
+    return parseRole(s);
+  } catch (e) {
+    throw new UsageError(e instanceof Error ? e.message : String(e));
   }
-  return { positional, flags, rest };
 }
-
-class UsageError extends Error {}
-
-const str = (p: Parsed, k: string): string | undefined => {
-  const v = p.flags.get(k);
-  return typeof v === 'string' ? v : undefined;
-};
 
 const out = (s: string) => process.stdout.write(s.endsWith('\n') ? s : s + '\n');
 
@@ -66,28 +41,20 @@ function ignoreEpipe(): void {
   });
 }
 
-export async function run(args: string[]): Promise<number> {
+export const run = command('lab', USAGE, async (args) => {
   ignoreEpipe();
   const [sub, ...more] = args;
-  if (!sub || sub === '-h' || sub === '--help' || sub === 'help') {
+  if (!sub || sub === 'help') {
     out(USAGE);
     return sub ? 0 : 2;
   }
-  let p: Parsed;
-  try {
-    p = parse(more);
-  } catch (e) {
-    if (e instanceof UsageError) {
-      process.stderr.write(`linkward lab: ${e.message}\n${USAGE}\n`);
-      return 2;
-    }
-    throw e;
-  }
-  const prefix = str(p, '--prefix') ?? DEFAULT_PREFIX;
+  const { flags, positional, rest } = parseArgs([sub, ...more], FLAGS, { dashDash: 'rest' });
+  positional.shift();
+  const prefix = strFlag(flags.prefix) ?? DEFAULT_PREFIX;
   switch (sub) {
     case 'up': {
-      const n = str(p, '--uplinks');
-      const info = await labUp({ prefix, uplinks: n === undefined ? undefined : Number(n), configOut: str(p, '--config-out') });
+      // The upper bound (the lab's size) is checked by labUp.
+      const info = await labUp({ prefix, uplinks: intFlag(flags.uplinks, 'uplinks', 1, 2 ** 31 - 1), configOut: strFlag(flags['config-out']) });
       out(`lab ${info.prefix} is up: ${[info.namespaces.lan, info.namespaces.router, ...info.namespaces.isps, info.namespaces.net].join(' ')}`);
       out(`run the agent with: ip netns exec ${info.namespaces.router} linkward agent`);
       out(info.configPath);
@@ -103,7 +70,7 @@ export async function run(args: string[]): Promise<number> {
     }
     case 'status': {
       const s = await labStatus(prefix);
-      if (p.flags.has('--json')) {
+      if (flags.json) {
         out(JSON.stringify(s, null, 2));
         return s.up ? 0 : 1;
       }
@@ -117,13 +84,10 @@ export async function run(args: string[]): Promise<number> {
     }
     case 'break':
     case 'restore': {
-      const [target] = p.positional;
-      if (!target) {
-        process.stderr.write(`linkward lab ${sub}: which uplink? (isp1..isp4)\n${USAGE}\n`);
-        return 2;
-      }
+      const [target] = positional;
+      if (!target) throw new UsageError(`${sub}: which uplink? (isp1..isp4)`);
       if (sub === 'break') {
-        const r = await labBreak(prefix, target, str(p, '--mode') ?? 'drop');
+        const r = await labBreak(prefix, target, strFlag(flags.mode) ?? 'drop');
         out(`${target} broken (${r.mode}) in ${r.ns}: ${r.method}`);
       } else {
         const r = await labRestore(prefix, target);
@@ -132,15 +96,12 @@ export async function run(args: string[]): Promise<number> {
       return 0;
     }
     case 'exec': {
-      const [role] = p.positional;
-      if (!role || p.rest.length === 0) {
-        process.stderr.write(`linkward lab exec: need ROLE -- CMD...\n${USAGE}\n`);
-        return 2;
-      }
-      const t = Number(str(p, '--timeout') ?? '600');
-      if (!Number.isFinite(t) || t <= 0 || t > 86400) throw new Error('--timeout must be 1-86400 seconds');
+      const [who] = positional;
+      if (!who || rest.length === 0) throw new UsageError('exec: need ROLE -- CMD...');
+      const r0 = role(who);
+      const t = intFlag(flags.timeout, 'timeout', 1, 86400) ?? 600;
       try {
-        const r = await labExec(prefix, parseRole(role), p.rest, { allowFail: true, timeoutMs: t * 1000 });
+        const r = await labExec(prefix, r0, rest, { allowFail: true, timeoutMs: t * 1000 });
         process.stdout.write(r.stdout);
         process.stderr.write(r.stderr);
         return r.exitCode;
@@ -154,23 +115,16 @@ export async function run(args: string[]): Promise<number> {
       }
     }
     case 'targets': {
-      const [action, addr] = p.positional;
-      if ((action !== 'filter' && action !== 'unfilter') || !addr) {
-        process.stderr.write(`linkward lab targets: need filter|unfilter IP\n${USAGE}\n`);
-        return 2;
-      }
+      const [action, addr] = positional;
+      if ((action !== 'filter' && action !== 'unfilter') || !addr) throw new UsageError('targets: need filter|unfilter IP');
       if (action === 'filter') await labTargetFilter(prefix, addr);
       else await labTargetUnfilter(prefix, addr);
       out(`${addr} ${action}ed in ${prefix}-net`);
       return 0;
     }
     case 'whoami': {
-      const from = parseRole(str(p, '--from') ?? 'lan');
-      const count = Number(str(p, '--count') ?? '10');
-      if (!Number.isInteger(count) || count < 1 || count > 1000) {
-        process.stderr.write('linkward lab whoami: --count must be 1-1000\n');
-        return 2;
-      }
+      const from = role(strFlag(flags.from) ?? 'lan');
+      const count = intFlag(flags.count, 'count', 1, 1000) ?? 10;
       const res = await tcpWhoAmIMany(prefix, from, SERVER_ADDR, 80, count, { timeoutMs: 2000 });
       const tally = new Map<string, number>();
       for (const r of res) tally.set(r ? r.ip : 'failed', (tally.get(r ? r.ip : 'failed') ?? 0) + 1);
@@ -179,7 +133,6 @@ export async function run(args: string[]): Promise<number> {
       return tally.has('failed') ? 1 : 0;
     }
     default:
-      process.stderr.write(`linkward lab: unknown subcommand "${sub}"\n${USAGE}\n`);
-      return 2;
+      throw new UsageError(`unknown subcommand "${sub}"`);
   }
-}
+});

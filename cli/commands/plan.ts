@@ -1,4 +1,4 @@
-import { parseArgs } from '../args';
+import { command, parseArgs, UsageError } from '../args';
 import { latestRevision } from '../../lib/store/revisions';
 import { disconnect } from '../../lib/db/prisma';
 import { compile } from '../../lib/compile/compile';
@@ -7,12 +7,11 @@ import type { Facts, IfaceFacts } from '../../lib/compile/types';
 import { gatherFacts } from '../../agent/system/facts';
 import { realRunner as runner } from '../../agent/system/runner';
 
-export async function run(args: string[]): Promise<number> {
+const USAGE = 'usage: linkward plan [--json] [--transaction] [--no-kernel]';
+
+export const run = command('plan', USAGE, async (args) => {
   const { flags, positional } = parseArgs(args, { json: 'bool', transaction: 'bool', 'no-kernel': 'bool' });
-  if (positional.length) {
-    process.stderr.write('usage: linkward plan [--json] [--transaction] [--no-kernel]\n');
-    return 2;
-  }
+  if (positional.length) throw new UsageError(`unexpected argument ${JSON.stringify(positional[0])}`);
   let rev;
   try {
     rev = await latestRevision();
@@ -61,4 +60,4 @@ export async function run(args: string[]): Promise<number> {
   for (const [k, v] of Object.entries(plan.sysctls)) out.push(`${k} = ${v}`);
   process.stdout.write(out.join('\n') + '\n');
   return 0;
-}
+});

@@ -1,4 +1,4 @@
-import { parseArgs } from '../args';
+import { command, parseArgs, UsageError } from '../args';
 import { readStatus } from '../../lib/store/status';
 import { disconnect } from '../../lib/db/prisma';
 import { fmtAgo, fmtBytes } from '../util';
@@ -8,8 +8,11 @@ function table(rows: string[][]): string {
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(w[i]))).join('  ')).join('\n');
 }
 
-export async function run(args: string[]): Promise<number> {
-  const { flags } = parseArgs(args, { json: 'bool' });
+const USAGE = 'usage: linkward status [--json]';
+
+export const run = command('status', USAGE, async (args) => {
+  const { flags, positional } = parseArgs(args, { json: 'bool' });
+  if (positional.length) throw new UsageError(`unexpected argument ${JSON.stringify(positional[0])}`);
   try {
     const s = await readStatus();
     if (flags.json) {
@@ -45,4 +48,4 @@ export async function run(args: string[]): Promise<number> {
   } finally {
     await disconnect();
   }
-}
+});

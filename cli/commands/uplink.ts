@@ -1,5 +1,5 @@
-import { parseArgs } from '../args';
-import { updateConfig, latestRevision } from '../../lib/store/revisions';
+import { command, parseArgs, UsageError } from '../args';
+import { updateConfig, ChangeRefused } from '../../lib/store/revisions';
 import { disconnect } from '../../lib/db/prisma';
 import type { Config } from '../../lib/validations/config';
 import { cliAuthor } from '../util';
@@ -10,22 +10,23 @@ const ACTIONS = {
   drain: (u: Config['uplinks'][number]) => ({ ...u, enabled: true, drain: true }),
 } as const;
 
-export async function run(args: string[]): Promise<number> {
+const USAGE = 'usage: linkward uplink enable|disable|drain NAME';
+
+export const run = command('uplink', USAGE, async (args) => {
   const { positional } = parseArgs(args, {});
   const [action, name] = positional;
-  if (!(action in ACTIONS) || !name || positional.length !== 2) {
-    process.stderr.write('usage: linkward uplink enable|disable|drain NAME\n');
-    return 2;
-  }
+  if (!Object.hasOwn(ACTIONS, action ?? '')) throw new UsageError(action === undefined ? 'enable, disable or drain?' : `unknown action ${JSON.stringify(action)}`);
+  if (!name || positional.length !== 2) throw new UsageError('expects one uplink NAME');
   try {
-    const cur = await latestRevision();
-    if (!cur?.config.uplinks.some((u) => u.name === name)) {
-      process.stderr.write(`linkward uplink: no uplink named "${name}"${cur ? ` (have: ${cur.config.uplinks.map((u) => u.name).join(', ') || 'none'})` : ''}\n`);
-      return 1;
-    }
+    // Check, change and store in one write transaction: nothing written in between is reverted.
     const fn = ACTIONS[action as keyof typeof ACTIONS];
     const r = await updateConfig(
-      (c) => ({ ...c, uplinks: c.uplinks.map((u) => (u.name === name ? fn(u) : u)) }),
+      (c) => {
+        if (!c.uplinks.some((u) => u.name === name)) {
+          throw new ChangeRefused(`no uplink named "${name}" (have: ${c.uplinks.map((u) => u.name).join(', ') || 'none'})`);
+        }
+        return { ...c, uplinks: c.uplinks.map((u) => (u.name === name ? fn(u) : u)) };
+      },
       { author: cliAuthor(), source: 'toggle' },
     );
     if (!r.ok) {
@@ -37,4 +38,4 @@ export async function run(args: string[]): Promise<number> {
   } finally {
     await disconnect();
   }
-}
+});

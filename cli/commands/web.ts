@@ -2,24 +2,19 @@
 // Runs lib/web/server.mjs in a child node process (plain node, no tsx loader inside Next).
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { command, parseArgs, intFlag, strFlag, UsageError } from '../args';
 import { projectRoot } from '../../lib/db/path';
 
-export async function run(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      port: { type: 'string', short: 'p', default: '3000' },
-      host: { type: 'string', short: 'H', default: '127.0.0.1' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help) {
-    process.stdout.write('usage: linkward web [--port N] [--host ADDR]\n  default 127.0.0.1:3000; use --host <LAN address> to serve the LAN (see docs/dashboard.md)\n');
-    return 0;
-  }
+const USAGE = `usage: linkward web [--port N] [--host ADDR]
+  default 127.0.0.1:3000; use --host <LAN address> to serve the LAN (see docs/dashboard.md)`;
+
+export const run = command('web', USAGE, async (args) => {
+  const { flags, positional } = parseArgs(args, { port: 'string', host: 'string' }, { short: { p: 'port', H: 'host' } });
+  if (positional.length) throw new UsageError(`unexpected argument ${JSON.stringify(positional[0])}`);
+  const port = intFlag(flags.port, 'port', 1, 65535) ?? 3000;
+  const host = strFlag(flags.host) ?? '127.0.0.1';
   const root = projectRoot();
-  const child = spawn(process.execPath, [path.join(root, 'lib', 'web', 'server.mjs'), '--port', values.port!, '--host', values.host!, '--dir', root], {
+  const child = spawn(process.execPath, [path.join(root, 'lib', 'web', 'server.mjs'), '--port', String(port), '--host', host, '--dir', root], {
     stdio: 'inherit',
     env: process.env,
   });
@@ -29,4 +24,4 @@ export async function run(args: string[]): Promise<number> {
   return new Promise((resolve) => {
     child.on('exit', (code, signal) => resolve(code ?? (signal ? 0 : 1)));
   });
-}
+});

@@ -1,7 +1,7 @@
 import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
 import { PrismaClient } from '../generated/prisma/client';
 import { dbPath } from './path';
-import { openDb } from './sqlite';
+import { openDb, closeWriteDb } from './sqlite';
 
 export type { PrismaClient };
 
@@ -18,7 +18,9 @@ export function prisma(file = dbPath()): PrismaClient {
   return client;
 }
 
+/** Close this process's database connections (the Prisma client and the write connection). */
 export async function disconnect(): Promise<void> {
+  closeWriteDb();
   if (g.__lwPrisma) {
     await g.__lwPrisma.client.$disconnect();
     g.__lwPrisma = undefined;

@@ -1,7 +1,14 @@
 // The one write path for desired state: the dashboard's server actions, `linkward import`,
-// `linkward uplink ...` and restores all call saveConfig(). It validates with the shared schema
-// and stores nothing when validation fails.
+// `linkward uplink ...` and restores all end in commit() below. It validates with the shared
+// schema and stores nothing when validation fails.
+//
+// Lost updates: every write reads the latest revision, compares it with the revision the change
+// was based on, and writes the next one inside ONE write transaction (BEGIN IMMEDIATE, see
+// writeTransaction). A caller that showed the user a revision (a dashboard form) passes it as
+// `baseRevision` and is refused — nothing stored — when another revision was stored since. A
+// caller without a base (the CLI) applies its change to whatever is latest inside the transaction.
 import { prisma } from '../db/prisma';
+import { writeTransaction, type DB } from '../db/sqlite';
 import { parseConfig, type Config } from '../validations/config';
 import { summarizeChange } from '../config/summary';
 import { lanRemovalIssue } from '../validations/lockout';
@@ -16,9 +23,15 @@ export interface StoredRevision {
   confirmWithin: number | null;
 }
 
+/** The change was based on revision `base` (null: on "nothing stored yet"), but `latest` is newer. */
+export interface Conflict {
+  base: number | null;
+  latest: number | null;
+}
+
 export type SaveResult =
   | { ok: true; revision: number; changed: boolean; summary: string }
-  | { ok: false; errors: string[]; fieldErrors: Record<string, string[]> };
+  | { ok: false; errors: string[]; fieldErrors: Record<string, string[]>; conflict?: Conflict };
 
 export interface SaveOptions {
   author: string;
@@ -26,6 +39,20 @@ export interface SaveOptions {
   summary?: string;
   /** Commit-confirmed window in seconds (issue: safe changes). */
   confirmWithin?: number;
+  /**
+   * The revision this change is based on (what the user saw; null = no revision stored yet).
+   * The write is refused with a "changed meanwhile" error, nothing stored, unless it is still
+   * the latest. Omitted: based on the latest revision, read inside the write transaction.
+   */
+  baseRevision?: number | null;
+}
+
+/** Thrown by an updateConfig() mutation to refuse the change (nothing is stored). */
+export class ChangeRefused extends Error {
+  constructor(message: string, readonly fieldErrors: Record<string, string[]> = {}) {
+    super(message);
+    this.name = 'ChangeRefused';
+  }
 }
 
 /** Canonical JSON for a normalized config (key order fixed by the schema's parse). */
@@ -33,62 +60,110 @@ export function configJson(c: Config): string {
   return JSON.stringify(c);
 }
 
-export async function latestRevision(): Promise<StoredRevision | null> {
-  const row = await prisma().revision.findFirst({ orderBy: { id: 'desc' } });
-  if (!row) return null;
+interface RevisionRow {
+  id: number;
+  createdAt: number;
+  author: string;
+  source: string;
+  summary: string;
+  config: string;
+  confirmWithin: number | null;
+}
+
+function decode<R extends { id: number; config: string }>(row: R): Omit<R, 'config'> & { config: Config } {
   const parsed = parseConfig(JSON.parse(row.config));
   if (!parsed.ok) throw new Error(`stored revision ${row.id} is invalid: ${parsed.errors.join('; ')}`);
   return { ...row, config: parsed.value };
+}
+
+export async function latestRevision(): Promise<StoredRevision | null> {
+  const row = await prisma().revision.findFirst({ orderBy: { id: 'desc' } });
+  return row ? decode(row) : null;
 }
 
 export async function getRevision(id: number): Promise<StoredRevision | null> {
   const row = await prisma().revision.findUnique({ where: { id } });
-  if (!row) return null;
-  const parsed = parseConfig(JSON.parse(row.config));
-  if (!parsed.ok) throw new Error(`stored revision ${row.id} is invalid: ${parsed.errors.join('; ')}`);
-  return { ...row, config: parsed.value };
+  return row ? decode(row) : null;
+}
+
+/** The empty configuration (defaults only) that a first change starts from. */
+export function emptyConfig(): Config {
+  const p = parseConfig({ version: 1 });
+  if (!p.ok) throw new Error(`the empty configuration is invalid: ${p.errors.join('; ')}`);
+  return p.value;
+}
+
+export function staleMessage(c: Conflict, latest?: { author: string; source: string; summary: string }): string {
+  const who = latest ? ` (${latest.source}, ${latest.author}: ${latest.summary})` : '';
+  const base = c.base === null ? 'the empty configuration' : `revision ${c.base}`;
+  if (c.latest === null) return `changed meanwhile: this change is based on ${base}, but no revision is stored; nothing stored, review again`;
+  return `changed meanwhile: revision ${c.latest}${who} was stored after ${base} that this change is based on; nothing stored, review again`;
+}
+
+type Build = (prev: StoredRevision | null) => unknown;
+
+/** Read latest → compare with the base → build, validate, check → insert revision + audit row,
+ *  all in one write transaction (synchronous inside, so nothing can interleave). */
+interface CommitHow {
+  /** Summary from the previous and the next config (default summarizeChange). */
+  summarize?: (prev: Config | null, next: Config) => string;
+  /** `build` returns an already validated, normalized Config (skip the second parse). */
+  validated?: boolean;
+}
+
+function commit(build: Build, opts: SaveOptions, how: CommitHow = {}): Promise<SaveResult> {
+  return writeTransaction((db: DB): SaveResult => {
+    const row = db.prepare('SELECT id, createdAt, author, source, summary, config, confirmWithin FROM Revision ORDER BY id DESC LIMIT 1').get() as RevisionRow | undefined;
+    const prev = row ? decode(row) : null;
+    if (opts.baseRevision !== undefined && (prev?.id ?? null) !== opts.baseRevision) {
+      const conflict: Conflict = { base: opts.baseRevision, latest: prev?.id ?? null };
+      return { ok: false, errors: [staleMessage(conflict, prev ?? undefined)], fieldErrors: {}, conflict };
+    }
+    let doc: unknown;
+    try {
+      doc = build(prev);
+    } catch (e) {
+      if (e instanceof ChangeRefused) return { ok: false, errors: [e.message], fieldErrors: e.fieldErrors };
+      throw e;
+    }
+    const parsed = how.validated ? { ok: true as const, value: doc as Config } : parseConfig(doc);
+    if (!parsed.ok) return parsed;
+    const lockout = lanRemovalIssue(prev?.config ?? null, parsed.value);
+    if (lockout) return { ok: false, errors: [lockout], fieldErrors: { lan: [lockout.slice('lan: '.length)] } };
+    const json = configJson(parsed.value);
+    if (prev && configJson(prev.config) === json && opts.confirmWithin === undefined) {
+      return { ok: true, revision: prev.id, changed: false, summary: 'no change' };
+    }
+    const summary = opts.summary ?? (how.summarize ?? summarizeChange)(prev?.config ?? null, parsed.value);
+    const now = Date.now();
+    const id = Number(
+      db
+        .prepare('INSERT INTO Revision (createdAt, author, source, summary, config, confirmWithin) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(now, opts.author, opts.source, summary, json, opts.confirmWithin ?? null).lastInsertRowid,
+    );
+    db.prepare("INSERT INTO AuditLog (ts, actor, action, detail) VALUES (?, ?, 'config.save', ?)").run(now, opts.author, `revision ${id} (${opts.source}): ${summary}`);
+    return { ok: true, revision: id, changed: true, summary };
+  });
 }
 
 /** Validate `doc` and store it as the new desired revision. Identical content stores nothing. */
 export async function saveConfig(doc: unknown, opts: SaveOptions): Promise<SaveResult> {
+  // Validation errors need no transaction (and must not wait for another writer).
   const parsed = parseConfig(doc);
   if (!parsed.ok) return parsed;
-  const db = prisma();
-  const prev = await latestRevision();
-  const lockout = lanRemovalIssue(prev?.config ?? null, parsed.value);
-  if (lockout) return { ok: false, errors: [lockout], fieldErrors: { lan: [lockout.slice('lan: '.length)] } };
-  const json = configJson(parsed.value);
-  if (prev && configJson(prev.config) === json && opts.confirmWithin === undefined) {
-    return { ok: true, revision: prev.id, changed: false, summary: 'no change' };
-  }
-  const summary = opts.summary ?? summarizeChange(prev?.config ?? null, parsed.value);
-  const now = Date.now();
-  const row = await db.$transaction(async (tx) => {
-    const r = await tx.revision.create({
-      data: {
-        createdAt: now,
-        author: opts.author,
-        source: opts.source,
-        summary,
-        config: json,
-        confirmWithin: opts.confirmWithin ?? null,
-      },
-    });
-    await tx.auditLog.create({ data: { ts: now, actor: opts.author, action: 'config.save', detail: `revision ${r.id} (${opts.source}): ${summary}` } });
-    return r;
-  });
-  return { ok: true, revision: row.id, changed: true, summary };
+  return commit(() => parsed.value, opts, { validated: true });
 }
 
-/** Apply a change function to the current desired config and save the result. */
-export async function updateConfig(
-  mutate: (c: Config) => Config | unknown,
-  opts: SaveOptions,
-): Promise<SaveResult> {
-  const prev = await latestRevision();
-  const base: Config = prev?.config ?? (parseConfig({ version: 1 }) as { ok: true; value: Config }).value;
-  const next = mutate(structuredClone(base));
-  return saveConfig(next, opts);
+/** Apply a change function to the desired config (the base revision's, which must still be the
+ *  latest; or the latest one) and save the result. `mutate` runs inside the write transaction:
+ *  it must be synchronous; it may throw ChangeRefused. */
+export async function updateConfig(mutate: (c: Config) => unknown, opts: SaveOptions): Promise<SaveResult> {
+  return commit((prev) => mutate(structuredClone(prev?.config ?? emptyConfig())), opts);
+}
+
+/** Store `config` (an old revision's) again as a new revision, summarized against what it replaces. */
+export async function storeAgain(config: Config, opts: SaveOptions, summarize: (prev: Config | null, next: Config) => string): Promise<SaveResult> {
+  return commit(() => config, opts, { summarize, validated: true });
 }
 
 export async function listRevisions(limit = 50) {

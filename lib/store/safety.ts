@@ -1,9 +1,8 @@
 // Issue 8 read/write helpers shared by the CLI and the dashboard: commit-confirmed state and
 // confirmation, history, restore. Writes of desired state still go through saveConfig only.
 import { prisma } from '../db/prisma';
-import { getRevision, saveConfig, type SaveResult } from './revisions';
+import { getRevision, storeAgain, type SaveResult } from './revisions';
 import { summarizeChange } from '../config/summary';
-import { latestRevision } from './revisions';
 
 export interface PendingView {
   revision: number;
@@ -72,14 +71,17 @@ export async function history(limit = 200): Promise<HistoryRow[]> {
   return rows.map((r) => ({ ...r, applied: st?.appliedRevision === r.id }));
 }
 
-/** Store an old revision's configuration as a new revision (source 'restore'), through saveConfig
- *  (validation, anti-lockout and audit included). */
-export async function restoreRevision(id: number, author: string, opts: { confirmWithin?: number } = {}): Promise<SaveResult> {
-  const old = await getRevision(id);
+/** Store an old revision's configuration as a new revision (source 'restore'), through the one
+ *  write path (validation, anti-lockout, audit, and the stale-base check when `baseRevision` is
+ *  given; without it the summary is made against the latest revision inside the transaction). */
+export async function restoreRevision(id: number, author: string, opts: { confirmWithin?: number; baseRevision?: number | null } = {}): Promise<SaveResult> {
+  const old = await getRevision(id); // revisions are immutable: no need to read it in the transaction
   if (!old) return { ok: false, errors: [`revision ${id} does not exist`], fieldErrors: {} };
-  const cur = await latestRevision();
-  const change = summarizeChange(cur?.config ?? null, old.config);
-  return saveConfig(old.config, { author, source: 'restore', summary: `restores revision ${id}: ${change}`.slice(0, 500), confirmWithin: opts.confirmWithin });
+  return storeAgain(
+    old.config,
+    { author, source: 'restore', confirmWithin: opts.confirmWithin, baseRevision: opts.baseRevision },
+    (prev, next) => `restores revision ${id}: ${summarizeChange(prev, next)}`.slice(0, 500),
+  );
 }
 
 /** The agent's last observed facts (for compiling two revisions the same way). */

@@ -65,9 +65,15 @@ export interface UplinkView {
 }
 
 export async function getUplinks(): Promise<UplinkView[]> {
+  return (await getUplinksAt()).uplinks;
+}
+
+/** The uplinks of the desired revision with their reported status, and that revision's id (what
+ *  the overview's buttons send as their base revision). */
+export async function getUplinksAt(): Promise<{ revision: number | null; uplinks: UplinkView[] }> {
   const [rev, statuses] = await Promise.all([latestRevision(), prisma().uplinkStatus.findMany()]);
   const byName = new Map(statuses.map((s) => [s.name, s]));
-  return (rev?.config.uplinks ?? []).map((u) => {
+  const uplinks = (rev?.config.uplinks ?? []).map((u): UplinkView => {
     const s = byName.get(u.name);
     const configured = !u.enabled ? 'disabled' : u.drain ? 'draining' : 'unknown';
     return {
@@ -90,6 +96,7 @@ export async function getUplinks(): Promise<UplinkView[]> {
       updatedAt: s?.updatedAt ?? null,
     };
   });
+  return { revision: rev?.id ?? null, uplinks };
 }
 
 export async function recentEvents(limit = 15) {

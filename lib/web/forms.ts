@@ -22,6 +22,10 @@ export interface FormState {
 
 export const initialFormState: FormState = { ok: true, seq: 0 };
 
+/** Value of the hidden `baseRevision` field: the revision the page rendered ("0" = none stored yet;
+ *  parsed by baseRevisionField in lib/web/actions/schemas.ts). */
+export const baseRevisionValue = (id: number | null | undefined): string => String(id ?? 0);
+
 function str(v: FormDataEntryValue | null): string {
   return typeof v === 'string' ? v.trim() : '';
 }

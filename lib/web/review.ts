@@ -1,6 +1,6 @@
 // Issue 8 helpers for the dashboard: the "apply with confirmation" form fields, and the review
 // (preview) of a pending change: plain-language summary + config diff + compiled-plan diff.
-import type { FormLike } from './forms';
+import type { FormLike, FormState } from './forms';
 import { parseConfig, type Config } from '../validations/config';
 import { latestRevision } from '../store/revisions';
 import { lastFacts } from '../store/safety';
@@ -17,16 +17,43 @@ export function confirmWithinFrom(fd: FormLike): number | undefined {
   return Math.min(3600, Math.max(30, n));
 }
 
-export type Review =
-  | { ok: true; summary: string; config: string; plan: string; added: number; removed: number; planAdded: number; planRemoved: number; planError: string | null }
-  | { ok: false; errors: string[] };
+export interface ReviewData {
+  summary: string;
+  config: string;
+  plan: string;
+  added: number;
+  removed: number;
+  planAdded: number;
+  planRemoved: number;
+  planError: string | null;
+}
 
-/** Validate `next` with the shared schema and describe what it changes against the desired config. */
-export async function reviewChange(next: unknown): Promise<Review> {
+export type Review = ({ ok: true } & ReviewData) | { ok: false; errors: string[] };
+
+/** What a review action returns to the form: the review, or why the change would be refused. */
+export type ReviewState = FormState & { review?: ReviewData };
+
+export const REFUSED = 'This change would be refused:';
+
+/** The form was rendered from revision `base`, but `latest` is the latest now. */
+export function staleReview(latest: number | null, base: number | null, seq: number): ReviewState {
+  const was = base === null ? 'the empty configuration' : `revision ${base}`;
+  return { ok: false, seq, message: `changed meanwhile: the page showed ${was}, the latest is revision ${latest ?? '(none)'}; the page shows it now, review again.` };
+}
+
+export function reviewState(r: Review, seq: number): ReviewState {
+  if (!r.ok) return { ok: false, seq, message: REFUSED, formErrors: r.errors };
+  const { ok, ...review } = r;
+  return { ok, seq, review };
+}
+
+/** Validate `next` with the shared schema and describe what it changes against `against` (default:
+ *  the desired config). */
+export async function reviewChange(next: unknown, against?: Config | null): Promise<Review> {
   const parsed = parseConfig(next);
   if (!parsed.ok) return { ok: false, errors: parsed.errors.slice(0, 50) };
-  const cur = await latestRevision();
-  return reviewPair(cur?.config ?? null, parsed.value, normalizeFacts(await lastFacts()));
+  const base = against !== undefined ? against : ((await latestRevision())?.config ?? null);
+  return reviewPair(base, parsed.value, normalizeFacts(await lastFacts()));
 }
 
 export function reviewPair(a: Config | null, b: Config, facts: ReturnType<typeof normalizeFacts>): Review {

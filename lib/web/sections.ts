@@ -1,6 +1,6 @@
 // Declarative description of the editable config sections: which form fields each item has.
 // Pure data, shared by the server actions (parsing) and the client forms (rendering).
-import { HEALTH_DEFAULTS, ACTIONS, CHAINS, RULE_PROTOCOLS, PROTOCOLS, HELPERS, HEALTH_METHODS } from '../validations/config';
+import { HEALTH_DEFAULTS, ACTIONS, CHAINS, RULE_PROTOCOLS, PROTOCOLS, HELPERS, HEALTH_METHODS, type Config } from '../validations/config';
 
 export type FieldKind = 'text' | 'number' | 'port' | 'checkbox' | 'select' | 'list' | 'uplink' | 'uplinks' | 'textarea';
 
@@ -152,4 +152,17 @@ export const SECTIONS: Record<SectionKey, SectionSpec> = {
 
 export function isSectionKey(s: unknown): s is SectionKey {
   return typeof s === 'string' && (SECTION_KEYS as readonly string[]).includes(s);
+}
+
+/** One item of an editable section, seen as data (the config schema re-validates what is built). */
+export type Item = Record<string, unknown> & { name: string };
+
+export function isItem(x: unknown): x is Item {
+  return typeof x === 'object' && x !== null && 'name' in x && typeof x.name === 'string';
+}
+
+/** The items of one section of a config (the same objects: mutating one changes `config`). */
+export function sectionItems(config: Config | null | undefined, section: SectionKey): Item[] {
+  const list: unknown = config?.[section];
+  return Array.isArray(list) ? list.filter(isItem) : [];
 }

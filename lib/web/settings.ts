@@ -1,6 +1,6 @@
 // Settings form <-> config.firewall / config.sysctl (pure; unit-tested).
 import type { Config } from '../validations/config';
-import { parseNumber, type FormLike } from './forms';
+import { parseNumber, type FormLike, type FormValues } from './forms';
 
 export const FIREWALL_NUMBER_FIELDS = ['logRatePerMinute', 'stickySeconds', 'dashboardPort'] as const;
 export const PORTSCAN_NUMBER_FIELDS = ['ports', 'seconds', 'banSeconds'] as const;
@@ -35,6 +35,81 @@ export function parseSettings(fd: FormLike, current: Pick<Config, 'firewall' | '
   const sysctl: Record<string, unknown> = { ...current.sysctl, rpFilter: s(fd, 'rpFilter') || current.sysctl.rpFilter };
   for (const k of SYSCTL_BOOL_FIELDS) sysctl[k] = b(fd, k);
   return { firewall, sysctl };
+}
+
+/** What the settings form shows: the stored settings, or (after a refused save) what was typed —
+ *  hence numbers may be strings. */
+export interface SettingsValues {
+  icmpIn: string[];
+  icmpOut: string[];
+  logDrops: boolean;
+  logRatePerMinute: number | string;
+  portScan: { enabled: boolean; ports: number | string; seconds: number | string; banSeconds: number | string };
+  sticky: string;
+  stickySeconds: number | string;
+  dashboardPort: number | string;
+  allowLockout: boolean;
+  syncookies: boolean;
+  rpFilter: string;
+  logMartians: boolean;
+  ignoreBroadcastPings: boolean;
+}
+
+export function settingsValues(c: Pick<Config, 'firewall' | 'sysctl'>): SettingsValues {
+  const { icmpIn, icmpOut, logDrops, logRatePerMinute, portScan, sticky, stickySeconds, dashboardPort, allowLockout } = c.firewall;
+  const { syncookies, rpFilter, logMartians, ignoreBroadcastPings } = c.sysctl;
+  return {
+    icmpIn: [...icmpIn], icmpOut: [...icmpOut], logDrops, logRatePerMinute, portScan: { ...portScan }, sticky, stickySeconds, dashboardPort, allowLockout,
+    syncookies, rpFilter, logMartians, ignoreBroadcastPings,
+  };
+}
+
+const BOOL_FIELDS = ['logDrops', 'allowLockout', 'portScan.enabled', ...SYSCTL_BOOL_FIELDS] as const;
+const TEXT_FIELDS = ['sticky', 'rpFilter', ...FIREWALL_NUMBER_FIELDS, ...PORTSCAN_NUMBER_FIELDS.map((k) => `portScan.${k}`)] as const;
+
+/** The raw values of a submitted settings form (echoed back so a refused save keeps them). */
+export function settingsFormValues(fd: FormLike): FormValues {
+  const v: FormValues = { icmpIn: fd.getAll('icmpIn').map(String), icmpOut: fd.getAll('icmpOut').map(String) };
+  for (const k of BOOL_FIELDS) v[k] = b(fd, k);
+  for (const k of TEXT_FIELDS) v[k] = s(fd, k);
+  return v;
+}
+
+/** The form's values from echoed raw values (missing ones from `fallback`). */
+export function settingsFromFormValues(v: FormValues, fallback: SettingsValues): SettingsValues {
+  const str = <D,>(k: string, d: D): string | D => {
+    const x = v[k];
+    return typeof x === 'string' ? x : d;
+  };
+  const bool = (k: string, d: boolean): boolean => {
+    const x = v[k];
+    return typeof x === 'boolean' ? x : d;
+  };
+  const list = (k: string, d: string[]): string[] => {
+    const x = v[k];
+    return Array.isArray(x) ? x : d;
+  };
+  const f = fallback;
+  return {
+    icmpIn: list('icmpIn', f.icmpIn),
+    icmpOut: list('icmpOut', f.icmpOut),
+    logDrops: bool('logDrops', f.logDrops),
+    logRatePerMinute: str('logRatePerMinute', f.logRatePerMinute),
+    portScan: {
+      enabled: bool('portScan.enabled', f.portScan.enabled),
+      ports: str('portScan.ports', f.portScan.ports),
+      seconds: str('portScan.seconds', f.portScan.seconds),
+      banSeconds: str('portScan.banSeconds', f.portScan.banSeconds),
+    },
+    sticky: str('sticky', f.sticky),
+    stickySeconds: str('stickySeconds', f.stickySeconds),
+    dashboardPort: str('dashboardPort', f.dashboardPort),
+    allowLockout: bool('allowLockout', f.allowLockout),
+    syncookies: bool('syncookies', f.syncookies),
+    rpFilter: str('rpFilter', f.rpFilter),
+    logMartians: bool('logMartians', f.logMartians),
+    ignoreBroadcastPings: bool('ignoreBroadcastPings', f.ignoreBroadcastPings),
+  };
 }
 
 /** Map "firewall.portScan.ports" style schema paths to settings form field names. */

@@ -83,3 +83,36 @@ test('uplink disable/enable/drain store new revisions; unknown names are errors'
     t.cleanup();
   }
 });
+
+test('usage errors exit 2 in every command (unknown flag, missing value, bad integer); nothing is touched', () => {
+  const t = tmpDb();
+  try {
+    const env = { LINKWARD_DB: t.db };
+    const cases: [string[], RegExp][] = [
+      [['lab', 'up', '--bogus'], /linkward lab: unknown option --bogus/],
+      [['lab', 'status', '--prefix'], /linkward lab: --prefix needs a value/],
+      [['lab', 'whoami', '--count', 'many'], /linkward lab: --count must be an integer/],
+      [['lab', 'exec', 'lan', '--timeout', '0', '--', 'true'], /linkward lab: --timeout must be between 1 and 86400/],
+      [['admin', 'reset-password', 'alice', '--bogus'], /linkward admin: unknown option --bogus/],
+      [['admin', 'setup-token', '--password-stdin=yes'], /linkward admin: --password-stdin takes no value/],
+      [['admin', 'frobnicate'], /linkward admin: unknown subcommand "frobnicate"/],
+      [['import', '-', '--confirm-within'], /linkward import: --confirm-within needs a value/],
+      [['import', '-', '--confirm-within', '1m'], /linkward import: --confirm-within must be an integer/],
+      [['history', '--limit', 'x'], /linkward history: --limit must be an integer/],
+      [['web', '--port', 'http'], /linkward web: --port must be an integer/],
+      [['uplink', 'drain'], /linkward uplink: expects one uplink NAME/],
+    ];
+    for (const [args, re] of cases) {
+      const r = cli(args, env, '');
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, re, args.join(' '));
+      assert.match(r.stderr, /usage:/, `${args.join(' ')} prints the usage`);
+    }
+    assert.equal(fs.existsSync(t.db), false, 'a usage error never opens the database');
+    const help = cli(['admin', '--help'], env);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /linkward admin reset-password USER/);
+  } finally {
+    t.cleanup();
+  }
+});

@@ -3,7 +3,7 @@ import type { Metadata } from 'next';
 import { currentUser } from '@/lib/auth/request';
 import { userCount } from '@/lib/auth/session';
 import { AuthForm } from '@/components/AuthForm';
-import { login } from '../actions';
+import { login } from '@/lib/web/actions/auth';
 
 export const metadata: Metadata = { title: 'Sign in' };
 export const dynamic = 'force-dynamic';

@@ -4,7 +4,7 @@ import { clientAddress } from '@/lib/auth/request';
 import { userCount } from '@/lib/auth/session';
 import { isPrivateAddress } from '@/lib/auth/net';
 import { AuthForm } from '@/components/AuthForm';
-import { setup } from '../actions';
+import { setup } from '@/lib/web/actions/auth';
 
 export const metadata: Metadata = { title: 'Set up' };
 export const dynamic = 'force-dynamic';

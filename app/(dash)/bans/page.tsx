@@ -4,7 +4,8 @@ import { latestRevision } from '@/lib/store/revisions';
 import { fmtAgo } from '@/lib/web/format';
 import { AutoRefresh } from '@/components/AutoRefresh';
 import { SubmitButton } from '@/components/SubmitButton';
-import { unbanAction } from '../safety-actions';
+import { ActionForm } from '@/components/ActionForm';
+import { unbanAction } from '@/lib/web/actions/requests';
 
 export const metadata: Metadata = { title: 'Port-scan bans' };
 export const dynamic = 'force-dynamic';
@@ -42,9 +43,10 @@ export default async function BansPage({ searchParams }: { searchParams: Promise
                   <td className="text-xs muted">{b.timeoutS ?? '–'} s</td>
                   <td className="text-xs muted">{fmtAgo(b.firstSeen)}</td>
                   <td className="text-right">
-                    <form action={unbanAction.bind(null, b.address)}>
+                    <ActionForm action={unbanAction}>
+                      <input type="hidden" name="address" value={b.address} />
                       <SubmitButton className="btn btn-sm" label={`Unban ${b.address}`}>Unban</SubmitButton>
-                    </form>
+                    </ActionForm>
                   </td>
                 </tr>
               ))}

@@ -4,7 +4,9 @@ import { history } from '@/lib/store/safety';
 import { fmtAgo, fmtTime } from '@/lib/web/format';
 import { Notice } from '@/components/Notice';
 import { SubmitButton } from '@/components/SubmitButton';
-import { restoreAction } from '../safety-actions';
+import { ActionForm } from '@/components/ActionForm';
+import { restoreAction } from '@/lib/web/actions/revisions';
+import { baseRevisionValue } from '@/lib/web/forms';
 
 export const metadata: Metadata = { title: 'History' };
 export const dynamic = 'force-dynamic';
@@ -83,9 +85,11 @@ export default async function HistoryPage({ searchParams }: { searchParams: Prom
                       <div className="flex justify-end gap-1">
                         <Link href={`/history/${r.id}`} className="btn btn-sm" aria-label={`View revision ${r.id}`}>View</Link>
                         {r.id !== newest && (
-                          <form action={restoreAction.bind(null, r.id)}>
+                          <ActionForm action={restoreAction}>
+                            <input type="hidden" name="id" value={r.id} />
+                            <input type="hidden" name="baseRevision" value={baseRevisionValue(newest)} />
                             <SubmitButton className="btn btn-sm" label={`Restore revision ${r.id}`}>Restore</SubmitButton>
-                          </form>
+                          </ActionForm>
                         )}
                       </div>
                     </td>

@@ -3,7 +3,7 @@ import Link from 'next/link';
 import { latestRevision } from '@/lib/store/revisions';
 import { getCounters, getSamples, getStatus } from '@/lib/web/data';
 import { SECTIONS } from '@/lib/web/sections';
-import { itemValues } from '@/lib/web/forms';
+import { itemValues, baseRevisionValue } from '@/lib/web/forms';
 import { rates } from '@/lib/web/format';
 import { ItemForm } from '@/components/ItemForm';
 import { Notice } from '@/components/Notice';
@@ -13,7 +13,8 @@ import { Sparkline } from '@/components/Charts';
 import { SubmitButton } from '@/components/SubmitButton';
 import type { SectionSearch } from '@/components/SectionPage';
 import type { Rule } from '@/lib/validations/config';
-import { saveItem, moveRuleForm } from '../actions';
+import { saveItem, moveRule } from '@/lib/web/actions/items';
+import { ActionForm } from '@/components/ActionForm';
 import { allowRuleFromDrop } from '@/lib/store/drops';
 
 export const metadata: Metadata = { title: 'Firewall rules' };
@@ -48,19 +49,20 @@ function sparkValues(samples: { ts: number; packets: number }[], n = 48): number
   return out;
 }
 
-export default async function RulesPage({ searchParams }: { searchParams: Promise<SectionSearch> }) {
+export default async function RulesPage({ searchParams }: { searchParams: Promise<SectionSearch & { fromDrop?: string; page?: string }> }) {
   const search = await searchParams;
   const spec = SECTIONS.rules;
   const [rev, counters, status] = await Promise.all([latestRevision(), getCounters(), getStatus()]);
   const config = rev?.config;
+  const base = rev?.id ?? null;
   const rules = config?.rules ?? [];
   const uplinkNames = (config?.uplinks ?? []).map((u) => u.name);
   const editing = search.edit ? rules.find((r) => r.name === search.edit) ?? null : null;
   const showForm = !!editing || search.add !== undefined;
   // Issue 8: "Allow…" on the drops page pre-fills a new rule from a drop record.
-  const fromDrop = !editing && showForm ? await allowRuleFromDrop(Number((search as SectionSearch & { fromDrop?: string }).fromDrop)) : null;
+  const fromDrop = !editing && showForm ? await allowRuleFromDrop(Number(search.fromDrop)) : null;
   const pages = Math.max(1, Math.ceil(rules.length / PAGE_SIZE));
-  const pageNo = Math.min(pages, Math.max(1, Number.parseInt(String((search as SectionSearch & { page?: string }).page ?? '1'), 10) || 1));
+  const pageNo = Math.min(pages, Math.max(1, Number.parseInt(search.page ?? '1', 10) || 1));
   const first = (pageNo - 1) * PAGE_SIZE;
   const shown = rules.slice(first, first + PAGE_SIZE);
   const ruleCounter = new Map(counters.filter((c) => c.kind === 'rule').map((c) => [c.ref, c.name]));
@@ -86,10 +88,11 @@ export default async function RulesPage({ searchParams }: { searchParams: Promis
         <ItemForm
           key={editing?.name ?? '(new)'}
           section="rules"
-          action={saveItem.bind(null, 'rules', editing?.name ?? null)}
-          values={itemValues(spec, (editing as unknown as Record<string, unknown> | null) ?? fromDrop)}
+          action={saveItem}
+          values={itemValues(spec, editing ?? fromDrop)}
           editing={editing?.name ?? null}
           uplinkNames={uplinkNames}
+          baseRevision={base}
         />
       )}
       <CountersProvider initial={initial}>
@@ -122,16 +125,18 @@ export default async function RulesPage({ searchParams }: { searchParams: Promis
                       <td className="whitespace-nowrap">
                         <div className="flex items-center gap-1">
                           <span className="w-5 text-right font-mono text-xs muted">{i + 1}</span>
-                          <form action={moveRuleForm}>
+                          <ActionForm action={moveRule}>
                             <input type="hidden" name="name" value={r.name} />
                             <input type="hidden" name="dir" value="up" />
+                            <input type="hidden" name="baseRevision" value={baseRevisionValue(base)} />
                             <SubmitButton className="btn btn-sm" title={`Move ${r.name} up`} label={`Move ${r.name} up`}><span aria-hidden>↑</span></SubmitButton>
-                          </form>
-                          <form action={moveRuleForm}>
+                          </ActionForm>
+                          <ActionForm action={moveRule}>
                             <input type="hidden" name="name" value={r.name} />
                             <input type="hidden" name="dir" value="down" />
+                            <input type="hidden" name="baseRevision" value={baseRevisionValue(base)} />
                             <SubmitButton className="btn btn-sm" title={`Move ${r.name} down`} label={`Move ${r.name} down`}><span aria-hidden>↓</span></SubmitButton>
-                          </form>
+                          </ActionForm>
                         </div>
                       </td>
                       <td>
@@ -146,7 +151,7 @@ export default async function RulesPage({ searchParams }: { searchParams: Promis
                       <td><LiveCounter kind="rule" refName={r.name} applied={applied} /></td>
                       <td>{cname ? <Sparkline values={sparkValues(samples[cname] ?? [])} label={`packets per second of ${r.name}, last 6 hours`} /> : <span className="text-xs muted">–</span>}</td>
                       <td><EnableToggle section="rules" name={r.name} enabled={r.enabled} /></td>
-                      <td className="text-right"><EditDelete section="rules" path="/rules" name={r.name} /></td>
+                      <td className="text-right"><EditDelete section="rules" path="/rules" name={r.name} baseRevision={base} /></td>
                     </tr>
                   );
                 })}

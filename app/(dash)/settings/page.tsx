@@ -1,17 +1,17 @@
 import type { Metadata } from 'next';
-import { latestRevision, listRevisions } from '@/lib/store/revisions';
-import { parseConfig, type Config } from '@/lib/validations/config';
-import { SettingsForm, ImportForm, type SettingsValues } from '@/components/SettingsForms';
+import { latestRevision, listRevisions, emptyConfig } from '@/lib/store/revisions';
+import { SettingsForm, ImportForm } from '@/components/SettingsForms';
+import { settingsValues } from '@/lib/web/settings';
 import { fmtAgo } from '@/lib/web/format';
-import { saveSettings, importConfig } from '../actions';
+import { saveSettings, importConfig } from '@/lib/web/actions/settings';
 
 export const metadata: Metadata = { title: 'Settings' };
 export const dynamic = 'force-dynamic';
 
 export default async function SettingsPage() {
   const rev = await latestRevision();
-  const c: Config = rev?.config ?? (parseConfig({ version: 1 }) as { ok: true; value: Config }).value;
-  const v: SettingsValues = { ...c.firewall, ...c.sysctl, icmpIn: [...c.firewall.icmpIn], icmpOut: [...c.firewall.icmpOut] };
+  const v = settingsValues(rev?.config ?? emptyConfig());
+  const base = rev?.id ?? null;
   const revisions = await listRevisions(10);
   return (
     <>
@@ -19,7 +19,7 @@ export default async function SettingsPage() {
         <h1 className="h1">Settings</h1>
         <p className="mt-1 text-sm muted">Firewall-wide options and kernel settings. Saving stores a new revision that the agent applies.</p>
       </header>
-      <SettingsForm action={saveSettings} v={v} />
+      <SettingsForm action={saveSettings} v={v} baseRevision={base} />
       <div className="grid gap-4 lg:grid-cols-2">
         <section className="card space-y-2" aria-labelledby="exp-h">
           <h2 id="exp-h" className="h2">Export</h2>
@@ -38,7 +38,7 @@ export default async function SettingsPage() {
         </section>
         <section className="card space-y-2" aria-labelledby="imp-h">
           <h2 id="imp-h" className="h2">Import</h2>
-          <ImportForm action={importConfig} />
+          <ImportForm action={importConfig} baseRevision={base} />
         </section>
       </div>
     </>

@@ -5,7 +5,9 @@ import { getRevision } from '@/lib/store/revisions';
 import { prisma } from '@/lib/db/prisma';
 import { fmtTime } from '@/lib/web/format';
 import { SubmitButton } from '@/components/SubmitButton';
-import { restoreAction } from '../../safety-actions';
+import { ActionForm } from '@/components/ActionForm';
+import { restoreAction } from '@/lib/web/actions/revisions';
+import { baseRevisionValue } from '@/lib/web/forms';
 
 export const metadata: Metadata = { title: 'Revision' };
 export const dynamic = 'force-dynamic';
@@ -15,7 +17,10 @@ export default async function RevisionPage({ params }: { params: Promise<{ id: s
   if (!/^[0-9]{1,9}$/.test(id)) notFound();
   const rev = await getRevision(Number(id));
   if (!rev) notFound();
-  const prev = await prisma().revision.findFirst({ where: { id: { lt: rev.id } }, orderBy: { id: 'desc' }, select: { id: true } });
+  const [prev, latest] = await Promise.all([
+    prisma().revision.findFirst({ where: { id: { lt: rev.id } }, orderBy: { id: 'desc' }, select: { id: true } }),
+    prisma().revision.findFirst({ orderBy: { id: 'desc' }, select: { id: true } }), // the restore's base revision
+  ]);
   return (
     <>
       <header className="flex flex-wrap items-start justify-between gap-2">
@@ -26,9 +31,11 @@ export default async function RevisionPage({ params }: { params: Promise<{ id: s
         </div>
         <div className="flex gap-2">
           {prev && <Link href={`/history/diff?a=${prev.id}&b=${rev.id}`} className="btn">Compare with r{prev.id}</Link>}
-          <form action={restoreAction.bind(null, rev.id)}>
+          <ActionForm action={restoreAction}>
+            <input type="hidden" name="id" value={rev.id} />
+            <input type="hidden" name="baseRevision" value={baseRevisionValue(latest?.id)} />
             <SubmitButton className="btn btn-primary">Restore this revision</SubmitButton>
-          </form>
+          </ActionForm>
         </div>
       </header>
       <section className="card" aria-labelledby="json-h">

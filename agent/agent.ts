@@ -8,7 +8,7 @@ import type { Config } from '../lib/validations/config';
 import { effectiveHealth } from '../lib/validations/config';
 import type { Facts, Plan, HealthState } from '../lib/compile/types';
 import { compile } from '../lib/compile/compile';
-import { MARK_MASK } from '../lib/compile/constants';
+import { MARK_MASK, counterUplinkIn, counterUplinkOut, uplinkIdOfMark } from '../lib/compile/constants';
 import { realRunner, type Runner } from './system/runner';
 import { gatherFacts } from './system/facts';
 import { applyPlan, resetApplyCache, type ApplyCtx } from './system/apply';
@@ -278,8 +278,8 @@ export class Agent extends EventEmitter {
         latencyMs: h?.latencyMs ?? null,
         lossPct: h?.lossPct ?? null,
         connections: this.connCount.get(u.name) ?? 0,
-        rxBytes: BigInt(counters.get(`lw_u_${u.id}_in`) ?? 0),
-        txBytes: BigInt(counters.get(`lw_u_${u.id}_out`) ?? 0),
+        rxBytes: BigInt(counters.get(counterUplinkIn(u.id)) ?? 0),
+        txBytes: BigInt(counters.get(counterUplinkOut(u.id)) ?? 0),
       };
     });
     this.store.writeUplinks(rows);
@@ -331,7 +331,7 @@ export class Agent extends EventEmitter {
     const conns = await listConnections(this.runner);
     const counts = new Map<string, number>();
     const rows: ConnRow[] = conns.map((c) => {
-      const id = ((c.mark ?? 0) & MARK_MASK) >>> 8;
+      const id = uplinkIdOfMark(c.mark ?? 0);
       const uplink = byId.get(id) ?? null;
       if (uplink) counts.set(uplink, (counts.get(uplink) ?? 0) + 1);
       return { proto: c.proto, src: c.src, dst: c.dst, sport: c.sport ?? null, dport: c.dport ?? null, state: c.state ?? null, uplink, packets: c.packets ?? 0, bytes: c.bytes ?? 0 };

@@ -17,11 +17,12 @@ function ItemRef({ section, name, baseRevision }: { section: SectionKey; name: s
   );
 }
 
-/** Enable/disable: flips the item on the latest revision (no base revision, see toggleSchema). */
-export function EnableToggle({ section, name, enabled }: { section: SectionKey; name: string; enabled: boolean }) {
+/** Enable/disable: asks for the opposite of the shown state, based on the revision the page shows. */
+export function EnableToggle({ section, name, enabled, baseRevision }: { section: SectionKey; name: string; enabled: boolean; baseRevision: number | null }) {
   return (
     <ActionForm action={toggleItem}>
-      <ItemRef section={section} name={name} />
+      <ItemRef section={section} name={name} baseRevision={baseRevision} />
+      <input type="hidden" name="enabled" value={enabled ? 'false' : 'true'} />
       <SubmitButton
         className={`btn btn-sm ${enabled ? '' : 'opacity-80'}`}
         title={enabled ? `Disable ${name}` : `Enable ${name}`}

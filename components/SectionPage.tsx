@@ -96,7 +96,7 @@ export async function SectionPage({
                   <td className="font-medium">{it.name}</td>
                   {cols.map((c) => <td key={c.name} className="font-mono text-xs">{show(getPath(it, c.name))}</td>)}
                   {hasEnabled && (
-                    <td><EnableToggle section={section} name={it.name} enabled={it.enabled !== false} /></td>
+                    <td><EnableToggle section={section} name={it.name} enabled={it.enabled !== false} baseRevision={base} /></td>
                   )}
                   <td className="text-right"><EditDelete section={section} path={spec.path} name={it.name} baseRevision={base} /></td>
                 </tr>

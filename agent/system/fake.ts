@@ -23,7 +23,8 @@ export interface FakeRoute {
   scope?: string;
   metric: number;
   protocol?: string;
-  nexthops?: { via: string; dev: string; weight: number }[];
+  nexthops?: { via: string; dev: string; weight: number; onlink?: boolean }[];
+  onlink?: boolean;
 }
 
 export interface FakeRule {
@@ -90,7 +91,17 @@ export class FakeSystem {
     { priority: 32767, table: 'default' },
   ];
   nft: Record<string, FakeNftTable> = {};
-  sysctls: Record<string, string> = { 'net.ipv4.ip_forward': '0' };
+  /** Kernel defaults of the keys linkward touches; per-interface keys appear with addLink. */
+  sysctls: Record<string, string> = {
+    'net.ipv4.ip_forward': '0',
+    'net.ipv4.tcp_syncookies': '1',
+    'net.ipv4.icmp_echo_ignore_broadcasts': '1',
+    ...Object.fromEntries(['all', 'default'].flatMap((i) => Object.entries(FakeSystem.ifSysctls(i)))),
+  };
+  static ifSysctls(i: string): Record<string, string> {
+    const k = `net.ipv4.conf.${i.replace(/\./g, '/')}`;
+    return { [`${k}.rp_filter`]: '0', [`${k}.log_martians`]: '0', [`${k}.accept_redirects`]: '1', [`${k}.send_redirects`]: '1', [`${k}.accept_source_route`]: '0' };
+  }
   conns: FakeConn[] = [];
   calls: FakeCall[] = [];
   /** Return an error message to make `nft -c` (and `nft -f`) reject a script. */
@@ -130,6 +141,7 @@ export class FakeSystem {
   // ----- test setup helpers -----
   addLink(name: string, opts: Partial<FakeLink> = {}): this {
     this.links[name] = { up: opts.up ?? true, carrier: opts.carrier ?? true, addresses: opts.addresses ?? [] };
+    for (const [k, v] of Object.entries(FakeSystem.ifSysctls(name))) this.sysctls[k] ??= v;
     for (const a of this.links[name].addresses) this.addConnected(name, a.address, a.prefix);
     return this;
   }
@@ -166,7 +178,8 @@ export class FakeSystem {
   clearCalls(): void {
     this.calls = [];
   }
-  dump(): {
+  /** The state as data (for assertions on one part). */
+  state(): {
     links: Record<string, FakeLink>;
     routes: FakeRoute[];
     rules: FakeRule[];
@@ -176,6 +189,48 @@ export class FakeSystem {
   } {
     const routes = clone(this.routes).sort((a, b) => a.table - b.table || (a.dst < b.dst ? -1 : a.dst > b.dst ? 1 : a.metric - b.metric));
     return { links: clone(this.links), routes, rules: clone(this.rules), nft: clone(this.nft), sysctls: { ...this.sysctls }, conns: clone(this.conns) };
+  }
+
+  /** The whole state as text, the way the tools print it: every nft table as `nft list table`
+   *  (counter values included), routes as `ip -4 route show table all`, rules as `ip rule show`,
+   *  sysctls as `sysctl -a`, then conntrack. Tests compare dumps: the resulting state, not which
+   *  commands got there. `tables` limits the nft part (default: all tables). */
+  dump(opts: { tables?: string[] } = {}): string {
+    const out: string[] = [];
+    for (const name of Object.keys(this.nft).sort()) {
+      if (opts.tables && !opts.tables.includes(name)) continue;
+      out.push(...this.tableText(name, this.nft[name]));
+    }
+    out.push('# ip -4 route show table all');
+    for (const r of this.state().routes) out.push(routeText(r));
+    out.push('# ip -4 rule show');
+    for (const r of [...this.rules].sort((a, b) => a.priority - b.priority)) out.push(ruleText(r));
+    out.push('# sysctl');
+    for (const k of Object.keys(this.sysctls).sort()) out.push(`${k} = ${this.sysctls[k]}`);
+    out.push('# conntrack -L');
+    for (const c of this.conns) out.push(`${c.proto} ${c.state ?? ''} src=${c.src} dst=${c.dst} sport=${c.sport ?? ''} dport=${c.dport ?? ''} mark=${c.mark}`.replace(/  +/g, ' '));
+    return out.join('\n') + '\n';
+  }
+
+  private tableText(name: string, t: FakeNftTable): string[] {
+    const out = [`table inet ${name} {`];
+    if (t.comment !== undefined) out.push(`\tcomment "${t.comment}"`);
+    for (const c of Object.keys(t.counters).sort()) out.push(`\tcounter ${c} {`, `\t\tpackets ${t.counters[c].packets} bytes ${t.counters[c].bytes}`, '\t}');
+    for (const h of Object.keys(t.ctHelpers).sort()) out.push(`\tct helper ${h} {`, ...t.ctHelpers[h].split('; ').filter(Boolean).map((l) => `\t\t${l}`), '\t}');
+    for (const sn of Object.keys(t.sets).sort()) {
+      const st = t.sets[sn];
+      out.push(`\t${st.kind} ${sn} {`, ...st.spec.split('; ').filter(Boolean).map((l) => `\t\t${l}`));
+      if (st.elements.length) out.push(`\t\telements = { ${[...st.elements].sort().join(', ')} }`);
+      out.push('\t}');
+    }
+    for (const cn of Object.keys(t.chains).sort()) {
+      out.push(`\tchain ${cn} {`);
+      if (t.chainHeads[cn]) out.push(`\t\t${t.chainHeads[cn]}`);
+      for (const r of t.chains[cn]) out.push(`\t\t${r}`);
+      out.push('\t}');
+    }
+    out.push('}');
+    return out;
   }
 
   // ----- dispatch -----
@@ -244,9 +299,17 @@ export class FakeSystem {
       if (r.src) o.prefsrc = r.src;
       if (r.metric) o.metric = r.metric;
       const down = (d?: string) => (d && this.links[d] && !(this.links[d].up && this.links[d].carrier) ? ['linkdown'] : []);
-      o.flags = r.nexthops ? [] : down(r.dev);
-      if (r.nexthops) o.nexthops = r.nexthops.map((n) => ({ gateway: n.via, dev: n.dev, weight: n.weight, flags: down(n.dev) }));
+      o.flags = r.nexthops ? [] : [...(r.onlink ? ['onlink'] : []), ...down(r.dev)];
+      if (r.nexthops) o.nexthops = r.nexthops.map((n) => ({ gateway: n.via, dev: n.dev, weight: n.weight, flags: [...(n.onlink ? ['onlink'] : []), ...down(n.dev)] }));
       return o;
+    });
+  }
+  /** Is `gw` inside one of the connected prefixes of link `dev`? */
+  private onLink(dev: string, gw: string): boolean {
+    const num = (a: string) => a.split('.').reduce((n, p) => ((n << 8) | Number(p)) >>> 0, 0);
+    return (this.links[dev]?.addresses ?? []).some((x) => {
+      const mask = x.prefix === 0 ? 0 : (0xffffffff << (32 - x.prefix)) >>> 0;
+      return ((num(x.address) & mask) >>> 0) === ((num(gw) & mask) >>> 0);
     });
   }
   private routeReplace(rest: string[], exclusive: boolean): RunResult {
@@ -263,10 +326,15 @@ export class FakeSystem {
       else if (k === 'src') r.src = a.shift();
       else if (k === 'scope') r.scope = a.shift();
       else if (k === 'metric') r.metric = Number(a.shift());
+      else if (k === 'onlink') r.onlink = true;
       else if (k === 'nexthop') {
-        const nh = { via: '', dev: '', weight: 1 };
-        while (a.length > 0 && a[0] !== 'nexthop' && ['via', 'dev', 'weight'].includes(a[0])) {
+        const nh: { via: string; dev: string; weight: number; onlink?: boolean } = { via: '', dev: '', weight: 1 };
+        while (a.length > 0 && a[0] !== 'nexthop' && ['via', 'dev', 'weight', 'onlink'].includes(a[0])) {
           const kk = a.shift()!;
+          if (kk === 'onlink') {
+            nh.onlink = true;
+            continue;
+          }
           const v = a.shift()!;
           if (kk === 'via') nh.via = v;
           else if (kk === 'dev') nh.dev = v;
@@ -279,6 +347,10 @@ export class FakeSystem {
       if (d !== undefined && !this.links[d]) return fail(`Cannot find device "${d}"`, 1);
     }
     if (r.type === 'unicast' && !r.dev && !r.nexthops) return fail('Error: Device for nexthop is not up.', 2);
+    // As the kernel: a gateway must be inside a connected prefix of its device unless `onlink`.
+    for (const nh of r.nexthops ?? (r.via && r.dev ? [{ via: r.via, dev: r.dev, onlink: r.onlink }] : [])) {
+      if (!nh.onlink && !this.onLink(nh.dev, nh.via)) return fail('Error: Nexthop has invalid gateway.', 2);
+    }
     if (!r.scope && r.type === 'unicast' && !r.via && !r.nexthops) r.scope = 'link';
     if (r.src && !Object.values(this.links).some((l) => l.addresses.some((x) => x.address === r.src))) {
       return fail('Error: Invalid prefsrc address.', 2);
@@ -592,7 +664,11 @@ export class FakeSystem {
           const elemLine = content.find((b) => b.startsWith('elements = {'));
           const spec = content.filter((b) => !b.startsWith('elements = {')).join('; ');
           const s = (t.sets[name] ??= { kind: kind as 'set' | 'map', spec, elements: [] });
-          if (s.kind !== kind || s.spec !== spec) return `Could not process rule: File exists (${kind} ${name} redeclared differently)`;
+          // As the kernel (6.x): a redeclaration may change a set's default timeout and size (the
+          // elements keep theirs); any other difference (type, flags, ...) is refused.
+          const fixed = (x: string) => x.split('; ').filter((p) => !/^(timeout|size) /.test(p)).join('; ');
+          if (s.kind !== kind || fixed(s.spec) !== fixed(spec)) return `Could not process rule: File exists (${kind} ${name} redeclared differently)`;
+          s.spec = spec;
           if (elemLine) {
             const inner = elemLine.replace(/^elements = \{/, '').replace(/\}\s*;?$/, '');
             for (const e of inner.split(',').map((x) => x.trim()).filter(Boolean)) if (!s.elements.includes(e)) s.elements.push(e);
@@ -649,4 +725,37 @@ export class FakeSystem {
     }
     return fail('fake conntrack: not emulated', 1);
   }
+}
+
+function routeText(r: FakeRoute): string {
+  const p: string[] = [];
+  if (r.type !== 'unicast') p.push(r.type);
+  p.push(r.dst === '0.0.0.0/0' ? 'default' : r.dst);
+  if (r.via && !r.nexthops) p.push('via', r.via);
+  if (r.dev && !r.nexthops) p.push('dev', r.dev);
+  if (r.table !== 254) p.push('table', tableName(r.table));
+  if (r.protocol) p.push('proto', r.protocol);
+  if (r.scope && r.scope !== 'global') p.push('scope', r.scope);
+  if (r.src) p.push('src', r.src);
+  if (r.metric) p.push('metric', String(r.metric));
+  if (r.onlink) p.push('onlink');
+  let text = p.join(' ');
+  for (const n of r.nexthops ?? []) text += `\n\tnexthop via ${n.via} dev ${n.dev} weight ${n.weight}${n.onlink ? ' onlink' : ''}`;
+  return text;
+}
+
+function ruleText(r: FakeRule): string {
+  const p = [`${r.priority}:`];
+  if (r.not) p.push('not');
+  p.push('from', r.from ?? 'all');
+  if (r.to) p.push('to', r.to);
+  if (r.fwmark) {
+    const [v, m] = r.fwmark.split('/');
+    p.push('fwmark', `0x${Number(v).toString(16)}${m !== undefined ? `/0x${Number(m).toString(16)}` : ''}`);
+  }
+  if (r.iif) p.push('iif', r.iif);
+  if (r.oif) p.push('oif', r.oif);
+  p.push('lookup', r.table);
+  if (r.suppress !== undefined) p.push('suppress_prefixlength', String(r.suppress));
+  return p.join(' ');
 }

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { NftInventory } from '../../lib/compile/types';
-import { META_CHAIN, NFT_FAMILY as TABLE_FAMILY, NFT_TABLE as TABLE_NAME } from '../../lib/compile/constants';
+import { COMMENT_PREFIX, META_CHAIN, NFT_FAMILY as TABLE_FAMILY, NFT_TABLE as TABLE_NAME } from '../../lib/compile/constants';
 import { CommandError, type Runner, type Session } from './runner';
 
 /** nft rejected a script (syntax/semantic error) or could not run. `stderr` is nft's own message. */
@@ -272,7 +272,7 @@ export function markerFromChainJson(text: string): string | null {
   for (const item of parseDoc(text, 'nft -j list chain')) {
     if (!('rule' in item)) continue;
     const r = RuleObj.safeParse(item.rule);
-    if (r.success && r.data.chain === META_CHAIN && r.data.comment?.startsWith('lw:')) return r.data.comment;
+    if (r.success && r.data.chain === META_CHAIN && r.data.comment?.startsWith(COMMENT_PREFIX)) return r.data.comment;
   }
   return null;
 }

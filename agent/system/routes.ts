@@ -5,21 +5,9 @@ import { z } from 'zod';
 import type { RouteSpec, RuleSpec } from '../../lib/compile/types';
 import { isIfname, parseCidr, cidrToString, networkOf, isIPv4 } from '../../lib/validations/net';
 import { CommandError, type Runner } from './runner';
+import { TABLE_MIN, TABLE_MAX, KERNEL_TABLES, isOurTable, isOurPriority, RULE_PRIO_MIN, RULE_PRIO_MAX } from '../../lib/compile/constants';
 
-export const TABLE_MIN = 200;
-export const TABLE_MAX = 250;
-export const PRIO_MIN = 10000;
-export const PRIO_MAX = 10999;
-
-/** Defence in depth: the kernel reserved tables (default 253, main 254, local 255) are never ours (uplink ids stop at 50). */
-export const RESERVED_TABLES: readonly number[] = [253, 254, 255];
-
-export function isOurTable(t: number): boolean {
-  return Number.isInteger(t) && t >= TABLE_MIN && t <= TABLE_MAX && !RESERVED_TABLES.includes(t);
-}
-export function isOurPriority(p: number): boolean {
-  return Number.isInteger(p) && p >= PRIO_MIN && p <= PRIO_MAX;
-}
+export { TABLE_MIN, TABLE_MAX, RESERVED_TABLES, isOurTable, isOurPriority } from '../../lib/compile/constants';
 
 // ---------- routes ----------
 
@@ -71,9 +59,9 @@ function canonDst(dst: string): string {
 }
 
 function tableNum(t: string | number | undefined): number | null {
-  if (t === undefined || t === 'main') return 254;
-  if (t === 'local') return 255;
-  if (t === 'default') return 253;
+  if (t === undefined || t === 'main') return KERNEL_TABLES.main;
+  if (t === 'local') return KERNEL_TABLES.local;
+  if (t === 'default') return KERNEL_TABLES.default;
   const n = typeof t === 'number' ? t : /^[0-9]+$/.test(t) ? Number(t) : NaN;
   return Number.isInteger(n) ? n : null;
 }
@@ -144,10 +132,12 @@ export function routeReplaceArgv(r: RouteSpec): string[] {
     for (const n of r.nexthops) {
       if (!Number.isInteger(n.weight) || n.weight < 1 || n.weight > 256) throw new Error(`invalid nexthop weight ${n.weight}`);
       argv.push('nexthop', 'via', checkIp(n.via), 'dev', checkIf(n.dev), 'weight', String(n.weight));
+      if (n.onlink) argv.push('onlink'); // gateway outside the interface's prefix (PPP/LTE /32)
     }
   } else {
     if (r.via) argv.push('via', checkIp(r.via));
     argv.push('dev', checkIf(r.dev));
+    if (r.onlink && r.via) argv.push('onlink');
   }
   if (r.src) argv.push('src', checkIp(r.src));
   if (r.scope) argv.push('scope', r.scope === 'link' ? 'link' : 'global');
@@ -254,9 +244,9 @@ const RULE_KNOWN = new Set(['priority', 'src', 'srclen', 'dst', 'dstlen', 'fwmar
 
 function canonTable(t: number | string): string {
   const n = tableNum(t);
-  if (n === 254) return 'main';
-  if (n === 255) return 'local';
-  if (n === 253) return 'default';
+  if (n === KERNEL_TABLES.main) return 'main';
+  if (n === KERNEL_TABLES.local) return 'local';
+  if (n === KERNEL_TABLES.default) return 'default';
   return n === null ? String(t) : String(n);
 }
 
@@ -319,7 +309,7 @@ function checkU32(n: number, what: string): number {
 }
 
 export function ruleAddArgv(r: RuleSpec): string[] {
-  if (!isOurPriority(r.priority)) throw new Error(`rule priority ${r.priority} outside ${PRIO_MIN}..${PRIO_MAX}`);
+  if (!isOurPriority(r.priority)) throw new Error(`rule priority ${r.priority} outside ${RULE_PRIO_MIN}..${RULE_PRIO_MAX}`);
   const argv = ['ip', '-4', 'rule', 'add', 'priority', String(r.priority)];
   const from = canonFrom(r.from);
   if (from) argv.push('from', from);

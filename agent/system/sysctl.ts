@@ -4,17 +4,11 @@
 // (net.ipv4.conf.eth0/100.rp_filter), as sysctl(8) does.
 
 import { CommandError, type Runner } from './runner';
+import { isSysctlKey } from '../../lib/compile/sysctl';
 
-const COMPONENT_RE = /^[A-Za-z0-9_/-]+$/;
 const VALUE_RE = /^[A-Za-z0-9_ \t.:,+-]{0,256}$/;
 
-/** Validate a dotted sysctl key (components [A-Za-z0-9_/-], '/' standing for '.'). */
-export function isSysctlKey(key: string): boolean {
-  if (key.length === 0 || key.length > 200) return false;
-  const parts = key.split('.');
-  if (parts.length < 2) return false;
-  return parts.every((p) => COMPONENT_RE.test(p) && p.split('/').every((s) => s !== '' && s !== '.' && s !== '..'));
-}
+export { isSysctlKey };
 
 /** Normalize for comparison: multi-value sysctls print tab-separated. */
 export function normValue(v: string): string {

@@ -5,6 +5,7 @@ import { compile } from '../../lib/compile/compile';
 import { renderTransaction } from '../../lib/compile/nft';
 import type { Facts, IfaceFacts } from '../../lib/compile/types';
 import { gatherFacts } from '../../agent/system/facts';
+import { routeReplaceArgv, ruleAddArgv } from '../../agent/system/routes';
 import { realRunner as runner } from '../../agent/system/runner';
 
 const USAGE = 'usage: linkward plan [--json] [--transaction] [--no-kernel]';
@@ -48,14 +49,11 @@ export const run = command('plan', USAGE, async (args) => {
   out.push('', '# --- nftables ---', nft.trimEnd(), '', '# --- uplinks ---');
   for (const u of plan.uplinks) out.push(`# ${u.name}: table ${u.table}, mark 0x${u.mark.toString(16)}, ${u.interface} ${u.address ?? '(no address)'} via ${u.gateway ?? '(no gateway)'}: ${u.active ? 'active' : `inactive (${u.reason?.detail ?? '?'})`}`);
   out.push('', '# --- routes ---');
-  for (const r of plan.routes) {
-    const nh = r.nexthops?.map((n) => `nexthop via ${n.via} dev ${n.dev} weight ${n.weight}`).join(' ');
-    out.push(`ip route replace ${r.dst} table ${r.table}${r.via ? ` via ${r.via}` : ''}${r.dev && !nh ? ` dev ${r.dev}` : ''}${r.scope ? ` scope ${r.scope}` : ''}${r.src ? ` src ${r.src}` : ''}${nh ? ` ${nh}` : ''}`);
-  }
+  // exactly the argv the agent runs (agent/system/routes.ts), so `plan` cannot drift from the apply
+  for (const r of plan.routes) out.push(routeReplaceArgv(r).join(' '));
   out.push('', '# --- ip rules ---');
-  for (const r of plan.rules) {
-    out.push(`ip rule add priority ${r.priority}${r.from ? ` from ${r.from}` : ''}${r.fwmark ? ` fwmark 0x${r.fwmark.value.toString(16)}/0x${r.fwmark.mask.toString(16)}` : ''} lookup ${r.table}${r.suppressPrefixlength !== undefined ? ` suppress_prefixlength ${r.suppressPrefixlength}` : ''}`);
-  }
+  for (const r of plan.rules) out.push(ruleAddArgv(r).join(' '));
+
   out.push('', '# --- sysctls ---');
   for (const [k, v] of Object.entries(plan.sysctls)) out.push(`${k} = ${v}`);
   process.stdout.write(out.join('\n') + '\n');

@@ -35,7 +35,7 @@ export interface RenderOptions {
 /** Sets of `plan` that can be updated by element deltas, with their deltas. */
 export function setDeltas(plan: Plan, existing: NftInventory | null, keep: RenderOptions['keepSets']): Map<string, { add: string[]; del: string[] }> {
   const out = new Map<string, { add: string[]; del: string[] }>();
-  if (!keep || !existing || !plan.staticSets) return out;
+  if (!keep || !existing) return out;
   for (const [name, want] of Object.entries(plan.staticSets)) {
     const had = keep[name];
     if (!had || !existing.sets.includes(name) || had.props.join('\n') !== want.props.join('\n')) continue;
@@ -69,12 +69,12 @@ export function renderTransaction(plan: Plan, existing: NftInventory | null, opt
   const deltas = setDeltas(plan, existing, opts.keepSets);
 
   out.push(`table ${NFT_TABLE_REF}`);
-  if (plan.nftObjects) out.push(plan.nftObjects.trimEnd());
-  const flushChains = (plan.nftObjects ? union(want.chains, have.chains) : have.chains).filter((c) => c !== META_CHAIN);
+  out.push(plan.nftObjects.trimEnd());
+  const flushChains = union(want.chains, have.chains).filter((c) => c !== META_CHAIN);
   for (const c of flushChains) out.push(`flush chain ${NFT_TABLE_REF} ${c}`);
-  const flushSets = plan.nftObjects ? want.sets : want.sets.filter((s) => have.sets.includes(s));
+  const flushSets = want.sets;
   for (const s of flushSets) if (!dynamic.has(s) && !deltas.has(s)) out.push(`flush set ${NFT_TABLE_REF} ${s}`);
-  for (const m of plan.nftObjects ? want.maps : want.maps.filter((x) => have.maps.includes(x))) out.push(`flush map ${NFT_TABLE_REF} ${m}`);
+  for (const m of want.maps) out.push(`flush map ${NFT_TABLE_REF} ${m}`);
   out.push((deltas.size ? stripSetElements(plan.nftDeclaration, deltas.keys()) : plan.nftDeclaration).trimEnd());
   for (const [name, d] of deltas) {
     if (d.del.length) out.push(`delete element ${NFT_TABLE_REF} ${name} { ${d.del.join(', ')} }`);

@@ -114,15 +114,14 @@ export interface NftInventory {
 export interface Plan {
   /** The table declaration only (`table inet linkward { ... }`), deterministic. */
   nftDeclaration: string;
-  /** Additive (compiler): the same table with objects only — counters, ct helpers, sets without
-   *  elements, chains with only their hook line. renderTransaction uses it to ensure every object
-   *  exists before flushing. Absent in hand-made plans (then only existing objects are flushed). */
-  nftObjects?: string;
+  /** The same table with objects only — counters, ct helpers, sets without elements, chains with
+   *  only their hook line. renderTransaction uses it to ensure every object exists before flushing. */
+  nftObjects: string;
   inventory: NftInventory;
-  /** Additive (compiler): every static (non-dynamic) set with its property lines and rendered
+  /** Every static (non-dynamic) set with its property lines and rendered
    *  elements, exactly as in nftDeclaration. Lets the agent send element deltas for a set whose
    *  content the kernel already holds instead of flushing and refilling it (renderTransaction's keepSets). */
-  staticSets?: Record<string, { props: string[]; elements: string[] }>;
+  staticSets: Record<string, { props: string[]; elements: string[] }>;
   /** Sets whose elements are owned by the kernel at runtime (port-scan bans, sticky pins):
    *  never flushed by an apply. */
   dynamicSets: string[];

@@ -335,10 +335,18 @@ test('server actions are refused without a session or from another origin', asyn
   const noOrigin = await replay({ cookie });
   assert.equal(noOrigin.status, 403);
   assert.equal(maxRev(), r0 + 1, 'none of the replays changed the configuration');
-  // Sanity: the same replay with the session and our origin does work (so the refusals above mean something).
-  const ok = await replay({ origin: srv.url, cookie });
+  // The same replay with the session and our origin is refused too: it is based on a revision
+  // that is no longer the latest ("changed meanwhile"), so nothing is stored.
+  const stale = await replay({ origin: srv.url, cookie });
+  assert.equal(stale.status, 200);
+  assert.match(await stale.text(), /changed meanwhile/);
+  assert.equal(maxRev(), r0 + 1, 'a stale replay stores nothing');
+  // Sanity: based on the current revision it does work (so the refusals above mean something).
+  assert.match(action.body, /baseRevision"\r\n\r\n\d+\r\n/);
+  const fresh = action.body.replace(/(baseRevision"\r\n\r\n)\d+/, `$1${maxRev()}`).replace(/(enabled"\r\n\r\n)false/, '$1true');
+  const ok = await fetch(`${srv.url}/rules`, { method: 'POST', headers: { ...base, origin: srv.url, cookie }, body: fresh, redirect: 'manual' });
   assert.equal(ok.status, 200);
-  await waitFor(() => maxRev() === r0 + 2, 'legit replay toggles');
+  await waitFor(() => maxRev() === r0 + 2, 'legit request based on the latest revision');
 });
 
 test('logout invalidates the session; login is rate-limited', async () => {

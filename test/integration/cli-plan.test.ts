@@ -29,7 +29,7 @@ test('import the example, plan in a fresh namespace, nft -c accepts the transact
     assert.equal(human.code, 0, human.stderr);
     assert.match(human.stdout, /# --- nftables ---/);
     assert.match(human.stdout, /counter name "lw_r_no_telnet"/);
-    assert.match(human.stdout, /ip rule add priority 10000 lookup main suppress_prefixlength 0/);
+    assert.match(human.stdout, /ip -4 rule add priority 10000 lookup main suppress_prefixlength 0/);
   } finally {
     await realRunner.run(['ip', 'netns', 'del', ns], { allowFail: true });
     t.cleanup();

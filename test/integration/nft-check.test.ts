@@ -10,6 +10,9 @@ import { join } from 'node:path';
 import { withNetns, realRunner } from '../../agent/system/runner';
 import { NFT_FAMILY, NFT_TABLE_REF, renderTransaction } from '../../lib/compile/index';
 import type { NftInventory, Plan } from '../../lib/compile/types';
+import { compile } from '../../lib/compile/compile';
+import { parseConfig } from '../../lib/validations/config';
+import { fixtureConfig, FIXTURE_FACTS } from '../unit/system-fixtures';
 import { caseNames, fixtureNames, loadCase, loadFixture, GOLDEN_DIR } from '../golden/fixtures';
 
 const isRoot = process.getuid?.() === 0;
@@ -169,5 +172,24 @@ test('apply A → B → A equals a fresh A; counters, bans and foreign tables su
     const meta = await nft(ns, ['-j', 'list', 'chain', 'inet', 'linkward', 'lw_meta']);
     assert.match(meta.stdout, /"comment": "lw:[0-9a-f]{16}"/);
     assert.equal(JSON.stringify(await listTable(ns, 'ip', 'docker-like')), foreignBefore, 'foreign table changed');
+  });
+});
+
+test('changing portScan.seconds re-declares lw_scan with the new timeout; bans survive', { skip: !isRoot && 'needs root' }, async () => {
+  const planWith = (seconds: number): Plan => {
+    const doc = fixtureConfig(['a']) as Record<string, unknown>;
+    doc.firewall = { portScan: { enabled: true, ports: 10, seconds, banSeconds: 600 } };
+    const p = parseConfig(doc);
+    assert.ok(p.ok, JSON.stringify(p));
+    return compile(p.value, FIXTURE_FACTS);
+  };
+  await inFreshNetns('t', async (ns) => {
+    await apply(ns, planWith(30));
+    await nft(ns, ['add', 'element', 'inet', 'linkward', 'lw_banned', '{ 203.0.113.9 timeout 600s }']);
+    await apply(ns, planWith(90));
+    const sets = (await listTable(ns))!.filter((o) => 'set' in o).map((o) => o.set);
+    assert.equal(sets.find((s) => s.name === 'lw_scan')?.timeout, 90);
+    const banned = sets.find((s) => s.name === 'lw_banned');
+    assert.ok(JSON.stringify(banned?.elem ?? []).includes('203.0.113.9'), 'the ban survived the re-declaration');
   });
 });

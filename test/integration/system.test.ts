@@ -1,4 +1,4 @@
-// Real kernel: applies hand-made plans inside a private network namespace (root only).
+// Real kernel: applies compiled plans (test/unit/system-fixtures.ts) inside a private network namespace (root only).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { withNetns, realRunner } from '../../agent/system/runner';
@@ -7,7 +7,7 @@ import { NftError, readCounters, readInventory, readTableComment, tableFingerpri
 import { gatherFacts } from '../../agent/system/facts';
 import { deleteByMark, listConnections } from '../../agent/system/conntrack';
 import { readSysctls } from '../../agent/system/sysctl';
-import { makePlan, nftDecl } from '../unit/system-fixtures';
+import { makePlan, withRule, ruleCounters } from '../unit/system-fixtures';
 
 const NS = `lwt${process.pid}sys`;
 const isRoot = process.getuid?.() === 0;
@@ -40,7 +40,9 @@ before(async () => {
     ['sysctl', '-q', '-w', 'net.ipv6.conf.default.disable_ipv6=1'],
     ['ip', 'link', 'add', 'u1', 'type', 'veth', 'peer', 'name', 'p1'],
     ['ip', 'link', 'add', 'u2', 'type', 'veth', 'peer', 'name', 'p2'],
-    ...['lo', 'u1', 'p1', 'u2', 'p2'].map((i) => ['ip', 'link', 'set', i, 'up']),
+    ['ip', 'link', 'add', 'lan0', 'type', 'veth', 'peer', 'name', 'p3'],
+    ...['lo', 'u1', 'p1', 'u2', 'p2', 'lan0', 'p3'].map((i) => ['ip', 'link', 'set', i, 'up']),
+    ['ip', 'addr', 'add', '192.168.1.1/24', 'dev', 'lan0'],
     ['ip', 'addr', 'add', '10.1.0.2/24', 'dev', 'u1'],
     ['ip', 'addr', 'add', '10.2.0.2/24', 'dev', 'u2'],
     ['ip', 'route', 'add', 'default', 'via', '10.1.0.1', 'dev', 'u1', 'metric', '100'],
@@ -77,7 +79,7 @@ test('real kernel: apply, idempotent re-apply, delta, foreign state, failing nft
   assert.deepEqual(sys, { 'net.ipv4.ip_forward': '1', 'net.ipv4.conf.u1.rp_filter': '2' });
   assert.match((await readTableComment(R)) ?? '', /^lw:/);
 
-  // traffic hits the named counter (input on lo)
+  // traffic hits the named counter (rule a accepts ICMP in output)
   await sh(['ping', '-c', '2', '-i', '0.2', '-W', '1', '127.0.0.1']);
   const c1 = (await readCounters(R)).find((c) => c.name === 'lw_r_a');
   assert.ok(c1 && c1.packets >= 2, `counter lw_r_a counted ${c1?.packets}`);
@@ -107,7 +109,7 @@ test('real kernel: apply, idempotent re-apply, delta, foreign state, failing nft
   assert.deepEqual(r3.ruleOps.map((o) => `${o.op} ${o.rule.priority}`), ['delete 10202']);
   const c3 = (await readCounters(R)).find((c) => c.name === 'lw_r_a');
   assert.ok(c3 && c3.packets >= c1.packets, 'named counter kept its value across flush+redeclare');
-  assert.deepEqual((await readInventory(R))?.counters, ['lw_r_a', 'lw_r_c']);
+  assert.deepEqual(ruleCounters((await readInventory(R))?.counters), ['lw_r_a', 'lw_r_c']);
 
   // a fresh apply of B in a new namespace state equals A→B (transition)
   const afterB = await snapshot();
@@ -134,7 +136,7 @@ test('real kernel: apply, idempotent re-apply, delta, foreign state, failing nft
   // failing nft script: NftError with nft's stderr, previous table intact, no route/rule change
   const fpBefore = await tableFingerprint(R);
   const sBefore = await snapshot();
-  const bad = makePlan({ nftDeclaration: nftDecl({ counters: ['lw_r_a'], extraRule: 'ip saddr 10.0.0.0/33 drop' }) });
+  const bad = makePlan({ nftDeclaration: withRule(makePlan({}, ['lw_r_a']), 'ip saddr 10.0.0.0/33 drop') });
   bad.routes = [];
   await assert.rejects(applyPlan(ctx, bad), (e: unknown) => e instanceof NftError && e.stage === 'check' && /Error/.test(e.stderr));
   assert.equal(await tableFingerprint(R), fpBefore);

@@ -81,14 +81,14 @@ test('a failing apply is recorded, keeps the last good kernel state, and is retr
     s.save(CONFIG);
     await s.agent.start();
     await waitFor('first apply', () => s.agentState().appliedRevision === 1);
-    const good = s.fake.dump();
+    const good = s.fake.state();
     // Kernel-side failure: nft -c passes, nft -f fails.
     s.fake.nftApplyFails = 'Could not process rule: Device or resource busy';
     const rev2 = s.save({ ...CONFIG, rules: [...CONFIG.rules, { name: 'b', chain: 'input', action: 'drop', protocol: 'udp', port: 9 }] });
     await waitFor('error recorded', () => s.agentState().errorRevision === rev2);
     assert.match(s.agentState().applyError ?? '', /applying revision 2 failed [^]*Device or resource busy/);
     assert.equal(s.agentState().appliedRevision, 1, 'applied revision still 1');
-    assert.deepEqual(s.fake.dump().nft, good.nft, 'kernel nft state unchanged');
+    assert.deepEqual(s.fake.state().nft, good.nft, 'kernel nft state unchanged');
     await waitFor('a retry', () => s.logs.filter((l) => /attempt 2/.test(l)).length > 0, 5000);
     s.fake.nftApplyFails = null;
     await waitFor('recovery', () => s.agentState().appliedRevision === rev2, 10000);

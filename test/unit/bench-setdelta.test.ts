@@ -73,27 +73,27 @@ test('applyPlan sends deltas after its own apply; the kernel ends equal to a fre
   const a = plan(BIG);
   const name = Object.keys(a.staticSets!).find((n) => n.includes('blocklist'))!;
   await applyPlan(ctx, a);
-  assert.equal(f.dump().nft.linkward.sets[name].elements.length, 2000);
+  assert.equal(f.state().nft.linkward.sets[name].elements.length, 2000);
   const r = await applyPlan(ctx, plan(changed(1)));
   assert.match(r.nftReason, /set deltas/);
   assert.ok((f.lastNftScript ?? '').length < 30000, `delta script is small (${(f.lastNftScript ?? '').length} B)`);
-  assert.deepEqual([...f.dump().nft.linkward.sets[name].elements].sort(), [...plan(changed(1)).staticSets![name].elements].sort());
+  assert.deepEqual([...f.state().nft.linkward.sets[name].elements].sort(), [...plan(changed(1)).staticSets![name].elements].sort());
   // fresh apply of the same plan on a new fake = same set content
   const g = newFake();
   await applyPlan({ runner: g.runner }, plan(changed(1)));
-  assert.deepEqual([...f.dump().nft.linkward.sets[name].elements].sort(), [...g.dump().nft.linkward.sets[name].elements].sort());
+  assert.deepEqual([...f.state().nft.linkward.sets[name].elements].sort(), [...g.state().nft.linkward.sets[name].elements].sort());
   // someone adds an element behind our back; the next delta apply notices and refills
   f.nft.linkward.sets[name].elements.push('10.254.254.254');
   const r3 = await applyPlan(ctx, plan(changed(2)));
   assert.match(r3.nftReason, /refilled/);
-  assert.ok(!f.dump().nft.linkward.sets[name].elements.includes('10.254.254.254'), 'foreign element removed');
-  assert.equal(f.dump().nft.linkward.sets[name].elements.length, 2000);
+  assert.ok(!f.state().nft.linkward.sets[name].elements.includes('10.254.254.254'), 'foreign element removed');
+  assert.equal(f.state().nft.linkward.sets[name].elements.length, 2000);
   // an element we would delete was removed behind our back: nft refuses the delta (nothing
   // applied), the checked full transaction follows
   const els = f.nft.linkward.sets[name].elements;
   els.splice(els.indexOf('10.255.0.2'), 1);
   await applyPlan(ctx, plan(changed(3)));
-  assert.deepEqual([...f.dump().nft.linkward.sets[name].elements].sort(), [...plan(changed(3)).staticSets![name].elements].sort());
+  assert.deepEqual([...f.state().nft.linkward.sets[name].elements].sort(), [...plan(changed(3)).staticSets![name].elements].sort());
   assert.match(f.lastNftScript ?? '', new RegExp(`flush set inet linkward ${name}\n`), 'full refill after the refused delta');
   void SET;
 });

@@ -1,44 +1,47 @@
-// Hand-written plans for agent/system tests (the compiler is developed in parallel).
-import type { Plan, RouteSpec, RuleSpec } from '../../lib/compile/types';
+// Plans for agent/system tests, built by the real compiler from a small config (two uplinks u1
+// 10.1.0.2/24 via 10.1.0.1 weight 3, u2 10.2.0.2/24 via 10.2.0.1 weight 1, LAN lan0) and fixed
+// facts, so the agent side is tested against exactly what compile() produces.
+import { compile } from '../../lib/compile/compile';
+import { parseConfig } from '../../lib/validations/config';
+import type { Facts, Plan } from '../../lib/compile/types';
 
-export function nftDecl(opts: { counters: string[]; extraRule?: string; sets?: string[] }): string {
-  const lines = ['table inet linkward {'];
-  for (const c of opts.counters) lines.push(`\tcounter ${c} {`, '\t}');
-  for (const s of opts.sets ?? []) lines.push(`\tset ${s} {`, '\t\ttype ipv4_addr', '\t}');
-  lines.push('\tchain input {', '\t\ttype filter hook input priority 0; policy accept;');
-  for (const c of opts.counters) lines.push(`\t\tiifname "lo" counter name "${c}" accept comment "lw:${c}"`);
-  if (opts.extraRule) lines.push(`\t\t${opts.extraRule}`);
-  lines.push('\t}', '}');
-  return lines.join('\n') + '\n';
-}
+export const FIXTURE_FACTS: Facts = {
+  interfaces: {
+    u1: { name: 'u1', exists: true, up: true, carrier: true, addresses: [{ address: '10.1.0.2', prefix: 24 }] },
+    u2: { name: 'u2', exists: true, up: true, carrier: true, addresses: [{ address: '10.2.0.2', prefix: 24 }] },
+    lan0: { name: 'lan0', exists: true, up: true, carrier: true, addresses: [{ address: '192.168.1.1', prefix: 24 }] },
+  },
+  health: {},
+};
 
-export function makePlan(over: Partial<Plan> = {}, counters = ['lw_r_a', 'lw_r_b']): Plan {
-  const routes: RouteSpec[] = [
-    { table: 200, dst: 'default', dev: 'u1', nexthops: [{ via: '10.1.0.1', dev: 'u1', weight: 3 }, { via: '10.2.0.1', dev: 'u2', weight: 1 }] },
-    { table: 201, dst: 'default', dev: 'u1', via: '10.1.0.1' },
-    { table: 201, dst: '10.1.0.0/24', dev: 'u1', src: '10.1.0.2', scope: 'link' },
-    { table: 202, dst: 'default', dev: 'u2', via: '10.2.0.1' },
-    { table: 202, dst: '10.2.0.0/24', dev: 'u2', src: '10.2.0.2' },
-  ];
-  const rules: RuleSpec[] = [
-    { priority: 10000, table: 'main', suppressPrefixlength: 0 },
-    { priority: 10101, table: 201, fwmark: { value: 0x100, mask: 0xff00 } },
-    { priority: 10102, table: 202, fwmark: { value: 0x200, mask: 0xff00 } },
-    { priority: 10201, table: 201, from: '10.1.0.2' },
-    { priority: 10202, table: 202, from: '10.2.0.2/32' },
-    { priority: 10900, table: 200 },
-  ];
+/** The fixture config; every name in `rules` becomes an output rule accepting ICMP (counter lw_r_<name>). */
+export function fixtureConfig(rules: string[]): unknown {
   return {
-    nftDeclaration: nftDecl({ counters }),
-    inventory: { chains: ['input'], sets: [], maps: [], counters: [...counters].sort(), ctHelpers: [] },
-    dynamicSets: [],
-    routes,
-    rules,
-    sysctls: { 'net.ipv4.ip_forward': '1', 'net.ipv4.conf.u1.rp_filter': '2', 'net.ipv4.conf.u2.rp_filter': '2' },
-    counters: counters.map((name) => ({ name, kind: 'rule' as const, ref: name })),
-    uplinks: [],
-    unresolved: [],
-    warnings: [],
-    ...over,
+    version: 1,
+    lan: [{ name: 'lan', interface: 'lan0', address: '192.168.1.1/24' }],
+    uplinks: [
+      { name: 'one', interface: 'u1', gateway: '10.1.0.1', weight: 3 },
+      { name: 'two', interface: 'u2', gateway: '10.2.0.1', weight: 1 },
+    ],
+    rules: rules.map((name) => ({ name, chain: 'output', action: 'accept', protocol: 'icmp' })),
   };
 }
+
+/** compile() of the fixture config with rule counters `counters` (names lw_r_<rule>), then `over`. */
+export function makePlan(over: Partial<Plan> = {}, counters = ['lw_r_a', 'lw_r_b']): Plan {
+  const parsed = parseConfig(fixtureConfig(counters.map((c) => c.replace(/^lw_r_/, ''))));
+  if (!parsed.ok) throw new Error(`fixture config invalid: ${parsed.errors.join('; ')}`);
+  return { ...compile(parsed.value, FIXTURE_FACTS), ...over };
+}
+
+/** The plan's declaration with one more rule line at the top of chain `chain` (e.g. a broken one). */
+export function withRule(plan: Plan, rule: string, chain = 'output'): string {
+  const head = `\tchain ${chain} {\n`;
+  const at = plan.nftDeclaration.indexOf(head);
+  if (at < 0) throw new Error(`no chain ${chain}`);
+  const hook = plan.nftDeclaration.indexOf('\n', at + head.length) + 1; // after the hook line
+  return plan.nftDeclaration.slice(0, hook) + `\t\t${rule}\n` + plan.nftDeclaration.slice(hook);
+}
+
+/** Rule counters only (lw_r_*), sorted. */
+export const ruleCounters = (names: string[] | undefined): string[] => (names ?? []).filter((n) => n.startsWith('lw_r_')).sort();

@@ -150,7 +150,7 @@ export default async function RulesPage({ searchParams }: { searchParams: Promis
                       <td className="font-mono text-xs">{describe(r)}</td>
                       <td><LiveCounter kind="rule" refName={r.name} applied={applied} /></td>
                       <td>{cname ? <Sparkline values={sparkValues(samples[cname] ?? [])} label={`packets per second of ${r.name}, last 6 hours`} /> : <span className="text-xs muted">–</span>}</td>
-                      <td><EnableToggle section="rules" name={r.name} enabled={r.enabled} /></td>
+                      <td><EnableToggle section="rules" name={r.name} enabled={r.enabled} baseRevision={base} /></td>
                       <td className="text-right"><EditDelete section="rules" path="/rules" name={r.name} baseRevision={base} /></td>
                     </tr>
                   );

@@ -75,16 +75,16 @@ export const deleteItem = validatedAction(itemRefSchema, async ({ section, name,
   redirect(`${SECTIONS[section].path}?${res.ok ? `saved=${res.revision}` : errorQuery(res)}`);
 });
 
-/** Flip `enabled` of one item (rules, services, port forwards, policies, uplinks), on the latest
- *  revision inside the write transaction (see toggleSchema: the one write without a base). */
-export const toggleItem = validatedAction(toggleSchema, async ({ section, name }, { user, seq }): Promise<FormState> => {
+/** Set `enabled` of one item (rules, services, port forwards, policies, uplinks) to the state the
+ *  button asked for, on the revision the page showed (refused as "changed meanwhile" otherwise). */
+export const toggleItem = validatedAction(toggleSchema, async ({ section, name, enabled, baseRevision }, { user, seq }): Promise<FormState> => {
   const res = await updateConfig(
     (c) => {
       const it = sectionItems(c, section).find((x) => x.name === name);
-      if (it && 'enabled' in it) it.enabled = !it.enabled;
+      if (it && 'enabled' in it) it.enabled = enabled;
       return c;
     },
-    { author: user.username, source: 'toggle' },
+    { author: user.username, source: 'toggle', baseRevision },
   );
   revalidateAll();
   if (!res.ok) redirect(`${SECTIONS[section].path}?${errorQuery(res)}`);

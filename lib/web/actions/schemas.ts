@@ -31,7 +31,8 @@ export const itemRefSchema = z.object({ section: sectionField, name: nameSchema,
 /** Enable/disable flips one item on the latest revision, without a base revision: it cannot revert
  *  anything else (the flip is applied inside the write transaction), and a replayed request flips
  *  again (pinned by test/e2e/dashboard.test.ts "legit replay toggles"). */
-export const toggleSchema = z.object({ section: sectionField, name: nameSchema });
+/** Enable/disable sets the state the button showed the opposite of (not a blind flip), on the revision the page showed. */
+export const toggleSchema = z.object({ section: sectionField, name: nameSchema, enabled: z.enum(['true', 'false']).transform((v) => v === 'true'), baseRevision: baseRevisionField });
 
 export const moveRuleSchema = z.object({ name: nameSchema, dir: z.enum(['up', 'down']), baseRevision: baseRevisionField });
 

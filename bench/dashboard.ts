@@ -6,7 +6,6 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { spawn } from 'node:child_process';
 import { saveConfig } from '../lib/store/revisions';
 import { createUser } from '../lib/auth/users';
 import { createSession, SESSION_COOKIE } from '../lib/auth/session';
@@ -75,15 +74,13 @@ export async function dashboardBench(L: BenchLab, o: { requests: number; rules: 
   const counters = (L.db.prepare('SELECT COUNT(*) AS n FROM Counter').get() as { n: number }).n;
 
   const port = await freePort();
-  const log = fs.openSync(path.join(L.dir, 'web.log'), 'a');
-  const web = spawn(process.execPath, [BIN, 'web', '--port', String(port), '--host', '127.0.0.1'], { env: { ...process.env, LINKWARD_DB: L.dbFile }, stdio: ['ignore', log, log], cwd: ROOT });
-  fs.closeSync(log);
+  const web = realRunner.spawn([process.execPath, BIN, 'web', '--port', String(port), '--host', '127.0.0.1'], { env: { LINKWARD_DB: L.dbFile }, logFile: path.join(L.dir, 'web.log'), cwd: ROOT });
   try {
     let up = false;
     for (let i = 0; i < 300 && !up; i++) {
       await sleep(200);
       up = await get(port, '/login', '').then(() => true, () => false);
-      if (web.exitCode !== null) break;
+      if (web.done) break;
     }
     if (!up) return { measurable: false, reason: `linkward web did not answer on port ${port} (see log)` };
     const pages: PageResult[] = [];
@@ -112,6 +109,6 @@ export async function dashboardBench(L: BenchLab, o: { requests: number; rules: 
     return { measurable: true, buildId, buildAge, rules: doc.rules?.length ?? 0, counters, pages, serverErrors };
   } finally {
     web.kill('SIGTERM');
-    await new Promise((r) => (web.exitCode !== null ? r(null) : web.once('exit', r)));
+    await web.exited;
   }
 }

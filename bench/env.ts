@@ -3,7 +3,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { withNetns, realRunner, type SpawnedProcess, type Runner } from '../agent/system/runner';
 import { labUp, labDown, type LabInfo } from '../lab/lab';
 import { gatherFacts } from '../agent/system/facts';
@@ -36,7 +35,7 @@ export interface BenchLab {
   rtr: Runner;
   baseConfig: ConfigInput;
   ifaces: Record<string, IfaceFacts> | null;
-  agent: ChildProcess | null;
+  agent: SpawnedProcess | null;
   cleanup(): Promise<void>;
 }
 
@@ -75,26 +74,23 @@ export async function benchLab(tag: string, uplinks: number): Promise<BenchLab> 
 }
 
 /** Start the real agent (`linkward agent --quiet`) inside the router namespace. */
-export function startAgent(L: BenchLab, extraArgs: string[] = [], nodeArgs: string[] = [], bundle?: string): ChildProcess {
-  const log = fs.openSync(path.join(L.dir, 'agent.log'), 'a');
+export function startAgent(L: BenchLab, extraArgs: string[] = [], nodeArgs: string[] = [], bundle?: string): SpawnedProcess {
   const entry = bundle ? [bundle] : [BIN, 'agent'];
-  const child = spawn('ip', ['netns', 'exec', L.lab.namespaces.router, process.execPath, ...nodeArgs, ...entry, '--quiet', ...extraArgs], {
-    env: { ...process.env, LINKWARD_DB: L.dbFile, LINKWARD_ROOT: ROOT },
-    stdio: ['ignore', log, log],
+  const child = withNetns(realRunner, L.lab.namespaces.router).spawn([process.execPath, ...nodeArgs, ...entry, '--quiet', ...extraArgs], {
+    env: { LINKWARD_DB: L.dbFile, LINKWARD_ROOT: ROOT },
+    logFile: path.join(L.dir, 'agent.log'),
     cwd: ROOT,
   });
-  fs.closeSync(log);
   L.agent = child;
   return child;
 }
 
 export async function stopAgent(L: BenchLab): Promise<void> {
   const a = L.agent;
-  if (!a || a.exitCode !== null || a.signalCode !== null) return;
-  const done = new Promise<void>((r) => a.once('exit', () => r()));
+  if (!a || a.done) return;
   a.kill('SIGTERM');
   const t = setTimeout(() => a.kill('SIGKILL'), 10000);
-  await done;
+  await a.exited;
   clearTimeout(t);
   L.agent = null;
 }

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { realRunner } from '../agent/system/runner';
 import { benchLab, startAgent, buildAgentBundle, ROOT, type BenchLab } from './env';
 import { applyBench } from './apply';
 import { forwardBench } from './forward';
@@ -39,14 +39,9 @@ export function parseBenchArgs(args: string[]): BenchArgs {
 }
 
 /** The machine the figures come from. */
-export function machineInfo(): Record<string, unknown> {
+export async function machineInfo(): Promise<Record<string, unknown>> {
   const cpu = /^model name\s*:\s*(.+)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown';
-  let nft = 'unknown';
-  try {
-    nft = execFileSync('nft', ['--version'], { encoding: 'utf8' }).trim();
-  } catch {
-    /* not installed */
-  }
+  const nft = await realRunner.run(['nft', '--version']).then((r) => r.stdout.trim(), () => 'unknown');
   return { nproc: os.cpus().length, cpu, kernel: os.release(), nft, node: process.version, memMb: Math.round(os.totalmem() / 1048576), loadavg: os.loadavg().map((x) => Math.round(x * 100) / 100) };
 }
 
@@ -87,7 +82,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write('bench: must run as root (network namespaces, nftables)\n');
     return 1;
   }
-  const result: Record<string, unknown> = { date: new Date().toISOString(), quick: args.quick, machine: machineInfo() };
+  const result: Record<string, unknown> = { date: new Date().toISOString(), quick: args.quick, machine: await machineInfo() };
   const started = performance.now();
 
   if (args.only.includes('apply')) {

@@ -8,7 +8,6 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import fs from 'node:fs';
 import path from 'node:path';
 import v8 from 'node:v8';
-import { execFileSync } from 'node:child_process';
 
 process.env.CHECKPOINT_DISABLE ??= '1';
 process.env.NEXT_TELEMETRY_DISABLED ??= '1';
@@ -21,16 +20,20 @@ const argv = process.argv.slice(2);
 async function bundleAgent() {
   if (process.env.LINKWARD_AGENT_TSX === '1') return null;
   const out = path.join(root, 'node_modules', '.cache', 'linkward', `agent-${process.pid}.mjs`);
-  const esbuild = path.join(root, 'node_modules', '.bin', 'esbuild');
   try {
     fs.mkdirSync(path.dirname(out), { recursive: true });
-    // The esbuild executable itself, argv only (its JS API would keep a worker thread and a
-    // service process alive next to the agent).
-    execFileSync(esbuild, [
-      path.join(root, 'cli', 'commands', 'agent.ts'),
-      '--bundle', '--platform=node', '--format=esm', '--packages=external', '--target=node20', '--log-level=error',
-      `--outfile=${out}`,
-    ], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 60000, env: { ...process.env, LC_ALL: 'C' } });
+    // esbuild's JS API (its own service process), stopped right after the build so nothing of it
+    // stays alive next to the agent.
+    const esbuild = await import('esbuild');
+    try {
+      await esbuild.build({
+        entryPoints: [path.join(root, 'cli', 'commands', 'agent.ts')],
+        bundle: true, platform: 'node', format: 'esm', packages: 'external', target: 'node20', logLevel: 'error',
+        outfile: out,
+      });
+    } finally {
+      await esbuild.stop();
+    }
     return out;
   } catch (e) {
     fs.rmSync(out, { force: true });

@@ -134,7 +134,7 @@ export class FakeSystem {
           resolve();
         }),
       );
-      return { argv, pid: undefined, kill: () => undefined, exited };
+      return { argv, pid: undefined, done: true, kill: () => undefined, exited };
     },
   };
 

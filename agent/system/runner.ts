@@ -62,6 +62,9 @@ export interface SpawnOptions {
   detached?: boolean;
   /** Append stdout and stderr to this file instead of the line callbacks. */
   logFile?: string;
+  /** Extra environment variables (on top of this process's, with LC_ALL=C). */
+  env?: Record<string, string>;
+  cwd?: string;
 }
 
 export interface SpawnedProcess {
@@ -70,6 +73,8 @@ export interface SpawnedProcess {
   /** Send SIGTERM (default) to the process. Idempotent. */
   kill(signal?: NodeJS.Signals): void;
   readonly exited: Promise<void>;
+  /** True once the process is gone. */
+  readonly done: boolean;
 }
 
 /** The seam: everything that starts a process takes one of these. */
@@ -144,7 +149,8 @@ function execaSpawn(argv: string[], opts: SpawnOptions = {}): SpawnedProcess {
     stdin: 'ignore',
     stdout: out,
     stderr: out,
-    env: ENV,
+    env: opts.env ? { ...opts.env, ...ENV } : ENV,
+    cwd: opts.cwd,
     reject: false,
     buffer: false,
     detached: opts.detached ?? false,
@@ -170,6 +176,9 @@ function execaSpawn(argv: string[], opts: SpawnOptions = {}): SpawnedProcess {
     argv,
     get pid() {
       return child.pid;
+    },
+    get done() {
+      return done;
     },
     kill(signal: NodeJS.Signals = 'SIGTERM') {
       if (!done && child.exitCode === null && child.signalCode === null) child.kill(signal);

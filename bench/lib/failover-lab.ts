@@ -1,7 +1,6 @@
 // Shared by test/integration/failover*.test.ts and bench/failover.ts: a lab with the REAL agent
 // process running in the router namespace, traffic tools in the LAN/Internet namespaces, and
 // readers for what the agent wrote to the database (uplink states, events).
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
@@ -9,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { setupLab, type LabEnv } from '../../test/helpers/lab';
 import { cli, BIN, ROOT } from '../../test/helpers/cli';
 import { nsName } from '../../lab/lab';
+import { realRunner, withNetns, type SpawnedProcess } from '../../agent/system/runner';
 import { HEALTH_FAST } from '../../lib/validations/config';
 
 export type { LabEnv };
@@ -50,21 +50,22 @@ export function cliRun(L: LabEnv, args: string[]): { code: number; stdout: strin
 
 /** The real `linkward agent` in the router namespace. */
 export class AgentProc {
-  readonly child: ChildProcess;
+  readonly child: SpawnedProcess;
   readonly log: { t: number; line: string }[] = [];
   readonly exited: Promise<number | null>;
 
   constructor(L: LabEnv) {
-    this.child = spawn('ip', ['netns', 'exec', L.lab.namespaces.router, process.execPath, BIN, 'agent'], {
-      env: { ...process.env, ...L.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const onData = (d: Buffer) => {
-      for (const line of d.toString().split('\n')) if (line.trim()) this.log.push({ t: Date.now(), line });
+    let code: number | null = null;
+    const onLine = (line: string) => {
+      if (line.trim()) this.log.push({ t: Date.now(), line });
     };
-    this.child.stdout!.on('data', onData);
-    this.child.stderr!.on('data', onData);
-    this.exited = new Promise((res) => this.child.on('exit', (code) => res(code)));
+    this.child = withNetns(realRunner, L.lab.namespaces.router).spawn([process.execPath, BIN, 'agent'], {
+      env: L.env,
+      onStdoutLine: onLine,
+      onStderrLine: onLine,
+      onExit: (c) => (code = c),
+    });
+    this.exited = this.child.exited.then(() => code);
   }
 
   get pid(): number {
@@ -72,7 +73,7 @@ export class AgentProc {
   }
 
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    if (this.child.done) return;
     this.child.kill(signal);
     const t = setTimeout(() => this.child.kill('SIGKILL'), 10000);
     await this.exited;
@@ -133,32 +134,27 @@ export function waitState(L: LabEnv, uplink: string, state: string, timeoutMs = 
 
 /** A traffic tool (bench/lib/failover-probe.ts) in a lab namespace; collects its JSON lines. */
 export class ProbeProc<T = Record<string, unknown>> {
-  readonly child: ChildProcess;
+  readonly child: SpawnedProcess;
   readonly lines: T[] = [];
   readonly exited: Promise<number | null>;
-  private buf = '';
 
   constructor(ns: string, args: string[]) {
-    this.child = spawn('ip', ['netns', 'exec', ns, process.execPath, '--import', TSX, PROBE, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.child.stdout!.on('data', (d: Buffer) => {
-      this.buf += d.toString();
-      let nl: number;
-      while ((nl = this.buf.indexOf('\n')) >= 0) {
-        const l = this.buf.slice(0, nl);
-        this.buf = this.buf.slice(nl + 1);
+    let code: number | null = null;
+    this.child = withNetns(realRunner, ns).spawn([process.execPath, '--import', TSX, PROBE, ...args], {
+      onStdoutLine: (l) => {
         try {
           this.lines.push(JSON.parse(l) as T);
         } catch {
           /* not ours */
         }
-      }
+      },
+      onExit: (c) => (code = c),
     });
-    this.child.stderr!.on('data', () => undefined);
-    this.exited = new Promise((res) => this.child.on('exit', (code) => res(code)));
+    this.exited = this.child.exited.then(() => code);
   }
 
   async stop(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    if (this.child.done) return;
     this.child.kill('SIGTERM');
     const t = setTimeout(() => this.child.kill('SIGKILL'), 5000);
     await this.exited;
@@ -191,8 +187,8 @@ export function startConnector(L: LabEnv, role: string, opts: { everyMs?: number
 /** A line echo server in `role` bound to addr:port; resolves once it listens. */
 export async function startServer(L: LabEnv, role: string, addr: string, port = HOLD_PORT): Promise<ProbeProc> {
   const p = new ProbeProc(nsName(L.prefix, role), ['serve', addr, String(port), '--max-seconds', '1800']);
-  await waitFor(`echo server ${addr}:${port}`, () => p.lines.length > 0 || p.child.exitCode !== null, 20000, 50);
-  if (p.child.exitCode !== null) throw new Error(`server ${addr}:${port} exited`);
+  await waitFor(`echo server ${addr}:${port}`, () => p.lines.length > 0 || p.child.done, 20000, 50);
+  if (p.child.done) throw new Error(`server ${addr}:${port} exited`);
   return p;
 }
 
@@ -201,7 +197,7 @@ export async function startHold(L: LabEnv, role: string, dst: string, opts: { po
   const args = ['hold', dst, String(opts.port ?? HOLD_PORT), '--every', String(opts.everyMs ?? 100), '--max-seconds', '1800'];
   if (opts.source) args.push('--source', opts.source);
   const p = new ProbeProc<HoldEvent>(nsName(L.prefix, role), args);
-  await waitFor(`long-lived flow to ${dst}`, () => p.lines.some((l) => l.ev === 'ok') || p.child.exitCode !== null, 20000, 50);
+  await waitFor(`long-lived flow to ${dst}`, () => p.lines.some((l) => l.ev === 'ok') || p.child.done, 20000, 50);
   if (!p.lines.some((l) => l.ev === 'ok')) throw new Error(`long-lived flow to ${dst} did not start: ${JSON.stringify(p.lines)}`);
   return p;
 }

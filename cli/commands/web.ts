@@ -1,6 +1,6 @@
 // `linkward web [--port N] [--host ADDR]`: serve the built dashboard (default 127.0.0.1:3000).
 // Runs lib/web/server.mjs in a child node process (plain node, no tsx loader inside Next).
-import { spawn } from 'node:child_process';
+import { realRunner } from '../../agent/system/runner';
 import path from 'node:path';
 import { command, parseArgs, intFlag, strFlag, UsageError } from '../args';
 import { projectRoot } from '../../lib/db/path';
@@ -14,14 +14,14 @@ export const run = command('web', USAGE, async (args) => {
   const port = intFlag(flags.port, 'port', 1, 65535) ?? 3000;
   const host = strFlag(flags.host) ?? '127.0.0.1';
   const root = projectRoot();
-  const child = spawn(process.execPath, [path.join(root, 'lib', 'web', 'server.mjs'), '--port', String(port), '--host', host, '--dir', root], {
+  let result = 1;
+  const child = realRunner.spawn([process.execPath, path.join(root, 'lib', 'web', 'server.mjs'), '--port', String(port), '--host', host, '--dir', root], {
     stdio: 'inherit',
-    env: process.env,
+    onExit: (code, signal) => (result = code ?? (signal ? 0 : 1)),
   });
   const forward = (sig: NodeJS.Signals) => child.kill(sig);
   process.on('SIGINT', forward);
   process.on('SIGTERM', forward);
-  return new Promise((resolve) => {
-    child.on('exit', (code, signal) => resolve(code ?? (signal ? 0 : 1)));
-  });
+  await child.exited;
+  return result;
 });

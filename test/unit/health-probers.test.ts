@@ -52,7 +52,7 @@ test('PingProber restarts a dying ping with growing backoff and stops cleanly', 
     spawn: (argv, opts = {}) => {
       const rec = { argv, opts, killed: false };
       spawned.push(rec);
-      return { argv, pid: 1000 + spawned.length, kill: () => { rec.killed = true; }, exited: Promise.resolve() };
+      return { argv, pid: 1000 + spawned.length, done: false, kill: () => { rec.killed = true; }, exited: Promise.resolve() };
     },
   };
   const got: ProbeOutcome[] = [];

@@ -1,6 +1,8 @@
-// Which code may import which (a small deptest, after tailscale's tstest/deptest): the Next.js
-// routes in app/ use components/ and lib/; components/ and lib/ never import from app/ (server
-// actions live in lib/web/actions). cli/ and lib/ never import the app either.
+// Which code may import which (a small deptest, after tailscale's tstest/deptest). The arrows:
+//   app → components → lib;  cli → agent → lib;  cli → lab → agent/system → lib;  bench → all
+// lib is pure and shared (schemas, compiler, store, web helpers) and imports none of the others;
+// the agent never imports the CLI or the lab; agent/system (the seam to the kernel) imports only
+// lib and itself; only agent/system/runner.ts starts processes (node:child_process).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -38,4 +40,49 @@ test('components/, lib/ and cli/ never import from app/', () => {
     for (const f of sources(dir)) for (const s of importsOf(f)) if (into(f, s, 'app')) bad.push(`${f} imports ${s}`);
   }
   assert.deepEqual(bad, []);
+});
+
+const RULES: { from: string; never: string[] }[] = [
+  { from: 'components', never: ['app', 'agent', 'cli', 'lab'] },
+  { from: 'lib', never: ['app', 'components', 'agent', 'cli', 'lab', 'bench', 'test'] },
+  { from: 'agent', never: ['app', 'components', 'cli', 'lab', 'bench', 'test'] },
+  { from: 'cli', never: ['app', 'components', 'bench', 'test'] },
+  { from: 'lab', never: ['app', 'components', 'bench', 'test'] },
+  { from: 'app', never: ['agent', 'cli', 'lab', 'bench', 'test'] },
+];
+
+test('the arrows: lib, agent, cli, lab, app and components import only what they may', () => {
+  const bad: string[] = [];
+  for (const r of RULES) {
+    for (const f of sources(r.from)) for (const s of importsOf(f)) for (const d of r.never) if (into(f, s, d)) bad.push(`${f} imports ${s} (${r.from} → ${d})`);
+  }
+  assert.deepEqual(bad, []);
+});
+
+test('agent/system (the seam to the kernel) imports only lib/ and itself', () => {
+  const bad: string[] = [];
+  for (const f of sources('agent/system')) {
+    for (const s of importsOf(f)) {
+      if (!s.startsWith('.')) continue;
+      const target = path.relative(ROOT, path.resolve(ROOT, path.dirname(f), s));
+      if (!target.startsWith(`agent${path.sep}system${path.sep}`) && target.split(path.sep)[0] !== 'lib') bad.push(`${f} imports ${s}`);
+    }
+  }
+  assert.deepEqual(bad, []);
+});
+
+/** The one exception: the benchmark that measures the runner against bare child_process. */
+const CHILD_PROCESS_ALLOWED = new Set([path.join('agent', 'system', 'runner.ts'), path.join('bench', 'runner-cost.ts')]);
+
+test('only the runner starts processes: nothing else imports node:child_process', () => {
+  const bad: string[] = [];
+  for (const dir of ['agent', 'lib', 'cli', 'lab', 'app', 'components', 'bench', 'bin']) {
+    for (const f of sources(dir)) {
+      if (CHILD_PROCESS_ALLOWED.has(f)) continue;
+      if (importsOf(f).some((s) => s === 'node:child_process' || s === 'child_process' || s === 'execa')) bad.push(f);
+    }
+  }
+  assert.deepEqual(bad, []);
+  // the check can fail: the runner itself is found by the same scan
+  assert.ok(importsOf(path.join('agent', 'system', 'runner.ts')).includes('execa'));
 });

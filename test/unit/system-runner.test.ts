@@ -126,7 +126,7 @@ test('withNetns prefixes every kind of command with ip netns exec', async () => 
     },
     spawn: (argv) => {
       seen.push(argv);
-      return { argv, pid: undefined, kill: () => undefined, exited: Promise.resolve() };
+      return { argv, pid: undefined, done: true, kill: () => undefined, exited: Promise.resolve() };
     },
   };
   const r = withNetns(rec, 'lab-rtr');

@@ -4,6 +4,7 @@
 // Emulates only the subset linkward uses, with the kernel's observable quirks that matter
 // (table comment fixed at creation, counters survive flush+redeclare, linkdown nexthop flags,
 // gateway-less routes get scope link, `conntrack -D` exits 1 when nothing matched).
+import { NFT_TABLE } from '../../lib/compile/constants';
 import { CommandError, type RunOptions, type RunResult, type Runner, type SpawnedProcess, type SpawnOptions } from './runner';
 import type { ConnEntry } from './conntrack';
 
@@ -161,12 +162,12 @@ export class FakeSystem {
     this.insertRule(r);
     return this;
   }
-  setCounter(name: string, packets: number, bytes: number, table = 'linkward'): void {
+  setCounter(name: string, packets: number, bytes: number, table = NFT_TABLE): void {
     const t = this.nft[table];
     if (!t || !t.counters[name]) throw new Error(`fake: no counter ${name}`);
     t.counters[name] = { packets, bytes };
   }
-  addSetElement(set: string, elem: string, table = 'linkward'): void {
+  addSetElement(set: string, elem: string, table = NFT_TABLE): void {
     const s = this.nft[table]?.sets[set];
     if (!s) throw new Error(`fake: no set ${set}`);
     if (!s.elements.includes(elem)) s.elements.push(elem);

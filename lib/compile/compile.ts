@@ -3,7 +3,7 @@ import type { Config } from '../validations/config';
 import type { Facts, Plan } from './types';
 import { planUplinks, planRoutes, isUsable } from './routing';
 import { planSysctls } from './sysctl';
-import { buildFirewall } from './firewall';
+import { composeFirewall } from './firewall';
 import { renderTable } from './nft';
 import { NFT_FAMILY, NFT_TABLE } from './constants';
 
@@ -16,7 +16,7 @@ export function compile(config: Config, facts: Facts): Plan {
   const { uplinks, unresolved } = planUplinks(config, facts);
   const usable = new Set(uplinks.filter(isUsable).map((u) => u.name));
   const { routes, rules } = planRoutes(uplinks);
-  const fw = buildFirewall(config, uplinks, usable);
+  const fw = composeFirewall(config, uplinks, usable);
   const m = fw.model;
   return {
     nftDeclaration: renderTable(m, NFT_FAMILY, NFT_TABLE, true),

@@ -52,7 +52,7 @@ export interface FirewallResult {
 }
 
 /** Counters, then sets, then the chains in table order (warnings follow the same order). */
-export function buildFirewall(config: Config, uplinks: UplinkPlan[], usable: ReadonlySet<string>): FirewallResult {
+export function composeFirewall(config: Config, uplinks: UplinkPlan[], usable: ReadonlySet<string>): FirewallResult {
   const ctx = createContext(config, uplinks, usable);
   declareCounters(ctx);
   declareSets(ctx);

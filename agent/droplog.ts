@@ -17,7 +17,7 @@ import type { Runner } from './system/runner';
 import { listSetJson, deleteSetElement } from './system/nft';
 import type { Config } from '../lib/validations/config';
 import { isIPv4 } from '../lib/validations/net';
-import { SET_BANNED, SET_DROP_FORWARD, SET_DROP_INPUT, DROP_SET_TIMEOUT_S, counterBuiltin } from '../lib/compile/constants';
+import { SET_BANNED, SET_DROP_FORWARD, SET_DROP_INPUT, SET_SCAN_PORTS, DROP_SET_TIMEOUT_S, counterBuiltin } from '../lib/compile/constants';
 
 export const DROP_LOG_KEEP = 10000;
 /** Even when no counter moved, the sets are read at least this often (safety net). */
@@ -129,6 +129,16 @@ export class DropTracker {
   }
 }
 
+/** "port-scan ban: 203.0.113.66 probed 21 closed ports (22, 23, 25, … 8080) on isp1; banned for 600 s, until 12:34:56Z". */
+export function banMessage(b: BanRow, probe: { ports: number[]; uplinks: string[] } | undefined, now: number): string {
+  const ports = probe?.ports ?? [];
+  const list = ports.length > 12 ? `${ports.slice(0, 11).join(', ')}, … ${ports[ports.length - 1]}` : ports.join(', ');
+  const what = ports.length ? `probed ${ports.length}${ports.length === 64 ? '+' : ''} closed port${ports.length === 1 ? '' : 's'} (${list})` : 'probed closed ports';
+  const where = probe?.uplinks.length ? ` on ${probe.uplinks.join(', ')}` : '';
+  const until = new Date(b.expiresAt).toISOString().slice(11, 19);
+  return `port-scan ban: ${b.address} ${what}${where}; banned for ${Math.round((b.expiresAt - now) / 1000)} s, until ${until}Z`;
+}
+
 export interface BanRow {
   address: string;
   expiresAt: number;
@@ -151,9 +161,10 @@ export class Visibility {
     this.st = {
       drop: db.prepare('INSERT INTO DropLog (ts, chain, inIf, outIf, uplink, src, dst, proto, sport, dport, count) VALUES (?, ?, ?, NULL, ?, ?, ?, ?, NULL, ?, ?)'),
       pruneDrops: db.prepare('DELETE FROM DropLog WHERE id <= (SELECT id FROM DropLog ORDER BY id DESC LIMIT 1 OFFSET ?)'),
-      banUpsert: db.prepare(`INSERT INTO Ban (address, expiresAt, timeoutS, firstSeen, updatedAt) VALUES (?, ?, ?, ?, ?)
+      banUpsert: db.prepare(`INSERT INTO Ban (address, expiresAt, timeoutS, firstSeen, updatedAt, ports, uplink) VALUES (?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT(address) DO UPDATE SET expiresAt = excluded.expiresAt, timeoutS = excluded.timeoutS, updatedAt = excluded.updatedAt`),
       banAll: db.prepare('SELECT address FROM Ban').pluck(),
+      event: db.prepare('INSERT INTO Event (ts, type, uplink, message) VALUES (?, ?, ?, ?)'),
       banDelete: db.prepare('DELETE FROM Ban WHERE address = ?'),
     };
   }
@@ -198,6 +209,11 @@ export class Visibility {
       this.nextBanExpiry = bans.reduce((m, b) => Math.min(m, b.expiresAt + 500), Infinity);
       this.banCount = bans.length;
     }
+    // New bans: which closed ports the source probed, on which uplink (lw_scan_ports, read once).
+    const known = bans ? new Set(this.st.banAll.all() as string[]) : new Set<string>();
+    const fresh = (bans ?? []).filter((b) => !known.has(b.address));
+    const probes = fresh.length ? await this.scanPorts(ifaceUplink) : new Map<string, { ports: number[]; uplinks: string[] }>();
+    if (fresh.length) read++;
     this.reads += read;
     if (rows.length || bans) {
       this.db.transaction(() => {
@@ -206,11 +222,37 @@ export class Visibility {
         if (rows.length) this.st.pruneDrops.run(DROP_LOG_KEEP - 1);
         if (!bans) return;
         const keep = new Set(bans.map((b) => b.address));
-        for (const b of bans) this.st.banUpsert.run(b.address, b.expiresAt, b.timeoutS, now, now);
+        for (const b of bans) {
+          const p = probes.get(b.address);
+          this.st.banUpsert.run(b.address, b.expiresAt, b.timeoutS, now, now, JSON.stringify(p?.ports ?? []), p?.uplinks.join(',') || null);
+        }
+        for (const b of fresh) {
+          const p = probes.get(b.address);
+          this.st.event.run(now, 'ban', p?.uplinks[0] ?? null, banMessage(b, p, now).slice(0, 2000));
+        }
         for (const a of this.st.banAll.all() as string[]) if (!keep.has(a)) this.st.banDelete.run(a);
       })();
     }
     return { drops: rows.length, bans: this.banCount, read };
+  }
+
+  /** Per source: the distinct closed ports in lw_scan_ports (first 64, sorted) and the uplinks. */
+  private async scanPorts(ifaceUplink: Map<string, string>): Promise<Map<string, { ports: number[]; uplinks: string[] }>> {
+    const out = new Map<string, { ports: number[]; uplinks: string[] }>();
+    const text = await listSetJson(this.runner, SET_SCAN_PORTS).catch(() => null);
+    if (text === null) return out;
+    for (const e of parseSetJson(text).elements) {
+      if (!Array.isArray(e.key) || e.key.length !== 3) continue;
+      const [src, ifname, port] = e.key;
+      if (typeof src !== 'string' || typeof port !== 'number') continue;
+      const o = out.get(src) ?? { ports: [], uplinks: [] };
+      if (!o.ports.includes(port)) o.ports.push(port);
+      const up = ifaceUplink.get(String(ifname)) ?? String(ifname);
+      if (!o.uplinks.includes(up)) o.uplinks.push(up);
+      out.set(src, o);
+    }
+    for (const o of out.values()) o.ports = o.ports.sort((a, b) => a - b).slice(0, 64);
+    return out;
   }
 
   /** Remove one address from lw_banned. The address is validated before it reaches nft. */

@@ -69,6 +69,18 @@ function Select({ name, label, value, options, errors }: { name: string; label: 
   );
 }
 
+function Lines({ name, label, value, errors, help }: { name: string; label: string; value: string; errors?: string[]; help?: string }) {
+  const id = `s-${name}`;
+  return (
+    <div className="mt-3">
+      <label htmlFor={id} className="label">{label}</label>
+      <textarea id={id} name={name} defaultValue={value} rows={3} className="input font-mono text-xs" aria-describedby={`${id}-err`} />
+      {help && <p className="help">{help}</p>}
+      <FieldErrors id={`${id}-err`} errors={errors} />
+    </div>
+  );
+}
+
 export function SettingsForm({ action, v: stored, baseRevision }: { action: Action; v: SettingsValues; baseRevision: number | null }) {
   const [state, formAction] = useActionState(action, initialFormState);
   const fe = state.fieldErrors ?? {};
@@ -109,6 +121,19 @@ export function SettingsForm({ action, v: stored, baseRevision }: { action: Acti
           <Num name="portScan.seconds" label="…within seconds" value={v.portScan.seconds} errors={fe['portScan.seconds']} />
           <Num name="portScan.banSeconds" label="Ban for seconds" value={v.portScan.banSeconds} errors={fe['portScan.banSeconds']} />
         </div>
+        <p className="help">A scanner is a source probing that many <em>different</em> closed ports on an uplink within the window; retries of one port do not count.</p>
+        <Lines name="portScan.neverBan" label="Never ban (addresses or networks, one per line)" value={v.portScan.neverBan} errors={fe['portScan.neverBan']}
+          help="Always exempt, without listing them: the LAN networks, the router's addresses, the gateways, the health-probe targets and the sources named in services." />
+      </fieldset>
+      <fieldset className="card">
+        <legend className="h2 px-1">Anti-spoofing (uplinks)</legend>
+        <input type="hidden" name="antiSpoof.present" value="1" />
+        <div className="grid gap-3 sm:grid-cols-2">
+          <Check name="antiSpoof.enabled" label="Drop forged sources (LAN, loopback, the router's own addresses)" checked={v.antiSpoof.enabled} errors={fe['antiSpoof.enabled']} />
+          <Check name="antiSpoof.bogons" label="Also drop bogons (private, reserved, documentation ranges)" checked={v.antiSpoof.bogons} errors={fe['antiSpoof.bogons']} />
+        </div>
+        <Lines name="antiSpoof.exceptions" label="Bogon exceptions (networks, one per line)" value={v.antiSpoof.exceptions} errors={fe['antiSpoof.exceptions']}
+          help="E.g. a private network behind a modem. The uplinks' own networks and gateways, health targets and service sources are exempt already." />
       </fieldset>
       <fieldset className="card">
         <legend className="h2 px-1">Balancing and dashboard</legend>

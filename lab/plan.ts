@@ -15,6 +15,9 @@ export const SERVER_ADDR = '203.0.113.80';
 export const ECHO_TCP_PORTS = [80, 8080] as const;
 export const ECHO_UDP_PORTS = [80, 123] as const;
 export const LAN_SERVER_PORT = 80;
+/** The lab's Internet: documentation prefixes (RFC 5737) and the ISPs' transit links (100.127.k.0/30
+ *  in shared address space, as some real ISPs number their infrastructure). */
+export const LAB_INTERNET = ['192.0.2.0/24', '198.51.100.0/24', '203.0.113.0/24', '100.127.0.0/16'] as const;
 
 export type LabRole = 'lan' | 'router' | 'net' | `isp${number}`;
 
@@ -142,6 +145,10 @@ export function labConfig(uplinks: number = DEFAULT_UPLINKS): ConfigInput {
     portForwards: [{ name: 'web', uplinks: fwdUplinks, protocol: 'tcp', port: 8080, to: LAN_HOST_ADDR, toPort: LAN_SERVER_PORT }],
     policies: uplinks >= 2 ? [{ name: 'voip', source: `${LAN_HOST_ADDR2}/32`, uplink: 'isp2' }] : [],
     rules: [{ name: 'no-telnet', chain: 'forward', action: 'drop', protocol: 'tcp', port: 23, log: true }],
+    // The lab's "Internet" lives in documentation prefixes (RFC 5737) and shared address space,
+    // which are bogons on the real Internet: take them out of the anti-spoofing bogon list (every
+    // other bogon still applies).
+    firewall: { antiSpoof: { exceptions: [...LAB_INTERNET] } },
   };
 }
 

@@ -34,3 +34,19 @@ function intervalToString(lo: number, hi: number): string {
 export function setElements(entries: readonly string[]): string[] {
   return mergeNetworks(entries).map(([lo, hi]) => intervalToString(lo, hi));
 }
+
+/** The interval set `include` minus `exclude` (both CIDR/address lists), as nft elements. */
+export function subtractNetworks(include: readonly string[], exclude: readonly string[]): string[] {
+  const out: [number, number][] = [];
+  const cut = mergeNetworks(exclude);
+  for (let [lo, hi] of mergeNetworks(include)) {
+    for (const [xlo, xhi] of cut) {
+      if (xhi < lo || xlo > hi) continue;
+      if (xlo > lo) out.push([lo, xlo - 1]);
+      lo = xhi + 1;
+      if (lo > hi) break;
+    }
+    if (lo <= hi) out.push([lo, hi]);
+  }
+  return out.map(([a, b]) => intervalToString(a, b));
+}

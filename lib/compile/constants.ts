@@ -42,6 +42,7 @@ export const isOurPriority = (p: number): boolean => Number.isInteger(p) && p >=
 
 /** Chain names (constant; declaration order and hooks are in CHAIN_TABLE). */
 export const CHAIN = {
+  antispoof: 'antispoof',
   preroutingMangle: 'prerouting_mangle',
   select: 'select',
   outputRoute: 'output_route',
@@ -66,13 +67,15 @@ export const planMarkerOf = (hash: string): string => `${COMMENT_PREFIX}${hash}`
 export interface ChainHook {
   type: 'filter' | 'route' | 'nat';
   hook: 'prerouting' | 'input' | 'forward' | 'output' | 'postrouting';
-  priority: 'mangle' | 'filter' | 'dstnat' | 'srcnat';
+  priority: 'mangle' | 'mangle - 10' | 'filter' | 'dstnat' | 'srcnat';
   policy: 'accept' | 'drop';
 }
 
 /** Every chain of the table, in declaration order; `hook` for base chains, none for jump targets.
  *  The compiler (lib/compile/firewall/index.ts) attaches one renderer per entry. */
 export const CHAIN_TABLE: readonly { name: ChainName; hook?: ChainHook }[] = [
+  // after conntrack (-200, so ICMP errors can be told `related`), before prerouting_mangle (-150)
+  { name: CHAIN.antispoof, hook: { type: 'filter', hook: 'prerouting', priority: 'mangle - 10', policy: 'accept' } },
   { name: CHAIN.preroutingMangle, hook: { type: 'filter', hook: 'prerouting', priority: 'mangle', policy: 'accept' } },
   { name: CHAIN.select },
   { name: CHAIN.outputRoute, hook: { type: 'route', hook: 'output', priority: 'mangle', policy: 'accept' } },
@@ -108,6 +111,14 @@ export const setAddressList = (name: string) => `lw_l_${ident(name)}`;
 export const setPin = (id: number) => `lw_pin_${id}`;
 export const SET_BANNED = 'lw_banned';
 export const SET_SCAN = 'lw_scan';
+/** Port-scan detection: one element per (source, uplink interface, closed port) seen within
+ *  portScan.seconds — only a NEW element feeds the per-source meter lw_scan, so the meter counts
+ *  distinct ports, not attempts. The agent reads it to tell which ports a banned source probed. */
+export const SET_SCAN_PORTS = 'lw_scan_ports';
+/** Sources port-scan detection never bans (static interval set). */
+export const SET_NEVER_BAN = 'lw_never_ban';
+/** Source networks not routed on the Internet, dropped on uplinks (firewall.antiSpoof.bogons). */
+export const SET_BOGONS = 'lw_bogons';
 /** Drop records (issue 8): dynamic sets keyed by iifname . saddr . daddr . l4proto . dport, with
  *  per-element counters; the agent reads them (nft -j list set) into the DropLog table. */
 export const SET_DROP_INPUT = 'lw_drop_input';
@@ -133,7 +144,18 @@ export const BUILTIN_COUNTERS: Record<string, string> = {
   banned: 'packets from sources banned by port-scan detection',
   portscan: 'packets that triggered a port-scan ban',
   antilockout: 'LAN packets to the dashboard/SSH accepted by the anti-lockout rule',
+  spoofed: 'packets dropped on an uplink with a LAN, loopback or router source address (forged)',
+  bogon: 'packets dropped on an uplink with a source not routed on the Internet (bogon)',
 };
+
+/** IPv4 networks that are never a genuine source on the Internet (IANA special-purpose registry,
+ *  RFC 6890: not globally reachable): this-network, private, shared/CGNAT, loopback, link-local,
+ *  IETF protocol assignments, documentation, benchmarking, multicast, reserved and broadcast. */
+export const BOGONS_V4: readonly string[] = [
+  '0.0.0.0/8', '10.0.0.0/8', '100.64.0.0/10', '127.0.0.0/8', '169.254.0.0/16', '172.16.0.0/12',
+  '192.0.0.0/24', '192.0.2.0/24', '192.168.0.0/16', '198.18.0.0/15', '198.51.100.0/24',
+  '203.0.113.0/24', '224.0.0.0/4', '240.0.0.0/4',
+];
 
 /** Rule comments: "lw:<kind>:<name>". */
 export const comment = (kind: string, name: string) => `comment "${COMMENT_PREFIX}${kind}:${name}"`;

@@ -65,7 +65,21 @@ export async function recentDrops(opts: { afterId?: number; limit?: number; src?
 
 export async function listBans(now = Date.now()) {
   const rows = await prisma().ban.findMany({ orderBy: { expiresAt: 'asc' } });
-  return rows.map((b) => ({ ...b, remainingS: Math.max(0, Math.round((b.expiresAt - now) / 1000)) }));
+  return rows.map((b) => ({ ...b, ports: parsePorts(b.ports), remainingS: Math.max(0, Math.round((b.expiresAt - now) / 1000)) }));
+}
+
+function parsePorts(json: string): number[] {
+  try {
+    const v: unknown = JSON.parse(json);
+    return Array.isArray(v) ? v.filter((p): p is number => Number.isInteger(p) && p >= 0 && p <= 65535) : [];
+  } catch {
+    return [];
+  }
+}
+
+/** The latest ban events (one per ban the agent saw: source, ports probed, uplink, expiry). */
+export async function listBanEvents(limit = 50) {
+  return prisma().event.findMany({ where: { type: 'ban' }, orderBy: { id: 'desc' }, take: Math.min(Math.max(limit, 1), 500) });
 }
 
 /** Ask the agent to remove `address` from the ban set (validated here and again by the agent). */

@@ -210,14 +210,29 @@ export const firewallSchema = z
     portScan: z
       .object({
         enabled: z.boolean().default(true),
-        /** More than `ports` probes to closed ports within `seconds` ... */
+        /** A source probing more than `ports` DISTINCT closed ports within `seconds` ... */
         ports: z.number().int().min(2).max(10000).default(20),
         seconds: z.number().int().min(1).max(3600).default(10),
-        /** ... bans the source for banSeconds. */
+        /** ... is banned for banSeconds. */
         banSeconds: z.number().int().min(1).max(604800).default(600),
+        /** Sources that are never banned, on top of the built-in ones (LAN networks, the router's
+         *  own addresses, gateways, health-probe targets, NTP/DNS sources named in services). */
+        neverBan: list(networkSchema, 1024, 'addresses').default([]),
       })
       .strict()
-      .default({ enabled: true, ports: 20, seconds: 10, banSeconds: 600 }),
+      .default({ enabled: true, ports: 20, seconds: 10, banSeconds: 600, neverBan: [] }),
+    /** Drop packets arriving on an uplink with a source that cannot be genuine: the router's own
+     *  addresses, loopback, the LAN networks, and (bogons) addresses that are not routed on the
+     *  Internet; counted before anything else (chain prerouting_raw). */
+    antiSpoof: z
+      .object({
+        enabled: z.boolean().default(true),
+        bogons: z.boolean().default(true),
+        /** Networks taken out of the bogon list (e.g. a private network behind an uplink's modem). */
+        exceptions: list(networkSchema, 256, 'networks').default([]),
+      })
+      .strict()
+      .default({ enabled: true, bogons: true, exceptions: [] }),
     /** Default outbound balancing: per connection, or pin each LAN source host. */
     sticky: z.enum(['connection', 'source']).default('connection'),
     stickySeconds: z.number().int().min(10).max(86400).default(600),

@@ -11,6 +11,8 @@ const s = (fd: FormLike, k: string) => {
   return typeof v === 'string' ? v.trim() : '';
 };
 const b = (fd: FormLike, k: string) => fd.get(k) !== null;
+/** A textarea of addresses/networks: one per line (commas and spaces also separate). */
+export const lines = (text: string): string[] => text.split(/[\s,]+/).map((x) => x.trim()).filter(Boolean);
 
 /** Build the next firewall + sysctl sections from the settings form (on top of the current ones). */
 export function parseSettings(fd: FormLike, current: Pick<Config, 'firewall' | 'sysctl'>): { firewall: Record<string, unknown>; sysctl: Record<string, unknown> } {
@@ -31,7 +33,15 @@ export function parseSettings(fd: FormLike, current: Pick<Config, 'firewall' | '
     if (v === undefined) delete portScan[k];
     else portScan[k] = v;
   }
+  if (fd.get('portScan.neverBan') !== null) portScan.neverBan = lines(s(fd, 'portScan.neverBan'));
   firewall.portScan = portScan;
+  if (fd.get('antiSpoof.present') !== null) {
+    firewall.antiSpoof = {
+      enabled: b(fd, 'antiSpoof.enabled'),
+      bogons: b(fd, 'antiSpoof.bogons'),
+      exceptions: lines(s(fd, 'antiSpoof.exceptions')),
+    };
+  }
   const sysctl: Record<string, unknown> = { ...current.sysctl, rpFilter: s(fd, 'rpFilter') || current.sysctl.rpFilter };
   for (const k of SYSCTL_BOOL_FIELDS) sysctl[k] = b(fd, k);
   return { firewall, sysctl };
@@ -44,7 +54,8 @@ export interface SettingsValues {
   icmpOut: string[];
   logDrops: boolean;
   logRatePerMinute: number | string;
-  portScan: { enabled: boolean; ports: number | string; seconds: number | string; banSeconds: number | string };
+  portScan: { enabled: boolean; ports: number | string; seconds: number | string; banSeconds: number | string; neverBan: string };
+  antiSpoof: { enabled: boolean; bogons: boolean; exceptions: string };
   sticky: string;
   stickySeconds: number | string;
   dashboardPort: number | string;
@@ -56,16 +67,19 @@ export interface SettingsValues {
 }
 
 export function settingsValues(c: Pick<Config, 'firewall' | 'sysctl'>): SettingsValues {
-  const { icmpIn, icmpOut, logDrops, logRatePerMinute, portScan, sticky, stickySeconds, dashboardPort, allowLockout } = c.firewall;
+  const { icmpIn, icmpOut, logDrops, logRatePerMinute, portScan, antiSpoof, sticky, stickySeconds, dashboardPort, allowLockout } = c.firewall;
   const { syncookies, rpFilter, logMartians, ignoreBroadcastPings } = c.sysctl;
   return {
-    icmpIn: [...icmpIn], icmpOut: [...icmpOut], logDrops, logRatePerMinute, portScan: { ...portScan }, sticky, stickySeconds, dashboardPort, allowLockout,
+    icmpIn: [...icmpIn], icmpOut: [...icmpOut], logDrops, logRatePerMinute,
+    portScan: { ...portScan, neverBan: portScan.neverBan.join('\n') },
+    antiSpoof: { enabled: antiSpoof.enabled, bogons: antiSpoof.bogons, exceptions: antiSpoof.exceptions.join('\n') },
+    sticky, stickySeconds, dashboardPort, allowLockout,
     syncookies, rpFilter, logMartians, ignoreBroadcastPings,
   };
 }
 
-const BOOL_FIELDS = ['logDrops', 'allowLockout', 'portScan.enabled', ...SYSCTL_BOOL_FIELDS] as const;
-const TEXT_FIELDS = ['sticky', 'rpFilter', ...FIREWALL_NUMBER_FIELDS, ...PORTSCAN_NUMBER_FIELDS.map((k) => `portScan.${k}`)] as const;
+const BOOL_FIELDS = ['logDrops', 'allowLockout', 'portScan.enabled', 'antiSpoof.enabled', 'antiSpoof.bogons', ...SYSCTL_BOOL_FIELDS] as const;
+const TEXT_FIELDS = ['sticky', 'rpFilter', 'portScan.neverBan', 'antiSpoof.exceptions', ...FIREWALL_NUMBER_FIELDS, ...PORTSCAN_NUMBER_FIELDS.map((k) => `portScan.${k}`)] as const;
 
 /** The raw values of a submitted settings form (echoed back so a refused save keeps them). */
 export function settingsFormValues(fd: FormLike): FormValues {
@@ -100,6 +114,12 @@ export function settingsFromFormValues(v: FormValues, fallback: SettingsValues):
       ports: str('portScan.ports', f.portScan.ports),
       seconds: str('portScan.seconds', f.portScan.seconds),
       banSeconds: str('portScan.banSeconds', f.portScan.banSeconds),
+      neverBan: str('portScan.neverBan', f.portScan.neverBan),
+    },
+    antiSpoof: {
+      enabled: bool('antiSpoof.enabled', f.antiSpoof.enabled),
+      bogons: bool('antiSpoof.bogons', f.antiSpoof.bogons),
+      exceptions: str('antiSpoof.exceptions', f.antiSpoof.exceptions),
     },
     sticky: str('sticky', f.sticky),
     stickySeconds: str('stickySeconds', f.stickySeconds),

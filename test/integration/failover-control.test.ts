@@ -21,7 +21,7 @@ const note = (m: string) => process.stdout.write(`# failover-control: ${m}\n`);
 
 function baseDoc(): ConfigDoc {
   const doc = labDoc(L);
-  doc.firewall = { sticky: 'source', stickySeconds: STICKY_SECONDS };
+  doc.firewall = { ...doc.firewall, sticky: 'source', stickySeconds: STICKY_SECONDS };
   return doc;
 }
 
@@ -94,7 +94,7 @@ test('sticky source: one LAN host stays on one uplink; moves only when it goes d
 
 test('manual control: disable deletes the uplink\'s flows and takes no traffic; drain keeps existing flows but takes no new ones', async () => {
   const doc = baseDoc();
-  doc.firewall = {}; // per-connection balancing for this test
+  doc.firewall = { antiSpoof: doc.firewall?.antiSpoof }; // per-connection balancing for this test
   await applied(doc);
   // disable
   let flow = await holdOn(0x100);
@@ -122,7 +122,7 @@ test('manual control: disable deletes the uplink\'s flows and takes no traffic; 
 test('failback "reset": when priority-1 isp1 recovers, flows on backup isp2 are deleted and come back; "keep" leaves them', async () => {
   for (const mode of ['reset', 'keep'] as const) {
     const doc = baseDoc();
-    doc.firewall = {};
+    doc.firewall = { antiSpoof: doc.firewall?.antiSpoof };
     doc.policies = [];
     doc.uplinks[0].failback = mode;
     doc.uplinks[1].priority = 2;

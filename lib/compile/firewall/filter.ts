@@ -4,13 +4,15 @@ import { comment, counterBuiltin, logPrefixDrop, SET_BANNED, SET_DROP_FORWARD, S
 import type { FirewallContext } from './context';
 import { cnt } from './fragments';
 
-/** Port-scan bans, established/related accept, invalid drop. */
+/** Established/related accept, invalid drop, then port-scan bans: a ban only stops NEW
+ *  connections, so no forged scan can break a connection the router (or the LAN) opened —
+ *  e.g. the health probes' replies from the probe targets. */
 export function filterHead(ctx: FirewallContext, chain: 'input' | 'forward'): string[] {
   const rules: string[] = [];
-  if (ctx.fw.portScan.enabled) rules.push(`ip saddr @${SET_BANNED} ${cnt(counterBuiltin('banned'))} drop ${comment('builtin', 'banned')}`);
   const est = chain === 'input' ? 'established-in' : 'established-fwd';
   rules.push(`ct state established,related ${cnt(counterBuiltin(est))} accept ${comment('builtin', 'established')}`);
   rules.push(`ct state invalid ${cnt(counterBuiltin('invalid'))} drop ${comment('builtin', 'invalid')}`);
+  if (ctx.fw.portScan.enabled) rules.push(`ip saddr @${SET_BANNED} ${cnt(counterBuiltin('banned'))} drop ${comment('builtin', 'banned')}`);
   return rules;
 }
 

@@ -20,6 +20,7 @@ import { CHAIN, CHAIN_TABLE, hookLine, type ChainName } from '../constants';
 import { createContext, FAMILIES, type ChainRenderer, type Family, type FirewallContext } from './context';
 import { declareCounters } from './counters';
 import { declareSets } from './sets';
+import { antispoofChain } from './antispoof';
 import { outputRoute, postroutingMangle, preroutingMangle } from './mangle';
 import { selectChain } from './select';
 import { preroutingHelper } from './helpers';
@@ -32,6 +33,7 @@ export type { FirewallContext } from './context';
 
 /** The renderers of each chain, per family. Exhaustive over ChainName and Family. */
 const RENDERERS: Record<ChainName, Record<Family, ChainRenderer>> = {
+  [CHAIN.antispoof]: { ip: antispoofChain },
   [CHAIN.preroutingMangle]: { ip: preroutingMangle },
   [CHAIN.select]: { ip: selectChain },
   [CHAIN.outputRoute]: { ip: outputRoute },

@@ -1,7 +1,7 @@
 // Chain input (policy drop): loopback, bans and conntrack state, anti-lockout, admin rules,
 // ICMP allow-list, services, the rest of the LAN, port-scan detection, the default drop.
 import { parsePortSpec } from '../../validations/net';
-import { comment, counterBuiltin, counterService, SET_BANNED, SET_SCAN } from '../constants';
+import { comment, counterBuiltin, counterService, SET_BANNED, SET_NEVER_BAN, SET_SCAN, SET_SCAN_PORTS } from '../constants';
 import { anyOf, ifaces } from '../nft';
 import type { FirewallContext } from './context';
 import { filterHead, filterTail } from './filter';
@@ -49,11 +49,19 @@ function services(ctx: FirewallContext): string[] {
   return rules;
 }
 
-/** A source opening more than `ports` new connections per `seconds` on the uplinks is banned. */
+/** Port-scan detection on the uplinks, for new TCP/UDP connections that no rule or service
+ *  accepted (closed ports): each (source, interface, port) is remembered for `seconds`; only a
+ *  port not seen yet feeds the per-source meter, so a source is banned after probing more than
+ *  `ports` DISTINCT closed ports within `seconds` — a host retrying one port is not a scanner.
+ *  Never banned: lw_never_ban (LAN, router, gateways, probe targets, service sources, neverBan)
+ *  and the router's own addresses. */
 function portScan(ctx: FirewallContext): string[] {
   const ps = ctx.fw.portScan;
   if (!ps.enabled || ctx.uplinkIfs.length === 0) return [];
   const perMinute = Math.max(1, Math.ceil((ps.ports * 60) / ps.seconds));
+  const key = 'ip saddr . iifname . th dport';
+  const fresh = `${key} != @${SET_SCAN_PORTS} add @${SET_SCAN_PORTS} { ${key} }`;
   const meter = `update @${SET_SCAN} { ip saddr limit rate over ${perMinute}/minute burst ${ps.ports} packets }`;
-  return [`iifname ${ifaces(ctx.uplinkIfs)} ct state new ${meter} add @${SET_BANNED} { ip saddr timeout ${ps.banSeconds}s } ${cnt(counterBuiltin('portscan'))} drop ${comment('builtin', 'portscan')}`];
+  const who = `ip saddr != @${SET_NEVER_BAN} fib saddr type != local`;
+  return [`iifname ${ifaces(ctx.uplinkIfs)} meta l4proto { tcp, udp } ct state new ${who} ${fresh} ${meter} add @${SET_BANNED} { ip saddr timeout ${ps.banSeconds}s } ${cnt(counterBuiltin('portscan'))} drop ${comment('builtin', 'portscan')}`];
 }

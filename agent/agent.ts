@@ -11,11 +11,12 @@ import { compile } from '../lib/compile/compile';
 import { MARK_MASK, counterUplinkIn, counterUplinkOut, uplinkIdOfMark } from '../lib/compile/constants';
 import { realRunner, type Runner } from './system/runner';
 import { gatherFacts } from './system/facts';
-import { applyPlan, resetApplyCache, type ApplyCtx } from './system/apply';
+import { applyPlan, resetApplyCache, ApplyError, type ApplyCtx } from './system/apply';
+import { openDb } from '../lib/db/sqlite';
 import { NftCounterReader } from './system/nft';
 import { listConnections, deleteByMark } from './system/conntrack';
 import { watchLinks, type LinkWatcher } from './system/ipmonitor';
-import { AgentStore, type ConnRow, type UplinkStatusRow } from './store';
+import { AgentStore, isDbFault, type ConnRow, type UplinkStatusRow } from './store';
 import { HealthMonitor } from './health/monitor';
 import { watchDbWrites, type DbWatch } from './system/dbwatch';
 import { ConfirmWatcher } from './confirm';
@@ -52,11 +53,21 @@ export interface ReconcileResult {
 type Timer = ReturnType<typeof setTimeout>;
 
 export class Agent extends EventEmitter {
-  readonly store: AgentStore;
+  private db: DB;
+  private _store!: AgentStore;
+  private _confirm!: ConfirmWatcher;
+  private _visibility!: Visibility;
+  get store(): AgentStore {
+    return this._store;
+  }
   /** Commit-confirmed deadlines and automatic rollback (agent/confirm.ts). */
-  readonly confirm: ConfirmWatcher;
+  get confirm(): ConfirmWatcher {
+    return this._confirm;
+  }
   /** Drop log and port-scan bans (agent/droplog.ts). */
-  readonly visibility: Visibility;
+  get visibility(): Visibility {
+    return this._visibility;
+  }
   private readonly runner: Runner;
   private readonly opts: Required<Pick<AgentOptions, 'pollMs' | 'resyncMs' | 'counterMs' | 'sampleMs' | 'connMs'>> & AgentOptions;
   private readonly applyCtx: ApplyCtx;
@@ -67,7 +78,7 @@ export class Agent extends EventEmitter {
   private running = false;
   private busy: Promise<ReconcileResult> | null = null;
   private dirty: string | null = null;
-  private timers: Timer[] = [];
+  private timers = new Set<Timer>();
   private retryTimer: Timer | null = null;
   private failures = 0;
   private lastDataVersion = -1;
@@ -86,26 +97,70 @@ export class Agent extends EventEmitter {
     this.opts = { pollMs: 250, resyncMs: 30000, counterMs: 2000, sampleMs: 10000, connMs: 5000, ...opts };
     this.runner = opts.runner ?? realRunner;
     this.counterReader = new NftCounterReader(this.runner);
-    this.store = new AgentStore(opts.db);
-    this.visibility = new Visibility(opts.db, this.runner);
-    this.confirm = new ConfirmWatcher(opts.db, (type, action, msg) => {
-      this.store.event(type, msg);
-      if (action) this.store.audit(action, msg);
-      this.log(msg);
-    });
-    this.applyCtx = { runner: this.runner };
     this.log = opts.log ?? ((m) => process.stderr.write(`${new Date().toISOString()} linkward-agent: ${m}\n`));
+    this.db = opts.db;
+    this.attachDb(opts.db);
+    this.applyCtx = { runner: this.runner };
     const st = this.store.state();
     this.lastAppliedRevision = (st.appliedRevision as number | null) ?? null;
   }
 
-  /** Converge once. Serialized: concurrent triggers coalesce into one extra run. */
+  /** The store, drop log and commit-confirmed watcher on connection `db`. */
+  private attachDb(db: DB): void {
+    this._store = new AgentStore(db);
+    this._store.onOutage = (o, ended) => this.log(ended
+      ? `database available again after ${((Date.now() - o.since) / 1000).toFixed(1)} s; ${o.deferred} record(s) written late, ${o.dropped} dropped`
+      : `database unavailable (${o.error}): the kernel keeps its state, probing and failover go on; records are kept and written when it is back`);
+    this._visibility = new Visibility(db, this.runner);
+    this._confirm = new ConfirmWatcher(db, (type, action, msg) => {
+      this.store.event(type, msg);
+      if (action) this.store.audit(action, msg);
+      this.log(msg);
+    });
+  }
+
+  /** The database file was replaced (restored after a deletion): open the new one, carry the
+   *  outage report and the deferred records over. */
+  private reopenDb(): void {
+    const carry = this.store.takeDeferred();
+    let db: DB;
+    try {
+      db = openDb(this.db.name);
+    } catch (e) {
+      this.store.adoptDeferred(carry);
+      this.log(`database file ${this.db.name} is back but cannot be opened yet: ${(e as Error).message}`);
+      return;
+    }
+    const old = this.db;
+    this.db = db;
+    this.attachDb(db);
+    this.store.adoptDeferred(carry);
+    this.lastDataVersion = -1;
+    this.log(`database file ${db.name} replaced: reopened`);
+    this.store.heartbeat(process.pid); // writes the report of the outage
+    try {
+      if (old !== this.opts.db) old.close();
+    } catch {
+      /* already unusable */
+    }
+  }
+
+  /** The connection in use (a reopen after the file was replaced changes it). */
+  get database(): DB {
+    return this.db;
+  }
+
+  /** Converge once. Serialized: concurrent triggers coalesce into one extra run. Never rejects. */
   reconcile(trigger: string): Promise<ReconcileResult> {
     if (this.busy) {
       this.dirty = trigger;
       return this.busy;
     }
-    this.busy = this.doReconcile(trigger).finally(() => {
+    this.busy = this.doReconcile(trigger).catch((e: unknown): ReconcileResult => {
+      const error = `reconcile failed unexpectedly (${trigger}): ${e instanceof Error ? e.message : String(e)}`;
+      this.log(error);
+      return { ok: false, revision: this.lastRevisionSeen, error };
+    }).finally(() => {
       this.busy = null;
       if (this.dirty && this.running) {
         const t = this.dirty;
@@ -128,7 +183,13 @@ export class Agent extends EventEmitter {
 
   private async doReconcile(trigger: string): Promise<ReconcileResult> {
     const t0 = performance.now();
-    const desired = this.store.desired();
+    let desired = this.store.desired();
+    if (desired.kind === 'unavailable') {
+      // The database cannot be read: keep converging on the last config we validated (health
+      // changes must still fail over); with none, there is nothing to apply.
+      if (!this.lastConfig || this.lastRevisionSeen === null) return { ok: false, revision: null, error: `database unavailable: ${desired.error}` };
+      desired = { kind: 'ok', revision: this.lastRevisionSeen, config: this.lastConfig, row: { id: this.lastRevisionSeen, config: '', createdAt: 0, confirmWithin: null, confirmedAt: null, rolledBackAt: null } };
+    }
     if (desired.kind === 'none') {
       this.store.heartbeat(process.pid);
       return { ok: true, revision: null };
@@ -172,7 +233,11 @@ export class Agent extends EventEmitter {
       this.lastAppliedRevision = revision;
       this.failures = 0;
       this.replans = 0;
-      this.confirm.onApplied(revision);
+      try {
+        this.confirm.onApplied(revision); // bookkeeping: a database fault here is not an apply failure
+      } catch (e) {
+        if (!isDbFault(e)) throw e;
+      }
       this.configureHealth(config, facts, plan);
       this.writeUplinkStatus();
       return { ok: true, revision, changed, ms };
@@ -190,6 +255,15 @@ export class Agent extends EventEmitter {
       }
       this.failures++;
       resetApplyCache(this.applyCtx); // next attempt resyncs from the kernel, trusting nothing cached
+      // nft applied but routes/rules/sysctls did not: a commit-confirmed revision still gets its
+      // confirmation window (and its rollback) — the kernel does carry part of it.
+      if (e instanceof ApplyError && revision !== this.lastAppliedRevision) {
+        try {
+          this.confirm.onApplied(revision);
+        } catch (ce) {
+          this.log(`commit-confirmed bookkeeping failed: ${(ce as Error).message}`);
+        }
+      }
       const msg = `applying revision ${revision} failed (attempt ${this.failures}; the kernel keeps the last good state): ${err}`;
       this.store.recordError(revision, msg);
       if (this.failures === 1) {
@@ -225,7 +299,7 @@ export class Agent extends EventEmitter {
   /** Uplinks whose stored status (written by an earlier agent process) is down and recent. */
   private recentDownUplinks(since: number): Map<string, string> {
     try {
-      const rows = this.opts.db.prepare("SELECT name, reason FROM UplinkStatus WHERE state = 'down' AND updatedAt >= ?").all(since) as { name: string; reason: string }[];
+      const rows = this.db.prepare("SELECT name, reason FROM UplinkStatus WHERE state = 'down' AND updatedAt >= ?").all(since) as { name: string; reason: string }[];
       return new Map(rows.map((r) => [r.name, r.reason]));
     } catch {
       return new Map();
@@ -342,15 +416,16 @@ export class Agent extends EventEmitter {
     this.connSkip = this.connQuiet;
   }
 
+  /** Failover first, bookkeeping after: the kernel change and the flow cleanup do not wait for
+   *  (or depend on) the database. */
   private async onTransition(t: { uplink: string; from: string; to: string; reason: string }): Promise<void> {
-    this.store.event('uplink', `uplink ${t.uplink}: ${t.from} → ${t.to} (${t.reason})`, t.uplink);
-    this.store.audit(t.to === 'down' ? 'uplink.failover' : 'uplink.state', `uplink ${t.uplink}: ${t.from} → ${t.to} (${t.reason})`);
     this.log(`uplink ${t.uplink}: ${t.from} -> ${t.to} (${t.reason})`);
     const before = this.lastPlan;
     const r = await this.reconcile(`health: ${t.uplink} ${t.to}`);
-    if (!r.ok) return;
-    await this.cleanupFlows(before, this.lastPlan);
-    this.writeUplinkStatus();
+    if (r.ok) await this.cleanupFlows(before, this.lastPlan);
+    this.store.event('uplink', `uplink ${t.uplink}: ${t.from} → ${t.to} (${t.reason})`, t.uplink);
+    this.store.audit(t.to === 'down' ? 'uplink.failover' : 'uplink.state', `uplink ${t.uplink}: ${t.from} → ${t.to} (${t.reason})`);
+    if (r.ok) this.writeUplinkStatus();
   }
 
   /** After a plan change: flows pinned to uplinks that are now unusable are deleted so they
@@ -397,21 +472,30 @@ export class Agent extends EventEmitter {
     }
   }
 
+  /** Run `fn` every `ms` (after the previous run finished). A failing run is logged (database
+   *  faults only once per outage: the store reports those) and the next one runs as usual. */
   private every(ms: number, fn: () => Promise<void> | void): void {
+    let timer: Timer;
     const tick = async () => {
+      this.timers.delete(timer);
       if (!this.running) return;
       try {
         await fn();
       } catch (e) {
-        this.log(`periodic task failed: ${(e as Error).message}`);
+        if (!(isDbFault(e) && this.store.dbOutage)) this.log(`periodic task failed: ${(e as Error).message}`);
       }
-      if (this.running) this.timers.push(setTimeout(tick, ms));
+      if (!this.running) return;
+      timer = setTimeout(tick, ms);
+      this.timers.add(timer);
     };
-    this.timers.push(setTimeout(tick, ms));
+    timer = setTimeout(tick, ms);
+    this.timers.add(timer);
   }
 
-  /** Commit-confirmed: roll back an unconfirmed revision whose deadline passed, then apply. */
+  /** Commit-confirmed: roll back an unconfirmed revision whose deadline passed, then apply
+   *  (not while the database is refusing writes: the rollback is a new revision). */
   async checkConfirm(): Promise<void> {
+    if (this.store.dbOutage) return;
     const t = this.confirm.tick();
     if (t.kind === 'rolledBack') await this.reconcile(`rollback of revision ${t.revision}`);
   }
@@ -426,7 +510,7 @@ export class Agent extends EventEmitter {
       // mid-failover converges to the same plan instead of briefly re-adding a dead uplink.
       this.restoredDown = this.recentDownUplinks(Date.now() - 300000);
       this.health = new HealthMonitor({ runner: this.runner });
-      this.health.on('transition', (t) => void this.onTransition(t));
+      this.health.on('transition', (t) => void this.onTransition(t).catch((e: unknown) => this.log(`transition handling failed: ${e instanceof Error ? e.message : String(e)}`)));
     }
     await this.reconcile('start');
     await this.cleanupFlows(null, this.lastPlan).catch(() => undefined);
@@ -442,9 +526,10 @@ export class Agent extends EventEmitter {
     };
     this.every(this.opts.pollMs, checkRevision);
     // inotify wake-up: a commit by the web/CLI is seen in milliseconds, not after up to pollMs (bench: apply latency)
-    this.dbWatch = watchDbWrites(this.opts.db.name, () => void checkRevision().catch((e) => this.log(`revision check failed: ${(e as Error).message}`)));
+    this.dbWatch = watchDbWrites(this.db.name, () => void checkRevision().catch((e) => this.log(`revision check failed: ${(e as Error).message}`)));
     this.every(this.opts.resyncMs, () => this.reconcile('periodic resync').then(() => undefined));
     this.every(this.opts.counterMs, async () => {
+      if (this.store.fileState() === 'replaced') this.reopenDb();
       await this.collectCounters();
       this.writeUplinkStatus();
       // Right after the counters: a moved drop/port-scan counter means new drop records or bans.
@@ -459,7 +544,7 @@ export class Agent extends EventEmitter {
     if (this.opts.watchLinks !== false) {
       this.links = watchLinks(this.runner, (what) => {
         // Carrier/address changes reach the health monitor at once (no waiting for probes).
-        void this.reconcileAndCleanup(`link change: ${what}`);
+        void this.reconcileAndCleanup(`link change: ${what}`).catch((e: unknown) => this.log(`link change handling failed: ${e instanceof Error ? e.message : String(e)}`));
       }, this.log);
     }
   }
@@ -481,7 +566,7 @@ export class Agent extends EventEmitter {
   async stop(): Promise<void> {
     this.running = false;
     for (const t of this.timers) clearTimeout(t);
-    this.timers = [];
+    this.timers.clear();
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.links?.stop();
     this.dbWatch?.stop();

@@ -15,6 +15,7 @@ import { z } from 'zod';
 import type { DB } from '../lib/db/sqlite';
 import type { Runner } from './system/runner';
 import { listSetJson, deleteSetElement } from './system/nft';
+import { isDbFault } from './store';
 import type { Config } from '../lib/validations/config';
 import { isIPv4 } from '../lib/validations/net';
 import { SET_BANNED, SET_DROP_FORWARD, SET_DROP_INPUT, SET_SCAN_PORTS, DROP_SET_TIMEOUT_S, counterBuiltin } from '../lib/compile/constants';
@@ -127,6 +128,7 @@ export class DropTracker {
   prime(): void {
     this.primed = true;
   }
+
 }
 
 /** "port-scan ban: 203.0.113.66 probed 21 closed ports (22, 23, 25, … 8080) on isp1; banned for 600 s, until 12:34:56Z". */
@@ -210,28 +212,40 @@ export class Visibility {
       this.banCount = bans.length;
     }
     // New bans: which closed ports the source probed, on which uplink (lw_scan_ports, read once).
-    const known = bans ? new Set(this.st.banAll.all() as string[]) : new Set<string>();
+    let known: Set<string>;
+    try {
+      known = bans ? new Set(this.st.banAll.all() as string[]) : new Set<string>();
+    } catch (e) {
+      if (!isDbFault(e)) throw e;
+      return { drops: 0, bans: this.banCount, read }; // database unavailable: the kernel keeps the bans; read again later
+    }
     const fresh = (bans ?? []).filter((b) => !known.has(b.address));
     const probes = fresh.length ? await this.scanPorts(ifaceUplink) : new Map<string, { ports: number[]; uplinks: string[] }>();
     if (fresh.length) read++;
     this.reads += read;
     if (rows.length || bans) {
-      this.db.transaction(() => {
-        rows.sort((a, b) => a.ts - b.ts);
-        for (const r of rows) this.st.drop.run(r.ts, r.chain, r.inIf, r.uplink, r.src, r.dst, r.proto, r.dport, r.count);
-        if (rows.length) this.st.pruneDrops.run(DROP_LOG_KEEP - 1);
-        if (!bans) return;
-        const keep = new Set(bans.map((b) => b.address));
-        for (const b of bans) {
-          const p = probes.get(b.address);
-          this.st.banUpsert.run(b.address, b.expiresAt, b.timeoutS, now, now, JSON.stringify(p?.ports ?? []), p?.uplinks.join(',') || null);
-        }
-        for (const b of fresh) {
-          const p = probes.get(b.address);
-          this.st.event.run(now, 'ban', p?.uplinks[0] ?? null, banMessage(b, p, now).slice(0, 2000));
-        }
-        for (const a of this.st.banAll.all() as string[]) if (!keep.has(a)) this.st.banDelete.run(a);
-      })();
+      try {
+        this.db.transaction(() => {
+          rows.sort((a, b) => a.ts - b.ts);
+          for (const r of rows) this.st.drop.run(r.ts, r.chain, r.inIf, r.uplink, r.src, r.dst, r.proto, r.dport, r.count);
+          if (rows.length) this.st.pruneDrops.run(DROP_LOG_KEEP - 1);
+          if (!bans) return;
+          const keep = new Set(bans.map((b) => b.address));
+          for (const b of bans) {
+            const p = probes.get(b.address);
+            this.st.banUpsert.run(b.address, b.expiresAt, b.timeoutS, now, now, JSON.stringify(p?.ports ?? []), p?.uplinks.join(',') || null);
+          }
+          for (const b of fresh) {
+            const p = probes.get(b.address);
+            this.st.event.run(now, 'ban', p?.uplinks[0] ?? null, banMessage(b, p, now).slice(0, 2000));
+          }
+          for (const a of this.st.banAll.all() as string[]) if (!keep.has(a)) this.st.banDelete.run(a);
+        })();
+      } catch (e) {
+        // Database unavailable (full, locked, read-only, corrupt): these drop records are lost,
+        // the bans stay in the kernel and are listed at the next read after it is back.
+        if (!isDbFault(e)) throw e;
+      }
     }
     return { drops: rows.length, bans: this.banCount, read };
   }

@@ -1,5 +1,12 @@
-// The agent's side of the database: one better-sqlite3 connection (WAL, busy timeout),
+// The agent's side of the database: one better-sqlite3 connection (WAL, a short busy timeout),
 // short write transactions with prepared statements so the web is never blocked for long.
+//
+// The database is bookkeeping, never a dependency of forwarding or failover: no method here
+// throws on a database fault (SQLITE_BUSY from another process's lock, SQLITE_FULL, a read-only
+// or corrupted database, a deleted file). Reads fall back (desired() says 'unavailable', the
+// agent keeps its last good config); events, audit rows and the apply record are kept in a
+// bounded queue and written, with one report of the outage, as soon as a write succeeds again.
+import fs from 'node:fs';
 import type { DB } from '../lib/db/sqlite';
 import { parseConfig, type Config } from '../lib/validations/config';
 import type { CounterSpec } from '../lib/compile/types';
@@ -15,6 +22,7 @@ export interface RevisionRow {
 
 export type DesiredResult =
   | { kind: 'none' }
+  | { kind: 'unavailable'; error: string }
   | { kind: 'ok'; revision: number; config: Config; row: RevisionRow }
   | { kind: 'invalid'; revision: number; errors: string[] };
 
@@ -57,9 +65,49 @@ interface CachedCounter {
   bytes: number;
 }
 
+/** Deferred writes kept while the database refuses them (oldest dropped beyond this). */
+export const DEFER_MAX = 1000;
+/** The agent's connection waits at most this long for another process's lock: a synchronous
+ *  wait blocks the event loop (probes, failover), so the agent rather retries on its next tick. */
+export const AGENT_BUSY_TIMEOUT_MS = 50;
+/** While the database refuses writes, it is tried again at most this often. */
+export const OUTAGE_RETRY_MS = 1000;
+
+/** A database fault (any SQLite error, or the file gone) as opposed to a bug of ours. */
+export function isDbFault(e: unknown): boolean {
+  const code = (e as { code?: unknown })?.code;
+  return typeof code === 'string' && (code.startsWith('SQLITE_') || code === 'ENOENT' || code === 'EACCES' || code === 'EROFS' || code === 'ENOSPC');
+}
+
+/** One period during which the database refused the agent's reads or writes. */
+export interface DbOutage {
+  since: number;
+  error: string;
+  failed: number;
+  deferred: number;
+  dropped: number;
+}
+
+/** A write kept for later, as data (so a reopened connection can replay it). */
+export type Deferred =
+  | { op: 'event'; args: [number, string, string | null, string] }
+  | { op: 'audit'; args: [number, string, string] }
+  | { op: 'started'; args: [number, number] }
+  | { op: 'applied'; args: [number, number, number, string] }
+  | { op: 'failed'; args: [string, number | null, number] }
+  | { op: 'request'; args: [number, string, number] };
+const LATEST_ONLY = new Set<Deferred['op']>(['started', 'applied', 'failed']);
+
 export class AgentStore {
   private readonly db: DB;
   private readonly st;
+  private readonly file: string;
+  private readonly inode: number | null;
+  private outage: DbOutage | null = null;
+  private lastTry = 0;
+  private deferred: Deferred[] = [];
+  /** Called once per outage, when it starts and when it ends (with the report written). */
+  onOutage: (o: DbOutage, ended: boolean) => void = () => undefined;
   /** What the Counter table holds (as written by this process); null = unknown, write all. */
   private counterCache: Map<string, CachedCounter> | null = null;
   private counterCacheAt = 0;
@@ -73,6 +121,9 @@ export class AgentStore {
   constructor(db: DB) {
     this.db = db;
     db.defaultSafeIntegers(false);
+    db.pragma(`busy_timeout = ${AGENT_BUSY_TIMEOUT_MS}`);
+    this.file = db.name;
+    this.inode = inodeOf(db.name);
     this.st = {
       dataVersion: db.prepare('PRAGMA data_version').pluck(),
       latest: db.prepare('SELECT id, config, createdAt, confirmWithin, confirmedAt, rolledBackAt FROM Revision ORDER BY id DESC LIMIT 1'),
@@ -105,25 +156,170 @@ export class AgentStore {
       pendingRequests: db.prepare('SELECT id, type, args FROM AgentRequest WHERE doneAt IS NULL ORDER BY id LIMIT 20'),
       doneRequest: db.prepare('UPDATE AgentRequest SET doneAt = ?, result = ? WHERE id = ?'),
     };
-    this.st.ensureState.run();
+    this.write(() => this.st.ensureState.run(), undefined);
   }
 
-  /** Cheap change detector: PRAGMA data_version changes when another connection commits. */
+  // ---------- fault handling ----------
+
+  /** The current outage, if the database is refusing the agent. */
+  get dbOutage(): DbOutage | null {
+    return this.outage;
+  }
+
+  private fault(e: unknown): void {
+    const msg = e instanceof Error ? `${(e as { code?: string }).code ?? e.name}: ${e.message}` : String(e);
+    if (this.outage) {
+      this.outage.failed++;
+      return;
+    }
+    this.outage = { since: Date.now(), error: msg.slice(0, 500), failed: 1, deferred: 0, dropped: 0 };
+    this.onOutage(this.outage, false);
+  }
+
+  /** A write succeeded: the outage (if any) is over — flush what was deferred, report it. */
+  private recovered(): void {
+    const o = this.outage;
+    if (!o) return;
+    const queue = this.deferred;
+    this.deferred = [];
+    try {
+      this.db.transaction(() => {
+        for (const d of queue) this.replay(d);
+        const secs = ((Date.now() - o.since) / 1000).toFixed(1);
+        this.st.event.run(Date.now(), 'agent', null, `database unavailable for ${secs} s (${o.error}); the kernel kept its state and failover went on; ${o.failed} database operation(s) failed, ${o.deferred} record(s) written late, ${o.dropped} dropped`.slice(0, 2000));
+      })();
+    } catch (e) {
+      if (!isDbFault(e)) throw e;
+      this.deferred = queue; // still refusing: keep the queue, stay in the outage
+      return;
+    }
+    this.outage = null;
+    this.onOutage(o, true);
+  }
+
+  private replay(d: Deferred): void {
+    const now = Date.now();
+    switch (d.op) {
+      case 'event': this.st.event.run(...d.args); break;
+      case 'audit': this.st.audit.run(d.args[0], 'agent', d.args[1], d.args[2]); break;
+      case 'started': this.st.started.run(d.args[0], d.args[1], now); break;
+      case 'applied': this.st.applied.run(d.args[0], d.args[1], d.args[2], d.args[3], now); break;
+      case 'failed': this.st.failed.run(d.args[0], d.args[1], d.args[2], now); break;
+      case 'request': this.st.doneRequest.run(...d.args); break;
+    }
+  }
+
+  /** Run `d` now; on a database fault keep it for later (never throws on a fault). */
+  private record(d: Deferred): void {
+    this.write(() => this.replay(d), undefined, d);
+  }
+
+  /** Run a write; a database fault is swallowed (counted), `defer` keeps it for later. */
+  private write<T>(fn: () => T, fallback: T, defer?: Deferred, force = false): T {
+    // During an outage one write per OUTAGE_RETRY_MS tries the database (each try may wait the
+    // busy timeout on a locked one); the others are deferred or skipped at once.
+    if (this.outage && (this.fileGone() || (!force && Date.now() - this.lastTry < OUTAGE_RETRY_MS))) {
+      if (defer) this.defer(defer);
+      else this.outage.failed++;
+      return fallback;
+    }
+    this.lastTry = Date.now();
+    try {
+      const r = fn();
+      this.recovered();
+      return r;
+    } catch (e) {
+      if (!isDbFault(e)) throw e;
+      this.fault(e);
+      if (defer) this.defer(defer);
+      return fallback;
+    }
+  }
+
+  private defer(d: Deferred): void {
+    if (!this.outage) return;
+    if (LATEST_ONLY.has(d.op)) {
+      const before = this.deferred.length;
+      this.deferred = this.deferred.filter((x) => x.op !== d.op); // only the latest of its kind
+      this.outage.deferred -= before - this.deferred.length;
+    }
+    this.deferred.push(d);
+    this.outage.deferred++;
+    if (this.deferred.length > DEFER_MAX) {
+      this.deferred.shift();
+      this.outage.deferred--;
+      this.outage.dropped++;
+    }
+  }
+
+  private read<T>(fn: () => T, fallback: T): T {
+    try {
+      return fn();
+    } catch (e) {
+      if (!isDbFault(e)) throw e;
+      this.fault(e);
+      return fallback;
+    }
+  }
+
+  /** The database file was deleted or replaced since it was opened (the connection then writes
+   *  to an orphaned inode nobody else sees). 'replaced' means a file is there again: reopen it. */
+  fileState(): 'ok' | 'missing' | 'replaced' {
+    if (this.file === '' || this.file === ':memory:' || this.inode === null) return 'ok';
+    const now = inodeOf(this.file);
+    if (now === this.inode) return 'ok';
+    if (now === null) {
+      if (!this.outage) this.fault(Object.assign(new Error(`database file ${this.file} was deleted`), { code: 'ENOENT' }));
+      return 'missing';
+    }
+    return 'replaced';
+  }
+
+  private fileGone(): boolean {
+    return this.inode !== null && inodeOf(this.file) !== this.inode;
+  }
+
+  /** The outage and what is still queued, handed to a new connection after a reopen. */
+  takeDeferred(): { outage: DbOutage | null; queue: Deferred[] } {
+    const r = { outage: this.outage, queue: this.deferred };
+    this.deferred = [];
+    this.outage = null;
+    return r;
+  }
+
+  /** Adopt a previous connection's outage and queue (reopen): written, with the report, at the
+   *  first successful write on this connection. */
+  adoptDeferred(from: { outage: DbOutage | null; queue: Deferred[] }): void {
+    if (!from.outage) return;
+    this.outage = { ...from.outage };
+    this.deferred = [...from.queue];
+  }
+
+  // ---------- reads ----------
+
+  /** Cheap change detector: PRAGMA data_version changes when another connection commits (-1: unreadable). */
   dataVersion(): number {
-    return this.st.dataVersion.get() as number;
+    return this.read(() => this.st.dataVersion.get() as number, -1);
   }
 
   latestRevisionId(): number | null {
-    return (this.st.latestId.get() as number | null) ?? null;
+    return this.read(() => (this.st.latestId.get() as number | null) ?? null, null);
   }
 
   revision(id: number): RevisionRow | undefined {
-    return this.st.byId.get(id) as RevisionRow | undefined;
+    return this.read(() => this.st.byId.get(id) as RevisionRow | undefined, undefined);
   }
 
   /** The desired state, re-validated with the shared schema (never trusted blindly). */
   desired(): DesiredResult {
-    const row = this.st.latest.get() as RevisionRow | undefined;
+    let row: RevisionRow | undefined;
+    try {
+      row = this.st.latest.get() as RevisionRow | undefined;
+    } catch (e) {
+      if (!isDbFault(e)) throw e;
+      this.fault(e);
+      return { kind: 'unavailable', error: e instanceof Error ? e.message : String(e) };
+    }
     if (!row) return { kind: 'none' };
     // The same stored document as last time (periodic resyncs): validated already. Revisions are
     // append-only; the text is compared anyway, so an edited row is validated again.
@@ -143,37 +339,42 @@ export class AgentStore {
   }
 
   state(): Record<string, unknown> {
-    return this.st.state.get() as Record<string, unknown>;
+    return this.read(() => (this.st.state.get() as Record<string, unknown>) ?? {}, {});
   }
+
+  // ---------- writes (never throw on a database fault) ----------
 
   markStarted(pid: number): void {
-    const now = Date.now();
-    this.st.started.run(now, pid, now);
+    this.record({ op: 'started', args: [Date.now(), pid] });
   }
 
+  /** Also the periodic probe of a refusing database: always tries (the agent calls it every
+   *  counter tick), and its success ends the outage. */
   heartbeat(pid: number): void {
-    this.st.heartbeat.run(Date.now(), pid);
+    this.write(() => this.st.heartbeat.run(Date.now(), pid), undefined, undefined, true);
   }
 
   recordApplied(revision: number, applyMs: number, facts: unknown): void {
-    const now = Date.now();
-    this.st.applied.run(revision, now, applyMs, JSON.stringify(facts), now);
+    this.record({ op: 'applied', args: [revision, Date.now(), applyMs, JSON.stringify(facts)] });
   }
 
   recordError(revision: number | null, message: string): void {
-    const now = Date.now();
-    this.st.failed.run(message.slice(0, 4000), revision, now, now);
+    this.record({ op: 'failed', args: [message.slice(0, 4000), revision, Date.now()] });
   }
 
   event(type: string, message: string, uplink: string | null = null): void {
-    this.st.event.run(Date.now(), type, uplink, message.slice(0, 2000));
+    this.record({ op: 'event', args: [Date.now(), type, uplink, message.slice(0, 2000)] });
   }
 
   audit(action: string, detail: string): void {
-    this.st.audit.run(Date.now(), 'agent', action, detail.slice(0, 2000));
+    this.record({ op: 'audit', args: [Date.now(), action, detail.slice(0, 2000)] });
   }
 
   writeUplinks(rows: UplinkStatusRow[]): void {
+    this.write(() => this.writeUplinksRaw(rows), undefined);
+  }
+
+  private writeUplinksRaw(rows: UplinkStatusRow[]): void {
     const now = Date.now();
     this.db.transaction(() => {
       const keep = new Set(rows.map((r) => r.name));
@@ -188,6 +389,10 @@ export class AgentStore {
    *  reading); all rows every COUNTER_FULL_WRITE_MS. With `sample`, also append a history sample
    *  per counter (every counter, changed or not). Returns the number of Counter rows written. */
   writeCounters(values: { name: string; packets: number; bytes: number }[], specs: CounterSpec[], sample: boolean): number {
+    return this.write(() => this.writeCountersRaw(values, specs, sample), 0);
+  }
+
+  private writeCountersRaw(values: { name: string; packets: number; bytes: number }[], specs: CounterSpec[], sample: boolean): number {
     const now = Date.now();
     if (specs !== this.specsRef) {
       this.specsRef = specs;
@@ -225,13 +430,19 @@ export class AgentStore {
   }
 
   prune(): void {
-    this.st.pruneSamples.run(Date.now() - SAMPLE_KEEP_MS);
-    this.st.pruneEvents.run();
+    this.write(() => {
+      this.st.pruneSamples.run(Date.now() - SAMPLE_KEEP_MS);
+      this.st.pruneEvents.run();
+    }, undefined);
   }
 
   /** Replace the Connection table with `rows`; skipped (returns false) when the rows are the same
    *  as the ones this process wrote last (Connection.ts = when the list last changed). */
   writeConnections(rows: ConnRow[]): boolean {
+    return this.write(() => this.writeConnectionsRaw(rows), false);
+  }
+
+  private writeConnectionsRaw(rows: ConnRow[]): boolean {
     const key = JSON.stringify(rows);
     if (key === this.connKey) return false;
     const now = Date.now();
@@ -245,14 +456,23 @@ export class AgentStore {
   }
 
   pendingRequests(): { id: number; type: string; args: string }[] {
-    return this.st.pendingRequests.all() as { id: number; type: string; args: string }[];
+    return this.read(() => this.st.pendingRequests.all() as { id: number; type: string; args: string }[], []);
   }
 
   finishRequest(id: number, result: string): void {
-    this.st.doneRequest.run(Date.now(), result.slice(0, 2000), id);
+    this.record({ op: 'request', args: [Date.now(), result.slice(0, 2000), id] });
   }
 
   raw(): DB {
     return this.db;
+  }
+}
+
+function inodeOf(file: string): number | null {
+  if (file === '' || file === ':memory:') return null;
+  try {
+    return fs.statSync(file).ino;
+  } catch {
+    return null;
   }
 }

@@ -31,6 +31,9 @@ export const run = command('agent', USAGE, async (args) => {
     process.stdout.write(r.revision === null ? 'no configuration stored yet; nothing to apply\n' : `revision ${r.revision} applied${r.changed ? '' : ' (kernel already up to date)'}\n`);
     return 0;
   }
+  // Last line of defence: an unhandled rejection must never end the router's agent (every
+  // fire-and-forget promise is caught where it is made; this only logs what slipped through).
+  process.on('unhandledRejection', (e) => process.stderr.write(`linkward agent: unhandled rejection (kept running): ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`));
   await agent.start();
   await new Promise<void>((resolve) => {
     const stop = () => resolve();

@@ -121,7 +121,7 @@ export class Agent extends EventEmitter {
     const snap = this.health?.snapshot() ?? {};
     for (const u of config.uplinks) {
       const s = snap[u.name]?.state ?? (this.restoredDown.has(u.name) ? 'down' : undefined);
-      out[u.name] = s === 'up' ? 'up' : s === 'down' ? 'down' : 'unknown';
+      out[u.name] = s === 'up' ? 'up' : s === 'down' ? 'down' : s === 'degraded' ? 'degraded' : 'unknown';
     }
     return out;
   }

@@ -3,6 +3,7 @@ import {
   NAME_RE, NAME_HINT, isIfname, isIPv4, parseCidr, hostBitsSet, cidrToString, networkOf, parsePortSpec,
 } from './net';
 import { lockoutIssues } from './lockout';
+import { notificationSchema, qualitySchema, meteredSchema, secretSchema, METERED_HEALTH } from './observe';
 
 // ---------------------------------------------------------------------------
 // Primitive field schemas (shared by forms, CLI import and the agent)
@@ -111,6 +112,18 @@ export const uplinkSchema = z
     /** On recovery: "keep" leaves moved flows where they are; "reset" deletes flows of the same tier so they come back. */
     failback: z.enum(['keep', 'reset']).default('keep'),
     health: healthSchema.optional(),
+    /** Latency/loss thresholds: the degraded state (issue 17, lib/validations/observe.ts). */
+    quality: qualitySchema.optional(),
+    /** A data cap (issue 17). */
+    metered: meteredSchema.optional(),
+  })
+  .strict();
+
+/** Who may scrape GET /metrics: a bearer token, and/or source networks (issue 17). */
+export const metricsSchema = z
+  .object({
+    token: secretSchema.optional(),
+    allow: list(networkSchema, 64, 'networks').optional(),
   })
   .strict();
 
@@ -252,6 +265,9 @@ export const configBaseSchema = z
     policies: list(policySchema, 1000, 'policies').default([]),
     firewall: firewallSchema.default(FIREWALL_DEFAULT),
     sysctl: sysctlSchema.default(SYSCTL_DEFAULT),
+    /** Notification channels (issue 17; secrets are write-only, see lib/store/secrets.ts). */
+    notifications: list(notificationSchema, 32, 'channels').default([]),
+    metrics: metricsSchema.optional(),
   })
   .strict();
 
@@ -272,6 +288,7 @@ export const configSchema = configBaseSchema.superRefine((c, ctx) => {
   uniqueNames(c.addressLists, 'addressLists', ctx);
   uniqueNames(c.portForwards, 'portForwards', ctx);
   uniqueNames(c.policies, 'policies', ctx);
+  uniqueNames(c.notifications, 'notifications', ctx);
 
   const uplinks = new Set(c.uplinks.map((u) => u.name));
   const lists = new Set(c.addressLists.map((l) => l.name));
@@ -335,6 +352,7 @@ export type Policy = Config['policies'][number];
 export type Lan = Config['lan'][number];
 export type AddressList = Config['addressLists'][number];
 export type Health = z.output<typeof healthSchema>;
+export type Notification = Config['notifications'][number];
 
 export function formatPath(path: readonly PropertyKey[]): string {
   let out = '';
@@ -379,18 +397,25 @@ export function parseConfig(doc: unknown): ParseResult<Config> {
   return { ok: true, value: assignUplinkIds(r.data) };
 }
 
-/** Effective health settings for an uplink (defaults filled, quorum = ceil(n/2)). */
+/** Effective health settings for an uplink (defaults filled, quorum = ceil(n/2)). A metered
+ *  uplink probes slower by default (METERED_HEALTH: one probe per target every 10 s); its own
+ *  intervalMs/timeoutMs, when given, win. Quality thresholds (the degraded state) ride along. */
 export function effectiveHealth(u: Uplink, fallbackTargets: string[] = []) {
   const h = u.health;
   const targets = h?.targets ?? fallbackTargets;
+  const d = u.metered ? METERED_HEALTH : HEALTH_DEFAULTS;
+  const slow = u.metered !== undefined && h?.intervalMs === undefined && h?.timeoutMs === undefined;
+  const intervalMs = h?.intervalMs ?? d.intervalMs;
   return {
     targets,
     method: h?.method ?? HEALTH_DEFAULTS.method,
     port: h?.port ?? ((h?.method ?? 'icmp') === 'dns' ? 53 : 80),
-    intervalMs: h?.intervalMs ?? HEALTH_DEFAULTS.intervalMs,
-    timeoutMs: h?.timeoutMs ?? HEALTH_DEFAULTS.timeoutMs,
-    downAfter: h?.downAfter ?? HEALTH_DEFAULTS.downAfter,
-    upAfter: h?.upAfter ?? HEALTH_DEFAULTS.upAfter,
+    intervalMs,
+    timeoutMs: h?.timeoutMs ?? d.timeoutMs,
+    downAfter: h?.downAfter ?? d.downAfter,
+    upAfter: h?.upAfter ?? d.upAfter,
     quorum: h?.quorum ?? Math.max(1, Math.ceil(targets.length / 2)),
+    ...(slow ? { probeEveryMs: METERED_HEALTH.probeEveryMs } : {}),
+    ...(u.quality ? { quality: u.quality } : {}),
   };
 }

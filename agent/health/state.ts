@@ -30,6 +30,8 @@
 // No judgement before half a window of probes exists. An outage (reachability down) clears the
 // quality evidence, so a recovered uplink is judged on fresh probes only.
 
+import { probeIntervalMs as sharedProbeInterval, MIN_PROBE_INTERVAL_MS } from '../../lib/usage/probe-interval';
+
 export type HealthStatus = 'unknown' | 'up' | 'degraded' | 'down' | 'disabled';
 
 export interface HealthSettings {
@@ -106,16 +108,16 @@ export interface UplinkView {
 export const HISTORY = 20;
 export const HISTORY_MS = 10_000;
 /** Lower bound of the probe period. */
-export const MIN_PROBE_INTERVAL_MS = 50;
+export { MIN_PROBE_INTERVAL_MS };
 
 type Timing = Pick<HealthSettings, 'intervalMs' | 'timeoutMs'> & { probeEveryMs?: number };
 
 /** Period of the probes of one target: at least two per round and three per timeout, but not
  *  below MIN_PROBE_INTERVAL_MS (CPU) unless the round interval itself is shorter; probeEveryMs
- *  (metered uplinks) sets it explicitly. */
+ *  (metered uplinks) sets it explicitly. (One rule, in lib/usage so the dashboard can state the
+ *  probe cost of a metered uplink.) */
 export function probeIntervalMs(s: Timing): number {
-  if (s.probeEveryMs !== undefined) return Math.max(MIN_PROBE_INTERVAL_MS, Math.round(s.probeEveryMs));
-  return Math.max(Math.min(MIN_PROBE_INTERVAL_MS, s.intervalMs), Math.round(Math.min(s.intervalMs / 2, s.timeoutMs / 3)));
+  return sharedProbeInterval(s);
 }
 
 /** W: a reply received within W before a round counts for that round. */

@@ -125,6 +125,8 @@ export const smtpSchema = z.object({
   tls: z.enum(['starttls', 'tls', 'none']).default('starttls'),
   from: emailSchema,
   to: z.array(emailSchema).min(1, 'at least one recipient').max(20, 'at most 20 recipients'),
+  /** Verify the server's certificate (default true; false only for a LAN relay with a self-signed one). */
+  tlsVerify: z.boolean().default(true),
   username: z.string().min(1).max(256).regex(/^[^\s\u0000-\u001f\u007f]+$/, 'no spaces or control characters').optional(),
   password: secretSchema.optional(),
 }).strict().superRefine((c, ctx) => {

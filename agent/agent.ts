@@ -25,6 +25,7 @@ import { AgentMetrics } from './metrics';
 import { Notifier, type NotifierOptions } from './notify/notifier';
 import type { NotifyEventData } from './notify/events';
 import { Meter } from './meter';
+import { traceKernel, type TraceSpec } from './system/trace';
 
 /** New port-scan bans within a minute that make a "ban storm" notification. */
 export const BAN_STORM = 10;
@@ -499,6 +500,11 @@ export class Agent extends EventEmitter {
         const ch = typeof args.channel === 'string' ? args.channel : '';
         const r = await this.notifier.sendTest(ch);
         return r.ok ? r.result : `error: ${r.result}`;
+      },
+      // Kernel confirmation of the packet tracer (linkward explain --trace, the /explain page).
+      'explain.trace': async (args: Record<string, unknown>) => {
+        const r = await traceKernel(this.runner, args as unknown as TraceSpec);
+        return JSON.stringify({ lines: r.lines.slice(0, 200), summary: r.summary, decision: r.decision, oif: r.oif });
       },
       ...(this.opts.requestHandlers ?? {}),
     };

@@ -249,7 +249,7 @@ export class AgentStore {
   }
 
   finishRequest(id: number, result: string): void {
-    this.st.doneRequest.run(Date.now(), result.slice(0, 2000), id);
+    this.st.doneRequest.run(Date.now(), result.slice(0, 65536), id);
   }
 
   raw(): DB {

@@ -19,6 +19,8 @@ command -v tc >/dev/null || need+=(iproute2)
 command -v promtool >/dev/null || need+=(prometheus)
 command -v exim4 >/dev/null || need+=(exim4-daemon-light)
 command -v openssl >/dev/null || need+=(openssl)
+# Kernels without sch_netem: the lab's delay fallback is a small Python echo responder.
+command -v python3 >/dev/null || need+=(python3)
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "linkward setup: missing packages: ${need[*]} (run with sudo to install them)" >&2

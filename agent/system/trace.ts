@@ -100,7 +100,7 @@ export function summarize(steps: TraceStep[]): Pick<TraceResult, 'decision' | 'o
       break;
     }
     if (s.kind === 'policy') {
-      decision = { chain: s.chain, verdict: s.verdict ?? '', comment: null, counter: null };
+      decision = { chain: s.chain, verdict: (s.verdict ?? '').split(' ')[0], comment: null, counter: null };
       break;
     }
   }

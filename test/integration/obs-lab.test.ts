@@ -149,7 +149,7 @@ async function addLoss(pct: number): Promise<{ how: string; undo: () => Promise<
   const isp2 = ns('isp2');
   const r = await isp2.run(['tc', 'qdisc', 'replace', 'dev', 'down0', 'root', 'netem', 'loss', `${pct}%`], { allowFail: true });
   if (r.exitCode === 0) return { how: 'tc netem loss on the isp2 link', undo: async () => void (await isp2.run(['tc', 'qdisc', 'del', 'dev', 'down0', 'root'], { allowFail: true })) };
-  await isp2.run(['nft', '-f', '-'], { input: `table inet lwtest_loss {\n  chain fwd { type filter hook forward priority -300; policy accept; iifname "up0" numgen random mod 100 < ${pct} drop; }\n}\n` });
+  await isp2.run(['nft', '-f', '-'], { input: `table inet lwtest_loss {\n  chain lossy { type filter hook forward priority -300; policy accept; iifname "up0" numgen random mod 100 < ${pct} drop; }\n}\n` });
   return { how: `no sch_netem in this kernel: nft numgen random drop of ${pct} % towards the customer`, undo: async () => void (await isp2.run(['nft', 'delete', 'table', 'inet', 'lwtest_loss'], { allowFail: true })) };
 }
 

@@ -195,6 +195,20 @@ test('5 % loss against a 10 % loss threshold for 60 s: no transition', async () 
 });
 
 test('metered isp3 with a 400 kB cap: thresholds notified, cap reached → out; usage survives a restart and a counter reset', async () => {
+  // What the health probes alone cost on the metered uplink (slow default: one probe per target
+  // every 10 s), measured on its own byte counters while nothing else uses it.
+  const usedNow = () => Number(L.db.prepare("SELECT bytes FROM MeterUsage WHERE uplink = 'isp3'").pluck().get() ?? 0);
+  const b0 = usedNow();
+  const t0 = Date.now();
+  await sleep(40000);
+  const perSec = (usedNow() - b0) / ((Date.now() - t0) / 1000);
+  const { probeBytesPerMonth } = await import('../../lib/usage/meter');
+  const { effectiveHealth } = await import('../../lib/validations/config');
+  const cfg = parseConfig(JSON.parse(L.db.prepare('SELECT config FROM Revision ORDER BY id DESC LIMIT 1').pluck().get() as string));
+  assert.ok(cfg.ok);
+  const stated = probeBytesPerMonth(effectiveHealth(cfg.value.uplinks[2]));
+  note(`metered isp3 idle: ${perSec.toFixed(1)} B/s on its counters = ${(perSec * 30 * 86400 / 1e6).toFixed(1)} MB per 30 days (stated probe cost ${(stated / 1e6).toFixed(1)} MB)`);
+  assert.ok(perSec > 0, 'probe traffic is counted');
   const probe = await tcpWhoAmI(L.prefix, 'lan', SERVER, 80, { sourceAddress: LAN_HOST2 });
   assert.equal(probe?.ip, ISP_ADDR(3), 'the policy sends .50 via isp3 before the cap');
   // A download via isp3 (the transfer dies when the cap takes isp3 out and its flows are reset).

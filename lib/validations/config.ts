@@ -67,16 +67,18 @@ const list = <T extends z.ZodTypeAny>(item: T, max: number, what = 'entries') =>
 export const HEALTH_DEFAULTS = { method: 'icmp', intervalMs: 500, timeoutMs: 1000, downAfter: 3, upAfter: 5 } as const;
 export const HEALTH_FAST = { intervalMs: 240, timeoutMs: 360, downAfter: 2, upAfter: 3 } as const;
 
+/** Timing fields left out are filled by effectiveHealth() (not by the schema: a metered uplink has
+ *  slower defaults, so "not given" must stay visible). */
 export const healthSchema = z
   .object({
     targets: list(ipv4Schema, 8, 'targets').min(1, 'at least one target'),
     method: z.enum(HEALTH_METHODS).default('icmp'),
     /** TCP port for method "tcp" (default 80); UDP port for "dns" (default 53). */
     port: portSchema.optional(),
-    intervalMs: z.number().int().min(100, 'must be ≥ 100').max(60000, 'must be ≤ 60000').default(HEALTH_DEFAULTS.intervalMs),
-    timeoutMs: z.number().int().min(50, 'must be ≥ 50').max(30000, 'must be ≤ 30000').default(HEALTH_DEFAULTS.timeoutMs),
-    downAfter: z.number().int().min(1).max(100).default(HEALTH_DEFAULTS.downAfter),
-    upAfter: z.number().int().min(1).max(1000).default(HEALTH_DEFAULTS.upAfter),
+    intervalMs: z.number().int().min(100, 'must be ≥ 100').max(60000, 'must be ≤ 60000').optional(),
+    timeoutMs: z.number().int().min(50, 'must be ≥ 50').max(30000, 'must be ≤ 30000').optional(),
+    downAfter: z.number().int().min(1).max(100).optional(),
+    upAfter: z.number().int().min(1).max(1000).optional(),
     quorum: z.number().int().min(1).max(8).optional(),
   })
   .strict()

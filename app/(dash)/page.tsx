@@ -55,7 +55,7 @@ function MeterGauge({ m, name }: { m: NonNullable<UplinkView['metered']>; name: 
         <div className={`h-2.5 rounded-full ${over ? 'bg-red-600' : warn ? 'bg-amber-500' : 'bg-sky-600'}`} style={{ width: `${share * 100}%` }} />
         {m.warnAt.map((w) => <span key={w} className="absolute top-0 h-2.5 w-px bg-zinc-600 dark:bg-zinc-300" style={{ left: `${w * 100}%` }} title={`warning at ${Math.round(w * 100)} %`} />)}
       </div>
-      <p className="text-xs muted">At the cap: {m.onCap === 'disable' ? 'taken out until the next period' : m.onCap === 'backup-only' ? 'used only when no other uplink is up' : 'notify only'} · health probes ≈ {fmtData(m.probeBytesPerMonth)}/month</p>
+      <p className="text-xs muted">At the cap: {m.onCap === 'disable' ? 'taken out until the next period' : m.onCap === 'backup-only' ? 'used only when no other uplink is up' : 'notify only'} · {m.probeBytesPerMonth > 0 ? `health probes ≈ ${fmtData(m.probeBytesPerMonth)}/month` : 'no health probes'}</p>
     </div>
   );
 }

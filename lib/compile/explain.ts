@@ -596,6 +596,16 @@ export function explain(config: Config, facts: Facts, plan: Plan, spec: PacketSp
       ? `${v} by ${decidingRule.comment ?? `rule ${decidingRule.index}`} in chain ${decisionChain}${decidingRule.counter ? ` (counter ${decidingRule.counter})` : ''}`
       : `${v} by the policy of chain ${decisionChain}`,
   };
+  // Readable weighted-pick effects: "weighted pick: isp1 3/4, isp2 1/4".
+  for (const vis of visits) {
+    for (const m of vis.matched) {
+      if (!m.effect.startsWith('weighted:')) continue;
+      m.effect = `weighted pick: ${m.effect.slice('weighted:'.length).split(';').map((x) => {
+        const [mark, span, total] = x.split('/').map(Number);
+        return `${byId.get(uplinkIdOfMark(mark))?.name ?? mark} ${span}/${total}`;
+      }).join(', ')}`;
+    }
+  }
   return { packet, path, iif, oif: p.oif, visits, decision, uplink: v === 'drop' || v === 'reject' ? null : uplinkOf(config, plan, p, visits, weighted, path, byId), nat, warnings: [...env.warnings] };
 }
 

@@ -287,6 +287,9 @@ function evalRule(rule: string, p: Pkt, env: Env): RuleResult {
             p.mark = p.ctmark & m;
           });
           i += 7;
+        } else if (k === 'nfproto') {
+          if (!items(next(2)).includes('ipv4')) fail();
+          i += 3;
         } else if (k === 'nftrace') {
           i += 4;
         } else {
@@ -295,6 +298,11 @@ function evalRule(rule: string, p: Pkt, env: Env): RuleResult {
         }
         break;
       }
+      case 'ip6':
+      case 'icmpv6':
+        // The tracer follows IPv4 packets: an IPv6-only match never matches them.
+        fail();
+        break;
       case 'icmp': {
         if (p.proto !== 'icmp') fail();
         const neg = next(2) === '!=';

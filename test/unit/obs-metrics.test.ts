@@ -12,12 +12,14 @@ import { AgentMetrics } from '../../agent/metrics';
 import { metricsText } from '../../lib/metrics/read';
 import { escapeLabel } from '../../lib/metrics/render';
 import type { CounterSpec } from '../../lib/compile/types';
+import { cli } from '../helpers/cli';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lw-metrics-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 function promtool(text: string): { status: number | null; out: string } {
   const r = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+  if (r.error) return { status: null, out: `promtool could not run (${r.error.message}): install it with scripts/setup.sh (Debian package prometheus)` };
   return { status: r.status, out: `${r.stdout}${r.stderr}` };
 }
 
@@ -73,4 +75,27 @@ test('1 000 rules, uplinks, histogram, metered usage: promtool accepts it and th
 
 test('promtool would catch a broken exposition (the check is not vacuous)', () => {
   assert.notEqual(promtool('# TYPE x counter\nx{a="b} 1\n').status, 0);
+});
+
+test('linkward metrics prints the same exposition; linkward explain answers and names a bad flag', () => {
+  const file = path.join(dir, 'cli.db');
+  const db = openDb(file);
+  const cfg = { version: 1, lan: [{ name: 'lan', interface: 'lan0', address: '192.168.1.1/24' }], uplinks: [{ name: 'isp1', interface: 'wan1', gateway: '100.64.1.1' }], rules: [{ name: 'no-telnet', chain: 'forward', action: 'drop', protocol: 'tcp', port: 23 }] };
+  const imp = cli(['import', '-'], { LINKWARD_DB: file }, JSON.stringify(cfg));
+  assert.equal(imp.code, 0, imp.stderr);
+  const store = new AgentStore(db);
+  store.recordApplied(1, 50, { interfaces: { lan0: { name: 'lan0', exists: true, up: true, carrier: true, addresses: [{ address: '192.168.1.1', prefix: 24 }] }, wan1: { name: 'wan1', exists: true, up: true, carrier: true, addresses: [{ address: '100.64.1.2', prefix: 24 }] } }, health: {} });
+  db.close();
+  const m = cli(['metrics'], { LINKWARD_DB: file });
+  assert.equal(m.code, 0, m.stderr);
+  assert.match(m.stdout, /^linkward_applied_revision 1$/m);
+  assert.equal(promtool(m.stdout).status, 0);
+  const x = cli(['explain', '--src', '192.168.1.10', '--dst', '203.0.113.80', '--dport', '23'], { LINKWARD_DB: file });
+  assert.equal(x.code, 0, x.stderr);
+  assert.match(x.stdout, /decision: drop by lw:rule:no-telnet in chain forward \(counter lw_r_no_telnet\)/);
+  const j = cli(['explain', '--src', '192.168.1.10', '--dst', '203.0.113.80', '--json'], { LINKWARD_DB: file });
+  assert.equal((JSON.parse(j.stdout) as { uplink: { name: string; why: string } }).uplink.name, 'isp1');
+  const bad = cli(['explain', '--src', '192.168.1', '--dst', '203.0.113.80'], { LINKWARD_DB: file });
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--src: not an IPv4 address/);
 });

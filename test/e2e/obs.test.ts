@@ -57,8 +57,9 @@ before(async () => {
     rules: Array.from({ length: 40 }, (_, i) => ({ name: `r${i}`, chain: 'forward', action: 'drop', protocol: 'tcp', port: 10000 + i })),
     notifications: [
       { name: 'lan-hook', type: 'webhook', url: hookUrl, secret: 'hmac-key' },
-      { name: 'mail', type: 'smtp', host: 'mail.example.org', port: 587, from: 'router@example.org', to: ['admin@example.org'], username: 'router', password: 'pw' },
-      { name: 'phone', type: 'ntfy', url: 'https://ntfy.sh/my-router-alerts' },
+      // Loopback only (no traffic leaves this machine); these two get test events only.
+      { name: 'mail', type: 'smtp', host: '127.0.0.1', port: 587, from: 'router@example.org', to: ['admin@example.org'], username: 'router', password: 'pw', events: ['test'] },
+      { name: 'phone', type: 'ntfy', url: hookUrl.replace('/linkward', '/ntfy/router-alerts'), events: ['test'] },
     ],
     metrics: { token: TOKEN },
   };

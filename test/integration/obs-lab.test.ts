@@ -211,8 +211,9 @@ test('metered isp3 with a 400 kB cap: thresholds notified, cap reached → out; 
   assert.ok(perSec > 0, 'probe traffic is counted');
   const probe = await tcpWhoAmI(L.prefix, 'lan', SERVER, 80, { sourceAddress: LAN_HOST2 });
   assert.equal(probe?.ip, ISP_ADDR(3), 'the policy sends .50 via isp3 before the cap');
-  // A download via isp3 (the transfer dies when the cap takes isp3 out and its flows are reset).
-  await ns('lan').run(['iperf3', '-c', SERVER, '-B', LAN_HOST2, '-t', '4', '-b', '2M', '-R'], { timeoutMs: 30000, allowFail: true });
+  // A download via isp3 at 500 kbit/s (≈ 125 kB between two 2 s counter reads, so the 50 %
+  // warning comes before the cap); it dies when the cap takes isp3 out and its flows are reset.
+  await ns('lan').run(['iperf3', '-c', SERVER, '-B', LAN_HOST2, '-t', '10', '-b', '500K', '-R'], { timeoutMs: 30000, allowFail: true });
   await waitFor('metered.cap webhook', () => events(hits('/hook')).includes('metered.cap'), 30000);
   assert.ok(events(hits('/hook')).includes('metered.threshold'), 'the 50 % warning came first');
   await waitState(L, 'isp3', 'down', 20000);

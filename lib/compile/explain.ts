@@ -614,7 +614,15 @@ export function explain(config: Config, facts: Facts, plan: Plan, spec: PacketSp
       }).join(', ')}`;
     }
   }
-  return { packet, path, iif, oif: p.oif, visits, decision, uplink: v === 'drop' || v === 'reject' ? null : uplinkOf(config, plan, p, visits, weighted, path, byId), nat, warnings: [...env.warnings] };
+  const uplink = v === 'drop' || v === 'reject' ? null : uplinkOf(config, plan, p, visits, weighted, path, byId);
+  let oif = p.oif;
+  if (uplink?.shares && uplink.shares.length > 1) {
+    // A random pick: the walk followed the first share; say what holds for every pick instead.
+    const picks = uplink.shares.map((x) => plan.uplinks.find((u) => u.name === x.uplink)).filter((u): u is UplinkPlan => u !== undefined);
+    oif = null;
+    if (nat.snat) nat.snat = `the picked uplink's address (masquerade: ${picks.map((u) => `${u.address ?? '?'} on ${u.interface}`).join(' or ')})`;
+  }
+  return { packet, path, iif, oif, visits, decision, uplink, nat, warnings: [...env.warnings] };
 }
 
 /** The output interface: LAN destinations by the main table's connected routes (the

@@ -7,6 +7,8 @@
 import { NextResponse, type NextRequest } from 'next/server';
 
 const PUBLIC_PAGES = ['/login', '/setup'];
+/** Routes that check access themselves (GET /metrics: bearer token, allowed networks or session). */
+const SELF_CHECKED = ['/metrics'];
 const COOKIE = 'lw_session';
 
 function originAllowed(req: NextRequest): boolean {
@@ -28,7 +30,7 @@ export function proxy(req: NextRequest) {
   if (req.method !== 'GET' && req.method !== 'HEAD' && !originAllowed(req)) {
     return NextResponse.json({ error: 'cross-origin request refused' }, { status: 403 });
   }
-  const isPublic = PUBLIC_PAGES.some((p) => pathname === p || pathname.startsWith(p + '/'));
+  const isPublic = PUBLIC_PAGES.some((p) => pathname === p || pathname.startsWith(p + '/')) || SELF_CHECKED.includes(pathname);
   if (!isPublic && !req.cookies.get(COOKIE)?.value) {
     if (pathname.startsWith('/api/')) {
       return NextResponse.json({ error: 'not signed in' }, { status: 401, headers: { 'cache-control': 'no-store' } });

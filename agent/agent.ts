@@ -22,6 +22,14 @@ import { watchDbWrites, type DbWatch } from './system/dbwatch';
 import { ConfirmWatcher } from './confirm';
 import { Visibility } from './droplog';
 import { uplinkStatus } from './uplink-status';
+import { AgentMetrics } from './metrics';
+import { Notifier, type NotifierOptions } from './notify/notifier';
+import type { NotifyEventData } from './notify/events';
+import { Meter } from './meter';
+import { traceKernel, type TraceSpec } from './system/trace';
+
+/** New port-scan bans within a minute that make a "ban storm" notification. */
+export const BAN_STORM = 10;
 
 export interface AgentOptions {
   db: DB;
@@ -40,6 +48,8 @@ export interface AgentOptions {
   log?: (msg: string) => void;
   /** Handle AgentRequest rows of these types (e.g. the demo's lab.break). */
   requestHandlers?: Record<string, (args: Record<string, unknown>) => Promise<string>>;
+  /** Notifier options (tests: a shorter send timeout, policy windows). */
+  notify?: Omit<NotifierOptions, 'log' | 'metrics' | 'event'>;
 }
 
 export interface ReconcileResult {
@@ -67,6 +77,21 @@ export class Agent extends EventEmitter {
   /** Drop log and port-scan bans (agent/droplog.ts). */
   get visibility(): Visibility {
     return this._visibility;
+  }
+  private _metrics!: AgentMetrics;
+  private _notifier!: Notifier;
+  private _meter!: Meter;
+  /** The agent's own metrics (AgentMetric table, GET /metrics). */
+  get metrics(): AgentMetrics {
+    return this._metrics;
+  }
+  /** Notifications: queued in SQLite, sent off the reconcile path (agent/notify). */
+  get notifier(): Notifier {
+    return this._notifier;
+  }
+  /** Metered uplinks: usage per period (agent/meter.ts). */
+  get meter(): Meter {
+    return this._meter;
   }
   private readonly runner: Runner;
   private readonly opts: Required<Pick<AgentOptions, 'pollMs' | 'resyncMs' | 'counterMs' | 'sampleMs' | 'connMs'>> & AgentOptions;
@@ -116,6 +141,16 @@ export class Agent extends EventEmitter {
       this.store.event(type, msg);
       if (action) this.store.audit(action, msg);
       this.log(msg);
+      if (type === 'rollback') this.notifier.notify({ event: 'confirm.rollback', state: action === 'config.rollback-failed' ? 'failed' : 'rolled-back', time: Date.now(), message: msg });
+    });
+    this._notifier?.stop?.();
+    this._metrics = new AgentMetrics(db);
+    this._meter = new Meter(db, this._metrics);
+    this._notifier = new Notifier(db, {
+      ...this.opts.notify,
+      log: (m) => this.log(m),
+      metrics: this._metrics,
+      event: (type, message, uplink) => this.store.event(type, message, uplink ?? null),
     });
   }
 
@@ -176,7 +211,7 @@ export class Agent extends EventEmitter {
     const snap = this.health?.snapshot() ?? {};
     for (const u of config.uplinks) {
       const s = snap[u.name]?.state ?? (this.restoredDown.has(u.name) ? 'down' : undefined);
-      out[u.name] = s === 'up' ? 'up' : s === 'down' ? 'down' : 'unknown';
+      out[u.name] = s === 'up' ? 'up' : s === 'down' ? 'down' : s === 'degraded' ? 'degraded' : 'unknown';
     }
     return out;
   }
@@ -200,6 +235,7 @@ export class Agent extends EventEmitter {
         this.store.recordError(desired.revision, msg);
         this.store.event('apply-error', msg);
         this.log(msg);
+        this.notifier.notify({ event: 'apply.failed', state: 'invalid', time: Date.now(), message: msg, details: { revision: desired.revision, errors: desired.errors.slice(0, 20) } });
       }
       this.lastRevisionSeen = desired.revision;
       return { ok: false, revision: desired.revision, error: msg };
@@ -213,6 +249,9 @@ export class Agent extends EventEmitter {
       // the uplink out in this very reconcile (its transition coalesces into one more run).
       this.syncLinkStates(config, interfaces);
       const facts: Facts = { interfaces, health: this.healthStates(config) };
+      const overCap = this.meter.overCap(config);
+      if (overCap.length) facts.overCap = overCap;
+      this.notifier.configure(config.notifications);
       const plan = compile(config, facts);
       const res = await applyPlan(this.applyCtx, plan);
       const ms = performance.now() - t0;
@@ -226,7 +265,10 @@ export class Agent extends EventEmitter {
         this.store.recordApplied(revision, ms, facts);
         const what = [res.nftChanged ? 'nft table' : null, res.routeOps.length ? `${res.routeOps.length} route ops` : null, res.ruleOps.length ? `${res.ruleOps.length} rule ops` : null, res.sysctlsChanged.length ? `${res.sysctlsChanged.length} sysctls` : null].filter(Boolean).join(', ');
         const msg = `applied revision ${revision} in ${ms.toFixed(0)} ms (${trigger}${what ? `; ${what}` : '; no kernel change'})`;
-        if (newRevision || changed) this.store.event('apply', msg);
+        if (newRevision || changed) {
+          this.store.event('apply', msg);
+          this.metrics.observeApply(ms / 1000);
+        }
         if (newRevision) this.store.audit('config.apply', msg);
         this.log(msg);
       } else this.store.heartbeat(process.pid);
@@ -269,6 +311,7 @@ export class Agent extends EventEmitter {
       if (this.failures === 1) {
         this.store.event('apply-error', msg);
         this.store.audit('config.apply-error', msg);
+        this.notifier.notify({ event: 'apply.failed', state: 'failed', time: Date.now(), message: msg, details: { revision } });
       }
       this.log(msg);
       this.lastRevisionSeen = revision;
@@ -373,6 +416,29 @@ export class Agent extends EventEmitter {
     this.store.writeCounters(values, this.lastPlan.counters, sample);
     this.lastCounterValues = new Map(values.map((v) => [v.name, v.bytes]));
     this.store.heartbeat(process.pid);
+    if (this.lastConfig?.uplinks.some((u) => u.metered)) {
+      const before = this.meter.overCap(this.lastConfig, now).join();
+      for (const e of this.meter.update(this.lastConfig, this.lastCounterValues, now)) {
+        this.store.event('metered', e.message, e.uplink ?? null);
+        this.log(e.message);
+        this.notifier.notify(e);
+      }
+      // A cap reached (or a new period) changes what the compiler may use.
+      if (this.meter.overCap(this.lastConfig, now).join() !== before && this.running) void this.reconcileAndCleanup('data cap');
+    }
+  }
+
+  private lastBanCheck = 0;
+
+  /** Many new port-scan bans within a minute: one "ban storm" notification (de-duplicated). */
+  private checkBanStorm(now = Date.now()): void {
+    if (now - this.lastBanCheck < 10_000) return;
+    this.lastBanCheck = now;
+    const n = this.db.prepare('SELECT COUNT(*) FROM Ban WHERE firstSeen >= ?').pluck().get(now - 60_000) as number;
+    if (n >= BAN_STORM) {
+      const total = this.db.prepare('SELECT COUNT(*) FROM Ban').pluck().get() as number;
+      this.notifier.notify({ event: 'bans.storm', state: 'storm', time: now, message: `port-scan detection banned ${n} sources within a minute (${total} banned now)`, details: { newBans: n, banned: total } });
+    }
   }
 
   private visibilityBusy: Promise<void> | null = null;
@@ -383,7 +449,7 @@ export class Agent extends EventEmitter {
     if (!this.lastPlan) return Promise.resolve();
     this.visibilityBusy ??= this.visibility
       .collect(this.lastConfig, Date.now(), { counters: this.lastCounterValues, plan: this.lastAppliedRevision })
-      .then(() => undefined)
+      .then(() => this.checkBanStorm())
       .finally(() => {
         this.visibilityBusy = null;
       });
@@ -417,23 +483,76 @@ export class Agent extends EventEmitter {
   }
 
   /** Failover first, bookkeeping after: the kernel change and the flow cleanup do not wait for
-   *  (or depend on) the database. */
-  private async onTransition(t: { uplink: string; from: string; to: string; reason: string }): Promise<void> {
+   *  (or depend on) the database; the event, audit row and notification follow. */
+  private async onTransition(t: { uplink: string; from: string; to: string; reason: string; at?: number }): Promise<void> {
+    const decidedAt = t.at ?? Date.now();
     this.log(`uplink ${t.uplink}: ${t.from} -> ${t.to} (${t.reason})`);
+    this.metrics.inc('uplink_transitions_total', { uplink: t.uplink, to: t.to });
     const before = this.lastPlan;
+    // The flows the uplink carried (the last connection snapshot), for the failover message.
+    const flows = this.flowSample(t.uplink);
     const r = await this.reconcile(`health: ${t.uplink} ${t.to}`);
-    if (r.ok) await this.cleanupFlows(before, this.lastPlan);
+    const reset = r.ok ? await this.cleanupFlows(before, this.lastPlan) : new Map<string, number>();
     this.store.event('uplink', `uplink ${t.uplink}: ${t.from} → ${t.to} (${t.reason})`, t.uplink);
     this.store.audit(t.to === 'down' ? 'uplink.failover' : 'uplink.state', `uplink ${t.uplink}: ${t.from} → ${t.to} (${t.reason})`);
     if (r.ok) this.writeUplinkStatus();
+    try {
+      this.notifyTransition(t, decidedAt, before, r.ok ? this.lastPlan : before, reset, flows);
+    } catch (e) {
+      if (!isDbFault(e)) throw e; // the notification queue lives in the database: best effort
+    }
+  }
+
+  private flowSample(uplink: string): { total: number; sample: string[] } {
+    try {
+      const db = this.db;
+      const total = db.prepare('SELECT COUNT(*) FROM Connection WHERE uplink = ?').pluck().get(uplink) as number;
+      const rows = db.prepare('SELECT proto, src, dst, sport, dport FROM Connection WHERE uplink = ? ORDER BY bytes DESC LIMIT 5').all(uplink) as { proto: string; src: string; dst: string; sport: number | null; dport: number | null }[];
+      return { total, sample: rows.map((c) => `${c.proto} ${c.src}${c.sport ? `:${c.sport}` : ''} → ${c.dst}${c.dport ? `:${c.dport}` : ''}`) };
+    } catch {
+      return { total: 0, sample: [] };
+    }
+  }
+
+  /** One notification per health transition: failover/failback when the set of uplinks taking
+   *  new connections changed because of it, else uplink.<state>. */
+  private notifyTransition(t: { uplink: string; from: string; to: string; reason: string }, decidedAt: number, before: Plan | null, after: Plan | null, reset: Map<string, number>, flows: { total: number; sample: string[] }): void {
+    const wasActive = before?.uplinks.find((u) => u.name === t.uplink)?.active ?? false;
+    const isActive = after?.uplinks.find((u) => u.name === t.uplink)?.active ?? false;
+    const activeNow = (after?.uplinks ?? []).filter((u) => u.active).map((u) => u.name);
+    const now = activeNow.length ? `new connections now leave by ${activeNow.join(', ')}` : 'no uplink is active: new connections follow the main routing table';
+    const details: Record<string, unknown> = { from: t.from, to: t.to, reason: t.reason, active: activeNow, decidedAt: new Date(decidedAt).toISOString() };
+    let e: NotifyEventData;
+    if (wasActive && !isActive) {
+      this.metrics.inc('failovers_total', { uplink: t.uplink });
+      const n = reset.get(t.uplink) ?? 0;
+      details.flowsReset = n;
+      details.flows = flows.sample;
+      const moved = n > 0 ? `; ${n} tracked connection(s) of ${t.uplink} were reset so they re-open on a live uplink${flows.sample.length ? ` (e.g. ${flows.sample.slice(0, 3).join(', ')})` : ''}` : '';
+      e = { event: 'failover', uplink: t.uplink, state: t.to, time: decidedAt, message: `uplink ${t.uplink} is ${t.to} (${t.reason}): ${now}${moved}.`, details };
+    } else if (!wasActive && isActive && (t.from === 'down' || t.from === 'degraded')) {
+      this.metrics.inc('failbacks_total', { uplink: t.uplink });
+      const moved = [...reset.entries()].filter(([, n]) => n > 0);
+      details.flowsReset = Object.fromEntries(moved);
+      const back = moved.length ? `; ${moved.map(([u, n]) => `${n} connection(s) of ${u}`).join(', ')} were reset to come back (failback reset)` : '';
+      e = { event: 'failback', uplink: t.uplink, state: t.to, time: decidedAt, message: `uplink ${t.uplink} is ${t.to} again (${t.reason}): ${now}${back}.`, details };
+    } else {
+      const ev = t.to === 'down' ? 'uplink.down' : t.to === 'degraded' ? 'uplink.degraded' : t.to === 'up' ? 'uplink.up' : null;
+      if (ev === null) return; // unknown/disabled: the admin's own doing or the start
+      if (ev === 'uplink.up' && t.from === 'unknown') return; // first verdict after a start
+      const weight = t.to === 'degraded' && isActive ? ' It keeps taking new connections with half its weight.' : '';
+      e = { event: ev, uplink: t.uplink, state: t.to, time: decidedAt, message: `uplink ${t.uplink}: ${t.from} → ${t.to} (${t.reason}).${weight}`, details };
+    }
+    this.notifier.notify(e);
   }
 
   /** After a plan change: flows pinned to uplinks that are now unusable are deleted so they
    *  re-establish on a live uplink instead of hanging. Draining uplinks keep their flows.
    *  failback "reset": when an uplink comes back, flows on backup-tier uplinks that lost their
    *  activity are deleted too, so they return to the preferred tier. */
-  private async cleanupFlows(before: Plan | null, after: Plan | null): Promise<void> {
-    if (!after || !this.lastConfig) return;
+  private async cleanupFlows(before: Plan | null, after: Plan | null): Promise<Map<string, number>> {
+    const deleted = new Map<string, number>();
+    if (!after || !this.lastConfig) return deleted;
     this.connSkip = 0; // after a plan change the flows move: list them at the next tick
     this.connQuiet = 0;
     const cfg = new Map(this.lastConfig.uplinks.map((u) => [u.name, u]));
@@ -444,21 +563,37 @@ export class Agent extends EventEmitter {
       // No previous plan (agent start): assume it was active, so flows an earlier agent process
       // left on an uplink that is unusable now are deleted too.
       const wasActive = before ? (before.uplinks.find((x) => x.name === u.name)?.active ?? false) : true;
-      const dead = snap[u.name]?.state === 'down' || !c.enabled;
+      const dead = snap[u.name]?.state === 'down' || !c.enabled || u.reason?.code === 'cap-reached';
       const recoveredOther = !u.active && wasActive && !dead && !c.drain && after.uplinks.some((x) => x.active && x.priority < u.priority && cfg.get(x.name)?.failback === 'reset');
       if ((dead && (wasActive || !c.enabled)) || recoveredOther) {
         try {
           const n = await deleteByMark(this.runner, u.mark, MARK_MASK);
+          deleted.set(u.name, n);
           this.store.event('uplink', `deleted ${n} tracked connection(s) of uplink ${u.name} (${dead ? 'unusable' : 'failback reset'})`, u.name);
         } catch (e) {
           this.log(`conntrack cleanup for ${u.name} failed: ${(e as Error).message}`);
         }
       }
     }
+    return deleted;
   }
 
   private async handleRequests(): Promise<void> {
-    const handlers = { ...this.visibility.requestHandlers(), ...(this.opts.requestHandlers ?? {}) };
+    const handlers: Record<string, (args: Record<string, unknown>) => Promise<string>> = {
+      ...this.visibility.requestHandlers(),
+      // "send test" from Settings: one test notification to one channel, the outcome as the result.
+      'notify.test': async (args: Record<string, unknown>) => {
+        const ch = typeof args.channel === 'string' ? args.channel : '';
+        const r = await this.notifier.sendTest(ch);
+        return r.ok ? r.result : `error: ${r.result}`;
+      },
+      // Kernel confirmation of the packet tracer (linkward explain --trace, the /explain page).
+      'explain.trace': async (args: Record<string, unknown>) => {
+        const r = await traceKernel(this.runner, args as unknown as TraceSpec);
+        return JSON.stringify({ lines: r.lines.slice(0, 200), summary: r.summary, decision: r.decision, oif: r.oif });
+      },
+      ...(this.opts.requestHandlers ?? {}),
+    };
     for (const r of this.store.pendingRequests()) {
       const h = handlers[r.type];
       let result: string;
@@ -503,8 +638,10 @@ export class Agent extends EventEmitter {
   /** Run forever (until stop()). */
   async start(): Promise<void> {
     this.running = true;
+    const prev = this.store.state();
     this.store.markStarted(process.pid);
     this.store.event('agent', `agent started (pid ${process.pid})`);
+    this.notifier.start();
     if (this.opts.health !== false) {
       // An uplink the previous agent process had found down (recently) starts down, so a restart
       // mid-failover converges to the same plan instead of briefly re-adding a dead uplink.
@@ -514,6 +651,13 @@ export class Agent extends EventEmitter {
     }
     await this.reconcile('start');
     await this.cleanupFlows(null, this.lastPlan).catch(() => undefined);
+    // After the first reconcile the channels of the applied configuration are known.
+    const prevSeen = (prev.heartbeatAt as number | null) ?? null;
+    this.notifier.notify({
+      event: 'agent.restarted', state: 'started', time: Date.now(),
+      message: `linkward agent started (pid ${process.pid})${prevSeen ? `; the previous agent (pid ${String(prev.pid ?? '?')}) was last seen ${new Date(prevSeen).toISOString()}` : ''}; applied revision ${this.lastAppliedRevision ?? 'none'}.`,
+      details: { pid: process.pid, previousPid: prev.pid ?? null, previousHeartbeat: prevSeen ? new Date(prevSeen).toISOString() : null, revision: this.lastAppliedRevision },
+    });
     this.lastDataVersion = this.store.dataVersion();
     // Desired-state watch: PRAGMA data_version is a cheap "did another connection commit" probe.
     const checkRevision = async () => {
@@ -573,6 +717,7 @@ export class Agent extends EventEmitter {
     this.health?.stop();
     this.counterReader.close();
     if (this.busy) await this.busy.catch(() => undefined);
+    await this.notifier.stop();
   }
 
   /** `agent --once`: converge, collect counters once, report. */

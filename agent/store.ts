@@ -460,7 +460,7 @@ export class AgentStore {
   }
 
   finishRequest(id: number, result: string): void {
-    this.record({ op: 'request', args: [Date.now(), result.slice(0, 2000), id] });
+    this.record({ op: 'request', args: [Date.now(), result.slice(0, 65536), id] });
   }
 
   raw(): DB {

@@ -4,10 +4,10 @@
 // typed reason (an uplink the compiler could not route is down), else unknown.
 import type { UplinkPlan, UplinkReasonCode } from '../lib/compile/types';
 
-export type UplinkStatusState = 'up' | 'down' | 'disabled' | 'draining' | 'unknown';
+export type UplinkStatusState = 'up' | 'degraded' | 'down' | 'disabled' | 'draining' | 'unknown';
 
 /** Plan reasons that mean the uplink cannot carry traffic, whatever the prober says (or before it has). */
-export const DOWN_REASONS: ReadonlySet<UplinkReasonCode> = new Set<UplinkReasonCode>(['no-interface', 'interface-down', 'no-address', 'no-gateway', 'health-down']);
+export const DOWN_REASONS: ReadonlySet<UplinkReasonCode> = new Set<UplinkReasonCode>(['no-interface', 'interface-down', 'no-address', 'no-gateway', 'health-down', 'cap-reached']);
 
 export function uplinkStatus(
   u: { enabled: boolean; drain: boolean },
@@ -18,9 +18,14 @@ export function uplinkStatus(
   if (!u.enabled) return { state: 'disabled', reason: 'disabled by admin' };
   if (u.drain) return { state: 'draining', reason: 'draining: no new connections' };
   const why = plan && !plan.active ? plan.reason : null;
-  if (health && (health.state === 'up' || health.state === 'down')) {
-    // up but not active: say why (e.g. backup tier)
-    const reason = health.state === 'up' && why ? why.detail : (health.reason ?? '');
+  // Over the data cap with onCap disable: out, whatever the prober says.
+  if (why?.code === 'cap-reached') return { state: 'down', reason: why.detail };
+  if (health && (health.state === 'up' || health.state === 'down' || health.state === 'degraded')) {
+    // up but not active: say why (e.g. backup tier); degraded: the prober's sentence, plus why
+    // it takes no new connections when so
+    const reason = health.state === 'up' && why ? why.detail
+      : health.state === 'degraded' && why ? `${health.reason ?? ''}; ${why.detail}`
+      : (health.reason ?? '');
     return { state: health.state, reason };
   }
   if (why && DOWN_REASONS.has(why.code)) return { state: 'down', reason: why.detail };

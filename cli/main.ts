@@ -16,6 +16,8 @@ const COMMANDS: Record<string, { file: string; help: string }> = {
   confirm: { file: './commands/confirm.ts', help: 'confirm [--status]          confirm a pending commit-confirmed revision' },
   history: { file: './commands/history.ts', help: 'history [--json] | history show N | history diff A B [--plan]' },
   restore: { file: './commands/restore.ts', help: 'restore N [--confirm-within S]   store revision N again as a new revision' },
+  metrics: { file: './commands/metrics.ts', help: 'metrics                     Prometheus metrics (the text GET /metrics serves)' },
+  explain: { file: './commands/explain.ts', help: 'explain --src A --dst B [--proto tcp|udp|icmp] [--dport N] [--in lan|UPLINK] [--trace]   why a packet goes where' },
 };
 
 function usage(): string {

@@ -13,6 +13,7 @@ export const NAV_ITEMS = [
   { href: '/connections', label: 'Connections' },
   { href: '/drops', label: 'Dropped traffic' },
   { href: '/bans', label: 'Bans' },
+  { href: '/explain', label: 'Packet tracer' },
   { href: '/history', label: 'History' },
   { href: '/audit', label: 'Audit log' },
   { href: '/settings', label: 'Settings' },

@@ -13,6 +13,14 @@ command -v iperf3 >/dev/null || need+=(iperf3)
 command -v ping >/dev/null || need+=(iputils-ping)
 command -v iptables >/dev/null || need+=(iptables)
 [ -x /usr/bin/chromium ] || need+=(chromium)
+command -v tc >/dev/null || need+=(iproute2)
+# Observability tests (issue 17): promtool + a real Prometheus server, a real MTA (exim) run by the
+# tests in a namespace with their own config, openssl for its STARTTLS certificate.
+command -v promtool >/dev/null || need+=(prometheus)
+command -v exim4 >/dev/null || need+=(exim4-daemon-light)
+command -v openssl >/dev/null || need+=(openssl)
+# Kernels without sch_netem: the lab's delay fallback is a small Python echo responder.
+command -v python3 >/dev/null || need+=(python3)
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "linkward setup: missing packages: ${need[*]} (run with sudo to install them)" >&2
@@ -20,7 +28,16 @@ if [ "${#need[@]}" -gt 0 ]; then
   fi
   echo "linkward setup: installing ${need[*]}" >&2
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${need[@]}" >&2
+  # Packages with daemons (prometheus, exim4) must not start system-wide services: the tests run
+  # their own instances. Without a policy-rc.d, put one in place for this install only.
+  own_policy=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d && own_policy=1
+  fi
+  rc=0
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >&2 || rc=$?
+  if [ "$own_policy" = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi
+  if [ "$rc" -ne 0 ]; then exit "$rc"; fi
 fi
 
 # npm deps: install when missing or when the lockfile is newer than the install.

@@ -21,8 +21,18 @@
 // - carrier lost / no address -> down immediately; rounds are not evaluated while the link is
 //   unusable; when it is back the uplink stays down until upAfter good rounds (fresh evidence only).
 // - disabled by the admin -> disabled; enabled again -> unknown.
+//
+// Quality (issue 17, optional `quality` thresholds, like dpinger's warn/down): while the uplink is
+// reachable (the state above is up), the mean rtt and the lost share of every probe of the last
+// quality.windowMs give a level: ok, warn (published as `degraded`) or bad (published as `down`).
+// A level is entered when a measure is above its threshold, and left only when it is
+// hysteresisPct below it; either way the new level must hold for holdRounds consecutive rounds.
+// No judgement before half a window of probes exists. An outage (reachability down) clears the
+// quality evidence, so a recovered uplink is judged on fresh probes only.
 
-export type HealthStatus = 'unknown' | 'up' | 'down' | 'disabled';
+import { probeIntervalMs as sharedProbeInterval, MIN_PROBE_INTERVAL_MS } from '../../lib/usage/probe-interval';
+
+export type HealthStatus = 'unknown' | 'up' | 'degraded' | 'down' | 'disabled';
 
 export interface HealthSettings {
   targets: string[];
@@ -33,7 +43,23 @@ export interface HealthSettings {
   downAfter: number;
   upAfter: number;
   quorum: number;
+  /** Probe period per target, overriding the derived one (metered uplinks: slow probes). */
+  probeEveryMs?: number;
+  /** Latency/loss thresholds of the degraded state. */
+  quality?: QualitySettings;
 }
+
+export interface QualitySettings {
+  latencyWarnMs?: number;
+  latencyDownMs?: number;
+  lossWarnPct?: number;
+  lossDownPct?: number;
+  windowMs: number;
+  hysteresisPct: number;
+  holdRounds: number;
+}
+
+export type QualityLevel = 'ok' | 'warn' | 'bad';
 
 export interface Transition {
   uplink: string;
@@ -74,20 +100,24 @@ export interface UplinkView {
   /** Lost share of the last historyLength() probes per target, in %, null without data. */
   lossPct: number | null;
   lastRound: RoundResult | null;
+  /** Quality measures over quality.windowMs (only with quality thresholds). */
+  quality: { level: QualityLevel; latencyMs: number | null; lossPct: number | null; samples: number } | null;
 }
 
 /** Minimum number of probes per target kept for loss/latency (the history covers >= HISTORY_MS). */
 export const HISTORY = 20;
 export const HISTORY_MS = 10_000;
 /** Lower bound of the probe period. */
-export const MIN_PROBE_INTERVAL_MS = 50;
+export { MIN_PROBE_INTERVAL_MS };
 
-type Timing = Pick<HealthSettings, 'intervalMs' | 'timeoutMs'>;
+type Timing = Pick<HealthSettings, 'intervalMs' | 'timeoutMs'> & { probeEveryMs?: number };
 
 /** Period of the probes of one target: at least two per round and three per timeout, but not
- *  below MIN_PROBE_INTERVAL_MS (CPU) unless the round interval itself is shorter. */
+ *  below MIN_PROBE_INTERVAL_MS (CPU) unless the round interval itself is shorter; probeEveryMs
+ *  (metered uplinks) sets it explicitly. (One rule, in lib/usage so the dashboard can state the
+ *  probe cost of a metered uplink.) */
 export function probeIntervalMs(s: Timing): number {
-  return Math.max(Math.min(MIN_PROBE_INTERVAL_MS, s.intervalMs), Math.round(Math.min(s.intervalMs / 2, s.timeoutMs / 3)));
+  return sharedProbeInterval(s);
 }
 
 /** W: a reply received within W before a round counts for that round. */
@@ -115,6 +145,47 @@ interface Sample {
   rttMs?: number;
 }
 
+interface TimedSample extends Sample {
+  at: number;
+}
+
+/** Mean rtt (ms) of answered samples and lost share (%); nulls without data. */
+function measures(samples: readonly Sample[]): { latencyMs: number | null; lossPct: number | null } {
+  let lost = 0;
+  let rtt = 0;
+  let n = 0;
+  for (const x of samples) {
+    if (!x.ok) lost++;
+    else if (x.rttMs !== undefined) {
+      rtt += x.rttMs;
+      n++;
+    }
+  }
+  return { latencyMs: n ? rtt / n : null, lossPct: samples.length ? (lost / samples.length) * 100 : null };
+}
+
+/** The quality level the measures ask for, given the current one (hysteresis on the way out). */
+export function qualityLevel(q: QualitySettings, cur: QualityLevel, m: { latencyMs: number | null; lossPct: number | null }): { level: QualityLevel; why: string } {
+  const k = 1 - q.hysteresisPct / 100;
+  const fmt = (v: number, unit: string) => `${unit === '%' ? v.toFixed(1) : Math.round(v)}${unit === '%' ? ' %' : ' ms'}`;
+  const over = (th: number | undefined, v: number | null, unit: string, what: string): string | null =>
+    th !== undefined && v !== null && v > th ? `${what} ${fmt(v, unit)} > ${th}${unit === '%' ? ' %' : ' ms'}` : null;
+  /** Still above the exit line of a level we are in: v ≥ th·k. */
+  const holds = (th: number | undefined, v: number | null, unit: string, what: string): string | null =>
+    th !== undefined && v !== null && v >= th * k ? `${what} ${fmt(v, unit)} (leaves below ${unit === '%' ? (th * k).toFixed(1) : Math.round(th * k)}${unit === '%' ? ' %' : ' ms'})` : null;
+  const test = (level: 'warn' | 'bad', f: typeof over) => {
+    const [lat, loss] = level === 'bad' ? [q.latencyDownMs, q.lossDownPct] : [q.latencyWarnMs, q.lossWarnPct];
+    return f(lat, m.latencyMs, 'ms', 'latency') ?? f(loss, m.lossPct, '%', 'loss');
+  };
+  const bad = cur === 'bad' ? test('bad', holds) : test('bad', over);
+  if (bad) return { level: 'bad', why: bad };
+  const warn = cur === 'ok' ? test('warn', over) : test('warn', holds);
+  if (warn) return { level: 'warn', why: warn };
+  const lat = m.latencyMs === null ? '–' : `${Math.round(m.latencyMs)} ms`;
+  const loss = m.lossPct === null ? '–' : `${m.lossPct.toFixed(1)} %`;
+  return { level: 'ok', why: `latency ${lat}, loss ${loss}` };
+}
+
 export class UplinkHealth {
   readonly name: string;
   private s: HealthSettings;
@@ -128,6 +199,11 @@ export class UplinkHealth {
   private lastOk = new Map<string, number>();
   private history = new Map<string, Sample[]>();
   private last: RoundResult | null = null;
+  /** Quality: every probe of the window (all targets), the level, the candidate and its run. */
+  private qSamples: TimedSample[] = [];
+  private qSince: number;
+  private level: QualityLevel = 'ok';
+  private candidate: { level: QualityLevel; n: number; why: string } | null = null;
 
   /** opts.initialDown: start in `down` with this reason instead of `unknown` (the state an
    *  agent restart found in the database), so an uplink that was down needs upAfter good rounds. */
@@ -137,6 +213,7 @@ export class UplinkHealth {
     this.enabled = opts.enabled ?? true;
     this.link = { ...(opts.link ?? { carrier: true, hasAddress: true }) };
     this.sinceAt = now;
+    this.qSince = now;
     if (!this.enabled) {
       this.status = 'disabled';
       this.why = 'disabled by admin';
@@ -152,7 +229,14 @@ export class UplinkHealth {
     }
   }
 
+  /** The published state: reachability, refined by the quality level while reachable. */
   get state(): HealthStatus {
+    if (this.status !== 'up') return this.status;
+    return this.level === 'ok' ? 'up' : this.level === 'warn' ? 'degraded' : 'down';
+  }
+
+  /** The reachability verdict alone (up/down by probes answering at all). */
+  get reachability(): HealthStatus {
     return this.status;
   }
 
@@ -171,15 +255,31 @@ export class UplinkHealth {
     return null;
   }
 
-  private go(to: HealthStatus, reason: string, at: number): Transition[] {
+  /** Change the reachability state (the published transition comes from publish()). */
+  private go(to: HealthStatus, reason: string, _at: number): void {
     this.why = reason;
-    if (to === this.status) return [];
-    const t: Transition = { uplink: this.name, from: this.status, to, reason, at };
+    if (to === this.status) return;
     this.status = to;
-    this.sinceAt = at;
     this.goodRun = 0;
     this.badRun = 0;
-    return [t];
+    // Quality is judged on the probes of a reachable uplink only: an outage (or a fresh start
+    // after one) clears it.
+    this.resetQuality(_at);
+  }
+
+  private resetQuality(now: number): void {
+    this.qSamples = [];
+    this.qSince = now;
+    this.level = 'ok';
+    this.candidate = null;
+  }
+
+  /** One transition when the published state changed since `before`. */
+  private publish(before: HealthStatus, at: number): Transition[] {
+    const to = this.state;
+    if (to === before) return [];
+    this.sinceAt = at;
+    return [{ uplink: this.name, from: before, to, reason: this.why, at }];
   }
 
   private forgetEvidence(): void {
@@ -194,6 +294,11 @@ export class UplinkHealth {
     const keep = new Set(settings.targets);
     for (const t of [...this.lastOk.keys()]) if (!keep.has(t)) this.lastOk.delete(t);
     for (const t of [...this.history.keys()]) if (!keep.has(t)) this.history.delete(t);
+    // Thresholds removed: the level no longer applies (the next round publishes the change).
+    if (!settings.quality) {
+      this.level = 'ok';
+      this.candidate = null;
+    }
   }
 
   /** Record a resolved probe. Ignored while not probing or for unknown targets. */
@@ -206,6 +311,40 @@ export class UplinkHealth {
     h.push(ok ? { ok, rttMs: o.rttMs } : { ok });
     const n = historyLength(this.s);
     if (h.length > n) h.splice(0, h.length - n);
+    if (this.s.quality) this.qSamples.push(ok ? { ok, rttMs: o.rttMs, at: o.at } : { ok, at: o.at });
+  }
+
+  /** Samples of the quality window ending at now (older ones are dropped). */
+  private qualityWindow(now: number): TimedSample[] {
+    const q = this.s.quality;
+    if (!q) return [];
+    const from = now - q.windowMs;
+    let i = 0;
+    while (i < this.qSamples.length && this.qSamples[i].at <= from) i++;
+    if (i > 0) this.qSamples.splice(0, i);
+    return this.qSamples;
+  }
+
+  /** One quality round (only while reachable): move the level after holdRounds agreeing rounds. */
+  private roundQuality(now: number): void {
+    const q = this.s.quality;
+    if (!q || this.status !== 'up') return;
+    const samples = this.qualityWindow(now);
+    // No judgement before half a window of evidence exists.
+    if (now - this.qSince < q.windowMs / 2 || samples.length < 5) return;
+    const want = qualityLevel(q, this.level, measures(samples));
+    if (want.level === this.level) {
+      this.candidate = null;
+      return;
+    }
+    if (this.candidate && this.candidate.level === want.level) this.candidate.n++;
+    else this.candidate = { level: want.level, n: 1, why: want.why };
+    this.candidate.why = want.why;
+    if (this.candidate.n < q.holdRounds) return;
+    const secs = Math.round(q.windowMs / 1000);
+    this.why = want.level === 'ok' ? `quality back to normal (${want.why}; ${secs} s window)` : `${want.why} (${secs} s window)`;
+    this.level = want.level;
+    this.candidate = null;
   }
 
   /** Targets with an accepted reply in (now - spanMs, now]. */
@@ -221,6 +360,13 @@ export class UplinkHealth {
   /** Evaluate one round at time now. Call every intervalMs. */
   round(now: number): Transition[] {
     if (!this.probing) return [];
+    const before = this.state;
+    this.roundReach(now);
+    this.roundQuality(now);
+    return this.publish(before, now);
+  }
+
+  private roundReach(now: number): void {
     const answered = this.answeredWithin(now, answerWindowMs(this.s));
     const of = this.s.targets.length;
     const good = answered >= this.s.quorum;
@@ -235,23 +381,23 @@ export class UplinkHealth {
     const tally = `${answered}/${of} targets answered, quorum ${this.s.quorum}`;
     switch (this.status) {
       case 'unknown':
-        if (good) return this.go('up', `first good round (${tally})`, now);
-        if (this.badRun >= this.s.downAfter) return this.go('down', `${this.badRun} consecutive bad rounds since start (${tally})`, now);
-        return [];
+        if (good) return void this.go('up', `first good round (${tally})`, now);
+        if (this.badRun >= this.s.downAfter) return void this.go('down', `${this.badRun} consecutive bad rounds since start (${tally})`, now);
+        return;
       case 'up': {
-        if (this.badRun < this.s.downAfter) return [];
+        if (this.badRun < this.s.downAfter) return;
         const d = downSpanMs(this.s);
-        if (this.answeredWithin(now, d) === 0) return this.go('down', `${this.badRun} consecutive bad rounds (${tally}; no reply in ${d} ms)`, now);
+        if (this.answeredWithin(now, d) === 0) return void this.go('down', `${this.badRun} consecutive bad rounds (${tally}; no reply in ${d} ms)`, now);
         const d2 = partialSpanMs(this.s);
         const a2 = this.answeredWithin(now, d2);
-        if (a2 < this.s.quorum) return this.go('down', `${this.badRun} consecutive bad rounds (${tally}; ${a2}/${of} answered in ${d2} ms)`, now);
-        return [];
+        if (a2 < this.s.quorum) return void this.go('down', `${this.badRun} consecutive bad rounds (${tally}; ${a2}/${of} answered in ${d2} ms)`, now);
+        return;
       }
       case 'down':
-        if (this.goodRun >= this.s.upAfter) return this.go('up', `${this.goodRun} consecutive good rounds (${tally})`, now);
-        return [];
+        if (this.goodRun >= this.s.upAfter) return void this.go('up', `${this.goodRun} consecutive good rounds (${tally})`, now);
+        return;
       default:
-        return [];
+        return;
     }
   }
 
@@ -262,7 +408,11 @@ export class UplinkHealth {
     if (before === after) return [];
     this.forgetEvidence();
     if (!this.enabled) return [];
-    if (after !== null) return this.go('down', after, now);
+    const was = this.state;
+    if (after !== null) {
+      this.go('down', after, now);
+      return this.publish(was, now);
+    }
     // Link usable again: stay down until upAfter good rounds with fresh evidence.
     this.why = `${before === 'carrier lost' ? 'carrier back' : 'address back'}, waiting for ${this.s.upAfter} good rounds`;
     return [];
@@ -272,10 +422,12 @@ export class UplinkHealth {
     if (enabled === this.enabled) return [];
     this.enabled = enabled;
     this.forgetEvidence();
-    if (!enabled) return this.go('disabled', 'disabled by admin', now);
+    const was = this.state;
     const problem = this.linkProblem();
-    if (problem !== null) return this.go('down', problem, now);
-    return this.go('unknown', 'enabled by admin', now);
+    if (!enabled) this.go('disabled', 'disabled by admin', now);
+    else if (problem !== null) this.go('down', problem, now);
+    else this.go('unknown', 'enabled by admin', now);
+    return this.publish(was, now);
   }
 
   view(): UplinkView {
@@ -293,13 +445,24 @@ export class UplinkHealth {
         }
       }
     }
+    let quality: UplinkView['quality'] = null;
+    if (this.s.quality) {
+      const m = measures(this.qSamples);
+      quality = {
+        level: this.level,
+        latencyMs: m.latencyMs === null ? null : Math.round(m.latencyMs * 1000) / 1000,
+        lossPct: m.lossPct === null ? null : Math.round(m.lossPct * 10) / 10,
+        samples: this.qSamples.length,
+      };
+    }
     return {
-      state: this.status,
+      state: this.state,
       since: this.sinceAt,
       reason: this.why,
       latencyMs: rttN ? Math.round((rttSum / rttN) * 1000) / 1000 : null,
       lossPct: total ? Math.round((lost / total) * 1000) / 10 : null,
       lastRound: this.last ? { ...this.last } : null,
+      quality,
     };
   }
 }

@@ -20,6 +20,7 @@ const STATE_STYLE: Record<string, string> = {
   down: 'bg-red-100 text-red-900 dark:bg-red-900/60 dark:text-red-100',
   disabled: 'bg-zinc-200 text-zinc-800 dark:bg-zinc-800 dark:text-zinc-200',
   draining: 'bg-amber-100 text-amber-900 dark:bg-amber-900/60 dark:text-amber-100',
+  degraded: 'bg-orange-100 text-orange-900 dark:bg-orange-900/60 dark:text-orange-100',
   unknown: 'bg-zinc-100 text-zinc-700 dark:bg-zinc-800 dark:text-zinc-300',
 };
 
@@ -32,6 +33,30 @@ function OpButton({ u, op, base, title, label, children }: { u: UplinkView; op: 
       <input type="hidden" name="baseRevision" value={baseRevisionValue(base)} />
       <SubmitButton className="btn btn-sm" title={title} label={label}>{children}</SubmitButton>
     </ActionForm>
+  );
+}
+
+function fmtData(n: number): string {
+  return n >= 1e9 ? `${(n / 1e9).toFixed(2)} GB` : n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : `${(n / 1e3).toFixed(0)} kB`;
+}
+
+/** Data cap gauge: usage this period against the cap, with the warning marks. */
+function MeterGauge({ m, name }: { m: NonNullable<UplinkView['metered']>; name: string }) {
+  const share = m.usedBytes === null ? 0 : Math.min(1, m.usedBytes / m.capBytes);
+  const over = m.usedBytes !== null && m.usedBytes >= m.capBytes;
+  const warn = m.warnAt.some((w) => share >= w);
+  return (
+    <div className="space-y-1" data-testid="meter-gauge">
+      <div className="flex justify-between text-xs">
+        <span className="muted">Data this period</span>
+        <span>{m.usedBytes === null ? 'not measured yet' : `${fmtData(m.usedBytes)} of ${fmtData(m.capBytes)} (${Math.round((m.usedBytes / m.capBytes) * 100)} %)`}</span>
+      </div>
+      <div className="relative h-2.5 rounded-full bg-zinc-200 dark:bg-zinc-800" role="meter" aria-label={`Data used on ${name}`} aria-valuemin={0} aria-valuemax={m.capBytes} aria-valuenow={m.usedBytes ?? 0}>
+        <div className={`h-2.5 rounded-full ${over ? 'bg-red-600' : warn ? 'bg-amber-500' : 'bg-sky-600'}`} style={{ width: `${share * 100}%` }} />
+        {m.warnAt.map((w) => <span key={w} className="absolute top-0 h-2.5 w-px bg-zinc-600 dark:bg-zinc-300" style={{ left: `${w * 100}%` }} title={`warning at ${Math.round(w * 100)} %`} />)}
+      </div>
+      <p className="text-xs muted">At the cap: {m.onCap === 'disable' ? 'taken out until the next period' : m.onCap === 'backup-only' ? 'used only when no other uplink is up' : 'notify only'} · {m.probeBytesPerMonth > 0 ? `health probes ≈ ${fmtData(m.probeBytesPerMonth)}/month` : 'no health probes'}</p>
+    </div>
   );
 }
 
@@ -82,6 +107,12 @@ function UplinkCard({ u, base, totalConns, samples, from, to, demo, agentRunning
         <dd>{u.connections}{share !== null ? ` (${share} %)` : ''}</dd>
       </dl>
       {u.reason && <p className="text-xs muted">{u.reason}</p>}
+      {u.quality && (
+        <p className="text-xs muted" data-testid="uplink-quality">
+          Degraded above {[u.quality.latencyWarnMs !== undefined ? `${u.quality.latencyWarnMs} ms` : null, u.quality.lossWarnPct !== undefined ? `${u.quality.lossWarnPct} % loss` : null].filter(Boolean).join(' or ')}; then {u.quality.onDegraded === 'last-resort' ? 'used only when no other uplink is up' : 'half its weight'}.
+        </p>
+      )}
+      {u.metered && <MeterGauge m={u.metered} name={u.name} />}
       <TrafficChart
         title={`Traffic on ${u.name}, last hour`}
         from={from}

@@ -1,6 +1,7 @@
 import { command, parseArgs, intFlag, intArg, UsageError } from '../args';
 import { history, lastFacts } from '../../lib/store/safety';
 import { getRevision } from '../../lib/store/revisions';
+import { redactSecrets } from '../../lib/store/secrets';
 import { diffRevisions, unified, countChanges, normalizeFacts } from '../../lib/config/diff';
 import { disconnect } from '../../lib/db/prisma';
 
@@ -36,7 +37,7 @@ export const run = command('history', USAGE, async (args) => {
         process.stderr.write(`linkward history: revision ${rest[0]} does not exist\n`);
         return 1;
       }
-      process.stdout.write(JSON.stringify(flags.json ? r : r.config, null, 2) + '\n');
+      process.stdout.write(JSON.stringify(flags.json ? { ...r, config: redactSecrets(r.config) } : redactSecrets(r.config), null, 2) + '\n');
       return 0;
     }
     // sub === 'diff' with two revisions (checked above)

@@ -41,6 +41,15 @@ function blocker(r: Resolved, facts: Facts): UplinkReason | null {
   if (u.drain) return { code: 'draining', detail: 'draining' };
   if (r.missing) return r.missing;
   if ((facts.health[u.name] ?? 'unknown') === 'down') return { code: 'health-down', detail: 'down' };
+  if (u.metered?.onCap === 'disable' && facts.overCap?.includes(u.name)) return { code: 'cap-reached', detail: 'data cap reached (onCap: disable)' };
+  return null;
+}
+
+/** An uplink that takes new connections only when no other uplink can (issue 17): degraded with
+ *  onDegraded last-resort, or over its data cap with onCap backup-only. The sentence, or null. */
+function lastResort(u: Uplink, facts: Facts): string | null {
+  if (facts.health[u.name] === 'degraded' && u.quality?.onDegraded === 'last-resort') return 'degraded: used only when no other uplink is up';
+  if (u.metered?.onCap === 'backup-only' && facts.overCap?.includes(u.name)) return 'data cap reached: used only when no other uplink is up';
   return null;
 }
 
@@ -48,25 +57,43 @@ function blocker(r: Resolved, facts: Facts): UplinkReason | null {
 export function planUplinks(config: Config, facts: Facts): { uplinks: UplinkPlan[]; resolved: Resolved[]; unresolved: string[] } {
   const resolved = config.uplinks.map((u) => resolve(u, facts));
   const unresolved = resolved.flatMap((r) => (r.missing ? [unresolvedLine(r.uplink, r.missing)] : []));
-  const pre = resolved.map((r) => ({ r, reason: blocker(r, facts) }));
-  const candidates = pre.filter((p) => p.reason === null);
+  const pre = resolved.map((r) => ({ r, reason: blocker(r, facts), last: lastResort(r.uplink, facts) }));
+  // Last-resort uplinks are candidates only when no other uplink is.
+  const regular = pre.filter((p) => p.reason === null && p.last === null);
+  const candidates = regular.length ? regular : pre.filter((p) => p.reason === null);
   const best = candidates.length ? Math.min(...candidates.map((p) => p.r.uplink.priority)) : 0;
-  const uplinks = pre.map(({ r, reason }): UplinkPlan => {
+  const uplinks = pre.map(({ r, reason, last }): UplinkPlan => {
     const u = r.uplink;
-    const why: UplinkReason | null = reason ?? (u.priority !== best ? { code: 'backup', detail: `backup (priority ${u.priority})` } : null);
+    const why: UplinkReason | null = reason
+      ?? (last !== null && regular.length ? { code: 'last-resort', detail: last } : null)
+      ?? (u.priority !== best ? { code: 'backup', detail: `backup (priority ${u.priority})` } : null);
     const p: UplinkPlan = {
       name: u.name, id: u.id, interface: u.interface, table: tableOf(u.id), mark: markOf(u.id),
       priority: u.priority, weight: u.weight, active: why === null, reason: why,
     };
+    if (facts.health[u.name] === 'degraded') p.degraded = true;
     if (r.address !== undefined) { p.address = r.address; p.prefix = r.prefix; }
     if (r.gateway !== undefined) p.gateway = r.gateway;
     return p;
   });
+  halveDegraded(uplinks, new Map(config.uplinks.map((u) => [u.name, u])));
   return { uplinks, resolved, unresolved };
 }
 
-/** Uplinks a policy may pin to: active, or healthy in a backup tier. */
-export const isUsable = (u: Pick<UplinkPlan, 'active' | 'reason'>): boolean => u.active || u.reason?.code === 'backup';
+/** Degraded active uplinks (onDegraded half-weight) next to healthy active ones get half their
+ *  share: the healthy ones' effective weight doubles (nft numgen needs integers). */
+function halveDegraded(uplinks: UplinkPlan[], cfg: Map<string, Uplink>): void {
+  const active = uplinks.filter((u) => u.active);
+  const halved = (u: UplinkPlan) => u.degraded === true && (cfg.get(u.name)?.quality?.onDegraded ?? 'half-weight') === 'half-weight';
+  if (!active.some(halved) || active.every(halved)) return;
+  for (const u of active) if (!halved(u)) u.effectiveWeight = u.weight * 2;
+}
+
+/** The weight the weighted pick uses. */
+export const weightOf = (u: Pick<UplinkPlan, 'weight' | 'effectiveWeight'>): number => u.effectiveWeight ?? u.weight;
+
+/** Uplinks a policy may pin to: active, or healthy in a backup tier or as a last resort. */
+export const isUsable = (u: Pick<UplinkPlan, 'active' | 'reason'>): boolean => u.active || u.reason?.code === 'backup' || u.reason?.code === 'last-resort';
 
 /** Routes: per-uplink tables for every uplink with address (+ default when the gateway is known),
  *  table 200 = multipath default over the active uplinks (single route if one, none if none).
@@ -94,7 +121,7 @@ export function planRoutes(uplinks: UplinkPlan[]): { routes: RouteSpec[]; rules:
       table: TABLE_FALLBACK, dst: 'default', dev: active[0].interface,
       nexthops: active.map((u) => {
         const own = routes.find((r) => r.table === u.table && r.dst === 'default')!;
-        return { via: u.gateway!, dev: u.interface, weight: u.weight, ...(own.onlink ? { onlink: true } : {}) };
+        return { via: u.gateway!, dev: u.interface, weight: weightOf(u), ...(own.onlink ? { onlink: true } : {}) };
       }),
     });
   }
@@ -110,13 +137,14 @@ export function planRoutes(uplinks: UplinkPlan[]): { routes: RouteSpec[]; rules:
 }
 
 /** Weighted selection map for numgen: [lo, hi, mark] ranges over 0..Σweights-1 (uplink id order). */
-export function weightRanges(active: readonly { id: number; weight: number }[]): { total: number; ranges: [number, number, number][] } {
+export function weightRanges(active: readonly { id: number; weight: number; effectiveWeight?: number }[]): { total: number; ranges: [number, number, number][] } {
   const sorted = [...active].sort((a, b) => a.id - b.id);
   let lo = 0;
   const ranges: [number, number, number][] = [];
   for (const u of sorted) {
-    ranges.push([lo, lo + u.weight - 1, markOf(u.id)]);
-    lo += u.weight;
+    const w = weightOf(u);
+    ranges.push([lo, lo + w - 1, markOf(u.id)]);
+    lo += w;
   }
   return { total: lo, ranges };
 }

@@ -1,6 +1,6 @@
 // The contract between the pure compiler (lib/compile) and the agent (agent/system applies it).
 
-export type HealthState = 'up' | 'down' | 'unknown';
+export type HealthState = 'up' | 'degraded' | 'down' | 'unknown';
 
 export interface IfaceAddr {
   address: string; // "198.51.100.2"
@@ -24,6 +24,8 @@ export interface Facts {
   interfaces: Record<string, IfaceFacts>;
   /** Health verdict per uplink name (from the prober). Missing = 'unknown' (treated as usable). */
   health: Record<string, HealthState>;
+  /** Metered uplinks whose data cap is reached in the current period (the agent's meter). */
+  overCap?: string[];
 }
 
 /** Range documentation (also in docs/agent.md):
@@ -76,6 +78,12 @@ export interface UplinkPlan {
   gateway?: string;
   priority: number;
   weight: number;
+  /** The weight the weighted pick and the multipath route use, when it differs from `weight`
+   *  (degraded uplinks with onDegraded half-weight next to healthy ones: the healthy ones count
+   *  double, i.e. the degraded one gets half its share). */
+  effectiveWeight?: number;
+  /** The prober judged the uplink degraded (latency/loss above the warn thresholds). */
+  degraded?: true;
   /** Takes new connections in this plan. */
   active: boolean;
   /** Why not active; null when active. Consumers switch on `code`, never parse `detail`. */
@@ -84,7 +92,9 @@ export interface UplinkPlan {
 
 /** Why an uplink takes no new connections, in the order planUplinks checks them:
  *  disabled / draining (config), no-interface / interface-down / no-address / no-gateway (facts:
- *  the uplink cannot be routed), health-down (the prober's verdict), backup (healthy, but a
+ *  the uplink cannot be routed), health-down (the prober's verdict), cap-reached (metered, data
+ *  cap reached, onCap disable), last-resort (degraded with onDegraded last-resort, or over its cap
+ *  with onCap backup-only, while another uplink can take the traffic), backup (healthy, but a
  *  better priority tier is usable). */
 export type UplinkReasonCode =
   | 'disabled'
@@ -94,6 +104,8 @@ export type UplinkReasonCode =
   | 'no-address'
   | 'no-gateway'
   | 'health-down'
+  | 'cap-reached'
+  | 'last-resort'
   | 'backup';
 
 export interface UplinkReason {

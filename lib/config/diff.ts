@@ -133,7 +133,7 @@ export function planLines(p: Plan | null): string[] {
 /** Facts to compile with when the agent has not reported any: every interface present, up, no addresses. */
 export function normalizeFacts(raw: unknown): Facts {
   const f = raw as Partial<Facts> | null;
-  return { interfaces: f?.interfaces ?? {}, health: f?.health ?? {} };
+  return { interfaces: f?.interfaces ?? {}, health: f?.health ?? {}, ...(Array.isArray(f?.overCap) && f.overCap.length ? { overCap: f.overCap } : {}) };
 }
 
 export interface RevisionDiff {

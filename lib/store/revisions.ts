@@ -12,6 +12,7 @@ import { writeTransaction, type DB } from '../db/sqlite';
 import { parseConfig, type Config } from '../validations/config';
 import { summarizeChange } from '../config/summary';
 import { lanRemovalIssue } from '../validations/lockout';
+import { storeSecrets } from './secrets';
 
 export interface StoredRevision {
   id: number;
@@ -126,8 +127,13 @@ function commit(build: Build, opts: SaveOptions, how: CommitHow = {}): Promise<S
       if (e instanceof ChangeRefused) return { ok: false, errors: [e.message], fieldErrors: e.fieldErrors };
       throw e;
     }
-    const parsed = how.validated ? { ok: true as const, value: doc as Config } : parseConfig(doc);
+    const parsed = how.validated ? { ok: true as const, value: structuredClone(doc as Config) } : parseConfig(doc);
     if (!parsed.ok) return parsed;
+    // Write-only secrets: clear values go to the Secret table, the revision keeps references.
+    const secretIssues = storeSecrets(db, prev?.config ?? null, parsed.value);
+    if (secretIssues.length) {
+      return { ok: false, errors: secretIssues.map((i) => `${i.path}: ${i.message}`), fieldErrors: Object.fromEntries(secretIssues.map((i) => [i.path, [i.message]])) };
+    }
     const lockout = lanRemovalIssue(prev?.config ?? null, parsed.value);
     if (lockout) return { ok: false, errors: [lockout], fieldErrors: { lan: [lockout.slice('lan: '.length)] } };
     const json = configJson(parsed.value);

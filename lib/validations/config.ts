@@ -3,6 +3,7 @@ import {
   NAME_RE, NAME_HINT, isIfname, isIPv4, parseCidr, hostBitsSet, cidrToString, networkOf, parsePortSpec,
 } from './net';
 import { lockoutIssues } from './lockout';
+import { notificationSchema, qualitySchema, meteredSchema, secretSchema, METERED_HEALTH } from './observe';
 
 // ---------------------------------------------------------------------------
 // Primitive field schemas (shared by forms, CLI import and the agent)
@@ -66,16 +67,18 @@ const list = <T extends z.ZodTypeAny>(item: T, max: number, what = 'entries') =>
 export const HEALTH_DEFAULTS = { method: 'icmp', intervalMs: 500, timeoutMs: 1000, downAfter: 3, upAfter: 5 } as const;
 export const HEALTH_FAST = { intervalMs: 240, timeoutMs: 360, downAfter: 2, upAfter: 3 } as const;
 
+/** Timing fields left out are filled by effectiveHealth() (not by the schema: a metered uplink has
+ *  slower defaults, so "not given" must stay visible). */
 export const healthSchema = z
   .object({
     targets: list(ipv4Schema, 8, 'targets').min(1, 'at least one target'),
     method: z.enum(HEALTH_METHODS).default('icmp'),
     /** TCP port for method "tcp" (default 80); UDP port for "dns" (default 53). */
     port: portSchema.optional(),
-    intervalMs: z.number().int().min(100, 'must be ≥ 100').max(60000, 'must be ≤ 60000').default(HEALTH_DEFAULTS.intervalMs),
-    timeoutMs: z.number().int().min(50, 'must be ≥ 50').max(30000, 'must be ≤ 30000').default(HEALTH_DEFAULTS.timeoutMs),
-    downAfter: z.number().int().min(1).max(100).default(HEALTH_DEFAULTS.downAfter),
-    upAfter: z.number().int().min(1).max(1000).default(HEALTH_DEFAULTS.upAfter),
+    intervalMs: z.number().int().min(100, 'must be ≥ 100').max(60000, 'must be ≤ 60000').optional(),
+    timeoutMs: z.number().int().min(50, 'must be ≥ 50').max(30000, 'must be ≤ 30000').optional(),
+    downAfter: z.number().int().min(1).max(100).optional(),
+    upAfter: z.number().int().min(1).max(1000).optional(),
     quorum: z.number().int().min(1).max(8).optional(),
   })
   .strict()
@@ -111,6 +114,18 @@ export const uplinkSchema = z
     /** On recovery: "keep" leaves moved flows where they are; "reset" deletes flows of the same tier so they come back. */
     failback: z.enum(['keep', 'reset']).default('keep'),
     health: healthSchema.optional(),
+    /** Latency/loss thresholds: the degraded state (issue 17, lib/validations/observe.ts). */
+    quality: qualitySchema.optional(),
+    /** A data cap (issue 17). */
+    metered: meteredSchema.optional(),
+  })
+  .strict();
+
+/** Who may scrape GET /metrics: a bearer token, and/or source networks (issue 17). */
+export const metricsSchema = z
+  .object({
+    token: secretSchema.optional(),
+    allow: list(networkSchema, 64, 'networks').optional(),
   })
   .strict();
 
@@ -267,6 +282,9 @@ export const configBaseSchema = z
     policies: list(policySchema, 1000, 'policies').default([]),
     firewall: firewallSchema.default(FIREWALL_DEFAULT),
     sysctl: sysctlSchema.default(SYSCTL_DEFAULT),
+    /** Notification channels (issue 17; secrets are write-only, see lib/store/secrets.ts). */
+    notifications: list(notificationSchema, 32, 'channels').default([]),
+    metrics: metricsSchema.optional(),
   })
   .strict();
 
@@ -287,6 +305,7 @@ export const configSchema = configBaseSchema.superRefine((c, ctx) => {
   uniqueNames(c.addressLists, 'addressLists', ctx);
   uniqueNames(c.portForwards, 'portForwards', ctx);
   uniqueNames(c.policies, 'policies', ctx);
+  uniqueNames(c.notifications, 'notifications', ctx);
 
   const uplinks = new Set(c.uplinks.map((u) => u.name));
   const lists = new Set(c.addressLists.map((l) => l.name));
@@ -350,6 +369,7 @@ export type Policy = Config['policies'][number];
 export type Lan = Config['lan'][number];
 export type AddressList = Config['addressLists'][number];
 export type Health = z.output<typeof healthSchema>;
+export type Notification = Config['notifications'][number];
 
 export function formatPath(path: readonly PropertyKey[]): string {
   let out = '';
@@ -394,18 +414,25 @@ export function parseConfig(doc: unknown): ParseResult<Config> {
   return { ok: true, value: assignUplinkIds(r.data) };
 }
 
-/** Effective health settings for an uplink (defaults filled, quorum = ceil(n/2)). */
+/** Effective health settings for an uplink (defaults filled, quorum = ceil(n/2)). A metered
+ *  uplink probes slower by default (METERED_HEALTH: one probe per target every 10 s); its own
+ *  intervalMs/timeoutMs, when given, win. Quality thresholds (the degraded state) ride along. */
 export function effectiveHealth(u: Uplink, fallbackTargets: string[] = []) {
   const h = u.health;
   const targets = h?.targets ?? fallbackTargets;
+  const d = u.metered ? METERED_HEALTH : HEALTH_DEFAULTS;
+  const slow = u.metered !== undefined && h?.intervalMs === undefined && h?.timeoutMs === undefined;
+  const intervalMs = h?.intervalMs ?? d.intervalMs;
   return {
     targets,
     method: h?.method ?? HEALTH_DEFAULTS.method,
     port: h?.port ?? ((h?.method ?? 'icmp') === 'dns' ? 53 : 80),
-    intervalMs: h?.intervalMs ?? HEALTH_DEFAULTS.intervalMs,
-    timeoutMs: h?.timeoutMs ?? HEALTH_DEFAULTS.timeoutMs,
-    downAfter: h?.downAfter ?? HEALTH_DEFAULTS.downAfter,
-    upAfter: h?.upAfter ?? HEALTH_DEFAULTS.upAfter,
+    intervalMs,
+    timeoutMs: h?.timeoutMs ?? d.timeoutMs,
+    downAfter: h?.downAfter ?? d.downAfter,
+    upAfter: h?.upAfter ?? d.upAfter,
     quorum: h?.quorum ?? Math.max(1, Math.ceil(targets.length / 2)),
+    ...(slow ? { probeEveryMs: METERED_HEALTH.probeEveryMs } : {}),
+    ...(u.quality ? { quality: u.quality } : {}),
   };
 }

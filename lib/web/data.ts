@@ -2,6 +2,8 @@
 import { prisma } from '../db/prisma';
 import { latestRevision } from '../store/revisions';
 import { counterUplinkIn, counterUplinkOut } from '../compile/constants';
+import { effectiveHealth } from '../validations/config';
+import { probeBytesPerMonth } from '../usage/meter';
 
 /** The agent counts as running when its heartbeat is younger than this. */
 export const AGENT_STALE_MS = 30_000;
@@ -62,6 +64,10 @@ export interface UplinkView {
   lossPct: number | null;
   connections: number;
   updatedAt: number | null;
+  /** Quality thresholds (the degraded state), when configured. */
+  quality: { latencyWarnMs?: number; lossWarnPct?: number; onDegraded: string } | null;
+  /** Metered: cap, usage this period, warn marks, onCap, and what the probes cost a month. */
+  metered: { capBytes: number; usedBytes: number | null; periodStart: number | null; warnAt: number[]; onCap: string; probeBytesPerMonth: number } | null;
 }
 
 export async function getUplinks(): Promise<UplinkView[]> {
@@ -71,8 +77,9 @@ export async function getUplinks(): Promise<UplinkView[]> {
 /** The uplinks of the desired revision with their reported status, and that revision's id (what
  *  the overview's buttons send as their base revision). */
 export async function getUplinksAt(): Promise<{ revision: number | null; uplinks: UplinkView[] }> {
-  const [rev, statuses] = await Promise.all([latestRevision(), prisma().uplinkStatus.findMany()]);
+  const [rev, statuses, usage] = await Promise.all([latestRevision(), prisma().uplinkStatus.findMany(), prisma().meterUsage.findMany()]);
   const byName = new Map(statuses.map((s) => [s.name, s]));
+  const used = new Map(usage.map((m) => [m.uplink, m]));
   const uplinks = (rev?.config.uplinks ?? []).map((u): UplinkView => {
     const s = byName.get(u.name);
     const configured = !u.enabled ? 'disabled' : u.drain ? 'draining' : 'unknown';
@@ -94,6 +101,14 @@ export async function getUplinksAt(): Promise<{ revision: number | null; uplinks
       lossPct: s?.lossPct ?? null,
       connections: s?.connections ?? 0,
       updatedAt: s?.updatedAt ?? null,
+      quality: u.quality ? { latencyWarnMs: u.quality.latencyWarnMs, lossWarnPct: u.quality.lossWarnPct, onDegraded: u.quality.onDegraded } : null,
+      metered: u.metered
+        ? {
+            capBytes: u.metered.capBytes, warnAt: u.metered.warnAt, onCap: u.metered.onCap,
+            usedBytes: used.has(u.name) ? Number(used.get(u.name)!.bytes) : null, periodStart: used.get(u.name)?.periodStart ?? null,
+            probeBytesPerMonth: probeBytesPerMonth(effectiveHealth(u)),
+          }
+        : null,
     };
   });
   return { revision: rev?.id ?? null, uplinks };

@@ -45,6 +45,10 @@ test('every Prisma model works on a database created by our SQL migrations', asy
     await db.agentRequest.create({ data: { createdAt: now, type: 'x' } });
     await db.dropLog.create({ data: { ts: now, chain: 'input', src: 'a', dst: 'b', proto: 'tcp' } });
     await db.setting.create({ data: { key: 'k', value: 'v' } });
+    await db.secret.create({ data: { id: '0'.repeat(32), value: 's', createdAt: now } });
+    await db.notification.create({ data: { createdAt: now, channel: 'hook', event: 'test', payload: '{}', nextAt: now } });
+    await db.meterUsage.create({ data: { uplink: 'lte', periodStart: now, bytes: 2n ** 40n, updatedAt: now } });
+    await db.agentMetric.create({ data: { name: 'failovers_total', labels: 'uplink="lte"', value: 1 } });
     const c = await db.counter.findUniqueOrThrow({ where: { name: 'lw_r_x' } });
     assert.equal(c.packets, 2n ** 40n);
     await db.user.delete({ where: { id: u.id } });

@@ -2,6 +2,7 @@ import type { Metadata } from 'next';
 import Link from 'next/link';
 import { notFound } from 'next/navigation';
 import { getRevision } from '@/lib/store/revisions';
+import { redactSecrets } from '@/lib/store/secrets';
 import { prisma } from '@/lib/db/prisma';
 import { fmtTime } from '@/lib/web/format';
 import { SubmitButton } from '@/components/SubmitButton';
@@ -40,7 +41,7 @@ export default async function RevisionPage({ params }: { params: Promise<{ id: s
       </header>
       <section className="card" aria-labelledby="json-h">
         <h2 id="json-h" className="h2 mb-2">Configuration</h2>
-        <pre className="max-h-[40rem] overflow-auto rounded-md bg-zinc-50 p-2 font-mono text-xs dark:bg-zinc-950" data-testid="rev-json">{JSON.stringify(rev.config, null, 2)}</pre>
+        <pre className="max-h-[40rem] overflow-auto rounded-md bg-zinc-50 p-2 font-mono text-xs dark:bg-zinc-950" data-testid="rev-json">{JSON.stringify(redactSecrets(rev.config), null, 2)}</pre>
       </section>
     </>
   );

@@ -10,14 +10,15 @@ import type { Facts, Plan, HealthState } from '../lib/compile/types';
 import { compile } from '../lib/compile/compile';
 import { MARK_MASK, counterUplinkIn, counterUplinkOut, uplinkIdOfMark } from '../lib/compile/constants';
 import { realRunner, type Runner } from './system/runner';
-import { gatherFacts } from './system/facts';
+import { gatherFacts, gatherFactsFull } from './system/facts';
+import { isIPv6 } from '../lib/validations/net';
 import { applyPlan, resetApplyCache, ApplyError, type ApplyCtx } from './system/apply';
 import { openDb } from '../lib/db/sqlite';
 import { NftCounterReader } from './system/nft';
 import { listConnections, deleteByMark } from './system/conntrack';
 import { watchLinks, type LinkWatcher } from './system/ipmonitor';
 import { AgentStore, isDbFault, type ConnRow, type UplinkStatusRow } from './store';
-import { HealthMonitor } from './health/monitor';
+import { HealthMonitor, type UplinkSnapshot } from './health/monitor';
 import { watchDbWrites, type DbWatch } from './system/dbwatch';
 import { ConfirmWatcher } from './confirm';
 import { Visibility } from './droplog';
@@ -30,6 +31,9 @@ import { traceKernel, type TraceSpec } from './system/trace';
 
 /** New port-scan bans within a minute that make a "ban storm" notification. */
 export const BAN_STORM = 10;
+
+/** Health entity of an uplink's IPv6 ("isp1/6"): config names never contain '/'. */
+export const FAMILY6_SUFFIX = '/6';
 
 export interface AgentOptions {
   db: DB;
@@ -116,6 +120,8 @@ export class Agent extends EventEmitter {
   private connCount = new Map<string, number>();
   private uplinkSince = new Map<string, { state: string; since: number; reason: string }>();
   private restoredDown = new Map<string, string>();
+  /** The kernel has IPv6 (from the last facts read). */
+  private ipv6 = true;
 
   constructor(opts: AgentOptions) {
     super();
@@ -206,11 +212,13 @@ export class Agent extends EventEmitter {
     return this.busy;
   }
 
-  private healthStates(config: Config): Record<string, HealthState> {
+  private healthStates(config: Config, family: 4 | 6 = 4): Record<string, HealthState> {
     const out: Record<string, HealthState> = {};
     const snap = this.health?.snapshot() ?? {};
     for (const u of config.uplinks) {
-      const s = snap[u.name]?.state ?? (this.restoredDown.has(u.name) ? 'down' : undefined);
+      const key = family === 6 ? `${u.name}${FAMILY6_SUFFIX}` : u.name;
+      const s = snap[key]?.state ?? (family === 4 && this.restoredDown.has(u.name) ? 'down' : undefined);
+      if (family === 6 && snap[key] === undefined) continue; // no IPv6 targets: IPv6 follows IPv4
       out[u.name] = s === 'up' ? 'up' : s === 'down' ? 'down' : s === 'degraded' ? 'degraded' : 'unknown';
     }
     return out;
@@ -244,18 +252,20 @@ export class Agent extends EventEmitter {
     const ifnames = [...config.lan.map((l) => l.interface), ...config.uplinks.map((u) => u.interface)];
     let interfaces: Facts['interfaces'] | null = null;
     try {
-      interfaces = await gatherFacts(this.runner, ifnames);
+      const full = await gatherFactsFull(this.runner, ifnames);
+      interfaces = full.interfaces;
+      this.ipv6 = full.ipv6;
       // Carrier/address facts reach the health monitor before compiling, so a lost carrier takes
       // the uplink out in this very reconcile (its transition coalesces into one more run).
       this.syncLinkStates(config, interfaces);
-      const facts: Facts = { interfaces, health: this.healthStates(config) };
+      const facts: Facts = { interfaces, health: this.healthStates(config), health6: this.healthStates(config, 6), ipv6: this.ipv6 };
       const overCap = this.meter.overCap(config);
       if (overCap.length) facts.overCap = overCap;
       this.notifier.configure(config.notifications);
       const plan = compile(config, facts);
       const res = await applyPlan(this.applyCtx, plan);
       const ms = performance.now() - t0;
-      const changed = res.nftChanged || res.routeOps.length > 0 || res.ruleOps.length > 0 || res.sysctlsChanged.length > 0;
+      const changed = res.nftChanged || res.routeOps.length > 0 || res.ruleOps.length > 0 || res.addrOps.length > 0 || res.sysctlsChanged.length > 0;
       const newRevision = revision !== this.lastAppliedRevision;
       this.lastPlan = plan;
       this.lastConfig = config;
@@ -263,7 +273,7 @@ export class Agent extends EventEmitter {
       this.lastRevisionSeen = revision;
       if (newRevision || changed || this.failures > 0) {
         this.store.recordApplied(revision, ms, facts);
-        const what = [res.nftChanged ? 'nft table' : null, res.routeOps.length ? `${res.routeOps.length} route ops` : null, res.ruleOps.length ? `${res.ruleOps.length} rule ops` : null, res.sysctlsChanged.length ? `${res.sysctlsChanged.length} sysctls` : null].filter(Boolean).join(', ');
+        const what = [res.nftChanged ? 'nft table' : null, res.routeOps.length ? `${res.routeOps.length} route ops` : null, res.ruleOps.length ? `${res.ruleOps.length} rule ops` : null, res.addrOps.length ? `${res.addrOps.length} address ops` : null, res.sysctlsChanged.length ? `${res.sysctlsChanged.length} sysctls` : null].filter(Boolean).join(', ');
         const msg = `applied revision ${revision} in ${ms.toFixed(0)} ms (${trigger}${what ? `; ${what}` : '; no kernel change'})`;
         if (newRevision || changed) {
           this.store.event('apply', msg);
@@ -351,23 +361,41 @@ export class Agent extends EventEmitter {
 
   private configureHealth(config: Config, facts: Facts, plan: Plan): void {
     if (!this.health) return;
+    // One monitored entity per uplink and family: "<name>" probes the IPv4 targets, "<name>/6"
+    // the IPv6 ones (an uplink's IPv6 can fail on its own: another gateway, often another path).
     this.health.configure(
-      config.uplinks.map((u) => {
+      config.uplinks.flatMap((u) => {
         const f = facts.interfaces[u.interface];
         const p = plan.uplinks.find((x) => x.name === u.name);
-        return {
-          name: u.name,
-          id: u.id,
-          interface: u.interface,
-          address: p?.address,
-          carrier: Boolean(f?.exists && f.up && f.carrier),
-          enabled: u.enabled,
-          health: effectiveHealth(u),
-          ...(this.restoredDown.has(u.name) ? { initialDown: `down before the agent restarted (${this.restoredDown.get(u.name)})` } : {}),
-        };
+        const h = effectiveHealth(u);
+        const v4 = h.targets.filter((t) => !isIPv6(t));
+        const v6 = h.targets.filter((t) => isIPv6(t));
+        const base = { id: u.id, interface: u.interface, carrier: Boolean(f?.exists && f.up && f.carrier), enabled: u.enabled };
+        const out = [];
+        if (v4.length > 0 || v6.length === 0) {
+          out.push({
+            ...base, name: u.name, address: p?.address, health: { ...h, targets: v4.length ? v4 : h.targets, quorum: h.quorum && Math.min(h.quorum, v4.length || h.targets.length) },
+            ...(this.restoredDown.has(u.name) ? { initialDown: `down before the agent restarted (${this.restoredDown.get(u.name)})` } : {}),
+          });
+        }
+        if (v6.length > 0 && u.ipv6) out.push({ ...base, name: `${u.name}${FAMILY6_SUFFIX}`, address: p?.v6?.address, health: { ...h, targets: v6, quorum: h.quorum && Math.min(h.quorum, v6.length) } });
+        return out;
       }),
     );
     this.restoredDown.clear();
+  }
+
+  /** The IPv6 side of an uplink for the dashboard: its own probes' verdict (or the IPv4 one when
+   *  it has no IPv6 targets), gated by the IPv6 plan (no gateway, backup tier, ...). */
+  private uplinkStatus6(u: Config['uplinks'][number], p: Plan['uplinks'][number], h: UplinkSnapshot | undefined) {
+    const v6 = p.v6!;
+    const base = uplinkStatus(u, p, h, Boolean(this.health));
+    let state = base.state;
+    let reason = base.reason;
+    if (v6.reason && ['no-gateway', 'health-down'].includes(v6.reason.code) && state !== 'disabled' && state !== 'draining') [state, reason] = ['down', v6.reason.detail];
+    else if (v6.reason?.code === 'backup' && state === 'up') reason = v6.reason.detail;
+    const live = state === 'up' || state === 'degraded';
+    return { state, reason, address: v6.address ?? null, gateway: v6.gateway ?? null, prefix: v6.prefix ?? null, latencyMs: live ? (h?.latencyMs ?? null) : null, lossPct: live ? (h?.lossPct ?? null) : null };
   }
 
   /** Uplink state for the dashboard and `status`: disabled/draining from config, else health. */
@@ -397,6 +425,7 @@ export class Agent extends EventEmitter {
         connections: this.connCount.get(u.name) ?? 0,
         rxBytes: BigInt(counters.get(counterUplinkIn(u.id)) ?? 0),
         txBytes: BigInt(counters.get(counterUplinkOut(u.id)) ?? 0),
+        ipv6: p?.v6 ? JSON.stringify(this.uplinkStatus6(u, p, snap[`${u.name}${FAMILY6_SUFFIX}`] ?? h)) : null,
       };
     });
     this.store.writeUplinks(rows);
@@ -493,11 +522,18 @@ export class Agent extends EventEmitter {
     const flows = this.flowSample(t.uplink);
     const r = await this.reconcile(`health: ${t.uplink} ${t.to}`);
     const reset = r.ok ? await this.cleanupFlows(before, this.lastPlan) : new Map<string, number>();
-    this.store.event('uplink', `uplink ${t.uplink}: ${t.from} → ${t.to} (${t.reason})`, t.uplink);
-    this.store.audit(t.to === 'down' ? 'uplink.failover' : 'uplink.state', `uplink ${t.uplink}: ${t.from} → ${t.to} (${t.reason})`);
+    // "isp1/6" is the IPv6 side of uplink isp1: events name the uplink and the family
+    const six = t.uplink.endsWith(FAMILY6_SUFFIX);
+    const name = six ? t.uplink.slice(0, -FAMILY6_SUFFIX.length) : t.uplink;
+    const label = six ? `${name} (IPv6)` : name;
+    this.store.event('uplink', `uplink ${label}: ${t.from} → ${t.to} (${t.reason})`, name);
+    this.store.audit(t.to === 'down' ? 'uplink.failover' : 'uplink.state', `uplink ${label}: ${t.from} → ${t.to} (${t.reason})`);
     if (r.ok) this.writeUplinkStatus();
     try {
-      this.notifyTransition(t, decidedAt, before, r.ok ? this.lastPlan : before, reset, flows);
+      if (six) {
+        const ev = t.to === 'down' ? 'uplink.down' : t.to === 'up' && t.from !== 'unknown' ? 'uplink.up' : null;
+        if (ev) this.notifier.notify({ event: ev, uplink: name, state: t.to, time: decidedAt, message: `uplink ${label}: ${t.from} → ${t.to} (${t.reason}).`, details: { family: 6, from: t.from, to: t.to, reason: t.reason } });
+      } else this.notifyTransition(t, decidedAt, before, r.ok ? this.lastPlan : before, reset, flows);
     } catch (e) {
       if (!isDbFault(e)) throw e; // the notification queue lives in the database: best effort
     }
@@ -565,13 +601,19 @@ export class Agent extends EventEmitter {
       const wasActive = before ? (before.uplinks.find((x) => x.name === u.name)?.active ?? false) : true;
       const dead = snap[u.name]?.state === 'down' || !c.enabled || u.reason?.code === 'cap-reached';
       const recoveredOther = !u.active && wasActive && !dead && !c.drain && after.uplinks.some((x) => x.active && x.priority < u.priority && cfg.get(x.name)?.failback === 'reset');
-      if ((dead && (wasActive || !c.enabled)) || recoveredOther) {
+      const v6 = u.v6;
+      const wasActive6 = before ? (before.uplinks.find((x) => x.name === u.name)?.v6?.active ?? false) : true;
+      const dead6 = v6 !== undefined && (dead || snap[`${u.name}${FAMILY6_SUFFIX}`]?.state === 'down') && !v6.active && wasActive6;
+      const families: (4 | 6)[] = [];
+      if ((dead && (wasActive || !c.enabled)) || recoveredOther) families.push(4);
+      if (dead6 || (families.length && v6 === undefined)) families.push(6); // without IPv6 config, its flows carry the uplink's mark too
+      for (const fam of families) {
         try {
-          const n = await deleteByMark(this.runner, u.mark, MARK_MASK);
-          deleted.set(u.name, n);
-          this.store.event('uplink', `deleted ${n} tracked connection(s) of uplink ${u.name} (${dead ? 'unusable' : 'failback reset'})`, u.name);
+          const n = await deleteByMark(this.runner, u.mark, MARK_MASK, fam);
+          deleted.set(u.name, (deleted.get(u.name) ?? 0) + n);
+          if (fam === 4 || n > 0) this.store.event('uplink', `deleted ${n} tracked ${fam === 6 ? 'IPv6 ' : ''}connection(s) of uplink ${u.name} (${dead || fam === 6 ? 'unusable' : 'failback reset'})`, u.name);
         } catch (e) {
-          this.log(`conntrack cleanup for ${u.name} failed: ${(e as Error).message}`);
+          this.log(`conntrack cleanup for ${u.name} (IPv${fam}) failed: ${(e as Error).message}`);
         }
       }
     }
@@ -703,7 +745,9 @@ export class Agent extends EventEmitter {
     if (!this.health) return;
     for (const u of config.uplinks) {
       const f = interfaces[u.interface];
-      this.health.setLinkState(u.name, { carrier: Boolean(f?.exists && f.up && f.carrier), hasAddress: Boolean(f?.addresses.length) });
+      const carrier = Boolean(f?.exists && f.up && f.carrier);
+      this.health.setLinkState(u.name, { carrier, hasAddress: Boolean(f?.addresses.length) });
+      if (u.ipv6) this.health.setLinkState(`${u.name}${FAMILY6_SUFFIX}`, { carrier, hasAddress: Boolean(f?.addresses6?.some((a) => a.scope === 'global') || f?.gateway6) });
     }
   }
 

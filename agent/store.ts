@@ -38,6 +38,8 @@ export interface UplinkStatusRow {
   connections: number;
   rxBytes: bigint;
   txBytes: bigint;
+  /** The IPv6 side as JSON, or null/absent (no IPv6 configured). */
+  ipv6?: string | null;
 }
 
 export interface ConnRow {
@@ -135,11 +137,11 @@ export class AgentStore {
       failed: db.prepare('UPDATE AgentState SET applyError = ?, errorRevision = ?, errorAt = ?, heartbeatAt = ? WHERE id = 1'),
       heartbeat: db.prepare('UPDATE AgentState SET heartbeatAt = ?, pid = ? WHERE id = 1'),
       started: db.prepare('UPDATE AgentState SET startedAt = ?, pid = ?, heartbeatAt = ? WHERE id = 1'),
-      upsertUplink: db.prepare(`INSERT INTO UplinkStatus (name, state, since, reason, address, gateway, latencyMs, lossPct, connections, rxBytes, txBytes, updatedAt)
-        VALUES (@name, @state, @since, @reason, @address, @gateway, @latencyMs, @lossPct, @connections, @rxBytes, @txBytes, @updatedAt)
+      upsertUplink: db.prepare(`INSERT INTO UplinkStatus (name, state, since, reason, address, gateway, latencyMs, lossPct, connections, rxBytes, txBytes, ipv6, updatedAt)
+        VALUES (@name, @state, @since, @reason, @address, @gateway, @latencyMs, @lossPct, @connections, @rxBytes, @txBytes, @ipv6, @updatedAt)
         ON CONFLICT(name) DO UPDATE SET state = excluded.state, since = excluded.since, reason = excluded.reason, address = excluded.address,
           gateway = excluded.gateway, latencyMs = excluded.latencyMs, lossPct = excluded.lossPct, connections = excluded.connections,
-          rxBytes = excluded.rxBytes, txBytes = excluded.txBytes, updatedAt = excluded.updatedAt`),
+          rxBytes = excluded.rxBytes, txBytes = excluded.txBytes, ipv6 = excluded.ipv6, updatedAt = excluded.updatedAt`),
       uplinkNames: db.prepare('SELECT name FROM UplinkStatus').pluck(),
       deleteUplink: db.prepare('DELETE FROM UplinkStatus WHERE name = ?'),
       upsertCounter: db.prepare(`INSERT INTO Counter (name, kind, ref, packets, bytes, updatedAt) VALUES (?, ?, ?, ?, ?, ?)
@@ -378,7 +380,7 @@ export class AgentStore {
     const now = Date.now();
     this.db.transaction(() => {
       const keep = new Set(rows.map((r) => r.name));
-      for (const r of rows) this.st.upsertUplink.run({ ...r, updatedAt: now });
+      for (const r of rows) this.st.upsertUplink.run({ ...r, ipv6: r.ipv6 ?? null, updatedAt: now });
       for (const n of this.st.uplinkNames.all() as string[]) if (!keep.has(n)) this.st.deleteUplink.run(n);
     })();
   }

@@ -4,7 +4,7 @@
 // -m puts the uplink's fwmark on every probe (ip rule fwmark <mark>/0xff00 lookup 200+id) and -I
 // binds it to the interface, so the probe leaves through that uplink even when it is not the
 // default route. Output is parsed line by line into resolved probe outcomes.
-import { isIfname, isIPv4 } from '../../lib/validations/net';
+import { isIfname, isIPv4, isIPv6 } from '../../lib/validations/net';
 import { realRunner, type Runner, type SpawnedProcess } from '../system/runner';
 import type { ProbeOutcome } from './state';
 
@@ -15,9 +15,9 @@ export type PingLine =
   | { kind: 'other' };
 
 const TS = String.raw`^(?:\[(\d+\.\d+)\] )?`;
-const REPLY_RE = new RegExp(TS + String.raw`\d+ bytes from [0-9.]+: icmp_seq=(\d+) ttl=\d+ time=(\d+(?:\.\d+)?) ms( \(DUP!\))?`);
+const REPLY_RE = new RegExp(TS + String.raw`\d+ bytes from [0-9a-fA-F.:]+: icmp_seq=(\d+) ttl=\d+ time=(\d+(?:\.\d+)?) ms( \(DUP!\))?`);
 const NOANSWER_RE = new RegExp(TS + String.raw`no answer yet for icmp_seq=(\d+)`);
-const ERROR_RE = new RegExp(TS + String.raw`From [0-9.]+(?: [^ ]+)? icmp_seq=(\d+) (.+)$`);
+const ERROR_RE = new RegExp(TS + String.raw`From [0-9a-fA-F.:]+(?: [^ ]+)? icmp_seq=(\d+) (.+)$`);
 
 /** Parse one line of `ping -n -O -D` output. */
 export function parsePingLine(line: string): PingLine {
@@ -99,7 +99,7 @@ export interface PingSpec {
 }
 
 export function pingArgv(s: PingSpec): string[] {
-  if (!isIPv4(s.target)) throw new Error(`ping: invalid target ${JSON.stringify(s.target)}`);
+  if (!isIPv4(s.target) && !isIPv6(s.target)) throw new Error(`ping: invalid target ${JSON.stringify(s.target)}`);
   if (!isIfname(s.ifname)) throw new Error(`ping: invalid interface ${JSON.stringify(s.ifname)}`);
   if (!Number.isInteger(s.intervalMs) || s.intervalMs < 10 || s.intervalMs > 600_000) throw new Error('ping: bad interval');
   if (!Number.isInteger(s.timeoutMs) || s.timeoutMs < 10 || s.timeoutMs > 600_000) throw new Error('ping: bad timeout');
@@ -108,6 +108,7 @@ export function pingArgv(s: PingSpec): string[] {
     if (!Number.isInteger(s.mark) || s.mark < 0 || s.mark > 0xffffffff) throw new Error('ping: bad mark');
     argv.push('-m', String(s.mark));
   }
+  if (isIPv6(s.target)) argv.push('-6'); // explicit: never a DNS lookup, never the other family
   argv.push('-I', s.ifname, s.target);
   return argv;
 }

@@ -4,7 +4,7 @@
 import net from 'node:net';
 import dgram from 'node:dgram';
 import { randomInt } from 'node:crypto';
-import { isIPv4 } from '../../lib/validations/net';
+import { isIPv4, isIPv6 } from '../../lib/validations/net';
 import type { ProbeOutcome } from './state';
 import type { Prober } from './ping';
 
@@ -58,7 +58,7 @@ export function isDnsReply(msg: Buffer, id: number): boolean {
 export function dnsProbe(s: SocketProbeSpec): Promise<number> {
   return new Promise((resolve, reject) => {
     const id = randomInt(0, 65536);
-    const sock = dgram.createSocket('udp4');
+    const sock = dgram.createSocket(isIPv6(s.target) ? 'udp6' : 'udp4');
     const t0 = performance.now();
     let finished = false;
     const timer = setTimeout(() => done(new Error('timeout')), s.timeoutMs);
@@ -89,8 +89,9 @@ export class SocketProber implements Prober {
     private readonly onOutcome: (o: ProbeOutcome) => void,
     private readonly now: () => number = Date.now,
   ) {
-    if (!isIPv4(spec.target)) throw new Error(`probe: invalid target ${JSON.stringify(spec.target)}`);
-    if (spec.localAddress !== undefined && !isIPv4(spec.localAddress)) throw new Error('probe: invalid local address');
+    const v6 = isIPv6(spec.target);
+    if (!isIPv4(spec.target) && !v6) throw new Error(`probe: invalid target ${JSON.stringify(spec.target)}`);
+    if (spec.localAddress !== undefined && !(v6 ? isIPv6(spec.localAddress) : isIPv4(spec.localAddress))) throw new Error('probe: invalid local address');
   }
 
   private once(): void {

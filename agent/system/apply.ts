@@ -7,6 +7,7 @@ import { META_CHAIN } from '../../lib/compile/constants';
 import type { Runner } from './runner';
 import { applyScript, checkScript, readInventory, readTableSnapshot, readTableState, tableFingerprint } from './nft';
 import { syncRoutes, syncRules, type RouteOp, type RuleOp } from './routes';
+import { syncAddresses, type AddrOp } from './addresses';
 import { applySysctls, type SysctlChange } from './sysctl';
 
 export interface ApplyCtx {
@@ -24,6 +25,8 @@ export interface ApplyResult {
   nftReason: string;
   routeOps: RouteOp[];
   ruleOps: RuleOp[];
+  /** IPv6 LAN address changes. */
+  addrOps: AddrOp[];
   sysctlsChanged: SysctlChange[];
   durationMs: number;
 }
@@ -117,8 +120,19 @@ function sameSets(kernel: Record<string, string[]> | null, want: Plan['staticSet
 async function applyPlanUnlocked(ctx: ApplyCtx, plan: Plan): Promise<ApplyResult> {
   const t0 = performance.now();
   const nft = await applyNft(ctx, plan); // throws before any route/rule change
-  const res: ApplyResult = { nftChanged: nft.changed, nftReason: nft.reason, routeOps: [], ruleOps: [], sysctlsChanged: [], durationMs: 0 };
+  const res: ApplyResult = { nftChanged: nft.changed, nftReason: nft.reason, routeOps: [], ruleOps: [], addrOps: [], sysctlsChanged: [], durationMs: 0 };
   const errors: Error[] = [];
+  // sysctls first: IPv6 forwarding and accept_ra must be in place before routes via RA gateways
+  try {
+    res.sysctlsChanged = await applySysctls(ctx.runner, plan.sysctls);
+  } catch (e) {
+    errors.push(e as Error);
+  }
+  try {
+    res.addrOps = await syncAddresses(ctx.runner, plan.addresses, plan.addressScopes);
+  } catch (e) {
+    errors.push(e as Error);
+  }
   try {
     res.routeOps = await syncRoutes(ctx.runner, plan.routes);
   } catch (e) {
@@ -126,11 +140,6 @@ async function applyPlanUnlocked(ctx: ApplyCtx, plan: Plan): Promise<ApplyResult
   }
   try {
     res.ruleOps = await syncRules(ctx.runner, plan.rules);
-  } catch (e) {
-    errors.push(e as Error);
-  }
-  try {
-    res.sysctlsChanged = await applySysctls(ctx.runner, plan.sysctls);
   } catch (e) {
     errors.push(e as Error);
   }

@@ -15,9 +15,10 @@ function u32(n: number, what: string): number {
   return n;
 }
 
-/** `conntrack -D -m MARK/MASK`; returns the number of flows deleted (0 is not an error). */
-export async function deleteByMark(runner: Runner, mark: number, mask = 0xffffffff): Promise<number> {
-    const argv = ['conntrack', '-D', '-m', `0x${u32(mark, 'mark').toString(16)}/0x${u32(mask, 'mask').toString(16)}`];
+/** `conntrack -D [-f ipv6] -m MARK/MASK`; returns the number of flows deleted (0 is not an error).
+ *  conntrack(8) works on IPv4 unless `-f ipv6` is given: one call per family. */
+export async function deleteByMark(runner: Runner, mark: number, mask = 0xffffffff, family: 4 | 6 = 4): Promise<number> {
+    const argv = ['conntrack', '-D', ...(family === 6 ? ['-f', 'ipv6'] : []), '-m', `0x${u32(mark, 'mark').toString(16)}/0x${u32(mask, 'mask').toString(16)}`];
   let r;
   try {
     r = await runner.run(argv, { allowFail: true });

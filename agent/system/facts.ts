@@ -1,6 +1,7 @@
 // Observed interface facts (links, IPv4 addresses, DHCP-style default gateways) for the compiler.
 import { z } from 'zod';
-import type { IfaceAddr, IfaceFacts } from '../../lib/compile/types';
+import type { IfaceAddr, IfaceAddr6, IfaceFacts } from '../../lib/compile/types';
+import { formatIPv6, parseIPv6 } from '../../lib/validations/net';
 import type { Runner } from './runner';
 
 const LinkSchema = z.object({
@@ -13,6 +14,10 @@ const AddrInfoSchema = z.object({
   local: z.string().optional(),
   prefixlen: z.number().int().optional(),
   secondary: z.boolean().optional(),
+  scope: z.string().optional(),
+  deprecated: z.boolean().optional(),
+  tentative: z.boolean().optional(),
+  dadfailed: z.boolean().optional(),
 });
 const AddrSchema = z.object({
   ifname: z.string(),
@@ -50,10 +55,12 @@ export function factsFromJson(
   linksText: string,
   addrsText: string,
   mainRoutesText: string,
+  mainRoutes6Text?: string,
 ): Record<string, IfaceFacts> {
   const links = parseJson(LinksJson, linksText, 'ip -j link show');
-  const addrs = parseJson(AddrsJson, addrsText, 'ip -j -4 addr show');
+  const addrs = parseJson(AddrsJson, addrsText, 'ip -j addr show');
   const routes = parseJson(MainRoutesJson, mainRoutesText, 'ip -j -4 route show table main');
+  const routes6 = mainRoutes6Text === undefined ? null : parseJson(MainRoutesJson, mainRoutes6Text, 'ip -j -6 route show table main');
   const out: Record<string, IfaceFacts> = {};
   for (const name of ifnames) {
     const link = links.find((l) => l.ifname === name);
@@ -83,17 +90,49 @@ export function factsFromJson(
       addresses,
     };
     if (best) f.gateway = best.gw;
+    if (routes6) {
+      const v6 = infos.filter((i) => i.family === 'inet6' && i.local !== undefined && parseIPv6(i.local) !== null && !i.dadfailed);
+      const scoped = (i: (typeof v6)[number]): IfaceAddr6 => {
+        const a: IfaceAddr6 = { address: formatIPv6(parseIPv6(i.local as string)!), prefix: i.prefixlen ?? 128, scope: i.scope === 'link' ? 'link' : 'global' };
+        if (i.deprecated) a.deprecated = true;
+        if (i.tentative) a.tentative = true;
+        return a;
+      };
+      f.addresses6 = [...v6.filter((i) => i.scope !== 'link' && i.scope !== 'host'), ...v6.filter((i) => i.scope === 'link')].map(scoped);
+      const gw6 = bestDefault(routes6, name);
+      if (gw6 && parseIPv6(gw6) !== null) f.gateway6 = formatIPv6(parseIPv6(gw6)!);
+    }
     out[name] = f;
   }
   return out;
 }
 
-/** Read links, IPv4 addresses and main-table default gateways for the given interfaces. */
-export async function gatherFacts(runner: Runner, ifnames: string[]): Promise<Record<string, IfaceFacts>> {
-    const [links, addrs, routes] = await Promise.all([
+function bestDefault(routes: z.infer<typeof MainRoutesJson>, dev: string): string | undefined {
+  let best: { gw: string; metric: number } | undefined;
+  for (const r of routes) {
+    if (r.dst !== 'default' || (r.type !== undefined && r.type !== 'unicast')) continue;
+    const metric = r.metric ?? 0;
+    for (const nh of r.nexthops ?? [{ gateway: r.gateway, dev: r.dev }]) {
+      if (nh.dev === dev && nh.gateway && (!best || metric < best.metric)) best = { gw: nh.gateway, metric };
+    }
+  }
+  return best?.gw;
+}
+
+/** Read links, addresses of both families and main-table default gateways (IPv4 and IPv6) for
+ *  the given interfaces; `ipv6` is false when the kernel has no IPv6 (the -6 read fails). */
+export async function gatherFactsFull(runner: Runner, ifnames: string[]): Promise<{ interfaces: Record<string, IfaceFacts>; ipv6: boolean }> {
+  const [links, addrs, routes, routes6] = await Promise.all([
     runner.run(['ip', '-j', 'link', 'show']),
-    runner.run(['ip', '-j', '-4', 'addr', 'show']),
+    runner.run(['ip', '-j', 'addr', 'show']),
     runner.run(['ip', '-j', '-4', 'route', 'show', 'table', 'main']),
+    runner.run(['ip', '-j', '-6', 'route', 'show', 'table', 'main'], { allowFail: true }),
   ]);
-  return factsFromJson(ifnames, links.stdout, addrs.stdout, routes.stdout);
+  const ipv6 = routes6.exitCode === 0;
+  return { interfaces: factsFromJson(ifnames, links.stdout, addrs.stdout, routes.stdout, ipv6 ? routes6.stdout : undefined), ipv6 };
+}
+
+/** Read links, addresses and main-table default gateways for the given interfaces. */
+export async function gatherFacts(runner: Runner, ifnames: string[]): Promise<Record<string, IfaceFacts>> {
+  return (await gatherFactsFull(runner, ifnames)).interfaces;
 }

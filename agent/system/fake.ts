@@ -12,6 +12,7 @@ export interface FakeLink {
   up: boolean;
   carrier: boolean;
   addresses: { address: string; prefix: number }[];
+  addresses6?: { address: string; prefix: number; deprecated?: boolean }[];
 }
 
 export interface FakeRoute {
@@ -91,17 +92,28 @@ export class FakeSystem {
     { priority: 32766, table: 'main' },
     { priority: 32767, table: 'default' },
   ];
+  /** IPv6 routes and rules (`ip -6 …`). */
+  routes6: FakeRoute[] = [];
+  rules6: FakeRule[] = [
+    { priority: 0, table: 'local' },
+    { priority: 32766, table: 'main' },
+  ];
   nft: Record<string, FakeNftTable> = {};
   /** Kernel defaults of the keys linkward touches; per-interface keys appear with addLink. */
   sysctls: Record<string, string> = {
     'net.ipv4.ip_forward': '0',
     'net.ipv4.tcp_syncookies': '1',
     'net.ipv4.icmp_echo_ignore_broadcasts': '1',
+    'net.ipv6.conf.all.forwarding': '0',
+    'net.netfilter.nf_conntrack_acct': '0',
     ...Object.fromEntries(['all', 'default'].flatMap((i) => Object.entries(FakeSystem.ifSysctls(i)))),
   };
   static ifSysctls(i: string): Record<string, string> {
     const k = `net.ipv4.conf.${i.replace(/\./g, '/')}`;
-    return { [`${k}.rp_filter`]: '0', [`${k}.log_martians`]: '0', [`${k}.accept_redirects`]: '1', [`${k}.send_redirects`]: '1', [`${k}.accept_source_route`]: '0' };
+    return {
+      [`${k}.rp_filter`]: '0', [`${k}.log_martians`]: '0', [`${k}.accept_redirects`]: '1', [`${k}.send_redirects`]: '1', [`${k}.accept_source_route`]: '0',
+      [`net.ipv6.conf.${i.replace(/\./g, '/')}.accept_ra`]: '1',
+    };
   }
   conns: FakeConn[] = [];
   calls: FakeCall[] = [];
@@ -206,6 +218,13 @@ export class FakeSystem {
     for (const r of this.state().routes) out.push(routeText(r));
     out.push('# ip -4 rule show');
     for (const r of [...this.rules].sort((a, b) => a.priority - b.priority)) out.push(ruleText(r));
+    out.push('# ip -6 route show table all');
+    const by = (a: FakeRoute, b: FakeRoute) => a.table - b.table || (a.dst < b.dst ? -1 : a.dst > b.dst ? 1 : a.metric - b.metric);
+    for (const r of [...this.routes6].sort(by)) out.push(routeText(r));
+    out.push('# ip -6 rule show');
+    for (const r of [...this.rules6].sort((a, b) => a.priority - b.priority)) out.push(ruleText(r));
+    out.push('# ip -6 addr (global)');
+    for (const [n, l] of Object.entries(this.links).sort()) for (const a of l.addresses6 ?? []) out.push(`${n} ${a.address}/${a.prefix}${a.deprecated ? ' deprecated' : ''}`);
     out.push('# sysctl');
     for (const k of Object.keys(this.sysctls).sort()) out.push(`${k} = ${this.sysctls[k]}`);
     out.push('# conntrack -L');
@@ -249,7 +268,26 @@ export class FakeSystem {
   }
 
   // ----- ip -----
+  /** The address family of the `ip` command running now (`ip -6 ...` works on the IPv6 stores). */
+  private fam: 4 | 6 = 4;
+
   private ip(args: string[]): RunResult {
+    const six = args.includes('-6') && args.indexOf('-6') < args.findIndex((x) => !x.startsWith('-'));
+    if (!six) return this.ipFam(args);
+    // IPv6 routes and rules live in their own stores, as in the kernel
+    [this.routes, this.routes6] = [this.routes6, this.routes];
+    [this.rules, this.rules6] = [this.rules6, this.rules];
+    this.fam = 6;
+    try {
+      return this.ipFam(args);
+    } finally {
+      [this.routes, this.routes6] = [this.routes6, this.routes];
+      [this.rules, this.rules6] = [this.rules6, this.rules];
+      this.fam = 4;
+    }
+  }
+
+  private ipFam(args: string[]): RunResult {
     let json = false;
     const a = [...args];
     while (a[0]?.startsWith('-')) {
@@ -259,6 +297,7 @@ export class FakeSystem {
     const [obj, verb, ...rest] = a;
     if (obj === 'link' && verb === 'show' && json) return ok(JSON.stringify(this.linkJson()));
     if (obj === 'addr' && verb === 'show' && json) return ok(JSON.stringify(this.addrJson()));
+    if ((obj === 'addr' || obj === 'address') && (verb === 'add' || verb === 'del' || verb === 'replace')) return this.addrChange(verb, rest);
     if (obj === 'route' && verb === 'show' && json) return ok(JSON.stringify(this.routeJson(rest)));
     if (obj === 'route' && (verb === 'replace' || verb === 'add')) return this.routeReplace(rest, verb === 'add');
     if (obj === 'route' && verb === 'del') return this.routeDel(rest);
@@ -281,8 +320,34 @@ export class FakeSystem {
     return Object.entries(this.links).map(([ifname, l], i) => ({
       ifindex: i + 2,
       ifname,
-      addr_info: l.addresses.map((x, j) => ({ family: 'inet', local: x.address, prefixlen: x.prefix, scope: 'global', ...(j > 0 ? { secondary: true } : {}), label: ifname })),
+      addr_info: [
+        ...l.addresses.map((x, j) => ({ family: 'inet', local: x.address, prefixlen: x.prefix, scope: 'global', ...(j > 0 ? { secondary: true } : {}), label: ifname })),
+        ...(l.addresses6 ?? []).map((x) => ({ family: 'inet6', local: x.address, prefixlen: x.prefix, scope: x.address.startsWith('fe80:') ? 'link' : 'global', ...(x.deprecated ? { deprecated: true } : {}) })),
+      ],
     }));
+  }
+
+  /** `ip -6 addr add|del|replace A/N dev D [preferred_lft P] [valid_lft V] [nodad]` (IPv6 only). */
+  private addrChange(verb: string, rest: string[]): RunResult {
+    const [cidr, ...more] = rest;
+    const dev = more[more.indexOf('dev') + 1];
+    const l = this.links[dev];
+    if (!l || more.indexOf('dev') < 0) return fail(`Cannot find device "${dev}"`, 1);
+    if (!/^[0-9a-f:]+\/\d+$/.test(cidr)) return fail(`fake ip addr: not emulated: ${rest.join(' ')}`, 255);
+    const [address, p] = cidr.split('/');
+    const list = (l.addresses6 ??= []);
+    const i = list.findIndex((x) => x.address === address);
+    if (verb === 'del') {
+      if (i < 0) return fail('RTNETLINK answers: Cannot assign requested address', 2);
+      list.splice(i, 1);
+      return ok();
+    }
+    if (verb === 'add' && i >= 0) return fail('RTNETLINK answers: File exists', 2);
+    const pl = more.indexOf('preferred_lft');
+    const entry = { address, prefix: Number(p), ...(pl >= 0 && more[pl + 1] === '0' ? { deprecated: true } : {}) };
+    if (i >= 0) list[i] = entry;
+    else list.push(entry);
+    return ok();
   }
   private routeJson(rest: string[]): unknown[] {
     const ti = rest.indexOf('table');
@@ -318,7 +383,7 @@ export class FakeSystem {
     const a = [...rest];
     if (['unreachable', 'blackhole', 'prohibit'].includes(a[0])) r.type = a.shift()!;
     const dst = a.shift()!;
-    r.dst = dst === 'default' ? 'default' : dst.includes('/') ? dst : `${dst}/32`;
+    r.dst = dst === 'default' ? 'default' : dst.includes('/') ? dst : `${dst}/${this.fam === 6 ? 128 : 32}`;
     while (a.length > 0) {
       const k = a.shift()!;
       if (k === 'table') r.table = tableId(a.shift()!);
@@ -350,10 +415,10 @@ export class FakeSystem {
     if (r.type === 'unicast' && !r.dev && !r.nexthops) return fail('Error: Device for nexthop is not up.', 2);
     // As the kernel: a gateway must be inside a connected prefix of its device unless `onlink`.
     for (const nh of r.nexthops ?? (r.via && r.dev ? [{ via: r.via, dev: r.dev, onlink: r.onlink }] : [])) {
-      if (!nh.onlink && !this.onLink(nh.dev, nh.via)) return fail('Error: Nexthop has invalid gateway.', 2);
+      if (this.fam === 4 && !nh.onlink && !this.onLink(nh.dev, nh.via)) return fail('Error: Nexthop has invalid gateway.', 2);
     }
     if (!r.scope && r.type === 'unicast' && !r.via && !r.nexthops) r.scope = 'link';
-    if (r.src && !Object.values(this.links).some((l) => l.addresses.some((x) => x.address === r.src))) {
+    if (r.src && !Object.values(this.links).some((l) => [...l.addresses, ...(l.addresses6 ?? [])].some((x) => x.address === r.src))) {
       return fail('Error: Invalid prefsrc address.', 2);
     }
     const i = this.routes.findIndex((x) => x.table === r.table && x.dst === r.dst && x.metric === r.metric);
@@ -368,7 +433,7 @@ export class FakeSystem {
     let type: string | undefined;
     if (['unreachable', 'blackhole', 'prohibit', 'unicast'].includes(a[0])) type = a.shift();
     const d = a.shift()!;
-    const dst = d === 'default' ? 'default' : d.includes('/') ? d : `${d}/32`;
+    const dst = d === 'default' ? 'default' : d.includes('/') ? d : `${d}/${this.fam === 6 ? 128 : 32}`;
     let table = 254;
     let metric: number | undefined;
     let via: string | undefined;

@@ -35,6 +35,7 @@ export const isOurTable = (t: number): boolean => Number.isInteger(t) && t >= TA
 export const RULE_PRIO_SUPPRESS_MAIN = 10000; // lookup main suppress_prefixlength 0
 export const RULE_PRIO_FROM_BASE = 10100; // + id: from <uplink address> lookup 200+id
 export const RULE_PRIO_FWMARK_BASE = 10200; // + id: fwmark <mark>/0xff00 lookup 200+id
+export const RULE_PRIO_FROM_PREFIX_BASE = 10300; // + id: IPv6 from <uplink prefix> lookup 200+id (native LANs)
 export const RULE_PRIO_FALLBACK = 10900; // lookup 200
 export const RULE_PRIO_MIN = 10000;
 export const RULE_PRIO_MAX = 10999;
@@ -108,6 +109,8 @@ export const counterUplinkOut = (id: number) => `lw_u_${id}_out`;
 export const counterBuiltin = (key: string) => `lw_b_${ident(key)}`;
 
 export const setAddressList = (name: string) => `lw_l_${ident(name)}`;
+/** The IPv6 entries of an address list (config names have no '_': the suffix cannot collide). */
+export const setAddressList6 = (name: string) => `lw_l_${ident(name)}_6`;
 export const setPin = (id: number) => `lw_pin_${id}`;
 export const SET_BANNED = 'lw_banned';
 export const SET_SCAN = 'lw_scan';
@@ -119,6 +122,16 @@ export const SET_SCAN_PORTS = 'lw_scan_ports';
 export const SET_NEVER_BAN = 'lw_never_ban';
 /** Source networks not routed on the Internet, dropped on uplinks (firewall.antiSpoof.bogons). */
 export const SET_BOGONS = 'lw_bogons';
+/** IPv6 twins of the sets above: bans and scan tracking per /64 (an IPv6 host has many addresses). */
+export const SET_BANNED6 = 'lw_banned6';
+export const SET_SCAN6 = 'lw_scan6';
+export const SET_SCAN_PORTS6 = 'lw_scan_ports6';
+export const SET_NEVER_BAN6 = 'lw_never_ban6';
+export const SET_BOGONS6 = 'lw_bogons6';
+export const SET_DROP_INPUT6 = 'lw_drop_input6';
+export const SET_DROP_FORWARD6 = 'lw_drop_forward6';
+/** The /64 of an IPv6 source, as an nft expression: bans and scan counting are per /64. */
+export const SADDR64 = 'ip6 saddr & ffff:ffff:ffff:ffff::';
 /** Drop records (issue 8): dynamic sets keyed by iifname . saddr . daddr . l4proto . dport, with
  *  per-element counters; the agent reads them (nft -j list set) into the DropLog table. */
 export const SET_DROP_INPUT = 'lw_drop_input';
@@ -145,12 +158,23 @@ export const BUILTIN_COUNTERS: Record<string, string> = {
   portscan: 'packets that triggered a port-scan ban',
   antilockout: 'LAN packets to the dashboard/SSH accepted by the anti-lockout rule',
   spoofed: 'packets dropped on an uplink with a LAN, loopback or router source address (forged)',
+  'icmpv6-in': 'ICMPv6 accepted by the router (neighbor discovery, MLD, errors, DHCPv6 replies, firewall.icmpv6In)',
+  'icmpv6-fwd': 'ICMPv6 errors forwarded (packet too big, time exceeded, …: IPv6 path MTU discovery needs them)',
+  'icmpv6-out-drop': 'ICMPv6 the router tried to send but firewall.icmpv6Out does not allow',
   bogon: 'packets dropped on an uplink with a source not routed on the Internet (bogon)',
 };
 
 /** IPv4 networks that are never a genuine source on the Internet (IANA special-purpose registry,
  *  RFC 6890: not globally reachable): this-network, private, shared/CGNAT, loopback, link-local,
  *  IETF protocol assignments, documentation, benchmarking, multicast, reserved and broadcast. */
+/** IPv6 sources that are never genuine from the Internet for a new connection (RFC 6890
+ *  registry): ::/8 (unspecified, loopback, IPv4-mapped/compatible), discard-only, documentation,
+ *  ORCHID, the old 6bone, unique-local, site-local, multicast. Link-local (fe80::/10) is not here:
+ *  neighbours on the uplink's own link use it (neighbor discovery, DHCPv6 replies). */
+export const BOGONS_V6: readonly string[] = [
+  '::/8', '100::/64', '2001:10::/28', '2001:db8::/32', '3ffe::/16', 'fc00::/7', 'fec0::/10', 'ff00::/8',
+];
+
 export const BOGONS_V4: readonly string[] = [
   '0.0.0.0/8', '10.0.0.0/8', '100.64.0.0/10', '127.0.0.0/8', '169.254.0.0/16', '172.16.0.0/12',
   '192.0.0.0/24', '192.0.2.0/24', '192.168.0.0/16', '198.18.0.0/15', '198.51.100.0/24',

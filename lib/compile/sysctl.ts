@@ -2,6 +2,7 @@
 // contains '.' (VLAN "eth0.10") is written with '/' in that segment ("net.ipv4.conf.eth0/10.rp_filter"),
 // which is how sysctl(8) and /proc/sys translation expect it.
 import type { Config } from '../validations/config';
+import type { Facts } from './types';
 
 const RP: Record<Config['sysctl']['rpFilter'], string> = { off: '0', strict: '1', loose: '2' };
 
@@ -25,7 +26,12 @@ export function sysctlProcPath(key: string): string {
   return `/proc/sys/${key.split('.').map((seg) => seg.replace(/\//g, '.')).join('/')}`;
 }
 
-export function planSysctls(config: Config): Record<string, string> {
+/** The kernel parameters of the plan. Per-interface keys only for interfaces that exist (a key
+ *  of a missing interface cannot be written). IPv6: forwarding on (the LAN's IPv6 keeps working
+ *  behind the firewall), router advertisements still accepted on the uplinks (accept_ra=2: the
+ *  kernel ignores RAs once forwarding is on otherwise, and the IPv6 default route would expire),
+ *  and not accepted on LANs the router advertises itself. Conntrack accounting on (bytes per flow). */
+export function planSysctls(config: Config, facts?: Facts): Record<string, string> {
   const s = config.sysctl;
   const out: Record<string, string> = {
     'net.ipv4.ip_forward': '1',
@@ -37,8 +43,15 @@ export function planSysctls(config: Config): Record<string, string> {
     'net.ipv4.conf.all.send_redirects': '0',
     'net.ipv4.conf.all.accept_source_route': '0',
   };
-  const ifs = [...config.lan.map((l) => l.interface), ...config.uplinks.map((u) => u.interface)];
+  out['net.netfilter.nf_conntrack_acct'] = '1';
+  const exists = (i: string) => !facts || facts.interfaces[i]?.exists === true;
+  const ifs = [...config.lan.map((l) => l.interface), ...config.uplinks.map((u) => u.interface)].filter(exists);
   for (const i of [...new Set(ifs)].sort()) out[`net.ipv4.conf.${sysctlIfSegment(i)}.rp_filter`] = RP[s.rpFilter];
+  if (facts?.ipv6 !== false) {
+    out['net.ipv6.conf.all.forwarding'] = '1';
+    for (const u of config.uplinks) if (exists(u.interface)) out[`net.ipv6.conf.${sysctlIfSegment(u.interface)}.accept_ra`] = '2';
+    for (const l of config.lan) if (l.ipv6?.ra !== undefined && l.ipv6.ra && exists(l.interface)) out[`net.ipv6.conf.${sysctlIfSegment(l.interface)}.accept_ra`] = '0';
+  }
   // Sorted keys: deterministic JSON.
   return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }

@@ -7,6 +7,15 @@ export interface IfaceAddr {
   prefix: number; // 24
 }
 
+export interface IfaceAddr6 {
+  address: string; // "2001:db8:1::2" (RFC 5952 text)
+  prefix: number;
+  scope: 'global' | 'link';
+  /** Preferred lifetime 0 (RFC 4862 "deprecated"): not used for new connections. */
+  deprecated?: boolean;
+  tentative?: boolean;
+}
+
 export interface IfaceFacts {
   name: string;
   exists: boolean;
@@ -17,6 +26,10 @@ export interface IfaceFacts {
   addresses: IfaceAddr[]; // IPv4 only, primary first
   /** Default gateway learned on this interface (main-table default route via this dev, e.g. from DHCP). */
   gateway?: string;
+  /** IPv6 addresses (global first, then link-local); absent = none / not read. */
+  addresses6?: IfaceAddr6[];
+  /** IPv6 default gateway on this interface in the main table (router advertisements), often link-local. */
+  gateway6?: string;
 }
 
 /** What the agent observed on the machine; everything the compiler cannot know from the config. */
@@ -26,6 +39,10 @@ export interface Facts {
   health: Record<string, HealthState>;
   /** Metered uplinks whose data cap is reached in the current period (the agent's meter). */
   overCap?: string[];
+  /** IPv6 health verdict per uplink name (probes to its IPv6 targets); missing = 'unknown'. */
+  health6?: Record<string, HealthState>;
+  /** The kernel has IPv6 (false when booted with ipv6.disable=1: no IPv6 sysctls, routes or rules). Default true. */
+  ipv6?: boolean;
 }
 
 /** Range documentation (also in docs/agent.md):
@@ -33,6 +50,8 @@ export interface Facts {
  *  - ip rule priorities: 10000..10999 (see RULE_PRIO_* in lib/compile/constants.ts)
  *  - fwmark/ct mark: uplink.id << 8 under mask 0xff00 */
 export interface RouteSpec {
+  /** Address family (absent = 4). */
+  family?: 6;
   table: number;
   /** "default" or a network "a.b.c.d/n". */
   dst: string;
@@ -48,6 +67,8 @@ export interface RouteSpec {
 }
 
 export interface RuleSpec {
+  /** Address family (absent = 4). */
+  family?: 6;
   priority: number;
   table: number | 'main';
   from?: string; // "a.b.c.d" or "a.b.c.d/n"
@@ -88,6 +109,42 @@ export interface UplinkPlan {
   active: boolean;
   /** Why not active; null when active. Consumers switch on `code`, never parse `detail`. */
   reason: UplinkReason | null;
+  /** IPv6 of this uplink (only when the config has an `ipv6` block for it). */
+  v6?: UplinkPlan6;
+}
+
+export interface UplinkPlan6 {
+  /** A global, non-deprecated address on the interface (source of router-originated IPv6). */
+  address?: string;
+  /** The on-link network of that address ("2001:db8:1::/64"). */
+  net?: string;
+  /** The IPv6 next hop (configured, or the main table's default route on the interface). */
+  gateway?: string;
+  /** The prefix the ISP routes to this uplink (canonical text), from the config. */
+  prefix?: string;
+  /** Takes new IPv6 connections (the weighted pick of NPTv6 LANs, the fallback table). */
+  active: boolean;
+  reason: UplinkReason | null;
+}
+
+/** An IPv6 address the agent keeps on a LAN interface (native prefixes, the NPTv6 LAN address). */
+export interface AddrSpec {
+  dev: string;
+  /** "2001:db8:100::1/64" */
+  address: string;
+}
+
+/** Router advertisements for one LAN interface (radvd, supervised by the agent). */
+export interface RaSpec {
+  dev: string;
+  prefixes: {
+    prefix: string;
+    /** RFC 8475: the prefix of a dead uplink is advertised with preferred lifetime 0, so hosts
+     *  stop using it for new connections at once (and keep it for the ones they have). */
+    deprecated: boolean;
+    /** Which uplink the prefix belongs to (native), or null (the NPTv6 LAN prefix). */
+    uplink: string | null;
+  }[];
 }
 
 /** Why an uplink takes no new connections, in the order planUplinks checks them:
@@ -139,6 +196,13 @@ export interface Plan {
   dynamicSets: string[];
   routes: RouteSpec[];
   rules: RuleSpec[];
+  /** IPv6 addresses the agent keeps on LAN interfaces. */
+  addresses: AddrSpec[];
+  /** Prefixes inside which the agent owns LAN addresses: others there are removed, addresses
+   *  outside them are never touched. */
+  addressScopes: string[];
+  /** Router advertisements per LAN (empty: radvd is not run). */
+  ra: RaSpec[];
   /** sysctl key (dotted, e.g. "net.ipv4.ip_forward") → value. */
   sysctls: Record<string, string>;
   counters: CounterSpec[];

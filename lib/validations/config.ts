@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import {
   NAME_RE, NAME_HINT, isIfname, isIPv4, parseCidr, hostBitsSet, cidrToString, networkOf, parsePortSpec,
+  parseIPv6, parseCidr6, hostBitsSet6, net6Text, isLinkLocal6, isMulticast6, familyOf, type Family,
 } from './net';
 import { lockoutIssues } from './lockout';
 import { notificationSchema, qualitySchema, meteredSchema, secretSchema, METERED_HEALTH } from './observe';
@@ -28,6 +29,49 @@ export const networkSchema = z.string().superRefine((s, ctx) => {
     });
   }
 });
+/** An IPv6 address, no zone id. */
+export const ipv6Schema = z.string().refine((s) => parseIPv6(s) !== null, 'not an IPv6 address (no zone ids like %eth0)');
+/** An address of either family. */
+export const ipSchema = z.string().refine((s) => isIPv4(s) || parseIPv6(s) !== null, 'not an IPv4 or IPv6 address');
+/** An IPv6 network (bare address = /128). Host bits must be zero. */
+export const network6Schema = z.string().superRefine((s, ctx) => {
+  const c = parseCidr6(s);
+  if (!c) ctx.addIssue({ code: 'custom', message: 'not an IPv6 address or prefix (like 2001:db8::/48; no zone ids)' });
+  else if (hostBitsSet6(c)) ctx.addIssue({ code: 'custom', message: `host bits set; did you mean ${net6Text(c)}?` });
+});
+/** A network of either family (IPv4 CIDR or IPv6 prefix; a bare address is a host). */
+export const anyNetworkSchema = z.string().superRefine((s, ctx) => {
+  const fam = familyOf(s);
+  if (fam === 4) {
+    const c = parseCidr(s)!;
+    if (hostBitsSet(c)) ctx.addIssue({ code: 'custom', message: `host bits set; did you mean ${cidrToString({ address: networkOf(c), prefix: c.prefix })}?` });
+  } else if (fam === 6) {
+    const c = parseCidr6(s)!;
+    if (hostBitsSet6(c)) ctx.addIssue({ code: 'custom', message: `host bits set; did you mean ${net6Text(c)}?` });
+  } else ctx.addIssue({ code: 'custom', message: 'not an IPv4 (a.b.c.d/n) or IPv6 (2001:db8::/48) address or network' });
+});
+/** A health-probe target: a global address of either family (no link-local, no multicast). */
+export const targetSchema = z.string().superRefine((s, ctx) => {
+  if (isIPv4(s)) return;
+  if (parseIPv6(s) === null) ctx.addIssue({ code: 'custom', message: 'not an IPv4 or IPv6 address' });
+  else if (isLinkLocal6(s) || isMulticast6(s)) ctx.addIssue({ code: 'custom', message: 'must be a global IPv6 address (not link-local or multicast)' });
+});
+/** Router IPv6 interface address with prefix, e.g. fd00:1::1/64. */
+export const iface6AddressSchema = z.string().superRefine((s, ctx) => {
+  const c = parseCidr6(s, false);
+  if (!c || c.prefix < 48 || c.prefix > 64) ctx.addIssue({ code: 'custom', message: 'not an IPv6 interface address like fd00:1::1/64 (prefix 48-64)' });
+  else if (!hostBitsSet6(c)) ctx.addIssue({ code: 'custom', message: 'is the prefix itself; use a host address like fd00:1::1/64' });
+  else if (isLinkLocal6(s) || isMulticast6(s)) ctx.addIssue({ code: 'custom', message: 'must be a global or unique-local address' });
+});
+/** A routed/delegated IPv6 prefix (/32 to /64). */
+export const prefix6Schema = network6Schema.superRefine((s, ctx) => {
+  const c = parseCidr6(s);
+  if (c && (c.prefix < 32 || c.prefix > 64 || !s.includes('/'))) ctx.addIssue({ code: 'custom', message: 'must be a prefix /32 to /64, like 2001:db8:100::/56' });
+});
+
+/** The family of a validated address/network string (4 when unknown). */
+export const famOf = (s: string): Family => familyOf(s) ?? 4;
+
 /** An interface address with prefix, e.g. 192.168.1.1/24 (host bits expected). */
 export const ifaceAddressSchema = z.string().superRefine((s, ctx) => {
   const c = parseCidr(s, false);
@@ -44,7 +88,7 @@ export const portSpecSchema = z.union([z.number(), z.string()]).superRefine((v, 
 });
 
 export const PROTOCOLS = ['tcp', 'udp'] as const;
-export const RULE_PROTOCOLS = ['tcp', 'udp', 'icmp', 'any'] as const;
+export const RULE_PROTOCOLS = ['tcp', 'udp', 'icmp', 'icmpv6', 'any'] as const;
 export const ACTIONS = ['accept', 'drop', 'reject'] as const;
 export const CHAINS = ['input', 'forward', 'output'] as const;
 export const HELPERS = ['ftp', 'tftp', 'sip', 'irc'] as const;
@@ -55,6 +99,11 @@ export const ICMP_TYPES = [
   'router-advertisement', 'router-solicitation', 'time-exceeded', 'parameter-problem',
   'timestamp-request', 'timestamp-reply', 'info-request', 'info-reply',
   'address-mask-request', 'address-mask-reply',
+] as const;
+/** ICMPv6 types an admin can allow or not (nft names). Neighbor discovery (133-137) and MLD
+ *  (130-132, 143) are not in this list: they are always allowed (RFC 4890: IPv6 breaks without). */
+export const ICMPV6_TYPES = [
+  'destination-unreachable', 'packet-too-big', 'time-exceeded', 'parameter-problem', 'echo-request', 'echo-reply',
 ] as const;
 
 const list = <T extends z.ZodTypeAny>(item: T, max: number, what = 'entries') =>
@@ -71,7 +120,8 @@ export const HEALTH_FAST = { intervalMs: 240, timeoutMs: 360, downAfter: 2, upAf
  *  slower defaults, so "not given" must stay visible). */
 export const healthSchema = z
   .object({
-    targets: list(ipv4Schema, 8, 'targets').min(1, 'at least one target'),
+    /** IPv4 and/or IPv6 targets: each family is probed (and decided) on its own. */
+    targets: list(targetSchema, 8, 'targets').min(1, 'at least one target'),
     method: z.enum(HEALTH_METHODS).default('icmp'),
     /** TCP port for method "tcp" (default 80); UDP port for "dns" (default 53). */
     port: portSchema.optional(),
@@ -91,11 +141,44 @@ export const healthSchema = z
     }
   });
 
+/** IPv6 of one LAN (docs/ipv6.md). Without it, linkward manages no IPv6 on that LAN (a prefix
+ *  routed to it by other means keeps working through the firewall). */
+export const lan6Schema = z
+  .object({
+    /** nptv6: the LAN keeps one stable prefix (`address`), translated to each uplink's prefix
+     *  (RFC 6296); native: each uplink's prefix is advertised on the LAN, deprecated when it dies. */
+    mode: z.enum(['nptv6', 'native']),
+    /** The router's address on the LAN with its prefix (nptv6: required, a ULA or the primary uplink's). */
+    address: iface6AddressSchema.optional(),
+    /** native: which /64 of each uplink's prefix this LAN uses (0 = the first). */
+    subnet: z.number().int().min(0, 'must be 0-255').max(255, 'must be 0-255').default(0),
+    /** Send router advertisements on this LAN (radvd, supervised by the agent). */
+    ra: z.boolean().default(true),
+  })
+  .strict()
+  .superRefine((l, ctx) => {
+    if (l.mode === 'nptv6' && !l.address) ctx.addIssue({ code: 'custom', path: ['address'], message: 'nptv6 needs the LAN prefix: the router address on it, like fd00:1::1/64' });
+  });
+
 export const lanSchema = z
   .object({
     name: nameSchema,
     interface: ifnameSchema,
     address: ifaceAddressSchema,
+    ipv6: lan6Schema.optional(),
+  })
+  .strict();
+
+/** IPv6 of one uplink. */
+export const uplink6Schema = z
+  .object({
+    /** "auto": the main table's IPv6 default route on the interface (router advertisements). A
+     *  link-local gateway (fe80::1) is fine: it is used with the interface. */
+    gateway: z.union([z.literal('auto'), ipv6Schema]).default('auto'),
+    /** The prefix the ISP routes (delegates) to this uplink, e.g. 2001:db8:100::/56. Needed for
+     *  native LANs (their /64 comes from it) and for NPTv6 (the translation target); without it
+     *  an NPTv6 LAN is masqueraded to the uplink's own IPv6 address on this uplink. */
+    prefix: prefix6Schema.optional(),
   })
   .strict();
 
@@ -114,6 +197,7 @@ export const uplinkSchema = z
     /** On recovery: "keep" leaves moved flows where they are; "reset" deletes flows of the same tier so they come back. */
     failback: z.enum(['keep', 'reset']).default('keep'),
     health: healthSchema.optional(),
+    ipv6: uplink6Schema.optional(),
     /** Latency/loss thresholds: the degraded state (issue 17, lib/validations/observe.ts). */
     quality: qualitySchema.optional(),
     /** A data cap (issue 17). */
@@ -137,8 +221,8 @@ export const serviceSchema = z
     port: portSpecSchema,
     /** Uplinks on which the service is reachable (default: all). */
     uplinks: list(nameSchema, 50, 'uplinks').optional(),
-    /** Allow only these source networks (default: any). */
-    sources: list(networkSchema, 256, 'sources').optional(),
+    /** Allow only these source networks, IPv4 and/or IPv6 (default: any). */
+    sources: list(anyNetworkSchema, 256, 'sources').optional(),
     /** Also reachable from the LAN (default true). */
     lan: z.boolean().default(true),
     helper: z.enum(HELPERS).optional(),
@@ -153,9 +237,9 @@ export const ruleSchema = z
     chain: z.enum(CHAINS),
     action: z.enum(ACTIONS),
     protocol: z.enum(RULE_PROTOCOLS).default('any'),
-    source: networkSchema.optional(),
-    destination: networkSchema.optional(),
-    /** Match against a named address list (compiled to an nft set). */
+    source: anyNetworkSchema.optional(),
+    destination: anyNetworkSchema.optional(),
+    /** Match against a named address list (compiled to an nft set per family). */
     sourceList: nameSchema.optional(),
     destinationList: nameSchema.optional(),
     port: portSpecSchema.optional(),
@@ -170,12 +254,27 @@ export const ruleSchema = z
     if (r.port !== undefined && r.protocol !== 'tcp' && r.protocol !== 'udp') {
       ctx.addIssue({ code: 'custom', path: ['port'], message: 'a port needs protocol tcp or udp' });
     }
+    sameFamily(ctx, [['source', r.source], ['destination', r.destination]], r.protocol);
   });
+
+/** Addresses of one rule/policy must be of one family, and icmp/icmpv6 must match it. */
+function sameFamily(ctx: z.RefinementCtx, fields: [string, string | undefined][], protocol?: string): void {
+  const given = fields.filter((f): f is [string, string] => f[1] !== undefined && familyOf(f[1]) !== null);
+  const fams = new Set(given.map(([, v]) => famOf(v)));
+  if (fams.size > 1) {
+    ctx.addIssue({ code: 'custom', path: [given[1][0]], message: `is IPv${famOf(given[1][1])} but ${given[0][0]} is IPv${famOf(given[0][1])}: one rule matches one family` });
+    return;
+  }
+  const fam = [...fams][0];
+  if (protocol === 'icmp' && fam === 6) ctx.addIssue({ code: 'custom', path: ['protocol'], message: 'icmp is IPv4: use icmpv6 with IPv6 addresses' });
+  if (protocol === 'icmpv6' && fam === 4) ctx.addIssue({ code: 'custom', path: ['protocol'], message: 'icmpv6 is IPv6: use icmp with IPv4 addresses' });
+}
 
 export const addressListSchema = z
   .object({
     name: nameSchema,
-    entries: list(networkSchema, 200000, 'entries'),
+    /** IPv4 and/or IPv6 networks (one nft set per family). */
+    entries: list(anyNetworkSchema, 200000, 'entries'),
   })
   .strict();
 
@@ -186,18 +285,31 @@ export const portForwardSchema = z
     uplinks: list(nameSchema, 50, 'uplinks').optional(),
     protocol: z.enum(PROTOCOLS),
     port: portSpecSchema,
-    to: ipv4Schema,
+    /** The LAN host: IPv4 (DNAT) or IPv6 (a pinhole: no address translation, the host's own
+     *  address is reachable; `port` is opened to it as is). */
+    to: ipSchema,
     toPort: portSchema.optional(),
-    sources: list(networkSchema, 256, 'sources').optional(),
+    sources: list(anyNetworkSchema, 256, 'sources').optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((p, ctx) => {
+    if (familyOf(p.to) !== 6) {
+      const v6 = (p.sources ?? []).findIndex((x) => famOf(x) === 6);
+      if (v6 >= 0) ctx.addIssue({ code: 'custom', path: ['sources', v6], message: 'is IPv6 but the forward goes to an IPv4 host' });
+      return;
+    }
+    if (p.toPort !== undefined) ctx.addIssue({ code: 'custom', path: ['toPort'], message: 'an IPv6 forward is a pinhole (no translation): the port stays the same' });
+    if (isLinkLocal6(p.to) || isMulticast6(p.to)) ctx.addIssue({ code: 'custom', path: ['to'], message: 'must be a global IPv6 address of the LAN host' });
+    const v4 = (p.sources ?? []).findIndex((x) => famOf(x) === 4);
+    if (v4 >= 0) ctx.addIssue({ code: 'custom', path: ['sources', v4], message: 'is IPv4 but the pinhole goes to an IPv6 host' });
+  });
 
 export const policySchema = z
   .object({
     name: nameSchema,
     enabled: z.boolean().default(true),
-    source: networkSchema.optional(),
-    destination: networkSchema.optional(),
+    source: anyNetworkSchema.optional(),
+    destination: anyNetworkSchema.optional(),
     protocol: z.enum(PROTOCOLS).optional(),
     port: portSpecSchema.optional(),
     uplink: nameSchema,
@@ -209,6 +321,7 @@ export const policySchema = z
     if (p.port !== undefined && !p.protocol) {
       ctx.addIssue({ code: 'custom', path: ['port'], message: 'a port needs protocol tcp or udp' });
     }
+    sameFamily(ctx, [['source', p.source], ['destination', p.destination]]);
   });
 
 export const firewallSchema = z
@@ -219,6 +332,14 @@ export const firewallSchema = z
     ]),
     /** ICMP types accepted from anywhere to the router (related errors are always accepted). */
     icmpIn: list(z.enum(ICMP_TYPES), ICMP_TYPES.length, 'types').default(['echo-request']),
+    /** ICMPv6 types accepted to the router beyond the ones IPv6 needs (neighbor discovery, MLD,
+     *  and the errors packet-too-big, time-exceeded, parameter-problem, destination-unreachable,
+     *  which are always accepted: RFC 4890). echo-request is rate-limited. */
+    icmpv6In: list(z.enum(ICMPV6_TYPES), ICMPV6_TYPES.length, 'types').default(['echo-request']),
+    /** ICMPv6 types the router itself may send (neighbor discovery and MLD always). */
+    icmpv6Out: list(z.enum(ICMPV6_TYPES), ICMPV6_TYPES.length, 'types').default([
+      'destination-unreachable', 'packet-too-big', 'time-exceeded', 'parameter-problem', 'echo-request', 'echo-reply',
+    ]),
     logDrops: z.boolean().default(true),
     /** Log at most this many dropped packets per minute. */
     logRatePerMinute: z.number().int().min(1).max(100000).default(60),
@@ -232,7 +353,7 @@ export const firewallSchema = z
         banSeconds: z.number().int().min(1).max(604800).default(600),
         /** Sources that are never banned, on top of the built-in ones (LAN networks, the router's
          *  own addresses, gateways, health-probe targets, NTP/DNS sources named in services). */
-        neverBan: list(networkSchema, 1024, 'addresses').default([]),
+        neverBan: list(anyNetworkSchema, 1024, 'addresses').default([]),
       })
       .strict()
       .default({ enabled: true, ports: 20, seconds: 10, banSeconds: 600, neverBan: [] }),
@@ -244,7 +365,7 @@ export const firewallSchema = z
         enabled: z.boolean().default(true),
         bogons: z.boolean().default(true),
         /** Networks taken out of the bogon list (e.g. a private network behind an uplink's modem). */
-        exceptions: list(networkSchema, 256, 'networks').default([]),
+        exceptions: list(anyNetworkSchema, 256, 'networks').default([]),
       })
       .strict()
       .default({ enabled: true, bogons: true, exceptions: [] }),

@@ -95,3 +95,148 @@ export function parsePortSpec(v: unknown): [number, number] | null {
   if (lo > 65535 || hi > 65535 || lo > hi) return null;
   return [lo, hi];
 }
+
+// ---------------------------------------------------------------------------
+// IPv6: parsed into a 128-bit bigint, never regex-guessed. Accepted: the forms of RFC 4291 §2.2
+// (full, compressed "::", an embedded dotted IPv4 in the last 32 bits), hex digits in either case.
+// Refused: zone ids ("fe80::1%eth0"), empty groups outside one "::", groups of more than 4 digits,
+// more than 8 groups, whitespace, anything else.
+// ---------------------------------------------------------------------------
+
+const HEX4 = /^[0-9a-fA-F]{1,4}$/;
+const MAX128 = (1n << 128n) - 1n;
+
+function groupsOf(part: string): number[] | null {
+  if (part === '') return [];
+  const out: number[] = [];
+  const items = part.split(':');
+  for (let i = 0; i < items.length; i++) {
+    const g = items[i];
+    if (i === items.length - 1 && g.includes('.')) {
+      const v4 = parseIPv4(g);
+      if (v4 === null) return null;
+      out.push(v4 >>> 16, v4 & 0xffff);
+    } else if (HEX4.test(g)) out.push(Number.parseInt(g, 16));
+    else return null;
+  }
+  return out;
+}
+
+/** Parse an IPv6 address into a bigint, or null. */
+export function parseIPv6(s: string): bigint | null {
+  if (typeof s !== 'string' || s.length < 2 || s.length > 45 || !/^[0-9a-fA-F:.]+$/.test(s)) return null;
+  const dbl = s.indexOf('::');
+  if (dbl !== s.lastIndexOf('::')) return null; // at most one "::"
+  let groups: number[];
+  if (dbl < 0) {
+    const g = groupsOf(s);
+    if (!g || g.length !== 8) return null;
+    groups = g;
+  } else {
+    const head = s.slice(0, dbl);
+    const tail = s.slice(dbl + 2);
+    if (head.startsWith(':') || head.endsWith(':') || tail.startsWith(':') || tail.endsWith(':')) return null;
+    if (head.includes('.')) return null; // a dotted quad only at the very end
+    const h = groupsOf(head);
+    const t = groupsOf(tail);
+    if (!h || !t || h.length + t.length > 7) return null;
+    groups = [...h, ...Array(8 - h.length - t.length).fill(0), ...t];
+  }
+  let n = 0n;
+  for (const g of groups) n = (n << 16n) | BigInt(g);
+  return n;
+}
+
+/** RFC 5952 text: lowercase, no leading zeros, the longest run (≥ 2) of zero groups as "::". */
+export function formatIPv6(n: bigint): string {
+  const g: number[] = [];
+  for (let i = 7; i >= 0; i--) g.push(Number((n >> BigInt(i * 16)) & 0xffffn));
+  let best = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen) {
+      best = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = g.map((x) => x.toString(16));
+  if (best < 0) return hex.join(':');
+  return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
+}
+
+export function isIPv6(s: string): boolean {
+  return parseIPv6(s) !== null;
+}
+
+export interface Cidr6 {
+  address: bigint;
+  prefix: number;
+}
+
+/** Parse "addr/n" (n 0-128), or a bare address (/128) when allowBare. */
+export function parseCidr6(s: string, allowBare = true): Cidr6 | null {
+  if (typeof s !== 'string' || s.length > 49) return null;
+  const slash = s.indexOf('/');
+  if (slash < 0) {
+    if (!allowBare) return null;
+    const a = parseIPv6(s);
+    return a === null ? null : { address: a, prefix: 128 };
+  }
+  const a = parseIPv6(s.slice(0, slash));
+  const pstr = s.slice(slash + 1);
+  if (a === null || !/^(0|[1-9][0-9]{0,2})$/.test(pstr)) return null;
+  const prefix = Number(pstr);
+  if (prefix > 128) return null;
+  return { address: a, prefix };
+}
+
+export const maskOf6 = (prefix: number): bigint => (prefix === 0 ? 0n : (MAX128 << BigInt(128 - prefix)) & MAX128);
+export const networkOf6 = (c: Cidr6): bigint => c.address & maskOf6(c.prefix);
+export const hostBitsSet6 = (c: Cidr6): boolean => networkOf6(c) !== c.address;
+export const cidr6ToString = (c: Cidr6): string => `${formatIPv6(c.address)}/${c.prefix}`;
+export const cidr6Contains = (net: Cidr6, addr: bigint): boolean => (addr & maskOf6(net.prefix)) === networkOf6(net);
+export function cidrs6Overlap(a: Cidr6, b: Cidr6): boolean {
+  const m = maskOf6(Math.min(a.prefix, b.prefix));
+  return (a.address & m) === (b.address & m);
+}
+
+const LINK_LOCAL6: Cidr6 = { address: 0xfe80n << 112n, prefix: 10 };
+const MULTICAST6: Cidr6 = { address: 0xffn << 120n, prefix: 8 };
+export const isLinkLocal6 = (s: string): boolean => {
+  const a = parseIPv6(s);
+  return a !== null && cidr6Contains(LINK_LOCAL6, a);
+};
+export const isMulticast6 = (s: string): boolean => {
+  const a = parseIPv6(s);
+  return a !== null && cidr6Contains(MULTICAST6, a);
+};
+
+export type Family = 4 | 6;
+
+/** The family of an address or CIDR ("a.b.c.d[/n]" or IPv6[/n]), or null if it is neither. */
+export function familyOf(s: string): Family | null {
+  if (parseCidr(s) !== null) return 4;
+  if (parseCidr6(s) !== null) return 6;
+  return null;
+}
+
+/** Canonical text of an address or CIDR of either family (IPv6 per RFC 5952), or null. */
+export function canonicalNet(s: string): string | null {
+  const c4 = parseCidr(s);
+  if (c4) return s.includes('/') ? cidrToString(c4) : formatIPv4(c4.address);
+  const c6 = parseCidr6(s);
+  if (c6) return s.includes('/') ? cidr6ToString(c6) : formatIPv6(c6.address);
+  return null;
+}
+
+/** The /64 (or shorter) network of `c` with host bits cleared, as text. */
+export function net6Text(c: Cidr6): string {
+  return cidr6ToString({ address: networkOf6(c), prefix: c.prefix });
+}

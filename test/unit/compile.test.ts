@@ -126,8 +126,14 @@ test('counters: one per rule/service/forward/policy/uplink plus built-ins, all d
 
 test('sysctls: loose rp_filter everywhere, VLAN dots become slashes', () => {
   const c = cfg({ version: 1, lan: [{ name: 'lan', interface: 'eth0.10', address: '192.168.1.1/24' }], uplinks: [{ name: 'a', interface: 'eth1' }], sysctl: { rpFilter: 'loose', syncookies: false } });
-  const s = compile(c, { interfaces: {}, health: {} }).sysctls;
+  const present = (name: string) => ({ name, exists: true, up: true, carrier: true, addresses: [] });
+  const s = compile(c, { interfaces: { 'eth0.10': present('eth0.10'), eth1: present('eth1') }, health: {} }).sysctls;
   assert.equal(s['net.ipv4.conf.eth0/10.rp_filter'], '2');
+  assert.equal(s['net.ipv6.conf.eth1.accept_ra'], '2', 'uplinks keep accepting router advertisements with forwarding on');
+  assert.equal(s['net.ipv6.conf.all.forwarding'], '1');
+  // an interface that does not exist gets no per-interface key (it could not be written)
+  assert.equal(compile(c, { interfaces: {}, health: {} }).sysctls['net.ipv4.conf.eth1.rp_filter'], undefined);
+  assert.equal(compile(c, { interfaces: {}, health: {}, ipv6: false }).sysctls['net.ipv6.conf.all.forwarding'], undefined, 'no IPv6 keys without IPv6');
   assert.equal(s['net.ipv4.conf.eth1.rp_filter'], '2');
   assert.equal(s['net.ipv4.conf.all.rp_filter'], '2');
   assert.equal(s['net.ipv4.ip_forward'], '1');
@@ -147,7 +153,7 @@ test('anti-lockout: dashboard port (+22 with an ssh service) from LAN unless all
 
 test('sticky source: pin sets for usable uplinks, dynamic, refreshed after the weighted pick', () => {
   const p = compile(twoUp(1, 1, { firewall: { sticky: 'source', stickySeconds: 120 } }), twoFacts());
-  assert.deepEqual(p.dynamicSets, ['lw_pin_1', 'lw_pin_2', 'lw_drop_input', 'lw_drop_forward', 'lw_banned', 'lw_scan', 'lw_scan_ports']);
+  assert.deepEqual(p.dynamicSets, ['lw_pin_1', 'lw_pin_2', 'lw_drop_input', 'lw_drop_forward', 'lw_drop_input6', 'lw_drop_forward6', 'lw_banned', 'lw_scan', 'lw_scan_ports', 'lw_banned6', 'lw_scan6', 'lw_scan_ports6']);
   const sel = selectChain(p.nftDeclaration);
   assert.match(sel, /ip saddr @lw_pin_1 ct mark set 0x00000100 update @lw_pin_1 \{ ip saddr timeout 120s \} return/);
   assert.match(sel, /ct mark and 0xff00 == 0x00000200 update @lw_pin_2 \{ ip saddr timeout 120s \}/);

@@ -44,7 +44,7 @@ test('sysctl keys: every compiled key is valid and maps into /proc/sys; odd keys
   assert.ok(r.ok);
   for (const k of Object.keys(compile(r.value, { interfaces: {}, health: {} }).sysctls)) {
     assert.ok(isSysctlKey(k), k);
-    assert.match(sysctlProcPath(k), /^\/proc\/sys\/net\/ipv4\/[A-Za-z0-9_./-]+$/);
+    assert.match(sysctlProcPath(k), /^\/proc\/sys\/net\/(ipv4|ipv6|netfilter)\/[A-Za-z0-9_./-]+$/);
   }
   for (const bad of ['', 'net', 'net..x', 'net.ipv4/../x.y', 'net.ipv4.conf.eth0 x.rp_filter', 'net.ipv4.a/.b']) {
     assert.equal(isSysctlKey(bad), false, bad);

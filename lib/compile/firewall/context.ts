@@ -5,6 +5,7 @@
 import type { Config, Policy } from '../../validations/config';
 import type { CounterSpec, UplinkPlan } from '../types';
 import type { NftHelper, NftSet } from '../nft';
+import type { Lan6Plan } from '../ipv6';
 
 /** Address families a chain renderer exists for. IPv6 will add 'ip6' here: every entry of the
  *  chain table in index.ts must then name an ip6 renderer too (the type makes tsc list them).
@@ -49,6 +50,10 @@ export interface FirewallContext {
   readonly selecting: boolean;
   readonly lanIfs: readonly string[];
   readonly uplinkIfs: readonly string[];
+  /** IPv6 of the LANs with an `ipv6` block. */
+  readonly lans6: readonly Lan6Plan[];
+  /** Uplinks taking new IPv6 connections (by id). */
+  readonly active6: readonly UplinkPlan[];
   /** Interfaces of the named uplinks (all uplinks when names is undefined). */
   ifsOf(names: readonly string[] | undefined): string[];
   // Registries the parts fill, in declaration order.
@@ -62,6 +67,7 @@ export function createContext(
   config: Config,
   uplinks: readonly UplinkPlan[],
   usable: ReadonlySet<string>,
+  lans6: readonly Lan6Plan[] = [],
 ): FirewallContext {
   const fw = config.firewall;
   const byName = new Map(uplinks.map((u) => [u.name, u]));
@@ -80,9 +86,11 @@ export function createContext(
     usable,
     pinned,
     policies,
-    selecting: policies.length > 0 || pinned.length > 0 || active.length > 0,
+    selecting: policies.length > 0 || pinned.length > 0 || active.length > 0 || uplinksById.some((u) => u.v6?.active) || lans6.some((l) => l.mode === 'native' && l.perUplink.length > 0),
     lanIfs: config.lan.map((l) => l.interface),
     uplinkIfs: uplinks.map((u) => u.interface),
+    lans6,
+    active6: uplinksById.filter((u) => u.v6?.active),
     counters: new CounterRegistry(),
     sets: [],
     helpers: new Map(),

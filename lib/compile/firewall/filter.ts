@@ -1,6 +1,6 @@
 // Pieces the filter chains input and forward share: the head (bans, conntrack state) and the
 // tail (drop logging and recording, the counted default drop).
-import { comment, counterBuiltin, logPrefixDrop, SET_BANNED, SET_DROP_FORWARD, SET_DROP_INPUT } from '../constants';
+import { comment, counterBuiltin, logPrefixDrop, SADDR64, SET_BANNED, SET_BANNED6, SET_DROP_FORWARD, SET_DROP_FORWARD6, SET_DROP_INPUT, SET_DROP_INPUT6 } from '../constants';
 import type { FirewallContext } from './context';
 import { cnt } from './fragments';
 
@@ -12,7 +12,10 @@ export function filterHead(ctx: FirewallContext, chain: 'input' | 'forward'): st
   const est = chain === 'input' ? 'established-in' : 'established-fwd';
   rules.push(`ct state established,related ${cnt(counterBuiltin(est))} accept ${comment('builtin', 'established')}`);
   rules.push(`ct state invalid ${cnt(counterBuiltin('invalid'))} drop ${comment('builtin', 'invalid')}`);
-  if (ctx.fw.portScan.enabled) rules.push(`ip saddr @${SET_BANNED} ${cnt(counterBuiltin('banned'))} drop ${comment('builtin', 'banned')}`);
+  if (ctx.fw.portScan.enabled) {
+    rules.push(`ip saddr @${SET_BANNED} ${cnt(counterBuiltin('banned'))} drop ${comment('builtin', 'banned')}`);
+    rules.push(`${SADDR64} @${SET_BANNED6} ${cnt(counterBuiltin('banned'))} drop ${comment('builtin', 'banned6')}`);
+  }
   return rules;
 }
 
@@ -22,9 +25,11 @@ export function filterTail(ctx: FirewallContext, chain: 'input' | 'forward'): st
   const rules: string[] = [];
   if (fw.logDrops) {
     rules.push(`limit rate ${fw.logRatePerMinute}/minute log prefix "${logPrefixDrop(chain)}" ${comment('builtin', `log-drop-${chain}`)}`);
-    // Every dropped IPv4 packet is recorded (not rate-limited) in a bounded kernel set the agent reads.
+    // Every dropped packet is recorded (not rate-limited) in a bounded kernel set per family the agent reads.
     const set = chain === 'input' ? SET_DROP_INPUT : SET_DROP_FORWARD;
+    const set6 = chain === 'input' ? SET_DROP_INPUT6 : SET_DROP_FORWARD6;
     rules.push(`update @${set} { iifname . ip saddr . ip daddr . meta l4proto . th dport } ${comment('builtin', `record-drop-${chain}`)}`);
+    rules.push(`update @${set6} { iifname . ip6 saddr . ip6 daddr . meta l4proto . th dport } ${comment('builtin', `record-drop6-${chain}`)}`);
   }
   rules.push(`${cnt(counterBuiltin(`drop-${chain}`))} drop ${comment('builtin', `drop-${chain}`)}`);
   return rules;

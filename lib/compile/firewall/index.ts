@@ -15,6 +15,7 @@
 //    the unhooked chain `lw_meta` instead (see transaction.ts).
 import type { Config } from '../../validations/config';
 import type { CounterSpec, UplinkPlan } from '../types';
+import type { Lan6Plan } from '../ipv6';
 import type { NftChain, NftModel } from '../nft';
 import { CHAIN, CHAIN_TABLE, hookLine, type ChainName } from '../constants';
 import { createContext, FAMILIES, type ChainRenderer, type Family, type FirewallContext } from './context';
@@ -54,8 +55,8 @@ export interface FirewallResult {
 }
 
 /** Counters, then sets, then the chains in table order (warnings follow the same order). */
-export function composeFirewall(config: Config, uplinks: UplinkPlan[], usable: ReadonlySet<string>): FirewallResult {
-  const ctx = createContext(config, uplinks, usable);
+export function composeFirewall(config: Config, uplinks: UplinkPlan[], usable: ReadonlySet<string>, lans6: readonly Lan6Plan[] = []): FirewallResult {
+  const ctx = createContext(config, uplinks, usable, lans6);
   declareCounters(ctx);
   declareSets(ctx);
   const chains = CHAIN_TABLE.map(({ name, hook }): NftChain => {

@@ -1,18 +1,45 @@
-// Chain input (policy drop): loopback, bans and conntrack state, anti-lockout, admin rules,
-// ICMP allow-list, services, the rest of the LAN, port-scan detection, the default drop.
+// Chain input (policy drop): loopback, conntrack state and bans, the ICMPv6 IPv6 cannot live
+// without (RFC 4890) and DHCPv6 client replies, anti-lockout, admin rules, ICMP allow-lists,
+// services, the rest of the LAN, port-scan detection (IPv4 per address, IPv6 per /64), the
+// default drop.
 import { parsePortSpec } from '../../validations/net';
-import { comment, counterBuiltin, counterService, SET_BANNED, SET_NEVER_BAN, SET_SCAN, SET_SCAN_PORTS } from '../constants';
+import {
+  comment, counterBuiltin, counterService, SADDR64, SET_BANNED, SET_BANNED6, SET_NEVER_BAN, SET_NEVER_BAN6, SET_SCAN, SET_SCAN6,
+  SET_SCAN_PORTS, SET_SCAN_PORTS6,
+} from '../constants';
 import { anyOf, ifaces } from '../nft';
 import type { FirewallContext } from './context';
 import { filterHead, filterTail } from './filter';
-import { cnt, portStr } from './fragments';
+import { addrMatches, cnt, portStr } from './fragments';
 import { adminRules } from './rules';
+
+/** Neighbor discovery (only from the link itself: hop limit 255), MLD (link-local or
+ *  unspecified sources) and the ICMPv6 errors are always accepted — without them IPv6 stops
+ *  working on every interface the moment input has policy drop. */
+export const ND_TYPES = ['nd-router-solicit', 'nd-router-advert', 'nd-neighbor-solicit', 'nd-neighbor-advert'] as const;
+export const MLD_TYPES = ['mld-listener-query', 'mld-listener-report', 'mld-listener-done', 'mld2-listener-report'] as const;
+export const ICMPV6_ERRORS = ['destination-unreachable', 'packet-too-big', 'time-exceeded', 'parameter-problem'] as const;
+
+export function icmpv6Essentials(ctx: FirewallContext): string[] {
+  const c = cnt(counterBuiltin('icmpv6-in'));
+  const rules = [
+    `icmpv6 type ${anyOf([...ND_TYPES])} ip6 hoplimit 255 ${c} accept ${comment('builtin', 'nd')}`,
+    `icmpv6 type ${anyOf([...MLD_TYPES])} ip6 saddr { ::, fe80::/10 } ${c} accept ${comment('builtin', 'mld')}`,
+    `icmpv6 type ${anyOf([...ICMPV6_ERRORS])} ${c} accept ${comment('builtin', 'icmpv6-errors')}`,
+  ];
+  if (ctx.uplinkIfs.length > 0) rules.push(`iifname ${ifaces(ctx.uplinkIfs)} udp sport 547 udp dport 546 ip6 daddr fe80::/10 ${c} accept ${comment('builtin', 'dhcpv6-client')}`);
+  return rules;
+}
 
 export function inputChain(ctx: FirewallContext): string[] {
   const { fw, lanIfs } = ctx;
-  const rules = [`iif "lo" accept ${comment('builtin', 'loopback')}`, ...filterHead(ctx, 'input'), ...antiLockout(ctx)];
+  const rules = [`iif "lo" accept ${comment('builtin', 'loopback')}`, ...filterHead(ctx, 'input'), ...icmpv6Essentials(ctx), ...antiLockout(ctx)];
   rules.push(...adminRules(ctx, 'input'));
   if (fw.icmpIn.length > 0) rules.push(`icmp type ${anyOf([...fw.icmpIn])} ${cnt(counterBuiltin('icmp-in'))} accept ${comment('builtin', 'icmp-in')}`);
+  const echo6 = fw.icmpv6In.includes('echo-request');
+  const other6 = fw.icmpv6In.filter((t) => t !== 'echo-request' && !(ICMPV6_ERRORS as readonly string[]).includes(t));
+  if (echo6) rules.push(`icmpv6 type echo-request limit rate 20/second burst 50 packets ${cnt(counterBuiltin('icmpv6-in'))} accept ${comment('builtin', 'icmpv6-echo')}`);
+  if (other6.length > 0) rules.push(`icmpv6 type ${anyOf(other6)} ${cnt(counterBuiltin('icmpv6-in'))} accept ${comment('builtin', 'icmpv6-in')}`);
   rules.push(...services(ctx));
   if (lanIfs.length > 0) rules.push(`iifname ${ifaces(lanIfs)} ${cnt(counterBuiltin('lan-in'))} accept ${comment('builtin', 'lan-in')}`);
   rules.push(...portScan(ctx), ...filterTail(ctx, 'input'));
@@ -43,8 +70,9 @@ function services(ctx: FirewallContext): string[] {
       ctx.warnings.push(`service ${s.name}: no interface to listen on`);
       continue;
     }
-    const src = s.sources && s.sources.length > 0 ? ` ip saddr ${anyOf(s.sources)}` : '';
-    rules.push(`iifname ${ifaces(ifs)}${src} ${s.protocol} dport ${portStr(s.port)} ${cnt(counterService(s.name))} accept ${comment('service', s.name)}`);
+    // sources restrict per family: one line per family they name (a family not named is not allowed)
+    const srcs = s.sources && s.sources.length > 0 ? addrMatches('saddr', s.sources).map((m) => ` ${m.match}`) : [''];
+    for (const src of srcs) rules.push(`iifname ${ifaces(ifs)}${src} ${s.protocol} dport ${portStr(s.port)} ${cnt(counterService(s.name))} accept ${comment('service', s.name)}`);
   }
   return rules;
 }
@@ -63,5 +91,15 @@ function portScan(ctx: FirewallContext): string[] {
   const fresh = `${key} != @${SET_SCAN_PORTS} add @${SET_SCAN_PORTS} { ${key} }`;
   const meter = `update @${SET_SCAN} { ip saddr limit rate over ${perMinute}/minute burst ${ps.ports} packets }`;
   const who = `ip saddr != @${SET_NEVER_BAN} fib saddr type != local`;
-  return [`iifname ${ifaces(ctx.uplinkIfs)} meta l4proto { tcp, udp } ct state new ${who} ${fresh} ${meter} add @${SET_BANNED} { ip saddr timeout ${ps.banSeconds}s } ${cnt(counterBuiltin('portscan'))} drop ${comment('builtin', 'portscan')}`];
+  const on = `iifname ${ifaces(ctx.uplinkIfs)} meta l4proto { tcp, udp } ct state new`;
+  const c = `${cnt(counterBuiltin('portscan'))} drop`;
+  // IPv6: per /64 (a host has many addresses in its /64, and can pick new ones at will)
+  const key6 = `${SADDR64} . iifname . th dport`;
+  const fresh6 = `${key6} != @${SET_SCAN_PORTS6} add @${SET_SCAN_PORTS6} { ${key6} }`;
+  const meter6 = `update @${SET_SCAN6} { ${SADDR64} limit rate over ${perMinute}/minute burst ${ps.ports} packets }`;
+  const who6 = `ip6 saddr != @${SET_NEVER_BAN6} fib saddr type != local`;
+  return [
+    `${on} ${who} ${fresh} ${meter} add @${SET_BANNED} { ip saddr timeout ${ps.banSeconds}s } ${c} ${comment('builtin', 'portscan')}`,
+    `${on} ${who6} ${fresh6} ${meter6} add @${SET_BANNED6} { ${SADDR64} timeout ${ps.banSeconds}s } ${c} ${comment('builtin', 'portscan6')}`,
+  ];
 }

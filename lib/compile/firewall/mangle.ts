@@ -27,6 +27,7 @@ export function outputRoute(ctx: FirewallContext): string[] {
   const rules = [`ct state new meta mark and ${MASK} != 0 ct mark set meta mark and ${MASK} ${comment('builtin', 'socket-mark')}`];
   for (const u of ctx.uplinksById) {
     if (u.address !== undefined) rules.push(`ct state new ${UNMARKED} ip saddr ${u.address} ct mark set ${hex32(u.mark)} ${comment('source', u.name)}`);
+    if (u.v6?.address) rules.push(`ct state new ${UNMARKED} ip6 saddr ${u.v6.address} ct mark set ${hex32(u.mark)} ${comment('source6', u.name)}`);
   }
   if (ctx.selecting) rules.push(`ct state new ${UNMARKED} fib daddr type != local jump ${CHAIN.select} ${comment('builtin', 'select-local')}`);
   rules.push(RESTORE_MARK);
@@ -38,8 +39,10 @@ export function postroutingMangle(ctx: FirewallContext): string[] {
   for (const s of ctx.config.services) {
     if (!s.enabled || !s.lowDelay) continue;
     const p = portStr(s.port);
-    rules.push(`${s.protocol} dport ${p} ip dscp set ${LOW_DELAY_DSCP} ${comment('lowdelay', s.name)}`);
-    rules.push(`${s.protocol} sport ${p} ip dscp set ${LOW_DELAY_DSCP} ${comment('lowdelay', s.name)}`);
+    for (const kw of ['ip', 'ip6']) {
+      rules.push(`${s.protocol} dport ${p} ${kw} dscp set ${LOW_DELAY_DSCP} ${comment('lowdelay', s.name)}`);
+      rules.push(`${s.protocol} sport ${p} ${kw} dscp set ${LOW_DELAY_DSCP} ${comment('lowdelay', s.name)}`);
+    }
   }
   return rules;
 }

@@ -1,32 +1,63 @@
 // The admin rules of config.rules (chain input, forward or output), one renderer for all three.
+// A rule matches one family when it names one (an IPv4 or IPv6 address, icmp or icmpv6), the
+// families of its address lists otherwise (one line per family, each against that family's set),
+// and both when it names none (one family-neutral line).
 import type { Rule } from '../../validations/config';
-import { comment, counterRule, logPrefixRule, setAddressList } from '../constants';
+import { familyOf, type Family } from '../../validations/net';
+import { ofFamily } from '../addrset';
+import { comment, counterRule, logPrefixRule, setAddressList, setAddressList6 } from '../constants';
 import type { FirewallContext } from './context';
-import { cnt, portStr } from './fragments';
+import { cnt, famKw, portStr } from './fragments';
+import { canonicalNet } from '../../validations/net';
 
 /** Enabled rules of one chain, config order. */
 export function adminRules(ctx: FirewallContext, chain: Rule['chain']): string[] {
   return ctx.config.rules.filter((r) => r.enabled && r.chain === chain).flatMap((r) => adminRule(ctx, r));
 }
 
-/** One rule; a rule bound to an uplink in forward gives two lines (in and out of that uplink). */
-export function adminRule(ctx: FirewallContext, r: Rule): string[] {
-  const tail = [...matches(r), cnt(counterRule(r.name)), ...(r.log ? [`log prefix "${logPrefixRule(r.name)}"`] : []), verdict(r), comment('rule', r.name)].join(' ');
-  if (r.uplink === undefined) return [tail];
-  const ifn = `"${ctx.byName.get(r.uplink)!.interface}"`;
-  if (r.chain === 'input') return [`iifname ${ifn} ${tail}`];
-  if (r.chain === 'output') return [`oifname ${ifn} ${tail}`];
-  return [`iifname ${ifn} ${tail}`, `oifname ${ifn} ${tail}`];
+/** The families a rule applies to: [] = none (contradiction, warned), [null] = family-neutral. */
+export function ruleFamilies(ctx: FirewallContext, r: Rule): (Family | null)[] {
+  let fams: Set<Family> | null = null;
+  const only = (f: Family[]) => {
+    fams = fams === null ? new Set(f) : new Set(f.filter((x) => fams!.has(x)));
+  };
+  for (const a of [r.source, r.destination]) if (a !== undefined) only([familyOf(a) ?? 4]);
+  if (r.protocol === 'icmp') only([4]);
+  if (r.protocol === 'icmpv6') only([6]);
+  for (const l of [r.sourceList, r.destinationList]) {
+    if (l === undefined) continue;
+    const entries = ctx.config.addressLists.find((x) => x.name === l)?.entries ?? [];
+    only(([4, 6] as const).filter((f) => ofFamily(entries, f).length > 0));
+  }
+  if (fams === null) return [null];
+  const out = [...(fams as Set<Family>)].sort();
+  if (out.length === 0) ctx.warnings.push(`rule ${r.name}: its addresses and lists share no address family; the rule matches nothing (not rendered)`);
+  return out;
 }
 
-function matches(r: Rule): string[] {
+/** One rule; per family it applies to, one line (two in forward when bound to an uplink). */
+export function adminRule(ctx: FirewallContext, r: Rule): string[] {
+  return ruleFamilies(ctx, r).flatMap((f) => {
+    const tail = [...matches(r, f), cnt(counterRule(r.name)), ...(r.log ? [`log prefix "${logPrefixRule(r.name)}"`] : []), verdict(r), comment('rule', r.name)].join(' ');
+    if (r.uplink === undefined) return [tail];
+    const ifn = `"${ctx.byName.get(r.uplink)!.interface}"`;
+    if (r.chain === 'input') return [`iifname ${ifn} ${tail}`];
+    if (r.chain === 'output') return [`oifname ${ifn} ${tail}`];
+    return [`iifname ${ifn} ${tail}`, `oifname ${ifn} ${tail}`];
+  });
+}
+
+function matches(r: Rule, f: Family | null): string[] {
   const m: string[] = [];
-  if (r.source) m.push(`ip saddr ${r.source}`);
-  if (r.sourceList) m.push(`ip saddr @${setAddressList(r.sourceList)}`);
-  if (r.destination) m.push(`ip daddr ${r.destination}`);
-  if (r.destinationList) m.push(`ip daddr @${setAddressList(r.destinationList)}`);
+  const kw = famKw(f ?? 4);
+  const set = (name: string) => (f === 6 ? setAddressList6(name) : setAddressList(name));
+  if (r.source) m.push(`${kw} saddr ${canonicalNet(r.source)}`);
+  if (r.sourceList) m.push(`${kw} saddr @${set(r.sourceList)}`);
+  if (r.destination) m.push(`${kw} daddr ${canonicalNet(r.destination)}`);
+  if (r.destinationList) m.push(`${kw} daddr @${set(r.destinationList)}`);
   if (r.protocol === 'tcp' || r.protocol === 'udp') m.push(r.port !== undefined ? `${r.protocol} dport ${portStr(r.port)}` : `meta l4proto ${r.protocol}`);
   else if (r.protocol === 'icmp') m.push('meta l4proto icmp');
+  else if (r.protocol === 'icmpv6') m.push('meta l4proto ipv6-icmp');
   return m;
 }
 

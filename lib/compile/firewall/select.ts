@@ -1,9 +1,13 @@
 // Chain `select` (regular, jumped to for new unmarked flows from the LAN and the router):
-// policy rules, sticky pins, then the weighted pick over the active uplinks. Each policy or pin
-// sets the ct mark and returns, so pins refreshed after the pick only concern weighted picks.
+// policy rules, sticky pins, the source prefixes of native IPv6 LANs (a host's source address
+// decides its uplink: the mark follows it, so failover cleanup by mark is right), then the
+// weighted pick over the active uplinks — one pick for both families when the same uplinks take
+// both, else one per family (`meta nfproto`). Each policy, pin or prefix sets the ct mark and
+// returns, so pins refreshed after the pick only concern weighted picks.
 // Policies apply when their uplink is usable (active or backup tier): a policy is an explicit
 // admin choice.
 import type { Policy } from '../../validations/config';
+import { canonicalNet, familyOf } from '../../validations/net';
 import type { UplinkPlan } from '../types';
 import { comment, counterPolicy, hex32, setPin } from '../constants';
 import { weightRanges } from '../routing';
@@ -21,7 +25,11 @@ export function selectChain(ctx: FirewallContext): string[] {
   for (const u of ctx.pinned) {
     rules.push(`ip saddr @${setPin(u.id)} ct mark set ${hex32(u.mark)} ${pinUpdate(ctx, u.id)} return ${comment('pin', u.name)}`);
   }
-  rules.push(...weighted(ctx.active));
+  for (const l of ctx.lans6) {
+    if (l.mode !== 'native') continue;
+    for (const p of l.perUplink) rules.push(`ip6 saddr ${p.subnet} ct mark set ${hex32(p.uplink.mark)} return ${comment('prefix', `${l.name}-${p.uplink.name}`)}`);
+  }
+  rules.push(...weightedByFamily(ctx));
   if (ctx.fw.sticky === 'source') {
     for (const u of [...ctx.active].sort((a, b) => a.id - b.id)) {
       rules.push(`ct mark and ${MASK} == ${hex32(u.mark)} ${pinUpdate(ctx, u.id)} ${comment('pin-refresh', u.name)}`);
@@ -31,10 +39,21 @@ export function selectChain(ctx: FirewallContext): string[] {
   return rules;
 }
 
+/** The weighted pick: shared when both families have the same active uplinks (or IPv6 none is
+ *  configured), per family otherwise; IPv6 with no active uplink gets no mark (main table). */
+function weightedByFamily(ctx: FirewallContext): string[] {
+  const six = ctx.uplinks.some((u) => u.v6);
+  const key = (l: readonly UplinkPlan[]) => l.map((u) => `${u.id}:${u.effectiveWeight ?? u.weight}`).sort().join();
+  if (!six) return weighted(ctx.active, '');
+  if (key(ctx.active) === key(ctx.active6)) return weighted(ctx.active, '');
+  return [...weighted(ctx.active, 'meta nfproto ipv4 '), ...weighted(ctx.active6, 'meta nfproto ipv6 ', '-v6')];
+}
+
 function policyRule(ctx: FirewallContext, p: Policy, u: UplinkPlan): string {
   const m: string[] = [];
-  if (p.source) m.push(`ip saddr ${p.source}`);
-  if (p.destination) m.push(`ip daddr ${p.destination}`);
+  const kw = [p.source, p.destination].some((a) => a !== undefined && familyOf(a) === 6) ? 'ip6' : 'ip';
+  if (p.source) m.push(`${kw} saddr ${canonicalNet(p.source)}`);
+  if (p.destination) m.push(`${kw} daddr ${canonicalNet(p.destination)}`);
   if (p.protocol) m.push(p.port !== undefined ? `${p.protocol} dport ${portStr(p.port)}` : `meta l4proto ${p.protocol}`);
   m.push(cnt(counterPolicy(p.name)), `ct mark set ${hex32(u.mark)}`);
   if (p.sticky === 'source') m.push(pinUpdate(ctx, u.id));
@@ -43,10 +62,10 @@ function policyRule(ctx: FirewallContext, p: Policy, u: UplinkPlan): string {
 }
 
 /** The weighted pick: a constant mark for one active uplink, a numgen map for several. */
-function weighted(active: readonly UplinkPlan[]): string[] {
+function weighted(active: readonly UplinkPlan[], match: string, tag = ''): string[] {
   if (active.length === 0) return [];
-  if (active.length === 1) return [`ct mark set ${hex32(active[0].mark)} ${comment('select', 'weighted')}`];
+  if (active.length === 1) return [`${match}ct mark set ${hex32(active[0].mark)} ${comment('select', `weighted${tag}`)}`];
   const { total, ranges } = weightRanges(active);
   const map = ranges.map(([lo, hi, mark]) => `${lo === hi ? String(lo) : `${lo}-${hi}`} : ${hex32(mark)}`).join(', ');
-  return [`ct mark set numgen random mod ${total} map { ${map} } ${comment('select', 'weighted')}`];
+  return [`${match}ct mark set numgen random mod ${total} map { ${map} } ${comment('select', `weighted${tag}`)}`];
 }

@@ -1,5 +1,4 @@
-import { requireUser } from '@/lib/auth/request';
-import { getStatus } from '@/lib/web/data';
+import { sessionUser, getStatus } from '@/lib/web/data';
 import { Nav } from '@/components/Nav';
 import { StatusBar } from '@/components/StatusBar';
 import { logout } from '@/lib/web/actions/auth';
@@ -10,7 +9,7 @@ import { confirmAction } from '@/lib/web/actions/revisions';
 export const dynamic = 'force-dynamic';
 
 export default async function DashLayout({ children }: { children: React.ReactNode }) {
-  const user = await requireUser();
+  const user = await sessionUser();
   const status = await getStatus();
   return (
     <div className="min-h-screen md:flex">

@@ -1,6 +1,5 @@
 import type { Metadata } from 'next';
-import { listBans } from '@/lib/store/drops';
-import { latestRevision } from '@/lib/store/revisions';
+import { listBans, latestRevision } from '@/lib/web/data';
 import { fmtAgo } from '@/lib/web/format';
 import { AutoRefresh } from '@/components/AutoRefresh';
 import { SubmitButton } from '@/components/SubmitButton';

@@ -1,6 +1,6 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
-import { dropSummary, recentDrops } from '@/lib/store/drops';
+import { dropSummary, recentDrops } from '@/lib/web/data';
 import { fmtCount, fmtTime } from '@/lib/web/format';
 import { AutoRefresh } from '@/components/AutoRefresh';
 

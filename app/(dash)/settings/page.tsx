@@ -1,5 +1,5 @@
 import type { Metadata } from 'next';
-import { latestRevision, listRevisions, emptyConfig } from '@/lib/store/revisions';
+import { latestRevision, listRevisions, emptyConfig } from '@/lib/web/data';
 import { SettingsForm, ImportForm } from '@/components/SettingsForms';
 import { settingsValues } from '@/lib/web/settings';
 import { fmtAgo } from '@/lib/web/format';

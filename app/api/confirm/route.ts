@@ -2,12 +2,11 @@
 // (confirmAction), so it gets Next's origin check; this handler only reads.
 import { NextResponse } from 'next/server';
 import { withAuth } from '@/lib/web/auth-action';
-import { pendingConfirmation } from '@/lib/store/safety';
-import { prisma } from '@/lib/db/prisma';
+import { pendingConfirmation, appliedRevision } from '@/lib/web/data';
 
 export const dynamic = 'force-dynamic';
 
 export const GET = withAuth(async () => {
-  const [pending, st] = await Promise.all([pendingConfirmation(), prisma().agentState.findUnique({ where: { id: 1 } })]);
-  return NextResponse.json({ now: Date.now(), pending, appliedRevision: st?.appliedRevision ?? null }, { headers: { 'cache-control': 'no-store' } });
+  const [pending, applied] = await Promise.all([pendingConfirmation(), appliedRevision()]);
+  return NextResponse.json({ now: Date.now(), pending, appliedRevision: applied }, { headers: { 'cache-control': 'no-store' } });
 });

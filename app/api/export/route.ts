@@ -1,13 +1,12 @@
 // Download the desired configuration as versioned JSON (same document `linkward export` prints).
 import { withAuth } from '@/lib/web/auth-action';
-import { latestRevision } from '@/lib/store/revisions';
-import { parseConfig } from '@/lib/validations/config';
+import { latestRevision, emptyConfig } from '@/lib/web/data';
 
 export const dynamic = 'force-dynamic';
 
 export const GET = withAuth(async () => {
   const rev = await latestRevision();
-  const config = rev?.config ?? (parseConfig({ version: 1 }) as { ok: true; value: unknown }).value;
+  const config = rev?.config ?? emptyConfig();
   const name = `linkward-config-r${rev?.id ?? 0}.json`;
   return new Response(JSON.stringify(config, null, 2) + '\n', {
     headers: {

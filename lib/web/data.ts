@@ -46,8 +46,10 @@ export const getConnections = guarded(q.getConnections);
 export const pendingLabRequests = guarded(q.pendingLabRequests);
 
 // Desired state and history (lib/store).
-export const latestRevision = guarded(revisions.latestRevision);
-export const desiredState = guarded(revisions.desiredState);
+// One parse of the desired state per request (the layout and the page both read it).
+const desiredOnce = cache(revisions.desiredState);
+export const desiredState = guarded(desiredOnce);
+export const latestRevision = guarded(async () => (await desiredOnce()).revision);
 export const readRevision = guarded(revisions.readRevision);
 export const listRevisions = guarded(revisions.listRevisions);
 export const history = guarded(safety.history);

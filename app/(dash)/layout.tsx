@@ -1,7 +1,7 @@
 import { sessionUser, getStatus, desiredState, invalidMessage } from '@/lib/web/data';
 import { Nav } from '@/components/Nav';
 import { StatusBar } from '@/components/StatusBar';
-import { logout } from '@/lib/web/actions/auth';
+import { logout } from '@/lib/web/actions/session';
 import { ActionForm } from '@/components/ActionForm';
 import { ConfirmBanner } from '@/components/ConfirmBanner';
 import { confirmAction } from '@/lib/web/actions/revisions';

@@ -135,3 +135,41 @@ test('every function lib/web/data exports is behind the session check or reads n
     '../store/audit: auditFilterFrom, auditCsv',
   ]);
 });
+
+/** The repository file a relative or "@/" import resolves to (null for packages). */
+function resolveFile(file: string, spec: string): string | null {
+  let base: string;
+  if (spec.startsWith('@/')) base = spec.slice(2);
+  else if (spec.startsWith('.')) base = path.relative(ROOT, path.resolve(ROOT, path.dirname(file), spec));
+  else return null;
+  for (const cand of [base, `${base}.ts`, `${base}.tsx`, `${base}.mjs`, `${base}.js`, path.join(base, 'index.ts')]) {
+    if (fs.existsSync(path.join(ROOT, cand)) && fs.statSync(path.join(ROOT, cand)).isFile()) return cand;
+  }
+  return null;
+}
+
+test('client components pull no zod into the browser (its JIT probe is an eval the CSP refuses)', () => {
+  const isDirective = (f: string, d: string) => new RegExp(`^\\s*(?://[^\\n]*\\n\\s*)*['"]${d}['"]`).test(fs.readFileSync(path.join(ROOT, f), 'utf8'));
+  const bad: string[] = [];
+  let clients = 0;
+  for (const dir of ['app', 'components']) {
+    for (const f of sources(dir)) {
+      if (!isDirective(f, 'use client')) continue;
+      clients++;
+      const seen = new Set<string>();
+      const walk = (file: string, chain: string[]) => {
+        if (seen.has(file)) return;
+        seen.add(file);
+        for (const s of valueImportsOf(file)) {
+          if (s === 'zod' || s.startsWith('zod/')) bad.push([...chain, file, s].join(' → '));
+          const next = resolveFile(file, s);
+          // A 'use server' module reaches the browser as references only.
+          if (next && !isDirective(next, 'use server')) walk(next, [...chain, file]);
+        }
+      };
+      walk(f, []);
+    }
+  }
+  assert.ok(clients >= 10, `found ${clients} client components`);
+  assert.deepEqual(bad, []);
+});

@@ -7,6 +7,10 @@ export const metadata: Metadata = {
   robots: { index: false, follow: false },
 };
 
+// Every page is rendered per request: the CSP nonce (proxy.ts) is new for each response, and a
+// prerendered page (e.g. the 404 page) would carry inline scripts without it.
+export const dynamic = 'force-dynamic';
+
 export const viewport: Viewport = {
   width: 'device-width',
   initialScale: 1,

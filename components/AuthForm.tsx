@@ -8,6 +8,8 @@ interface Props {
   mode: 'login' | 'setup';
   action: (prev: FormState, fd: FormData) => Promise<FormState>;
   needsToken: boolean;
+  /** Setup: where the browser is (decides the explanation next to the token). */
+  where?: 'loopback' | 'private' | 'public' | 'unknown';
 }
 
 function Input(props: { name: string; label: string; type?: string; autoComplete?: string; state: FormState; help?: string }) {
@@ -34,7 +36,7 @@ function Input(props: { name: string; label: string; type?: string; autoComplete
   );
 }
 
-export function AuthForm({ mode, action, needsToken }: Props) {
+export function AuthForm({ mode, action, needsToken, where }: Props) {
   const [state, formAction] = useActionState(action, initialFormState);
   const setup = mode === 'setup';
   return (
@@ -48,8 +50,9 @@ export function AuthForm({ mode, action, needsToken }: Props) {
           <p className="mb-4 text-sm muted">
             linkward has no default password. Choose the administrator account now.
             {needsToken
-              ? ' You are not on a local network, so a one-time setup token is required: run `linkward admin setup-token` on the router.'
+              ? ' Unless you use a browser on the router itself, a one-time setup token is required: run `linkward admin setup-token` on the router.'
               : ''}
+            {where === 'public' ? ' You are connecting from a public address: the dashboard should not be reachable from the Internet.' : ''}
           </p>
         )}
         <form action={formAction} key={state.seq} className="space-y-3" noValidate>

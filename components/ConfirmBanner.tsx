@@ -1,19 +1,20 @@
 'use client';
 // Issue 8: shown on every dashboard page while a commit-confirmed revision awaits confirmation.
-// Polls /api/confirm; a "Confirm" button confirms; if this browser submitted the change with
-// auto-confirm, it confirms by itself as soon as the agent applied the revision — reaching the
-// dashboard after the apply is the proof that the change did not cut the admin off.
+// Polls /api/confirm; a "Confirm" button confirms; if THIS browser submitted the pending revision
+// with auto-confirm ticked (off by default; the server remembers it in an httpOnly cookie of this
+// browser, lib/web/autoconfirm.ts), it confirms by itself as soon as the agent applied it —
+// reaching the dashboard after the apply is the proof that the change did not cut the admin off.
 import { useEffect, useRef, useState } from 'react';
-import { AUTO_CONFIRM_KEY } from './ReviewChange';
 import type { PendingView } from '@/lib/store/safety';
 import { initialFormState, type FormState } from '@/lib/web/forms';
 
 /** confirmAction from lib/web/actions/revisions. */
 type Action = (prev: FormState, fd: FormData) => Promise<FormState>;
 
-function confirmRevision(confirm: Action, revision: number): Promise<FormState> {
+function confirmRevision(confirm: Action, revision: number, auto = false): Promise<FormState> {
   const fd = new FormData();
   fd.set('revision', String(revision));
+  if (auto) fd.set('auto', '1');
   return confirm(initialFormState, fd);
 }
 
@@ -29,15 +30,13 @@ export function ConfirmBanner({ confirm, pollMs = 2000 }: { confirm: Action; pol
       try {
         const r = await fetch('/api/confirm', { cache: 'no-store' });
         if (!r.ok) return;
-        const j = (await r.json()) as { now: number; pending: PendingView | null };
+        const j = (await r.json()) as { now: number; pending: PendingView | null; autoConfirm?: boolean };
         if (stop) return;
         setPending(j.pending);
         setNow(Date.now());
-        const flag = Number(localStorage.getItem(AUTO_CONFIRM_KEY) ?? 0);
-        if (j.pending && j.pending.applied && j.pending.deadline !== null && flag > 0 && Date.now() - flag < 3600_000 && !busy.current) {
+        if (j.pending && j.autoConfirm && !busy.current) {
           busy.current = true;
-          const res = await confirmRevision(confirm, j.pending.revision).finally(() => (busy.current = false));
-          localStorage.removeItem(AUTO_CONFIRM_KEY);
+          const res = await confirmRevision(confirm, j.pending.revision, true).finally(() => (busy.current = false));
           setMsg(res.ok ? `${res.message} (automatically: this browser still reaches the dashboard after the apply)` : (res.message ?? 'not confirmed'));
           if (res.ok) setPending(null);
         }

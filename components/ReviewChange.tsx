@@ -1,15 +1,14 @@
 'use client';
 // Issue 8: inside a settings/import/item form. "Review change" shows what saving would do (summary,
 // config diff, compiled nft/route diff) without storing anything; "Apply with confirmation" makes
-// the save commit-confirmed: the agent rolls back unless it is confirmed in time. This browser
-// confirms automatically once the agent applied the revision *and* the dashboard is still
-// reachable (ConfirmBanner); if the change cut this browser off, nothing confirms and it rolls back.
+// the save commit-confirmed: the agent rolls back unless it is confirmed in time. With "Confirm
+// automatically" ticked (off by default), this browser confirms the revision it stored once the
+// agent applied it *and* the dashboard is still reachable (ConfirmBanner, lib/web/autoconfirm.ts);
+// if the change cut this browser off, nothing confirms and it rolls back.
 import { useRef, useState } from 'react';
 import { initialFormState, type FormState } from '@/lib/web/forms';
 import type { ReviewState } from '@/lib/web/review';
 import { DiffView } from './DiffView';
-
-export const AUTO_CONFIRM_KEY = 'lw-autoconfirm';
 
 /** A review action from lib/web/actions (reviewItem, reviewSettings, reviewImport). */
 type ReviewFn = (prev: FormState, fd: FormData) => Promise<ReviewState>;
@@ -36,19 +35,8 @@ export function ReviewChange({ review, idPrefix }: { review: ReviewFn; idPrefix:
     }
   }
 
-  // Mark this browser for auto-confirmation when the form is submitted with confirmation on.
-  function onCapture() {
-    const f = form();
-    if (!f || f.dataset.lwReviewHooked) return;
-    f.dataset.lwReviewHooked = '1';
-    f.addEventListener('submit', () => {
-      const fd = new FormData(f);
-      if (fd.get('confirm') === 'on' && fd.get('autoConfirm') === 'on') localStorage.setItem(AUTO_CONFIRM_KEY, String(Date.now()));
-    });
-  }
-
   return (
-    <div ref={(el) => { ref.current = el; if (el) onCapture(); }} className="space-y-2 rounded-md border border-dashed border-zinc-300 p-3 dark:border-zinc-700" data-testid={`${idPrefix}-review`}>
+    <div ref={ref} className="space-y-2 rounded-md border border-dashed border-zinc-300 p-3 dark:border-zinc-700" data-testid={`${idPrefix}-review`}>
       <div className="flex flex-wrap items-center gap-x-6 gap-y-2">
         <button type="button" className="btn" onClick={onReview} disabled={busy} aria-busy={busy || undefined}>Review change</button>
         <label htmlFor={`${idPrefix}-confirm`} className="flex items-center gap-2 text-sm">
@@ -63,7 +51,7 @@ export function ReviewChange({ review, idPrefix }: { review: ReviewFn; idPrefix:
               s
             </label>
             <label htmlFor={`${idPrefix}-auto`} className="flex items-center gap-2 text-sm">
-              <input id={`${idPrefix}-auto`} type="checkbox" name="autoConfirm" defaultChecked className="size-4 accent-sky-700" />
+              <input id={`${idPrefix}-auto`} type="checkbox" name="autoConfirm" className="size-4 accent-sky-700" />
               Confirm automatically if this browser can still reach the dashboard
             </label>
             <p id={`${idPrefix}-within-help`} className="help w-full">30–3600 s. The agent restores the previous revision by itself if nobody confirms in time, even with the dashboard down.</p>

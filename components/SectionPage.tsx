@@ -1,6 +1,6 @@
 // Generic list + add/edit page for one config section (uplinks, lan, services, ...).
 import Link from 'next/link';
-import { latestRevision } from '@/lib/store/revisions';
+import { latestRevision } from '@/lib/web/data';
 import { SECTIONS, sectionItems, type SectionKey, type FieldSpec } from '@/lib/web/sections';
 import { itemValues } from '@/lib/web/forms';
 import { saveItem } from '@/lib/web/actions/items';

@@ -2,7 +2,7 @@
 import { useActionState } from 'react';
 import { initialFormState, baseRevisionValue, type FormState } from '@/lib/web/forms';
 import { settingsFromFormValues, type SettingsValues } from '@/lib/web/settings';
-import { ICMP_TYPES } from '@/lib/validations/config';
+import { ICMP_TYPES } from '@/lib/validations/enums';
 import { SubmitButton } from './SubmitButton';
 import { FieldErrors } from './FieldErrors';
 import { ReviewChange } from './ReviewChange';

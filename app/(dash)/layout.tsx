@@ -1,8 +1,7 @@
-import { requireUser } from '@/lib/auth/request';
-import { getStatus } from '@/lib/web/data';
+import { sessionUser, getStatus, desiredState, invalidMessage } from '@/lib/web/data';
 import { Nav } from '@/components/Nav';
 import { StatusBar } from '@/components/StatusBar';
-import { logout } from '@/lib/web/actions/auth';
+import { logout } from '@/lib/web/actions/session';
 import { ActionForm } from '@/components/ActionForm';
 import { ConfirmBanner } from '@/components/ConfirmBanner';
 import { confirmAction } from '@/lib/web/actions/revisions';
@@ -10,8 +9,8 @@ import { confirmAction } from '@/lib/web/actions/revisions';
 export const dynamic = 'force-dynamic';
 
 export default async function DashLayout({ children }: { children: React.ReactNode }) {
-  const user = await requireUser();
-  const status = await getStatus();
+  const user = await sessionUser();
+  const [status, desired] = await Promise.all([getStatus(), desiredState()]);
   return (
     <div className="min-h-screen md:flex">
       <a href="#main" className="sr-only focus:not-sr-only focus:absolute focus:left-2 focus:top-2 focus:z-50 btn">Skip to content</a>
@@ -31,6 +30,11 @@ export default async function DashLayout({ children }: { children: React.ReactNo
       <div className="min-w-0 flex-1">
         <StatusBar initial={status} />
         <ConfirmBanner confirm={confirmAction} />
+        {desired.invalid.length > 0 && (
+          <div role="alert" className="border-b border-red-300 bg-red-50 px-4 py-2 text-sm text-red-900 dark:border-red-900 dark:bg-red-950 dark:text-red-100" data-testid="invalid-revision">
+            {invalidMessage(desired)}. The agent does not apply a revision that does not validate; it keeps what it applied last.
+          </div>
+        )}
         <div className="flex items-center justify-end gap-2 px-4 pt-2 text-xs muted md:hidden">
           <span>{user.username}</span>
           <ActionForm action={logout}>

@@ -1,7 +1,6 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
-import { getStatus, getUplinksAt, recentEvents, getSamples, uplinkCounterNames, isDemo, pendingLabRequests, type UplinkView } from '@/lib/web/data';
-import { prisma } from '@/lib/db/prisma';
+import { getStatus, getUplinksAt, recentEvents, getSamples, uplinkCounterNames, isDemo, pendingLabRequests, pendingRevisions, type UplinkView } from '@/lib/web/data';
 import { rates, fmtAgo, fmtTime } from '@/lib/web/format';
 import { TrafficChart } from '@/components/Charts';
 import { AutoRefresh } from '@/components/AutoRefresh';
@@ -152,14 +151,7 @@ export default async function Overview() {
   const from = to - 3600_000;
   const samples = await getSamples(uplinks.flatMap((u) => Object.values(uplinkCounterNames(u.id))), 3600_000);
   const totalConns = uplinks.reduce((n, u) => n + u.connections, 0);
-  const pending = status.desired
-    ? await prisma().revision.findMany({
-        where: { id: { gt: status.applied ?? 0 } },
-        orderBy: { id: 'desc' },
-        take: 10,
-        select: { id: true, summary: true, author: true, createdAt: true, source: true },
-      })
-    : [];
+  const pending = status.desired ? await pendingRevisions(status.applied, 10) : [];
   const labPending = demo ? await pendingLabRequests() : [];
   return (
     <>

@@ -8,7 +8,7 @@ import { disconnect } from '../../lib/db/prisma';
 const USAGE = `usage:
   linkward admin reset-password USER [--password-stdin]   set a new password (revokes USER's sessions)
   linkward admin create-user USER [--password-stdin]      add another administrator
-  linkward admin setup-token                              print a one-time token for /setup from a non-local address (valid 1 h)
+  linkward admin setup-token                              print a one-time token for /setup from anywhere but the router itself (valid 1 h)
 `;
 
 async function readStdin(): Promise<string> {

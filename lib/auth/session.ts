@@ -1,10 +1,13 @@
 // Server-side sessions: the cookie holds a random 32-byte token; the Session row holds only
-// sha256(token), so a database leak does not leak live sessions. Expiry is sliding (idle timeout).
+// sha256(token), so a database leak does not leak live sessions. Expiry is sliding (12 h idle
+// timeout) and absolute (7 days after sign-in, however active the session is: a stolen cookie
+// does not live forever). The absolute end is createdAt + SESSION_ABSOLUTE_MS (no extra column).
 import crypto from 'node:crypto';
 import { prisma } from '../db/prisma';
 
 export const SESSION_COOKIE = 'lw_session';
 export const SESSION_IDLE_MS = 12 * 60 * 60 * 1000;
+export const SESSION_ABSOLUTE_MS = 7 * 24 * 60 * 60 * 1000;
 /** Extend the expiry at most this often (avoid a write per request). */
 const SLIDE_GRANULARITY_MS = 60 * 1000;
 
@@ -22,15 +25,22 @@ export interface SessionUser {
   id: number;
   username: string;
   sessionId: string;
+  /** Epoch ms when the session ends if unused (min of the idle and the absolute end). */
+  expiresAt: number;
+}
+
+/** The next expiry of a session created at `createdAt`, used at `now`. */
+export function nextExpiry(createdAt: number, now: number): number {
+  return Math.min(now + SESSION_IDLE_MS, createdAt + SESSION_ABSOLUTE_MS);
 }
 
 export async function createSession(userId: number, ip: string, now = Date.now()): Promise<{ token: string; expiresAt: number }> {
   const token = newToken();
-  const expiresAt = now + SESSION_IDLE_MS;
+  const expiresAt = nextExpiry(now, now);
   const db = prisma();
   await db.session.create({ data: { id: sha256hex(token), userId, createdAt: now, expiresAt, ip } });
   // Housekeeping: drop expired sessions.
-  await db.session.deleteMany({ where: { expiresAt: { lt: now } } });
+  await db.session.deleteMany({ where: { OR: [{ expiresAt: { lt: now } }, { createdAt: { lt: now - SESSION_ABSOLUTE_MS } }] } });
   return { token, expiresAt };
 }
 
@@ -41,15 +51,17 @@ export async function validateSession(token: string | undefined | null, now = Da
   const id = sha256hex(token);
   const row = await db.session.findUnique({ where: { id }, include: { user: { select: { id: true, username: true } } } });
   if (!row) return null;
-  if (row.expiresAt <= now) {
+  if (row.expiresAt <= now || now - row.createdAt >= SESSION_ABSOLUTE_MS) {
     await db.session.deleteMany({ where: { id } });
     return null;
   }
-  const next = now + SESSION_IDLE_MS;
+  const next = nextExpiry(row.createdAt, now);
+  let expiresAt = row.expiresAt;
   if (next - row.expiresAt > SLIDE_GRANULARITY_MS) {
     await db.session.update({ where: { id }, data: { expiresAt: next } });
+    expiresAt = next;
   }
-  return { id: row.user.id, username: row.user.username, sessionId: id };
+  return { id: row.user.id, username: row.user.username, sessionId: id, expiresAt: Math.min(expiresAt, row.createdAt + SESSION_ABSOLUTE_MS) };
 }
 
 export async function destroySession(token: string | undefined | null): Promise<void> {

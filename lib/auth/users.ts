@@ -1,7 +1,7 @@
 // Admin accounts and the one-time setup token. Used by the web (setup/login) and `linkward admin`.
 import crypto from 'node:crypto';
 import { prisma } from '../db/prisma';
-import { hashPassword, verifyPassword, passwordProblem, USERNAME_RE, USERNAME_HINT } from './password';
+import { hashPassword, verifyPassword, needsRehash, passwordProblem, SCRYPT_PARAMS, USERNAME_RE, USERNAME_HINT } from './password';
 import { sha256hex } from './session';
 
 const SETUP_TOKEN_KEY = 'auth.setupTokenSha256';
@@ -36,14 +36,22 @@ export async function createFirstUser(username: string, password: string): Promi
   return r;
 }
 
-/** Checks credentials. Always spends one scrypt computation, even for unknown users. */
+/** Checks credentials. Always spends one scrypt computation (at the current cost), even for
+ *  unknown users. A good password whose hash has older parameters is re-hashed at the current ones. */
 export async function checkLogin(username: string, password: string): Promise<{ id: number; username: string } | null> {
-  const u = USERNAME_RE.test(username) ? await prisma().user.findUnique({ where: { username } }) : null;
+  const db = prisma();
+  const u = USERNAME_RE.test(username) ? await db.user.findUnique({ where: { username } }) : null;
   const ok = await verifyPassword(password, u?.passwordHash ?? DUMMY_HASH);
-  return u && ok ? { id: u.id, username: u.username } : null;
+  if (!u || !ok) return null;
+  if (needsRehash(u.passwordHash)) {
+    const passwordHash = await hashPassword(password);
+    // Only if nobody changed it meanwhile (e.g. `linkward admin reset-password`).
+    await db.user.updateMany({ where: { id: u.id, passwordHash: u.passwordHash }, data: { passwordHash } });
+  }
+  return { id: u.id, username: u.username };
 }
-// scrypt of a random password, so timing does not reveal whether a user exists.
-const DUMMY_HASH = 'scrypt$32768$8$1$' + crypto.randomBytes(16).toString('base64') + '$' + crypto.randomBytes(64).toString('base64');
+// scrypt of a random password at the current parameters, so timing does not reveal whether a user exists.
+const DUMMY_HASH = ['scrypt', SCRYPT_PARAMS.N, SCRYPT_PARAMS.r, SCRYPT_PARAMS.p, crypto.randomBytes(16).toString('base64'), crypto.randomBytes(SCRYPT_PARAMS.keyLen).toString('base64')].join('$');
 
 export async function resetPassword(username: string, password: string): Promise<UserResult> {
   const pp = passwordProblem(password);

@@ -71,20 +71,98 @@ interface RevisionRow {
   confirmWithin: number | null;
 }
 
+/** A stored revision that no longer validates (e.g. the schema was tightened by an upgrade). */
+export interface InvalidRevision {
+  id: number;
+  errors: string[];
+}
+
+export class RevisionInvalid extends Error {
+  constructor(readonly id: number, readonly errors: string[]) {
+    super(`stored revision ${id} no longer validates: ${errors.slice(0, 5).join('; ')}`);
+    this.name = 'RevisionInvalid';
+  }
+}
+
+function tryDecode<R extends { id: number; config: string }>(row: R): { ok: true; rev: Omit<R, 'config'> & { config: Config } } | { ok: false; invalid: InvalidRevision } {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(row.config);
+  } catch (e) {
+    return { ok: false, invalid: { id: row.id, errors: [`(document): not valid JSON: ${(e as Error).message}`] } };
+  }
+  const parsed = parseConfig(doc);
+  if (!parsed.ok) return { ok: false, invalid: { id: row.id, errors: parsed.errors } };
+  return { ok: true, rev: { ...row, config: parsed.value } };
+}
+
 function decode<R extends { id: number; config: string }>(row: R): Omit<R, 'config'> & { config: Config } {
-  const parsed = parseConfig(JSON.parse(row.config));
-  if (!parsed.ok) throw new Error(`stored revision ${row.id} is invalid: ${parsed.errors.join('; ')}`);
-  return { ...row, config: parsed.value };
+  const d = tryDecode(row);
+  if (!d.ok) throw new RevisionInvalid(d.invalid.id, d.invalid.errors);
+  return d.rev;
 }
 
+/** How many of the newest revisions are tried when looking for the newest one that validates. */
+export const VALID_SCAN = 20;
+
+/**
+ * The desired state as the dashboard and every write see it: the newest revision that still
+ * validates (`revision`), and the newer ones that do not (`invalid`, newest first; e.g. stored by
+ * an older version whose schema was looser). Changes are based on `revision`; an import or a
+ * restore replaces the whole document. `revision` is null when nothing is stored, or when none of
+ * the newest VALID_SCAN revisions validates (then only an import or a restore can store a change).
+ */
+export interface DesiredState {
+  revision: StoredRevision | null;
+  invalid: InvalidRevision[];
+  /** Id of the newest stored revision (valid or not). */
+  newest: number | null;
+}
+
+function desiredFrom(rows: RevisionRow[]): DesiredState {
+  const invalid: InvalidRevision[] = [];
+  for (const row of rows) {
+    const d = tryDecode(row);
+    if (d.ok) return { revision: d.rev, invalid, newest: rows[0].id };
+    invalid.push(d.invalid);
+  }
+  return { revision: null, invalid, newest: rows[0]?.id ?? null };
+}
+
+const NEWEST_SQL = `SELECT id, createdAt, author, source, summary, config, confirmWithin FROM Revision ORDER BY id DESC LIMIT ${VALID_SCAN}`;
+
+export async function desiredState(): Promise<DesiredState> {
+  const rows = await prisma().revision.findMany({
+    orderBy: { id: 'desc' },
+    take: VALID_SCAN,
+    select: { id: true, createdAt: true, author: true, source: true, summary: true, config: true, confirmWithin: true },
+  });
+  return desiredFrom(rows);
+}
+
+/** The newest revision that validates (see desiredState). */
 export async function latestRevision(): Promise<StoredRevision | null> {
-  const row = await prisma().revision.findFirst({ orderBy: { id: 'desc' } });
-  return row ? decode(row) : null;
+  return (await desiredState()).revision;
 }
 
+/** Revision `id`; throws RevisionInvalid when it no longer validates. */
 export async function getRevision(id: number): Promise<StoredRevision | null> {
   const row = await prisma().revision.findUnique({ where: { id } });
   return row ? decode(row) : null;
+}
+
+export type ReadRevision =
+  | { ok: true; revision: StoredRevision }
+  | { ok: false; id: number; errors: string[]; text: string; createdAt: number; author: string; source: string; summary: string; confirmWithin: number | null };
+
+/** Revision `id`, or why it no longer validates (with its stored text); null when it does not exist. */
+export async function readRevision(id: number): Promise<ReadRevision | null> {
+  const row = await prisma().revision.findUnique({ where: { id } });
+  if (!row) return null;
+  const d = tryDecode(row);
+  if (d.ok) return { ok: true, revision: d.rev };
+  const { config: text, createdAt, author, source, summary, confirmWithin } = row;
+  return { ok: false, id, errors: d.invalid.errors, text, createdAt, author, source, summary, confirmWithin };
 }
 
 /** The empty configuration (defaults only) that a first change starts from. */
@@ -110,12 +188,32 @@ interface CommitHow {
   summarize?: (prev: Config | null, next: Config) => string;
   /** `build` returns an already validated, normalized Config (skip the second parse). */
   validated?: boolean;
+  /** The change replaces the whole document (import, restore): it needs no valid base. */
+  replaces?: boolean;
+}
+
+/** What the dashboard and the CLI say about revisions that no longer validate ('' if none). */
+export function invalidMessage(state: DesiredState): string {
+  const first = state.invalid[0];
+  if (!first) return '';
+  const errs = first.errors.slice(0, 3).join('; ');
+  const ids = state.invalid.map((r) => r.id).join(', ');
+  const which = state.invalid.length === 1 ? `revision ${ids} no longer validates` : `revisions ${ids} no longer validate`;
+  if (state.revision) {
+    return `${which} with this version (${errs}): the dashboard shows and changes revision ${state.revision.id}, the newest valid one; to keep the newer changes, fix and import them`;
+  }
+  return `${which} with this version (${errs}): nothing stored; import a corrected configuration or restore a valid revision`;
 }
 
 function commit(build: Build, opts: SaveOptions, how: CommitHow = {}): Promise<SaveResult> {
   return writeTransaction((db: DB): SaveResult => {
-    const row = db.prepare('SELECT id, createdAt, author, source, summary, config, confirmWithin FROM Revision ORDER BY id DESC LIMIT 1').get() as RevisionRow | undefined;
-    const prev = row ? decode(row) : null;
+    // Based on the newest revision that validates: one that no longer does (schema tightened by
+    // an upgrade) must not block every later save.
+    const state = desiredFrom(db.prepare(NEWEST_SQL).all() as RevisionRow[]);
+    const prev = state.revision;
+    if (!prev && state.invalid.length && !how.replaces) {
+      return { ok: false, errors: [invalidMessage(state)], fieldErrors: {} };
+    }
     if (opts.baseRevision !== undefined && (prev?.id ?? null) !== opts.baseRevision) {
       const conflict: Conflict = { base: opts.baseRevision, latest: prev?.id ?? null };
       return { ok: false, errors: [staleMessage(conflict, prev ?? undefined)], fieldErrors: {}, conflict };
@@ -157,7 +255,7 @@ export async function saveConfig(doc: unknown, opts: SaveOptions): Promise<SaveR
   // Validation errors need no transaction (and must not wait for another writer).
   const parsed = parseConfig(doc);
   if (!parsed.ok) return parsed;
-  return commit(() => parsed.value, opts, { validated: true });
+  return commit(() => parsed.value, opts, { validated: true, replaces: true });
 }
 
 /** Apply a change function to the desired config (the base revision's, which must still be the
@@ -169,7 +267,7 @@ export async function updateConfig(mutate: (c: Config) => unknown, opts: SaveOpt
 
 /** Store `config` (an old revision's) again as a new revision, summarized against what it replaces. */
 export async function storeAgain(config: Config, opts: SaveOptions, summarize: (prev: Config | null, next: Config) => string): Promise<SaveResult> {
-  return commit(() => config, opts, { summarize, validated: true });
+  return commit(() => config, opts, { summarize, validated: true, replaces: true });
 }
 
 export async function listRevisions(limit = 50) {

@@ -1,7 +1,7 @@
 // Issue 8 read/write helpers shared by the CLI and the dashboard: commit-confirmed state and
 // confirmation, history, restore. Writes of desired state still go through saveConfig only.
 import { prisma } from '../db/prisma';
-import { getRevision, storeAgain, type SaveResult } from './revisions';
+import { readRevision, storeAgain, type SaveResult } from './revisions';
 import { summarizeChange } from '../config/summary';
 
 export interface PendingView {
@@ -75,13 +75,21 @@ export async function history(limit = 200): Promise<HistoryRow[]> {
  *  write path (validation, anti-lockout, audit, and the stale-base check when `baseRevision` is
  *  given; without it the summary is made against the latest revision inside the transaction). */
 export async function restoreRevision(id: number, author: string, opts: { confirmWithin?: number; baseRevision?: number | null } = {}): Promise<SaveResult> {
-  const old = await getRevision(id); // revisions are immutable: no need to read it in the transaction
-  if (!old) return { ok: false, errors: [`revision ${id} does not exist`], fieldErrors: {} };
+  const r = await readRevision(id); // revisions are immutable: no need to read it in the transaction
+  if (!r) return { ok: false, errors: [`revision ${id} does not exist`], fieldErrors: {} };
+  if (!r.ok) return { ok: false, errors: [`revision ${id} no longer validates with this version: ${r.errors.slice(0, 3).join('; ')}`], fieldErrors: {} };
+  const old = r.revision;
   return storeAgain(
     old.config,
     { author, source: 'restore', confirmWithin: opts.confirmWithin, baseRevision: opts.baseRevision },
     (prev, next) => `restores revision ${id}: ${summarizeChange(prev, next)}`.slice(0, 500),
   );
+}
+
+/** The revision the agent reports applied (null: none yet). */
+export async function appliedRevision(): Promise<number | null> {
+  const st = await prisma().agentState.findUnique({ where: { id: 1 }, select: { appliedRevision: true } });
+  return st?.appliedRevision ?? null;
 }
 
 /** The agent's last observed facts (for compiling two revisions the same way). */

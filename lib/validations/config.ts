@@ -87,24 +87,10 @@ export const portSpecSchema = z.union([z.number(), z.string()]).superRefine((v, 
   if (!parsePortSpec(v)) ctx.addIssue({ code: 'custom', message: 'must be a port 1-65535 or a range "a-b"' });
 });
 
-export const PROTOCOLS = ['tcp', 'udp'] as const;
-export const RULE_PROTOCOLS = ['tcp', 'udp', 'icmp', 'icmpv6', 'any'] as const;
-export const ACTIONS = ['accept', 'drop', 'reject'] as const;
-export const CHAINS = ['input', 'forward', 'output'] as const;
-export const HELPERS = ['ftp', 'tftp', 'sip', 'irc'] as const;
-export const HEALTH_METHODS = ['icmp', 'tcp', 'dns'] as const;
-/** ICMP types nft knows by name (subset that makes sense for IPv4 filtering). */
-export const ICMP_TYPES = [
-  'echo-reply', 'destination-unreachable', 'source-quench', 'redirect', 'echo-request',
-  'router-advertisement', 'router-solicitation', 'time-exceeded', 'parameter-problem',
-  'timestamp-request', 'timestamp-reply', 'info-request', 'info-reply',
-  'address-mask-request', 'address-mask-reply',
-] as const;
-/** ICMPv6 types an admin can allow or not (nft names). Neighbor discovery (133-137) and MLD
- *  (130-132, 143) are not in this list: they are always allowed (RFC 4890: IPv6 breaks without). */
-export const ICMPV6_TYPES = [
-  'destination-unreachable', 'packet-too-big', 'time-exceeded', 'parameter-problem', 'echo-request', 'echo-reply',
-] as const;
+export { PROTOCOLS, RULE_PROTOCOLS, ACTIONS, CHAINS, HELPERS, HEALTH_METHODS, ICMP_TYPES, HEALTH_DEFAULTS, HEALTH_FAST } from './enums';
+import { PROTOCOLS, RULE_PROTOCOLS, ACTIONS, CHAINS, HELPERS, HEALTH_METHODS, ICMP_TYPES, HEALTH_DEFAULTS } from './enums';
+export { ICMPV6_TYPES } from './enums';
+import { ICMPV6_TYPES } from './enums';
 
 const list = <T extends z.ZodTypeAny>(item: T, max: number, what = 'entries') =>
   z.array(item).max(max, `at most ${max} ${what}`);
@@ -113,8 +99,6 @@ const list = <T extends z.ZodTypeAny>(item: T, max: number, what = 'entries') =>
 // Sections
 // ---------------------------------------------------------------------------
 
-export const HEALTH_DEFAULTS = { method: 'icmp', intervalMs: 500, timeoutMs: 1000, downAfter: 3, upAfter: 5 } as const;
-export const HEALTH_FAST = { intervalMs: 240, timeoutMs: 360, downAfter: 2, upAfter: 3 } as const;
 
 /** Timing fields left out are filled by effectiveHealth() (not by the schema: a metered uplink has
  *  slower defaults, so "not given" must stay visible). */

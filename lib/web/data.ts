@@ -1,195 +1,69 @@
-// Read-side queries for the dashboard (server only). BigInt counters become numbers here.
-import { prisma } from '../db/prisma';
-import { latestRevision } from '../store/revisions';
-import { counterUplinkIn, counterUplinkOut } from '../compile/constants';
-import { effectiveHealth } from '../validations/config';
-import { probeBytesPerMonth } from '../usage/meter';
+// The dashboard's data access layer: every read a page, a component or a route handler makes
+// goes through a function of this file, and every one of them checks the session first.
+//
+// Why here and not (only) in app/(dash)/layout.tsx: a client-side navigation is an RSC request
+// that renders only the segments that changed; the layout is not rendered again, so a crafted
+// request (RSC: 1 + a Next-Router-State-Tree that claims the layout is already there) with any
+// cookie reached the page and its data. A check in the data layer cannot be skipped that way:
+// no valid session, no data (requireUser redirects to /login, or /setup before the first admin).
+// test/unit/layering.test.ts keeps pages and components from importing the unguarded modules
+// (lib/store, lib/db, lib/web/queries) directly; test/e2e/web-hardening.test.ts replays every
+// page's navigation with a bogus cookie.
+import { cache } from 'react';
+import { requireUser } from '../auth/request';
+import * as q from './queries';
+import * as revisions from '../store/revisions';
+import * as safety from '../store/safety';
+import * as auditStore from '../store/audit';
+import * as drops from '../store/drops';
 
-/** The agent counts as running when its heartbeat is younger than this. */
-export const AGENT_STALE_MS = 30_000;
+export type { StatusInfo, UplinkView, CounterView, Sample, ConnectionView } from './queries';
+export { isDemo, uplinkCounterNames, AGENT_STALE_MS } from './queries';
+export { emptyConfig, invalidMessage } from '../store/revisions';
+export { auditFilterFrom, auditCsv } from '../store/audit';
+export { redactSecrets } from '../store/secrets';
 
-export interface StatusInfo {
-  desired: { id: number; summary: string; createdAt: number; author: string; source: string } | null;
-  applied: number | null;
-  appliedAt: number | null;
-  applyMs: number | null;
-  applyError: string | null;
-  errorRevision: number | null;
-  heartbeatAt: number | null;
-  agentRunning: boolean;
-  /** Desired revision not yet reported applied (and no error for it). */
-  applying: boolean;
-  now: number;
-}
+/** The session check of every read: at most one database lookup per request (React cache in
+ *  server components; in route handlers and actions it simply runs again). */
+export const sessionUser = cache(requireUser);
 
-export async function getStatus(): Promise<StatusInfo> {
-  const db = prisma();
-  const [rev, st] = await Promise.all([
-    db.revision.findFirst({ orderBy: { id: 'desc' }, select: { id: true, summary: true, createdAt: true, author: true, source: true } }),
-    db.agentState.findUnique({ where: { id: 1 } }),
-  ]);
-  const now = Date.now();
-  const applied = st?.appliedRevision ?? null;
-  const errorRevision = st?.errorRevision ?? null;
-  const failedThis = rev !== null && errorRevision !== null && errorRevision >= rev.id && !!st?.applyError;
-  return {
-    desired: rev,
-    applied,
-    appliedAt: st?.appliedAt ?? null,
-    applyMs: st?.applyMs ?? null,
-    applyError: st?.applyError ?? null,
-    errorRevision,
-    heartbeatAt: st?.heartbeatAt ?? null,
-    agentRunning: !!st?.heartbeatAt && now - st.heartbeatAt < AGENT_STALE_MS,
-    applying: rev !== null && (applied === null || applied < rev.id) && !failedThis,
-    now,
+/** `fn` behind the session check. */
+function guarded<A extends unknown[], R>(fn: (...a: A) => Promise<R> | R): (...a: A) => Promise<R> {
+  return async (...a: A) => {
+    await sessionUser();
+    return fn(...a);
   };
 }
 
-export interface UplinkView {
-  name: string;
-  id: number;
-  interface: string;
-  gateway: string;
-  weight: number;
-  priority: number;
-  enabled: boolean;
-  drain: boolean;
-  state: string;
-  since: number | null;
-  reason: string;
-  address: string | null;
-  observedGateway: string | null;
-  latencyMs: number | null;
-  lossPct: number | null;
-  connections: number;
-  updatedAt: number | null;
-  /** Quality thresholds (the degraded state), when configured. */
-  quality: { latencyWarnMs?: number; lossWarnPct?: number; onDegraded: string } | null;
-  /** Metered: cap, usage this period, warn marks, onCap, and what the probes cost a month. */
-  metered: { capBytes: number; usedBytes: number | null; periodStart: number | null; warnAt: number[]; onCap: string; probeBytesPerMonth: number } | null;
-}
+// Status, uplinks, counters, connections (lib/web/queries).
+export const getStatus = guarded(q.getStatus);
+export const getUplinksAt = guarded(q.getUplinksAt);
+export const pendingRevisions = guarded(q.pendingRevisions);
+export const revisionNeighbors = guarded(q.revisionNeighbors);
+export const recentEvents = guarded(q.recentEvents);
+export const getCounters = guarded(q.getCounters);
+export const getSamples = guarded(q.getSamples);
+export const getConnections = guarded(q.getConnections);
+export const pendingLabRequests = guarded(q.pendingLabRequests);
+export const recentNotifications = guarded(q.recentNotifications);
 
-export async function getUplinks(): Promise<UplinkView[]> {
-  return (await getUplinksAt()).uplinks;
-}
+// Desired state and history (lib/store).
+// One parse of the desired state per request (the layout and the page both read it).
+const desiredOnce = cache(revisions.desiredState);
+export const desiredState = guarded(desiredOnce);
+export const latestRevision = guarded(async () => (await desiredOnce()).revision);
+export const readRevision = guarded(revisions.readRevision);
+export const listRevisions = guarded(revisions.listRevisions);
+export const history = guarded(safety.history);
+export const lastFacts = guarded(safety.lastFacts);
+export const pendingConfirmation = guarded(safety.pendingConfirmation);
+export const appliedRevision = guarded(safety.appliedRevision);
 
-/** The uplinks of the desired revision with their reported status, and that revision's id (what
- *  the overview's buttons send as their base revision). */
-export async function getUplinksAt(): Promise<{ revision: number | null; uplinks: UplinkView[] }> {
-  const [rev, statuses, usage] = await Promise.all([latestRevision(), prisma().uplinkStatus.findMany(), prisma().meterUsage.findMany()]);
-  const byName = new Map(statuses.map((s) => [s.name, s]));
-  const used = new Map(usage.map((m) => [m.uplink, m]));
-  const uplinks = (rev?.config.uplinks ?? []).map((u): UplinkView => {
-    const s = byName.get(u.name);
-    const configured = !u.enabled ? 'disabled' : u.drain ? 'draining' : 'unknown';
-    return {
-      name: u.name,
-      id: u.id,
-      interface: u.interface,
-      gateway: u.gateway,
-      weight: u.weight,
-      priority: u.priority,
-      enabled: u.enabled,
-      drain: u.drain,
-      state: s?.state ?? configured,
-      since: s?.since ?? null,
-      reason: s?.reason ?? '',
-      address: s?.address ?? null,
-      observedGateway: s?.gateway ?? null,
-      latencyMs: s?.latencyMs ?? null,
-      lossPct: s?.lossPct ?? null,
-      connections: s?.connections ?? 0,
-      updatedAt: s?.updatedAt ?? null,
-      quality: u.quality ? { latencyWarnMs: u.quality.latencyWarnMs, lossWarnPct: u.quality.lossWarnPct, onDegraded: u.quality.onDegraded } : null,
-      metered: u.metered
-        ? {
-            capBytes: u.metered.capBytes, warnAt: u.metered.warnAt, onCap: u.metered.onCap,
-            usedBytes: used.has(u.name) ? Number(used.get(u.name)!.bytes) : null, periodStart: used.get(u.name)?.periodStart ?? null,
-            probeBytesPerMonth: probeBytesPerMonth(effectiveHealth(u)),
-          }
-        : null,
-    };
-  });
-  return { revision: rev?.id ?? null, uplinks };
-}
-
-export async function recentEvents(limit = 15) {
-  return prisma().event.findMany({ orderBy: { ts: 'desc' }, take: limit });
-}
-
-export interface CounterView {
-  name: string;
-  kind: string;
-  ref: string;
-  packets: number;
-  bytes: number;
-  updatedAt: number;
-}
-
-export async function getCounters(): Promise<CounterView[]> {
-  const rows = await prisma().counter.findMany({ orderBy: { name: 'asc' } });
-  return rows.map((r) => ({ name: r.name, kind: r.kind, ref: r.ref, packets: Number(r.packets), bytes: Number(r.bytes), updatedAt: r.updatedAt }));
-}
-
-export interface Sample {
-  ts: number;
-  packets: number;
-  bytes: number;
-}
-
-/** Samples of the given counters since `sinceMs` ago, grouped by counter name, downsampled in SQL
- *  to at most `points` per counter (the last value in each time bucket; counters only grow, so
- *  MAX is the bucket's last value). Names are bound in chunks: SQLite limits bound parameters,
- *  and 1 000 rules × hours of 10 s samples must not be read row by row. */
-export async function getSamples(names: string[], sinceMs: number, points = 120): Promise<Record<string, Sample[]>> {
-  const out: Record<string, Sample[]> = {};
-  if (names.length === 0) return out;
-  const since = Date.now() - sinceMs;
-  const bucket = Math.max(10_000, Math.floor(sinceMs / points));
-  const unique = [...new Set(names)].slice(0, 20000);
-  const CHUNK = 400;
-  for (let i = 0; i < unique.length; i += CHUNK) {
-    const part = unique.slice(i, i + CHUNK);
-    const rows = await prisma().$queryRawUnsafe<{ name: string; ts: number; packets: number | bigint; bytes: number | bigint }[]>(
-      `SELECT name, MAX(ts) AS ts, MAX(packets) AS packets, MAX(bytes) AS bytes FROM CounterSample
-       WHERE ts >= ? AND name IN (${part.map(() => '?').join(',')})
-       GROUP BY name, CAST(ts / ? AS INTEGER) ORDER BY name, ts`,
-      since, ...part, bucket,
-    );
-    for (const r of rows) (out[r.name] ??= []).push({ ts: Number(r.ts), packets: Number(r.packets), bytes: Number(r.bytes) });
-  }
-  return out;
-}
-
-export interface ConnectionView {
-  id: number;
-  proto: string;
-  src: string;
-  dst: string;
-  sport: number | null;
-  dport: number | null;
-  state: string | null;
-  uplink: string | null;
-  packets: number;
-  bytes: number;
-  ts: number;
-}
-
-export async function getConnections(limit = 2000): Promise<ConnectionView[]> {
-  const rows = await prisma().connection.findMany({ orderBy: { id: 'asc' }, take: limit });
-  return rows.map((r) => ({ ...r, packets: Number(r.packets), bytes: Number(r.bytes) }));
-}
-
-export async function pendingLabRequests() {
-  return prisma().agentRequest.findMany({ where: { doneAt: null }, orderBy: { id: 'desc' }, take: 20 });
-}
-
-export function isDemo(): boolean {
-  return process.env.LINKWARD_DEMO === '1';
-}
-
-/** Counter names the agent uses for uplink traffic. */
-export function uplinkCounterNames(id: number): { rx: string; tx: string } {
-  return { rx: counterUplinkIn(id), tx: counterUplinkOut(id) };
-}
+// Audit log, drops, bans.
+export const listAudit = guarded(auditStore.listAudit);
+export const auditFacets = guarded(auditStore.auditFacets);
+export const dropSummary = guarded(drops.dropSummary);
+export const recentDrops = guarded(drops.recentDrops);
+export const listBans = guarded(drops.listBans);
+export const listBanEvents = guarded(drops.listBanEvents);
+export const allowRuleFromDrop = guarded(drops.allowRuleFromDrop);

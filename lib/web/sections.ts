@@ -1,6 +1,7 @@
 // Declarative description of the editable config sections: which form fields each item has.
 // Pure data, shared by the server actions (parsing) and the client forms (rendering).
-import { HEALTH_DEFAULTS, ACTIONS, CHAINS, RULE_PROTOCOLS, PROTOCOLS, HELPERS, HEALTH_METHODS, type Config } from '../validations/config';
+import { HEALTH_DEFAULTS, ACTIONS, CHAINS, RULE_PROTOCOLS, PROTOCOLS, HELPERS, HEALTH_METHODS } from '../validations/enums';
+import type { Config } from '../validations/config';
 
 export type FieldKind = 'text' | 'number' | 'port' | 'checkbox' | 'select' | 'list' | 'uplink' | 'uplinks' | 'textarea';
 

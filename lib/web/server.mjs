@@ -1,8 +1,11 @@
 // HTTP front for the dashboard (`linkward web` runs this file with plain node, no tsx).
 // It serves the built Next app and owns the one fact Next cannot know safely: the client's
-// address. Next copies a client-sent X-Forwarded-For as-is, so we drop client-sent forwarding
-// headers (unless LINKWARD_TRUST_PROXY=1, behind a reverse proxy we trust) and put the socket
-// address into X-Linkward-Peer, which the app trusts only when LINKWARD_WEB_FRONT=1.
+// address. Next copies a client-sent X-Forwarded-For as-is, so we remove every client-sent
+// forwarding header and pass, under our own names, the socket address (X-Linkward-Peer) and what
+// the client sent as X-Forwarded-For/-Proto (X-Linkward-Forwarded-For/-Proto). The app reads them
+// only when LINKWARD_WEB_FRONT=1, and believes the forwarded ones only when the socket address is
+// a configured proxy (LINKWARD_TRUSTED_PROXIES, lib/auth/request.ts). It also tells the app the
+// bind address (LINKWARD_BIND) for the Host allow-list in proxy.ts.
 //
 // usage: node lib/web/server.mjs [--port N] [--host ADDR] [--dir PROJECT_ROOT]
 import http from 'node:http';
@@ -33,25 +36,27 @@ process.env.NODE_ENV = 'production';
 process.env.NEXT_TELEMETRY_DISABLED = '1';
 process.env.LINKWARD_WEB_FRONT = '1';
 process.env.LINKWARD_ROOT ??= dir;
-const trustProxy = process.env.LINKWARD_TRUST_PROXY === '1';
+process.env.LINKWARD_BIND = values.host;
+if (process.env.LINKWARD_TRUST_PROXY !== undefined) {
+  console.error('linkward web: LINKWARD_TRUST_PROXY is gone: list the proxy addresses in LINKWARD_TRUSTED_PROXIES (e.g. LINKWARD_TRUSTED_PROXIES=127.0.0.1)');
+  process.exit(2);
+}
 
 const { default: next } = await import('next');
 const app = next({ dev: false, dir, hostname: values.host, port });
 await app.prepare();
 const handle = app.getRequestHandler();
 
-const STRIP = ['x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-forwarded-port', 'forwarded', 'x-real-ip', 'x-linkward-peer'];
+const STRIP = ['x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-forwarded-port', 'forwarded', 'x-real-ip', 'x-linkward-peer', 'x-linkward-forwarded-for', 'x-linkward-forwarded-proto'];
+const joined = (v) => (Array.isArray(v) ? v.join(', ') : v === undefined ? '' : String(v));
 
 const server = http.createServer((req, res) => {
-  let peer = req.socket.remoteAddress ?? '';
-  if (trustProxy) {
-    const xff = String(req.headers['x-forwarded-for'] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-    if (xff.length) peer = xff[xff.length - 1];
-    delete req.headers['x-linkward-peer'];
-  } else {
-    for (const h of STRIP) delete req.headers[h];
-  }
-  req.headers['x-linkward-peer'] = peer;
+  const xff = joined(req.headers['x-forwarded-for']);
+  const xfp = joined(req.headers['x-forwarded-proto']);
+  for (const h of STRIP) delete req.headers[h];
+  req.headers['x-linkward-peer'] = req.socket.remoteAddress ?? '';
+  if (xff) req.headers['x-linkward-forwarded-for'] = xff;
+  if (xfp) req.headers['x-linkward-forwarded-proto'] = xfp;
   handle(req, res).catch((err) => {
     console.error('linkward web: request failed', err);
     if (!res.headersSent) res.statusCode = 500;

@@ -370,7 +370,8 @@ test('logout invalidates the session; login is rate-limited', async () => {
   await page.getByLabel('Username').fill(USER);
   await page.getByLabel('Password').fill(PASS);
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByText(/Too many failed sign-ins/).waitFor();
+  // Attempts are counted before the password is checked: the 6th is refused, right or wrong.
+  await page.getByText(/Too many sign-in attempts from your address/).waitFor();
   const fails = (db.prepare("SELECT COUNT(*) AS n FROM AuditLog WHERE action = 'login.fail'").get() as { n: number }).n;
   assert.equal(fails, 5);
 });
@@ -392,18 +393,21 @@ test('mobile layout and dark mode render', async () => {
   await c2.close();
 });
 
-test('setup from a non-private address needs the one-time token (client address from our front only)', async () => {
-  // Main server (no proxy trust): a spoofed X-Forwarded-For is ignored, the loopback peer counts.
-  // (An admin exists there, so /setup redirects; use a second, empty server instead.)
-  const s2 = await startServer({ env: { LINKWARD_TRUST_PROXY: '1' } });
+test('setup needs the one-time token unless the browser is on the router (client address from our front only)', async () => {
+  // (An admin exists on the main server, so /setup redirects; use empty servers instead.)
+  // s2 believes X-Forwarded-For from a proxy on 127.0.0.1 (our test client plays the proxy).
+  const s2 = await startServer({ env: { LINKWARD_TRUSTED_PROXIES: '127.0.0.1' } });
   const s3 = await startServer();
   try {
     const far = await (await fetch(`${s2.url}/setup`, { headers: { 'x-forwarded-for': '203.0.113.5' } })).text();
     assert.match(far, /Setup token/, 'public client must present a token');
+    assert.match(far, /public address/);
     const near = await (await fetch(`${s2.url}/setup`, { headers: { 'x-forwarded-for': '192.168.1.9' } })).text();
-    assert.doesNotMatch(near, /Setup token/);
+    assert.match(near, /Setup token/, 'a LAN client needs the token too');
+    const local = await (await fetch(`${s2.url}/setup`, { headers: { 'x-forwarded-for': '127.0.0.1' } })).text();
+    assert.doesNotMatch(local, /Setup token/, 'a browser on the router itself, through the proxy');
     const spoof = await (await fetch(`${s3.url}/setup`, { headers: { 'x-forwarded-for': '203.0.113.5', 'x-linkward-peer': '203.0.113.5' } })).text();
-    assert.doesNotMatch(spoof, /Setup token/, 'without proxy trust the socket address (loopback) is used, headers ignored');
+    assert.doesNotMatch(spoof, /Setup token/, 'without a configured proxy the socket address (loopback) is used, headers ignored');
   } finally {
     await s2.stop();
     await s3.stop();

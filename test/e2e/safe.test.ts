@@ -80,6 +80,10 @@ test('review shows summary and plan diff; apply with confirmation; the browser c
   assert.equal(maxRev(), before, 'review stores nothing');
   await page.getByLabel('Apply with confirmation').check();
   await page.getByLabel('Roll back unless confirmed within').fill('60');
+  // Off by default: this browser confirms only what it submitted with this ticked.
+  const auto = page.getByLabel('Confirm automatically if this browser can still reach the dashboard');
+  assert.equal(await auto.isChecked(), false, 'auto-confirm is off by default');
+  await auto.check();
   await shot(page, 'safe-02-review-confirm');
   await page.getByRole('button', { name: 'Add rule' }).click();
   await page.waitForURL(/\/rules\?saved=\d+/);

@@ -86,3 +86,95 @@ test('only the runner starts processes: nothing else imports node:child_process'
   // the check can fail: the runner itself is found by the same scan
   assert.ok(importsOf(path.join('agent', 'system', 'runner.ts')).includes('execa'));
 });
+
+/** Value imports (not `import type`) of a file. */
+function valueImportsOf(file: string): string[] {
+  const text = fs.readFileSync(path.join(ROOT, file), 'utf8');
+  return [...text.matchAll(IMPORT)].filter((m) => !/^\s*(?:import|export)\s+type\s/.test(m[0])).map((m) => m[1] ?? m[2]);
+}
+
+/** Does `spec` (from `file`) resolve to the repository path `target` (a file without extension or a folder)? */
+function resolvesTo(file: string, spec: string, target: string): boolean {
+  let rel: string;
+  if (spec.startsWith('@/')) rel = spec.slice(2);
+  else if (spec.startsWith('.')) rel = path.relative(ROOT, path.resolve(ROOT, path.dirname(file), spec));
+  else return false;
+  rel = rel.split(path.sep).join('/');
+  return rel === target || rel.startsWith(target + '/');
+}
+
+test('pages, components and route handlers read data only through the session-checked layer (lib/web/data)', () => {
+  // lib/web/data.ts checks the session in every function; these modules do not.
+  const UNGUARDED = ['lib/store', 'lib/db', 'lib/web/queries'];
+  const bad: string[] = [];
+  // GET /metrics is the one route that admits a scraper without a session (a bearer token or an
+  // allowed source address, lib/metrics/access.ts); it checks that itself, before any read.
+  const SELF_CHECKED = new Set([path.join('app', 'metrics', 'route.ts')]);
+  for (const dir of ['app', 'components']) {
+    for (const f of sources(dir)) {
+      if (SELF_CHECKED.has(f)) continue;
+      for (const s of valueImportsOf(f)) {
+        for (const t of UNGUARDED) if (resolvesTo(f, s, t)) bad.push(`${f} imports ${s}`);
+        // Only the sign-in pages (no session yet) use the auth modules directly.
+        if (resolvesTo(f, s, 'lib/auth') && !f.startsWith(path.join('app', '(auth)'))) bad.push(`${f} imports ${s}`);
+      }
+    }
+  }
+  assert.deepEqual(bad, []);
+  // The check can fail: the data layer itself imports the unguarded modules.
+  assert.ok(valueImportsOf(path.join('lib', 'web', 'data.ts')).some((s) => resolvesTo(path.join('lib', 'web', 'data.ts'), s, 'lib/web/queries')));
+});
+
+test('every function lib/web/data exports is behind the session check or reads nothing', () => {
+  const text = fs.readFileSync(path.join(ROOT, 'lib', 'web', 'data.ts'), 'utf8');
+  const consts = [...text.matchAll(/^export const (\w+)[^=]*=\s*(\w+)\(/gm)].map((m) => [m[1], m[2]]);
+  assert.ok(consts.length >= 20, `found ${consts.length} exports`);
+  assert.deepEqual(consts.filter(([name, how]) => how !== 'guarded' && !(name === 'sessionUser' && how === 'cache')), []);
+  assert.doesNotMatch(text, /^export (async )?function/m, 'no unguarded exported functions');
+  // Re-exports: only pure helpers (no database access) from these modules.
+  const reexports = [...text.matchAll(/^export \{([^}]*)\} from '([^']+)'/gm)].map((m) => `${m[2]}: ${m[1].trim()}`);
+  assert.deepEqual(reexports, [
+    './queries: isDemo, uplinkCounterNames, AGENT_STALE_MS',
+    '../store/revisions: emptyConfig, invalidMessage',
+    '../store/audit: auditFilterFrom, auditCsv',
+    '../store/secrets: redactSecrets',
+  ]);
+});
+
+/** The repository file a relative or "@/" import resolves to (null for packages). */
+function resolveFile(file: string, spec: string): string | null {
+  let base: string;
+  if (spec.startsWith('@/')) base = spec.slice(2);
+  else if (spec.startsWith('.')) base = path.relative(ROOT, path.resolve(ROOT, path.dirname(file), spec));
+  else return null;
+  for (const cand of [base, `${base}.ts`, `${base}.tsx`, `${base}.mjs`, `${base}.js`, path.join(base, 'index.ts')]) {
+    if (fs.existsSync(path.join(ROOT, cand)) && fs.statSync(path.join(ROOT, cand)).isFile()) return cand;
+  }
+  return null;
+}
+
+test('client components pull no zod into the browser (its JIT probe is an eval the CSP refuses)', () => {
+  const isDirective = (f: string, d: string) => new RegExp(`^\\s*(?://[^\\n]*\\n\\s*)*['"]${d}['"]`).test(fs.readFileSync(path.join(ROOT, f), 'utf8'));
+  const bad: string[] = [];
+  let clients = 0;
+  for (const dir of ['app', 'components']) {
+    for (const f of sources(dir)) {
+      if (!isDirective(f, 'use client')) continue;
+      clients++;
+      const seen = new Set<string>();
+      const walk = (file: string, chain: string[]) => {
+        if (seen.has(file)) return;
+        seen.add(file);
+        for (const s of valueImportsOf(file)) {
+          if (s === 'zod' || s.startsWith('zod/')) bad.push([...chain, file, s].join(' → '));
+          const next = resolveFile(file, s);
+          // A 'use server' module reaches the browser as references only.
+          if (next && !isDirective(next, 'use server')) walk(next, [...chain, file]);
+        }
+      };
+      walk(f, []);
+    }
+  }
+  assert.ok(clients >= 10, `found ${clients} client components`);
+  assert.deepEqual(bad, []);
+});

@@ -165,3 +165,41 @@ test('base null = "nothing stored yet"; saveConfig and restore refuse stale base
   assert.deepEqual(refused.ok ? null : refused.errors, ['no uplink named "nope"']);
   assert.equal((await latestRevision())!.id, 3);
 });
+
+test('a stored revision that no longer validates (schema tightened by an upgrade) does not block later saves', async () => {
+  freshDb();
+  const { desiredState } = await import('../../lib/store/revisions');
+  const { openDb } = await import('../../lib/db/sqlite');
+  const r1 = await seed();
+  // What an older version might have stored: a weight the current schema refuses.
+  const raw = openDb(process.env.LINKWARD_DB!);
+  const bad = JSON.stringify({ ...doc, uplinks: [{ name: 'dsl', interface: 'wan1', weight: 500 }, { name: 'cable', interface: 'wan2' }] });
+  const r2 = Number(raw.prepare("INSERT INTO Revision (createdAt, author, source, summary, config) VALUES (?, 'old', 'ui', 'old weight', ?)").run(Date.now(), bad).lastInsertRowid);
+  const st = await desiredState();
+  assert.equal(st.revision?.id, r1, 'the dashboard shows the newest valid revision');
+  assert.deepEqual(st.invalid.map((x) => x.id), [r2]);
+  assert.match(st.invalid[0].errors.join(), /uplinks\[0\]\.weight/);
+  // A dashboard change based on what it showed (r1) is stored, based on r1.
+  const s = await updateConfig(disable('cable'), { ...author, baseRevision: r1 });
+  assert.ok(s.ok && s.changed, JSON.stringify(s));
+  assert.equal(s.revision, r2 + 1);
+  assert.equal((await uplink('cable')).enabled, false);
+  assert.equal((await uplink('dsl')).weight, 1, 'based on r1, not on the invalid r2');
+  // The CLI (no base) works too; a restore of the invalid revision is refused with the reason.
+  assert.ok((await updateConfig(drain('dsl'), { author: 'cli:t', source: 'toggle' })).ok);
+  const rr = await restoreRevision(r2, 'test');
+  assert.ok(!rr.ok && /revision \d+ no longer validates with this version: uplinks\[0\]\.weight/.test(rr.errors[0]), JSON.stringify(rr));
+
+  // Nothing valid left among the newest: edits are refused with a clear message (they would start
+  // from an empty configuration), an import or a restore replaces the document.
+  freshDb();
+  const raw2 = openDb(process.env.LINKWARD_DB!);
+  raw2.prepare("INSERT INTO Revision (createdAt, author, source, summary, config) VALUES (?, 'old', 'ui', 'old', ?)").run(Date.now(), bad);
+  const refused = await updateConfig(disable('cable'), author);
+  assert.ok(!refused.ok && /revision 1 no longer validates with this version \(uplinks\[0\]\.weight[^)]*\): nothing stored; import a corrected configuration or restore a valid revision/.test(refused.errors[0]), JSON.stringify(refused));
+  assert.equal((raw2.prepare('SELECT COUNT(*) FROM Revision').pluck().get() as number), 1, 'nothing stored');
+  const imp = await saveConfig(doc, { author: 'test', source: 'import', baseRevision: null });
+  assert.ok(imp.ok && imp.changed && imp.revision === 2, JSON.stringify(imp));
+  raw.close();
+  raw2.close();
+});

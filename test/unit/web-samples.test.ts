@@ -10,7 +10,7 @@ test('getSamples handles 1 200 counters and downsamples to the last value per bu
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lw-samples-'));
   process.env.LINKWARD_DB = path.join(dir, 's.db');
   const { prisma, disconnect } = await import('../../lib/db/prisma');
-  const { getSamples } = await import('../../lib/web/data');
+  const { getSamples } = await import('../../lib/web/queries');
   try {
     const db = prisma();
     const now = Date.now();

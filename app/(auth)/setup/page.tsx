@@ -2,7 +2,7 @@ import { redirect } from 'next/navigation';
 import type { Metadata } from 'next';
 import { clientAddress } from '@/lib/auth/request';
 import { userCount } from '@/lib/auth/session';
-import { isPrivateAddress } from '@/lib/auth/net';
+import { isLoopbackAddress, isPrivateAddress } from '@/lib/auth/net';
 import { AuthForm } from '@/components/AuthForm';
 import { setup } from '@/lib/web/actions/auth';
 
@@ -12,5 +12,7 @@ export const dynamic = 'force-dynamic';
 export default async function SetupPage() {
   if ((await userCount()) > 0) redirect('/login');
   const ip = await clientAddress();
-  return <AuthForm mode="setup" action={setup} needsToken={!isPrivateAddress(ip)} />;
+  // The token is required unless the browser runs on the router itself (loopback).
+  const where = isLoopbackAddress(ip) ? 'loopback' : isPrivateAddress(ip) ? 'private' : ip ? 'public' : 'unknown';
+  return <AuthForm mode="setup" action={setup} needsToken={where !== 'loopback'} where={where} />;
 }

@@ -1,5 +1,5 @@
 import type { Metadata } from 'next';
-import { listAudit, auditFacets, auditFilterFrom } from '@/lib/store/audit';
+import { listAudit, auditFacets, auditFilterFrom } from '@/lib/web/data';
 import { fmtTime } from '@/lib/web/format';
 
 export const metadata: Metadata = { title: 'Audit log' };

@@ -1,6 +1,5 @@
 import type { Metadata } from 'next';
-import { listBans, listBanEvents } from '@/lib/store/drops';
-import { latestRevision } from '@/lib/store/revisions';
+import { listBans, listBanEvents, latestRevision } from '@/lib/web/data';
 import { fmtAgo } from '@/lib/web/format';
 import { AutoRefresh } from '@/components/AutoRefresh';
 import { SubmitButton } from '@/components/SubmitButton';
@@ -21,7 +20,7 @@ export default async function BansPage({ searchParams }: { searchParams: Promise
         <h1 className="h1">Port-scan bans</h1>
         <p className="mt-1 max-w-3xl text-sm muted">
           {ps?.enabled
-            ? `A source that probes more than ${ps.ports} different closed ports within ${ps.seconds} s on an uplink gets no new connection for ${ps.banSeconds} s (connections the router or the LAN opened keep working). LAN networks, the router, gateways, health targets, service sources and the never-ban list are never banned.`
+            ? `A source that probes more than ${ps.ports} different closed ports within ${ps.seconds} s on an uplink gets no new connection for ${ps.banSeconds} s (connections the router or the LAN opened keep working; IPv6 sources are banned per /64). LAN networks, the router, gateways, health targets, service sources and the never-ban list are never banned.`
             : 'Port-scan detection is off (Settings → Logging and port scans).'}{' '}
           The kernel keeps the bans; the agent lists them every few seconds.
         </p>

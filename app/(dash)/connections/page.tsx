@@ -1,6 +1,5 @@
 import type { Metadata } from 'next';
-import { getConnections } from '@/lib/web/data';
-import { latestRevision } from '@/lib/store/revisions';
+import { getConnections, latestRevision } from '@/lib/web/data';
 import { ConnectionsTable } from '@/components/ConnectionsTable';
 
 export const metadata: Metadata = { title: 'Connections' };

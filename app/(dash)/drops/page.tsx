@@ -1,6 +1,6 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
-import { dropSummary, recentDrops } from '@/lib/store/drops';
+import { dropSummary, recentDrops } from '@/lib/web/data';
 import { fmtCount, fmtTime } from '@/lib/web/format';
 import { AutoRefresh } from '@/components/AutoRefresh';
 
@@ -17,7 +17,8 @@ function Bars({ title, rows, testId }: { title: string; rows: { label: string; c
           {rows.map((r) => (
             <li key={r.label} className="grid grid-cols-[minmax(7rem,auto)_1fr_auto] items-center gap-2">
               <span className="font-mono text-xs">{r.href ? <Link href={r.href} className="underline">{r.label}</Link> : r.label}</span>
-              <span className="h-2 rounded bg-red-400/70" style={{ width: `${(100 * r.count) / max}%` }} aria-hidden />
+              {/* SVG geometry, not a style attribute: the CSP allows no inline styles. */}
+              <svg className="h-2 w-full" aria-hidden><rect width={`${(100 * r.count) / max}%`} height="100%" rx="2" className="fill-red-400/70" /></svg>
               <span className="text-right tabular-nums">{fmtCount(r.count)}</span>
             </li>
           ))}

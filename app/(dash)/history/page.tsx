@@ -1,6 +1,6 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
-import { history } from '@/lib/store/safety';
+import { history } from '@/lib/web/data';
 import { fmtAgo, fmtTime } from '@/lib/web/format';
 import { Notice } from '@/components/Notice';
 import { SubmitButton } from '@/components/SubmitButton';

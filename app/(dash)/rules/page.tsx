@@ -1,7 +1,6 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
-import { latestRevision } from '@/lib/store/revisions';
-import { getCounters, getSamples, getStatus } from '@/lib/web/data';
+import { latestRevision, getCounters, getSamples, getStatus, allowRuleFromDrop } from '@/lib/web/data';
 import { SECTIONS } from '@/lib/web/sections';
 import { itemValues, baseRevisionValue } from '@/lib/web/forms';
 import { rates } from '@/lib/web/format';
@@ -15,7 +14,6 @@ import type { SectionSearch } from '@/components/SectionPage';
 import type { Rule } from '@/lib/validations/config';
 import { saveItem, moveRule } from '@/lib/web/actions/items';
 import { ActionForm } from '@/components/ActionForm';
-import { allowRuleFromDrop } from '@/lib/store/drops';
 
 export const metadata: Metadata = { title: 'Firewall rules' };
 export const dynamic = 'force-dynamic';

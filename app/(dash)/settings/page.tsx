@@ -1,13 +1,11 @@
 import type { Metadata } from 'next';
-import { latestRevision, listRevisions, emptyConfig } from '@/lib/store/revisions';
+import { latestRevision, listRevisions, emptyConfig, redactSecrets, recentNotifications } from '@/lib/web/data';
 import { SettingsForm, ImportForm } from '@/components/SettingsForms';
 import { settingsValues } from '@/lib/web/settings';
 import { fmtAgo } from '@/lib/web/format';
 import { saveSettings, importConfig } from '@/lib/web/actions/settings';
 import { NotificationsForm, SendTestButton, MetricsAccessForm } from '@/components/ObserveForms';
 import { saveNotifications, sendTestNotification, saveMetricsAccess } from '@/lib/web/actions/observe';
-import { redactSecrets } from '@/lib/store/secrets';
-import { prisma } from '@/lib/db/prisma';
 
 export const metadata: Metadata = { title: 'Settings' };
 export const dynamic = 'force-dynamic';
@@ -18,7 +16,7 @@ export default async function SettingsPage() {
   const base = rev?.id ?? null;
   const revisions = await listRevisions(10);
   const cfg = redactSecrets(rev?.config ?? emptyConfig());
-  const recent = await prisma().notification.findMany({ orderBy: { id: 'desc' }, take: 8 });
+  const recent = await recentNotifications(8);
   const target = (n: (typeof cfg.notifications)[number]) => (n.type === 'smtp' ? `${n.to.join(', ')} via ${n.host}:${n.port} (${n.tls})` : n.url);
   const secretOf = (n: (typeof cfg.notifications)[number]) => (n.type === 'webhook' ? ['HMAC secret', n.secret] : n.type === 'smtp' ? ['password', n.password] : ['token', n.token]) as [string, unknown];
   return (

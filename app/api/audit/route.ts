@@ -1,6 +1,6 @@
 // Audit log export: /api/audit?format=csv|json&actor=&action=&q=&hours= (same filter as the page).
 import { withAuth } from '@/lib/web/auth-action';
-import { listAudit, auditFilterFrom, auditCsv } from '@/lib/store/audit';
+import { listAudit, auditFilterFrom, auditCsv } from '@/lib/web/data';
 
 export const dynamic = 'force-dynamic';
 

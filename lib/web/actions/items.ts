@@ -10,6 +10,7 @@ import { itemFormSchema, itemRefSchema, toggleSchema, moveRuleSchema, uplinkOpSc
 import { SECTIONS, sectionItems, type SectionKey } from '../sections';
 import { parseItem, formValues, mapFieldErrors, type FormState, type FormLike } from '../forms';
 import { confirmWithinFrom, reviewChange, reviewState, staleReview, type ReviewState } from '../review';
+import { rememberAutoConfirm } from '../autoconfirm';
 import { updateConfig, latestRevision, emptyConfig, ChangeRefused, type SaveResult } from '../../store/revisions';
 import type { Config } from '../../validations/config';
 
@@ -50,6 +51,7 @@ export const saveItem = validatedAction(itemFormSchema, async ({ section, origin
     const { fieldErrors, formErrors } = mapFieldErrors(res.fieldErrors, `${section}[${index}]`, spec.fields);
     return { ok: false, seq, values, fieldErrors, formErrors, message: 'Not saved: fix the highlighted fields.' };
   }
+  await rememberAutoConfirm(fd, res);
   revalidateAll();
   redirect(`${spec.path}?saved=${res.revision}`);
 });

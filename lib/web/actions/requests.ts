@@ -6,7 +6,7 @@ import { revalidatePath } from 'next/cache';
 import { validatedAction, revalidateAll } from './validated';
 import { labRequestSchema, unbanSchema } from './schemas';
 import type { FormState } from '../forms';
-import { isDemo } from '../data';
+import { isDemo } from '../queries';
 import { requestUnban } from '../../store/drops';
 import { prisma } from '../../db/prisma';
 

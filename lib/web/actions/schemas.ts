@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { nameSchema } from '../../validations/config';
 import { SECTION_KEYS } from '../sections';
+import { MAX_USERNAME_INPUT, MAX_PASSWORD_LENGTH } from '../../auth/password';
 
 export const MAX_IMPORT_BYTES = 8 * 1024 * 1024;
 
@@ -52,14 +53,16 @@ export const importFormSchema = z.object({
 });
 
 export const restoreSchema = z.object({ id: revisionNumber, baseRevision: baseRevisionField });
-export const confirmSchema = z.object({ revision: revisionNumber });
+export const confirmSchema = z.object({ revision: revisionNumber, auto: z.literal('1').optional() });
 
 export const labRequestSchema = z.object({ uplink: nameSchema, type: z.enum(['lab.break', 'lab.restore']) });
 /** The address itself is checked by requestUnban (IPv4). */
 export const unbanSchema = z.object({ address: z.string().min(1).max(64) });
 
-const text = z.string().optional().transform((v) => v ?? '');
-const username = text.transform((v) => v.trim().toLowerCase());
-export const loginSchema = z.object({ username, password: text });
-export const setupSchema = z.object({ username, password: text, confirm: text, token: text.transform((v) => v.trim()) });
+/** Sizes first: nothing else is done with an oversized field (no trim, no lookup, no hash). */
+const bounded = (max: number) => z.string().max(max, `at most ${max} characters`).optional().transform((v) => v ?? '');
+const username = bounded(MAX_USERNAME_INPUT).transform((v) => v.trim().toLowerCase());
+const password = bounded(MAX_PASSWORD_LENGTH);
+export const loginSchema = z.object({ username, password });
+export const setupSchema = z.object({ username, password, confirm: password, token: bounded(200).transform((v) => v.trim()) });
 export const noInput = z.object({});

@@ -8,6 +8,7 @@ import { parseSettings, settingsFieldErrors, settingsFormValues, parseImportText
 import type { FormState, FormValues } from '../forms';
 import { confirmWithinFrom, reviewChange, reviewState, staleReview, type ReviewState } from '../review';
 import { updateConfig, saveConfig, latestRevision, emptyConfig } from '../../store/revisions';
+import { rememberAutoConfirm } from '../autoconfirm';
 
 /** Pasted text is echoed back after a refused import (up to this size; an uploaded file cannot be). */
 const ECHO_MAX = 256 * 1024;
@@ -28,6 +29,7 @@ export const saveSettings = validatedAction(settingsFormSchema, async ({ baseRev
     const { fieldErrors, formErrors } = settingsFieldErrors(res.fieldErrors);
     return { ok: false, seq, values, fieldErrors, formErrors, message: 'Not saved: fix the highlighted fields.' };
   }
+  await rememberAutoConfirm(fd, res);
   revalidateAll();
   return { ok: true, seq, message: res.changed ? `Saved as revision ${res.revision}.` : 'No change.' };
 });
@@ -49,6 +51,7 @@ export const importConfig = validatedAction(importFormSchema, async (data, { use
     }
     return { ok: false, seq, values, message: `Nothing imported: ${res.errors.length} problem(s).`, formErrors: res.errors.slice(0, 200) };
   }
+  await rememberAutoConfirm(fd, res);
   revalidateAll();
   return { ok: true, seq, message: res.changed ? `Imported as revision ${res.revision}: ${res.summary}` : 'Identical to the current configuration; nothing stored.' };
 });

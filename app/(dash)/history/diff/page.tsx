@@ -1,7 +1,6 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
-import { getRevision } from '@/lib/store/revisions';
-import { lastFacts } from '@/lib/store/safety';
+import { readRevision, lastFacts } from '@/lib/web/data';
 import { normalizeFacts } from '@/lib/config/diff';
 import { reviewPair } from '@/lib/web/review';
 import { DiffView } from '@/components/DiffView';
@@ -13,7 +12,18 @@ export default async function DiffPage({ searchParams }: { searchParams: Promise
   const sp = await searchParams;
   const num = (s: string | undefined) => (s && /^[0-9]{1,9}$/.test(s) ? Number(s) : null);
   const [ia, ib] = [num(sp.a), num(sp.b)];
-  const [a, b] = await Promise.all([ia ? getRevision(ia) : null, ib ? getRevision(ib) : null]);
+  const [ra, rb] = await Promise.all([ia ? readRevision(ia) : null, ib ? readRevision(ib) : null]);
+  const bad = [ra, rb].filter((x) => x && !x.ok).map((x) => x && !x.ok ? `revision ${x.id} no longer validates with this version (${x.errors.slice(0, 3).join('; ')})` : '');
+  if (bad.length) {
+    return (
+      <>
+        <h1 className="h1">Compare revisions</h1>
+        <p className="card text-sm" role="alert">{bad.join('; ')}: it cannot be compiled. <Link href="/history" className="underline">History</Link></p>
+      </>
+    );
+  }
+  const a = ra?.ok ? ra.revision : null;
+  const b = rb?.ok ? rb.revision : null;
   if (!a || !b) {
     return (
       <>

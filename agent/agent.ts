@@ -12,6 +12,7 @@ import { MARK_MASK, counterUplinkIn, counterUplinkOut, uplinkIdOfMark } from '..
 import { realRunner, type Runner } from './system/runner';
 import { gatherFacts } from './system/facts';
 import { applyPlan, resetApplyCache, type ApplyCtx } from './system/apply';
+import type { SysctlChange } from './system/sysctl';
 import { NftCounterReader } from './system/nft';
 import { listConnections, deleteByMark } from './system/conntrack';
 import { watchLinks, type LinkWatcher } from './system/ipmonitor';
@@ -21,6 +22,7 @@ import { watchDbWrites, type DbWatch } from './system/dbwatch';
 import { ConfirmWatcher } from './confirm';
 import { Visibility } from './droplog';
 import { uplinkStatus } from './uplink-status';
+import { BootState } from './bootstate';
 
 export interface AgentOptions {
   db: DB;
@@ -39,6 +41,8 @@ export interface AgentOptions {
   log?: (msg: string) => void;
   /** Handle AgentRequest rows of these types (e.g. the demo's lab.break). */
   requestHandlers?: Record<string, (args: Record<string, unknown>) => Promise<string>>;
+  /** Persist each newly applied plan here for the next boot (agent/bootstate.ts); off when unset. */
+  bootStateDir?: string;
 }
 
 export interface ReconcileResult {
@@ -80,6 +84,7 @@ export class Agent extends EventEmitter {
   private connCount = new Map<string, number>();
   private uplinkSince = new Map<string, { state: string; since: number; reason: string }>();
   private restoredDown = new Map<string, string>();
+  private readonly bootState: BootState | null;
 
   constructor(opts: AgentOptions) {
     super();
@@ -94,6 +99,7 @@ export class Agent extends EventEmitter {
       this.log(msg);
     });
     this.applyCtx = { runner: this.runner };
+    this.bootState = opts.bootStateDir ? new BootState(opts.bootStateDir) : null;
     this.log = opts.log ?? ((m) => process.stderr.write(`${new Date().toISOString()} linkward-agent: ${m}\n`));
     const st = this.store.state();
     this.lastAppliedRevision = (st.appliedRevision as number | null) ?? null;
@@ -170,6 +176,7 @@ export class Agent extends EventEmitter {
         this.log(msg);
       } else this.store.heartbeat(process.pid);
       this.lastAppliedRevision = revision;
+      this.saveBootState(plan, revision, res.sysctlsChanged);
       this.failures = 0;
       this.replans = 0;
       this.confirm.onApplied(revision);
@@ -204,6 +211,16 @@ export class Agent extends EventEmitter {
   }
 
   private replans = 0;
+
+  /** The applied plan becomes the next boot's ruleset; a failed write is logged, never fatal. */
+  private saveBootState(plan: Plan, revision: number, sysctls: SysctlChange[]): void {
+    if (!this.bootState) return;
+    try {
+      if (this.bootState.saveApplied(plan, revision, sysctls)) this.log(`boot ruleset saved (revision ${revision}) in ${this.bootState.dir}`);
+    } catch (e) {
+      this.log(`could not save the boot ruleset in ${this.bootState.dir}: ${(e as Error).message}`);
+    }
+  }
 
   private async factsChanged(ifnames: string[], used: Facts['interfaces']): Promise<boolean> {
     try {

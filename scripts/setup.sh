@@ -13,6 +13,13 @@ command -v iperf3 >/dev/null || need+=(iperf3)
 command -v ping >/dev/null || need+=(iputils-ping)
 command -v iptables >/dev/null || need+=(iptables)
 [ -x /usr/bin/chromium ] || need+=(chromium)
+# Packaging and the container boot test (scripts/package.sh, test/integration/boot-*.test.ts).
+command -v dpkg-deb >/dev/null || need+=(dpkg)
+command -v openssl >/dev/null || need+=(openssl)
+command -v debootstrap >/dev/null || need+=(debootstrap)
+command -v systemd-nspawn >/dev/null || need+=(systemd-container)
+command -v systemd-analyze >/dev/null || need+=(systemd)
+command -v certutil >/dev/null || need+=(libnss3-tools)
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "linkward setup: missing packages: ${need[*]} (run with sudo to install them)" >&2

@@ -20,3 +20,11 @@ export function dbPath(): string {
   if (p && p.trim()) return path.resolve(p);
   return path.join(projectRoot(), 'data', 'linkward.db');
 }
+
+/** Where the agent keeps the next boot's ruleset (agent/bootstate.ts): $LINKWARD_BOOT_DIR, else
+ *  boot/ beside the database (the package: /var/lib/linkward/boot, root only). */
+export function bootStateDir(): string {
+  const p = process.env.LINKWARD_BOOT_DIR;
+  if (p && p.trim()) return path.resolve(p);
+  return path.join(path.dirname(dbPath()), 'boot');
+}

@@ -18,8 +18,8 @@ fi
 # The Debian mirror this machine's apt uses (first deb.debian.org-style URI of the apt sources).
 MIRROR="${LINKWARD_DEBIAN_MIRROR:-}"
 if [ -z "$MIRROR" ]; then
-  MIRROR="$(grep -rhoE '^(URIs:|deb)[[:space:]]+https?://[^[:space:]]+/debian/?' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null \
-    | grep -v -- '-security' | head -1 | awk '{print $2}')"
+  MIRROR="$( (cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources 2>/dev/null || true) \
+    | grep -oE '^(URIs:|deb)[[:space:]]+https?://[^[:space:]]+/debian/?([[:space:]]|$)' | awk '{print $2}' | head -1 || true)"
 fi
 [ -n "$MIRROR" ] || { echo "boot-root: no Debian mirror found in the apt sources; set LINKWARD_DEBIAN_MIRROR" >&2; exit 1; }
 command -v debootstrap >/dev/null || { echo "boot-root: debootstrap missing (bash scripts/setup.sh installs it)" >&2; exit 1; }

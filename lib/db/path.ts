@@ -28,3 +28,11 @@ export function bootStateDir(): string {
   if (p && p.trim()) return path.resolve(p);
   return path.join(path.dirname(dbPath()), 'boot');
 }
+
+/** linkward's configuration directory (TLS certificate, web.env): $LINKWARD_CONFIG_DIR, else
+ *  /etc/linkward for the package (/usr/bin/linkward sets LINKWARD_PACKAGED=1), else none. */
+export function configDir(): string | null {
+  const p = process.env.LINKWARD_CONFIG_DIR;
+  if (p && p.trim()) return path.resolve(p);
+  return process.env.LINKWARD_PACKAGED === '1' ? '/etc/linkward' : null;
+}

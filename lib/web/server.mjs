@@ -5,17 +5,27 @@
 // address into X-Linkward-Peer, which the app trusts only when LINKWARD_WEB_FRONT=1.
 //
 // usage: node lib/web/server.mjs [--port N] [--host ADDR] [--dir PROJECT_ROOT]
+//          [--https ADDR:PORT] [--http-redirect ADDR:PORT] [--tls-cert FILE --tls-key FILE]
+// --host/--port is the plain HTTP listener (loopback by default). The LAN listeners (HTTPS, and
+// HTTP that only redirects) come from the flags or from systemd socket activation; see
+// lib/web/listen.mjs and docs/install.md.
 import http from 'node:http';
+import https from 'node:https';
 import path from 'node:path';
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { listenFds, parseHostPort, lanAddressPolicy, redirectLocation, loadTls, HSTS } from './listen.mjs';
 
 const { values } = parseArgs({
   options: {
     port: { type: 'string', default: process.env.PORT ?? '3000' },
     host: { type: 'string', default: process.env.HOST ?? '127.0.0.1' },
     dir: { type: 'string', default: path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..') },
+    https: { type: 'string' },
+    'http-redirect': { type: 'string' },
+    'tls-cert': { type: 'string', default: process.env.LINKWARD_TLS_CERT },
+    'tls-key': { type: 'string', default: process.env.LINKWARD_TLS_KEY },
   },
 });
 const port = Number(values.port);
@@ -34,6 +44,24 @@ process.env.NEXT_TELEMETRY_DISABLED = '1';
 process.env.LINKWARD_WEB_FRONT = '1';
 process.env.LINKWARD_ROOT ??= dir;
 const trustProxy = process.env.LINKWARD_TRUST_PROXY === '1';
+// A standalone build (the package) has no next.config.js: Next takes the build's own config.
+const rsf = path.join(dir, '.next', 'required-server-files.json');
+if (!fs.existsSync(path.join(dir, 'next.config.js')) && fs.existsSync(rsf)) {
+  process.env.__NEXT_PRIVATE_STANDALONE_CONFIG ??= JSON.stringify(JSON.parse(fs.readFileSync(rsf, 'utf8')).config);
+}
+let lan;
+try {
+  lan = {
+    fds: listenFds(),
+    https: values.https ? parseHostPort(values.https, 'https') : null,
+    redirect: values['http-redirect'] ? parseHostPort(values['http-redirect'], 'http-redirect') : null,
+  };
+  lan.wantsTls = Boolean(lan.https) || lan.fds.some((f) => f.name === 'https');
+  lan.tls = lan.wantsTls ? loadTls(values['tls-cert'], values['tls-key']) : null;
+} catch (e) {
+  console.error(`linkward web: ${e.message}`);
+  process.exit(2);
+}
 
 const { default: next } = await import('next');
 const app = next({ dev: false, dir, hostname: values.host, port });
@@ -42,7 +70,8 @@ const handle = app.getRequestHandler();
 
 const STRIP = ['x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-forwarded-port', 'forwarded', 'x-real-ip', 'x-linkward-peer'];
 
-const server = http.createServer((req, res) => {
+/** One handler for every listener; `proto` is what the client used (https on the TLS listener). */
+const handler = (proto) => (req, res) => {
   let peer = req.socket.remoteAddress ?? '';
   if (trustProxy) {
     const xff = String(req.headers['x-forwarded-for'] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
@@ -52,12 +81,18 @@ const server = http.createServer((req, res) => {
     for (const h of STRIP) delete req.headers[h];
   }
   req.headers['x-linkward-peer'] = peer;
+  if (proto === 'https') {
+    // lib/auth sets Secure cookies when this says https (client-sent values were stripped above).
+    req.headers['x-forwarded-proto'] = 'https';
+    res.setHeader('Strict-Transport-Security', HSTS);
+  }
   handle(req, res).catch((err) => {
     console.error('linkward web: request failed', err);
     if (!res.headersSent) res.statusCode = 500;
     res.end();
   });
-});
+};
+const server = http.createServer(handler('http'));
 server.requestTimeout = 60_000;
 server.headersTimeout = 20_000;
 server.listen(port, values.host, () => {
@@ -65,7 +100,43 @@ server.listen(port, values.host, () => {
   const shown = typeof a === 'object' && a ? `${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}` : String(a);
   console.log(`linkward web: dashboard on http://${shown}/`);
 });
+
+// LAN listeners: HTTPS (+ HSTS) and HTTP → HTTPS redirect, only for LAN/loopback local addresses.
+const lanServers = [];
+if (lan.fds.length || lan.https || lan.redirect) {
+  const policy = lanAddressPolicy({ dbFile: process.env.LINKWARD_DB });
+  await policy.refresh();
+  setInterval(() => void policy.refresh().catch(() => undefined), 5000).unref();
+  const guard = (srv) => {
+    srv.on('connection', (sock) => {
+      if (!policy.allows(sock.localAddress)) sock.destroy();
+    });
+    srv.requestTimeout = 60_000;
+    srv.headersTimeout = 20_000;
+    lanServers.push(srv);
+    return srv;
+  };
+  const httpsPort = lan.https?.port ?? Number(process.env.LINKWARD_HTTPS_PORT ?? 443);
+  const redirect = (req, res) => {
+    res.writeHead(308, { Location: redirectLocation(req.headers.host, req.socket.localAddress, httpsPort, req.url), 'Content-Length': '0' });
+    res.end();
+  };
+  const tlsServer = () => guard(https.createServer({ ...lan.tls, minVersion: 'TLSv1.2' }, handler('https')));
+  const shownAt = (srv, what) => () => {
+    const a = srv.address();
+    console.log(`linkward web: ${what} on ${typeof a === 'object' && a ? `${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}` : a}`);
+  };
+  for (const { fd, name } of lan.fds) {
+    if (name === 'https') { const s = tlsServer(); s.listen({ fd }, shownAt(s, 'dashboard (HTTPS, socket activation)')); }
+    else if (name === 'http') { const s = guard(http.createServer(redirect)); s.listen({ fd }, shownAt(s, 'redirect to HTTPS (socket activation)')); }
+    else console.error(`linkward web: ignoring socket fd ${fd} named ${JSON.stringify(name)} (expected https or http)`);
+  }
+  if (lan.https) { const s = tlsServer(); s.listen(lan.https.port, lan.https.host, shownAt(s, 'dashboard (HTTPS)')); }
+  if (lan.redirect) { const s = guard(http.createServer(redirect)); s.listen(lan.redirect.port, lan.redirect.host, shownAt(s, 'redirect to HTTPS')); }
+}
+
 const stop = () => {
+  for (const s of lanServers) s.close();
   server.close(() => process.exit(0));
   setTimeout(() => process.exit(0), 3000).unref();
 };

@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="${1:-$PWD/.cache/boot-root/trixie}"
 # systemd-resolved is left out on purpose: the container must keep the host's DNS handling simple.
-INCLUDE="systemd,systemd-sysv,dbus,nodejs,nftables,iproute2,conntrack,iputils-ping,openssl,ca-certificates"
+INCLUDE="systemd,systemd-sysv,dbus,nodejs,nftables,iproute2,conntrack,iputils-ping,procps,openssl,ca-certificates"
 STAMP="$ROOT/.linkward-boot-root"
 want="trixie minbase $INCLUDE"
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ]; then

@@ -39,6 +39,8 @@ mkdir -p "$L/.next"
 cp -a .next/static "$L/.next/static"
 [ -d public ] && cp -a public "$L/public"
 rm -rf "$L/.next/cache"
+# next/image is not used: its optional image library (sharp + libvips, ~20 MB) is left out
+rm -rf "$L/node_modules/sharp" "$L/node_modules/@img"
 # what the standalone trace cannot see: our HTTP front, the SQL migrations (read at run time)
 mkdir -p "$L/lib/web" "$L/prisma"
 cp lib/web/server.mjs lib/web/listen.mjs "$L/lib/web/"
@@ -66,7 +68,12 @@ sed -e "s/@VERSION@/$VERSION/" -e "s/@ARCH@/$ARCH/" -e "s/@SIZE@/$SIZE/" packagi
 install -m 0644 packaging/debian/conffiles "$STAGE/DEBIAN/conffiles"
 for s in postinst prerm postrm; do install -m 0755 "packaging/debian/$s" "$STAGE/DEBIAN/$s"; done
 rm -f "$DEB"
-dpkg-deb --root-owner-group -Zxz -z6 --build "$STAGE" "$DEB" >&2
+# xz for what you ship; LINKWARD_PKG_COMPRESS=gzip is faster (tests)
+case "${LINKWARD_PKG_COMPRESS:-xz}" in
+  xz) comp=(-Zxz -z6) ;; gzip) comp=(-Zgzip -z6) ;; none) comp=(-Znone) ;;
+  *) echo "package: LINKWARD_PKG_COMPRESS must be xz, gzip or none" >&2; exit 2 ;;
+esac
+dpkg-deb --root-owner-group "${comp[@]}" --build "$STAGE" "$DEB" >&2
 t1=$(date +%s.%N)
 printf 'package: %s (%s KiB, installed %s KiB); next build %.1f s, packaging %.1f s\n' "$DEB" "$(( $(stat -c %s "$DEB") / 1024 ))" "$SIZE" \
   "$(echo "$tb - $t0" | bc)" "$(echo "$t1 - $tb" | bc)" >&2

@@ -95,7 +95,7 @@ test('machine B: three uplinks, one from DHCP; docker0 and a foreign nft table l
   ipn(ns, 'route', 'add', 'default', 'via', '198.51.100.1', 'dev', 'wan1', 'metric', '10');
   ipn(ns, 'route', 'add', 'default', 'via', '100.64.2.1', 'dev', 'wan2', 'proto', 'dhcp', 'metric', '20');
   ipn(ns, 'route', 'add', 'default', 'via', '203.0.113.1', 'dev', 'wan3', 'metric', '30');
-  sh(['ip', 'netns', 'exec', ns, 'nft', '-f', '-'], 'table inet filter { chain input { type filter hook input priority 0; policy accept; } }\n');
+  sh(['ip', 'netns', 'exec', ns, 'nft', '-f', '-'], 'table inet filter { chain input { type filter hook input priority 0; policy accept; }; }\n');
   const db = tmpDb('lwinit');
   try {
     const r = lw(ns, { LINKWARD_DB: db.db }, 'init', '--json');
@@ -145,10 +145,10 @@ test('uninstall puts the machine back: DHCP-style default route, rules, sysctls,
   iface(ns, 'lan0', ['192.168.7.1/24']);
   iface(ns, 'eth0', ['192.0.2.2/24']);
   ipn(ns, 'route', 'add', 'default', 'via', '192.0.2.1', 'dev', 'eth0', 'proto', 'dhcp', 'metric', '100');
-  sh(['ip', 'netns', 'exec', ns, 'nft', '-f', '-'], 'table ip nat { chain postrouting { type nat hook postrouting priority 100; policy accept; } }\n');
+  sh(['ip', 'netns', 'exec', ns, 'nft', '-f', '-'], 'table ip nat { chain postrouting { type nat hook postrouting priority 100; policy accept; }; }\n');
   const snap = () => ({
-    routes: ipn(ns, '-j', 'route', 'show', 'table', 'all'),
-    rules: ipn(ns, '-j', 'rule', 'show'),
+    routes: ipn(ns, '-4', '-j', 'route', 'show', 'table', 'all'), // IPv6 link-local routes appear on their own (DAD)
+    rules: ipn(ns, '-4', '-j', 'rule', 'show'),
     forward: sh(['ip', 'netns', 'exec', ns, 'sysctl', '-n', 'net.ipv4.ip_forward']),
     rp: sh(['ip', 'netns', 'exec', ns, 'sysctl', '-n', 'net.ipv4.conf.all.rp_filter']),
     nft: sh(['ip', 'netns', 'exec', ns, 'nft', 'list', 'ruleset']),

@@ -211,7 +211,16 @@ test('the Debian package on a booted Debian 13 router: install, first run, reboo
   const networkdAt = Number(unitProp(c, 'systemd-networkd.service', 'ExecMainStartTimestampMonotonic'));
   assert.ok(restoredAt > 0 && restoredAt < agentAt, `ruleset loaded (${restoredAt} µs) before the agent's node process started (${agentAt} µs)`);
   assert.ok(restoredAt < networkdAt, `ruleset loaded (${restoredAt} µs) before systemd-networkd started (${networkdAt} µs)`);
-  t.diagnostic(`boot 2: ruleset loaded ${(restoredAt / 1000).toFixed(0)} ms after boot, systemd-networkd started at ${(networkdAt / 1000).toFixed(0)} ms, agent at ${(agentAt / 1000).toFixed(0)} ms`);
+  const initAt = Number(c.exec(['systemctl', 'show', '-P', 'UserspaceTimestampMonotonic']).stdout.trim());
+  const upAt = (nic: string) => {
+    // when systemd-networkd had the link configured (journal, monotonic µs)
+    const j = c.exec(['journalctl', '-b', '0', '-o', 'json', '--no-pager', '-u', 'systemd-networkd.service', '-g', `${nic}: (Link UP|Gained carrier)`], { allowFail: true }).stdout.trim().split('\n').filter(Boolean);
+    return j.length ? Number(JSON.parse(j[0]).__MONOTONIC_TIMESTAMP) : NaN;
+  };
+  const wanUp = Math.min(upAt('wan1'), upAt('wan2'));
+  assert.ok(wanUp > restoredAt, `uplinks came up (${wanUp} µs) after the ruleset was loaded (${restoredAt} µs)`);
+  const ms = (x: number) => ((x - initAt) / 1000).toFixed(0);
+  t.diagnostic(`boot 2, ms after init started: ruleset loaded ${ms(restoredAt)}, agent started ${ms(agentAt)}, systemd-networkd started ${ms(networkdAt)}, first uplink up ${ms(wanUp)}`);
   const nftNow = c.exec(['nft', 'list', 'table', 'inet', 'linkward']).stdout;
   assert.ok(nftNow.includes(marker1), 'the kernel carries the saved plan');
   await agentApplied(c);
@@ -278,8 +287,19 @@ async function browserSetup(t: { diagnostic: (s: string) => void }, certFile: st
     assert.ok(session, 'a session cookie was set');
     assert.equal(session.secure, true, 'the session cookie is Secure over HTTPS');
     fs.mkdirSync(path.join(ROOT, 'test-results', 'screenshots'), { recursive: true });
+    // the control: the same browser without that trust refuses the page (so trust is what made it work)
+    const bare = path.join(work, 'chrome-bare');
+    fs.mkdirSync(bare, { recursive: true });
+    fs.writeFileSync(wrapper, `#!/bin/sh\nexport HOME=${bare}\nexec ip netns exec ${PREFIX}-lan /usr/bin/chromium "$@"\n`, { mode: 0o755 });
     await p.screenshot({ path: path.join(ROOT, 'test-results', 'screenshots', 'boot-https-after-setup.png') });
   } finally {
     await browser.close();
+  }
+  const untrusting = await chromium.launch({ executablePath: wrapper, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'] });
+  try {
+    const p = await (await untrusting.newContext()).newPage();
+    await assert.rejects(p.goto('https://192.168.1.1/login'), /ERR_CERT_AUTHORITY_INVALID/, 'without the NSS trust the certificate is refused');
+  } finally {
+    await untrusting.close();
   }
 }

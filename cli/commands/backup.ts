@@ -6,22 +6,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { command, parseArgs, strFlag, UsageError } from '../args';
-import { createBackup, pruneBackups } from '../../lib/backup/backup';
-import { configDir, dbPath, projectRoot } from '../../lib/db/path';
+import { createBackup, pruneBackups, linkwardVersion } from '../../lib/backup/backup';
+import { configDir, dbPath } from '../../lib/db/path';
 
 const USAGE = 'usage: linkward backup [FILE|-] [--pre-upgrade FROM_VERSION] [--json]';
-
-export function linkwardVersion(): string {
-  for (const f of [path.join(projectRoot(), 'VERSION'), path.join(projectRoot(), 'package.json')]) {
-    try {
-      const t = fs.readFileSync(f, 'utf8');
-      return f.endsWith('.json') ? String(JSON.parse(t).version) : t.trim();
-    } catch {
-      /* next */
-    }
-  }
-  return 'unknown';
-}
 
 const stamp = () => new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
 

@@ -11,6 +11,7 @@ import crypto from 'node:crypto';
 import Database from 'better-sqlite3';
 import { z } from 'zod';
 import { loadMigrations, migrate } from '../db/migrate';
+import { projectRoot } from '../db/path';
 
 export const BACKUP_FORMAT = 'linkward-backup';
 export const BACKUP_VERSION = 1;
@@ -184,4 +185,17 @@ export function pruneBackups(dir: string, prefix: string, keep: number): string[
   const gone = files.slice(keep).map((x) => x.f);
   for (const f of gone) fs.rmSync(path.join(dir, f), { force: true });
   return gone;
+}
+
+/** This linkward's version: the package's VERSION file, else package.json of the checkout. */
+export function linkwardVersion(): string {
+  for (const f of [path.join(projectRoot(), 'VERSION'), path.join(projectRoot(), 'package.json')]) {
+    try {
+      const t = fs.readFileSync(/*turbopackIgnore: true*/ f, 'utf8');
+      return f.endsWith('.json') ? String(JSON.parse(t).version) : t.trim();
+    } catch {
+      /* next */
+    }
+  }
+  return 'unknown';
 }

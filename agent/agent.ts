@@ -23,6 +23,7 @@ import { ConfirmWatcher } from './confirm';
 import { Visibility } from './droplog';
 import { uplinkStatus } from './uplink-status';
 import { BootState } from './bootstate';
+import { readMachine } from './system/machine';
 
 export interface AgentOptions {
   db: DB;
@@ -400,7 +401,12 @@ export class Agent extends EventEmitter {
   }
 
   private async handleRequests(): Promise<void> {
-    const handlers = { ...this.visibility.requestHandlers(), ...(this.opts.requestHandlers ?? {}) };
+    const handlers: Record<string, (args: Record<string, unknown>) => Promise<string>> = {
+      ...this.visibility.requestHandlers(),
+      // the dashboard's first-run proposal (/first-run): the machine as it is, read only
+      'machine.facts': async () => JSON.stringify(await readMachine(this.runner)),
+      ...(this.opts.requestHandlers ?? {}),
+    };
     for (const r of this.store.pendingRequests()) {
       const h = handlers[r.type];
       let result: string;
@@ -410,7 +416,7 @@ export class Agent extends EventEmitter {
         result = `error: ${(e as Error).message}`;
       }
       this.store.finishRequest(r.id, result);
-      this.store.event('agent', `request ${r.type}: ${result}`);
+      this.store.event('agent', `request ${r.type}: ${result.length > 300 ? `${result.length} bytes` : result}`);
     }
   }
 

@@ -29,6 +29,15 @@ else
 fi
 tb=$(date +%s.%N)
 
+# The standalone trace holds .next, node_modules, package.json and prisma/migrations (read at run
+# time by lib/db/migrate.ts). A computed file path in server
+# code without /*turbopackIgnore: true*/ makes the tracer take the whole checkout (sources, tests,
+# next.config.js — which then needs webpack at run time): refuse such a build.
+extra=$(ls -A .next/standalone | grep -vxE '\.next|node_modules|package\.json|server\.js|prisma' || true)
+if [ -n "$extra" ]; then
+  echo "package: the standalone build traced files of the checkout ($(echo $extra | tr '\n' ' ')); mark the fs calls with /*turbopackIgnore: true*/ (see lib/db/migrate.ts)" >&2
+  exit 1
+fi
 rm -rf "$STAGE"
 L="$STAGE/usr/lib/linkward"
 mkdir -p "$L" "$OUT"

@@ -13,6 +13,10 @@ import { z } from 'zod';
 import { loadMigrations, migrate } from '../db/migrate';
 import { projectRoot } from '../db/path';
 
+/** Not path.join: Turbopack's file tracer takes a path.join over run-time directories for a file
+ *  reference and traces the whole checkout into the standalone build. */
+const joinPath = (...parts: string[]): string => parts.join('/').replace(/\/{2,}/g, '/');
+
 export const BACKUP_FORMAT = 'linkward-backup';
 export const BACKUP_VERSION = 1;
 /** Files of the configuration directory a backup carries (relative paths). */
@@ -42,14 +46,14 @@ export interface BackupSources {
 }
 
 function tmpFile(dir: string, tag: string): string {
-  return path.join(dir, `.lw-${tag}-${process.pid}-${crypto.randomBytes(4).toString('hex')}.db`);
+  return joinPath(dir, `.lw-${tag}-${process.pid}-${crypto.randomBytes(4).toString('hex')}.db`);
 }
 
 /** A consistent snapshot of the database (VACUUM INTO: one read transaction, other writers go on). */
 function snapshot(dbFile: string): { bytes: Buffer; migrations: string[]; latestRevision: number | null; config: unknown } {
-  if (!fs.existsSync(dbFile)) throw new Error(`no database at ${dbFile}`);
+  if (!fs.existsSync(/*turbopackIgnore: true*/ dbFile)) throw new Error(`no database at ${dbFile}`);
   const out = tmpFile(os.tmpdir(), 'backup');
-  const db = new Database(dbFile, { fileMustExist: true });
+  const db = new Database(/*turbopackIgnore: true*/ dbFile, { fileMustExist: true });
   try {
     db.pragma('busy_timeout = 5000');
     db.prepare('VACUUM INTO ?').run(out);
@@ -58,11 +62,11 @@ function snapshot(dbFile: string): { bytes: Buffer; migrations: string[]; latest
       : []);
     const hasRev = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'Revision'").get();
     const row = hasRev ? (db.prepare('SELECT id, config FROM Revision ORDER BY id DESC LIMIT 1').get() as { id: number; config: string } | undefined) : undefined;
-    const bytes = fs.readFileSync(out);
+    const bytes = fs.readFileSync(/*turbopackIgnore: true*/ out);
     return { bytes, migrations, latestRevision: row ? Number(row.id) : null, config: row ? JSON.parse(row.config) : null };
   } finally {
     db.close();
-    fs.rmSync(out, { force: true });
+    fs.rmSync(/*turbopackIgnore: true*/ out, { force: true });
   }
 }
 
@@ -72,9 +76,9 @@ export function createBackup(src: BackupSources): { data: Buffer; envelope: Omit
   if (src.configDir) {
     for (const rel of CONFIG_FILES) {
       try {
-        files[rel] = fs.readFileSync(path.join(src.configDir, rel)).toString('base64');
+        files[rel] = fs.readFileSync(/*turbopackIgnore: true*/ joinPath(src.configDir, rel)).toString('base64');
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`cannot read ${path.join(src.configDir, rel)}: ${(e as Error).message}`);
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`cannot read ${joinPath(src.configDir, rel)}: ${(e as Error).message}`);
       }
     }
   }
@@ -135,40 +139,40 @@ export async function restoreBackup(data: Buffer, dst: { dbFile: string; configD
   const unknown = env.migrations.filter((m) => !known.has(m));
   if (unknown.length) throw new Error(`backup comes from a newer linkward (database migrations ${unknown.join(', ')} unknown here); upgrade linkward first`);
   const tmp = tmpFile(path.dirname(dst.dbFile), 'restore');
-  fs.writeFileSync(tmp, Buffer.from(env.database, 'base64'), { mode: 0o600 });
+  fs.writeFileSync(/*turbopackIgnore: true*/ tmp, Buffer.from(env.database, 'base64'), { mode: 0o600 });
   let applied: string[] = [];
   try {
-    const src = new Database(tmp, { fileMustExist: true });
+    const src = new Database(/*turbopackIgnore: true*/ tmp, { fileMustExist: true });
     try {
       const ok = src.pragma('integrity_check', { simple: true });
       if (ok !== 'ok') throw new Error(`backup database fails the integrity check: ${String(ok)}`);
       applied = migrate(src, dst.migrationsDir);
-      if (!fs.existsSync(dst.dbFile)) {
-        fs.mkdirSync(path.dirname(dst.dbFile), { recursive: true });
+      if (!fs.existsSync(/*turbopackIgnore: true*/ dst.dbFile)) {
+        fs.mkdirSync(/*turbopackIgnore: true*/ path.dirname(dst.dbFile), { recursive: true });
       }
       await src.backup(dst.dbFile);
     } finally {
       src.close();
     }
   } finally {
-    for (const f of [tmp, `${tmp}-wal`, `${tmp}-shm`, `${tmp}-journal`]) fs.rmSync(f, { force: true });
+    for (const f of [tmp, `${tmp}-wal`, `${tmp}-shm`, `${tmp}-journal`]) fs.rmSync(/*turbopackIgnore: true*/ f, { force: true });
   }
   const filesRestored: string[] = [];
   if (dst.configDir) {
     for (const [rel, b64] of Object.entries(env.files)) {
-      const file = path.join(dst.configDir, rel);
-      fs.mkdirSync(path.dirname(file), { recursive: true });
+      const file = joinPath(dst.configDir, rel);
+      fs.mkdirSync(/*turbopackIgnore: true*/ path.dirname(file), { recursive: true });
       const mode = rel.endsWith('key.pem') ? 0o640 : 0o644;
       const t = `${file}.tmp-${process.pid}`;
-      fs.writeFileSync(t, Buffer.from(b64, 'base64'), { mode });
+      fs.writeFileSync(/*turbopackIgnore: true*/ t, Buffer.from(b64, 'base64'), { mode });
       // keep the owner/group of the file it replaces (root:linkward in the package)
       try {
-        const st = fs.statSync(file);
-        fs.chownSync(t, st.uid, st.gid);
+        const st = fs.statSync(/*turbopackIgnore: true*/ file);
+        fs.chownSync(/*turbopackIgnore: true*/ t, st.uid, st.gid);
       } catch {
         /* new file */
       }
-      fs.renameSync(t, file);
+      fs.renameSync(/*turbopackIgnore: true*/ t, file);
       filesRestored.push(rel);
     }
   }
@@ -180,16 +184,16 @@ export function pruneBackups(dir: string, prefix: string, keep: number): string[
   const files = fs
     .readdirSync(dir)
     .filter((f) => f.startsWith(prefix) && f.endsWith('.lwbackup'))
-    .map((f) => ({ f, t: fs.statSync(path.join(dir, f)).mtimeMs }))
+    .map((f) => ({ f, t: fs.statSync(/*turbopackIgnore: true*/ joinPath(dir, f)).mtimeMs }))
     .sort((a, b) => b.t - a.t || (a.f < b.f ? 1 : -1));
   const gone = files.slice(keep).map((x) => x.f);
-  for (const f of gone) fs.rmSync(path.join(dir, f), { force: true });
+  for (const f of gone) fs.rmSync(/*turbopackIgnore: true*/ joinPath(dir, f), { force: true });
   return gone;
 }
 
 /** This linkward's version: the package's VERSION file, else package.json of the checkout. */
 export function linkwardVersion(): string {
-  for (const f of [path.join(projectRoot(), 'VERSION'), path.join(projectRoot(), 'package.json')]) {
+  for (const f of [joinPath(projectRoot(), 'VERSION'), joinPath(projectRoot(), 'package.json')]) {
     try {
       const t = fs.readFileSync(/*turbopackIgnore: true*/ f, 'utf8');
       return f.endsWith('.json') ? String(JSON.parse(t).version) : t.trim();

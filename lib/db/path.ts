@@ -26,7 +26,7 @@ export function dbPath(): string {
 export function bootStateDir(): string {
   const p = process.env.LINKWARD_BOOT_DIR;
   if (p && p.trim()) return path.resolve(p);
-  return path.join(path.dirname(dbPath()), 'boot');
+  return `${path.dirname(dbPath())}/boot`; // not path.join: Turbopack's tracer globs it (see lib/backup)
 }
 
 /** linkward's configuration directory (TLS certificate, web.env): $LINKWARD_CONFIG_DIR, else

@@ -17,10 +17,15 @@ import { parseConfig } from '../validations/config';
 import { parseIPv4, parseCidr, cidrContains, formatIPv4, maskOf } from '../validations/net';
 import type { MachineFacts, MachineIface, MachineRoute } from './machine';
 
+/** Health probe targets proposed for every uplink: public anycast resolvers (answer ping from
+ *  anywhere), so an uplink whose modem is up but has no Internet is taken out. An uplink without
+ *  targets would never pass a health round (agent/health/state.ts) and stay down. */
+export const DEFAULT_HEALTH_TARGETS = ['1.1.1.1', '9.9.9.9', '8.8.8.8'];
+
 export interface ProposeOptions {
   /** firewall.dashboardPort (the package serves HTTPS on 443; a checkout 3000). */
   dashboardPort?: number;
-  /** Health probe targets for every uplink (none: failover on carrier loss only). */
+  /** Health probe targets for every uplink (default DEFAULT_HEALTH_TARGETS). */
   healthTargets?: string[];
 }
 
@@ -90,6 +95,7 @@ const fmtRoute = (r: MachineRoute) =>
   `${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}${r.dev ? ` dev ${r.dev}` : ''}${r.protocol ? ` proto ${r.protocol}` : ''}${r.metric !== undefined ? ` metric ${r.metric}` : ''}`;
 
 export function proposeConfig(m: MachineFacts, opts: ProposeOptions = {}): Proposal {
+  const targets = opts.healthTargets?.length ? opts.healthTargets : DEFAULT_HEALTH_TARGETS;
   const lan: Proposal['lan'] = [];
   const uplinks: ProposedUplink[] = [];
   const ignored: Proposal['ignored'] = [];
@@ -165,7 +171,7 @@ export function proposeConfig(m: MachineFacts, opts: ProposeOptions = {}): Propo
       name: u.name,
       interface: u.interface,
       gateway: u.gateway,
-      ...(opts.healthTargets?.length ? { health: { targets: opts.healthTargets } } : {}),
+      health: { targets },
     })),
     ...(opts.dashboardPort !== undefined ? { firewall: { dashboardPort: opts.dashboardPort } } : {}),
   };
@@ -184,7 +190,7 @@ export function proposeConfig(m: MachineFacts, opts: ProposeOptions = {}): Propo
   if (uplinks.length > 1) summary.push(`New connections are shared evenly between ${uplinks.length} uplinks: ${list(uplinks.map((u) => `${u.interface} (${u.gateway === 'auto' ? 'gateway from DHCP' : `gateway ${u.gateway}`})`))}; when one fails, its traffic moves to the others.`);
   else if (uplinks.length === 1) summary.push(`All traffic leaves through ${uplinks[0].interface} (${uplinks[0].gateway === 'auto' ? 'gateway from DHCP' : `gateway ${uplinks[0].gateway}`}).`);
   if (uplinks.length) summary.push('Nothing from the uplinks may reach the router or the LAN unless you open a service or a port forward.');
-  summary.push(opts.healthTargets?.length ? `Each uplink is checked by pinging ${list(opts.healthTargets)}.` : 'Uplinks are taken out when their link goes down; add health targets on the Uplinks page to detect a modem that is up but has no Internet.');
+  if (uplinks.length) summary.push(`Each uplink is checked by pinging ${list(targets)} through it: one whose modem is up but has no Internet is taken out until it answers again.`);
   if (ignored.length) summary.push(`Left alone: ${list(ignored.map((x) => x.interface))}.`);
   if (kept.defaultRoutes.length) summary.push(`Your current default route${kept.defaultRoutes.length > 1 ? 's stay' : ' stays'} in place (${list(kept.defaultRoutes)}); linkward adds its own routing tables next to it.`);
   if (kept.dns.length) summary.push(`DNS servers are not changed (${list(kept.dns)}).`);

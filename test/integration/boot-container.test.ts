@@ -52,7 +52,10 @@ const NETWORKD: Record<string, string> = {
 
 /** The lab without its router: the router's links go to the staging namespace nspawn takes them from. */
 async function network(): Promise<void> {
-  await labUp({ prefix: PREFIX, uplinks: 2 });
+  const lab = await labUp({ prefix: PREFIX, uplinks: 2 });
+  // the lab's "Internet" also answers on the addresses the first-run proposal probes (public
+  // resolvers; they exist only inside this namespace)
+  for (const a of ['1.1.1.1', '9.9.9.9', '8.8.8.8']) sh(['ip', '-n', `${PREFIX}-net`, 'addr', 'replace', `${a}/32`, 'dev', lab.targetsDevice]);
   sh(['ip', 'netns', 'add', STAGE], { allowFail: true });
   for (const i of NICS) sh(['ip', '-n', `${PREFIX}-rtr`, 'link', 'set', i, 'netns', STAGE]);
 }
@@ -175,18 +178,23 @@ test('the Debian package on a booted Debian 13 router: install, first run, reboo
   assert.match(c.exec(['bash', '-c', 'exec 3<>/dev/tcp/127.0.0.1/3000; printf "GET /login HTTP/1.0\\r\\n\\r\\n" >&3; head -1 <&3'], { allowFail: true }).stdout, /HTTP\/1\.[01] (200|307)/);
   mark(t, 'HTTPS checks done');
 
-  // ---- first run: init + confirm; the admin account in Chromium over HTTPS ----
-  const init = c.exec(['linkward', 'init', '--apply', '--health-targets', PROBE_TARGETS.slice(0, 2).join(',')]);
+  // ---- first run: the CLI's proposal, then the dashboard's in Chromium over HTTPS ----
+  const init = c.exec(['linkward', 'init']);
   assert.match(init.stdout, /Your local network \(LAN\) is lan0 \(192\.168\.1\.1\/24\)/);
   assert.match(init.stdout, /shared evenly between 2 uplinks/);
-  assert.match(init.stdout, /confirm within 300 s/);
-  c.exec(['linkward', 'confirm']);
+  assert.match(init.stdout, /Nothing stored/);
+  const proposed = JSON.parse(c.exec(['linkward', 'init', '--json']).stdout);
+  assert.deepEqual(proposed.firewall, { dashboardPort: 443 }, 'the package proposes the HTTPS port for the anti-lockout rule');
+  await browserFirstRun(t, certFile, x509, proposed);
+  mark(t, 'admin created and the first-run proposal applied in Chromium over HTTPS');
+  const revs = JSON.parse(c.exec(['linkward', 'history', '--json']).stdout) as { id: number; confirmWithin: number | null; confirmedAt: number | null }[];
+  assert.equal(revs.length, 1);
+  assert.equal(revs[0].confirmWithin, 300, 'the first apply was commit-confirmed');
+  assert.ok(revs[0].confirmedAt, 'and confirmed by the browser that still reached the dashboard');
   await agentApplied(c);
   await waitUntil('LAN traffic forwarded', async () => uplinkShares(await tcpWhoAmIMany(PREFIX, 'lan', SERVER_ADDR, 80, 4, { timeoutMs: 2000 })).size > 0, 30000, 500);
   await assertBalanced('boot 1');
   mark(t, 'configured and balanced');
-  await browserSetup(t, certFile, x509);
-  mark(t, 'admin created in Chromium over HTTPS');
   const marker1 = JSON.parse(c.exec(['cat', '/var/lib/linkward/boot/plan.json']).stdout).marker as string;
   assert.match(marker1, /^lw:[0-9a-f]{16}$/);
 
@@ -260,9 +268,10 @@ test('the Debian package on a booted Debian 13 router: install, first run, reboo
   mark(t, 'removed');
 });
 
-/** Create the admin account in Chromium (in the LAN host's namespace) over HTTPS, trusting the
- *  certificate through an NSS database: a real chain check (name, key usage), no error bypass. */
-async function browserSetup(t: { diagnostic: (s: string) => void }, certFile: string, x509: crypto.X509Certificate): Promise<void> {
+/** In Chromium (in the LAN host's namespace) over HTTPS, trusting the certificate through an NSS
+ *  database (a real chain check: name, key usage; no error bypass): create the admin account, then
+ *  the first-run proposal (/first-run): read the interfaces, review, apply commit-confirmed. */
+async function browserFirstRun(t: { diagnostic: (s: string) => void }, certFile: string, x509: crypto.X509Certificate, proposed: unknown): Promise<void> {
   const home = path.join(work, 'chrome-home');
   fs.mkdirSync(path.join(home, '.pki', 'nssdb'), { recursive: true });
   sh(['certutil', '-d', `sql:${home}/.pki/nssdb`, '-N', '--empty-password']);
@@ -286,12 +295,32 @@ async function browserSetup(t: { diagnostic: (s: string) => void }, certFile: st
     const session = cookies.find((k) => k.httpOnly);
     assert.ok(session, 'a session cookie was set');
     assert.equal(session.secure, true, 'the session cookie is Secure over HTTPS');
-    fs.mkdirSync(path.join(ROOT, 'test-results', 'screenshots'), { recursive: true });
+    const shots = path.join(ROOT, 'test-results', 'screenshots');
+    fs.mkdirSync(shots, { recursive: true });
+    await p.getByTestId('first-run').getByRole('link').click();
+    await p.waitForURL('**/first-run');
+    await p.getByRole('button', { name: "Read this router's interfaces" }).click();
+    await p.getByTestId('first-run-summary').waitFor({ timeout: 30000 });
+    const summary = await p.getByTestId('first-run-summary').innerText();
+    assert.match(summary, /Your local network \(LAN\) is lan0 \(192\.168\.1\.1\/24\)/);
+    assert.match(summary, /wan1\s+uplink \(gateway 100\.64\.1\.1\)/);
+    assert.deepEqual(JSON.parse(await p.locator('#fr-json').inputValue()), proposed, 'the dashboard proposes the same document as linkward init --json');
+    assert.equal(await p.locator('#first-run-confirm').isChecked(), true, 'commit-confirmed is on by default');
+    await p.getByRole('button', { name: 'Review change' }).click();
+    await p.getByTestId('review-result').waitFor();
+    assert.equal(await p.getByTestId('review-summary').innerText(), 'initial configuration');
+    assert.match(await p.getByTestId('review-plan').innerText(), /ip rule add .*fwmark 0x100\/0xff00.*lookup 201|table inet linkward/, 'the review shows the kernel changes');
+    await p.screenshot({ path: path.join(shots, 'boot-first-run-review.png'), fullPage: true });
+    await p.getByRole('button', { name: 'Apply this configuration' }).click();
+    await p.getByText(/Imported as revision 1/).waitFor({ timeout: 30000 });
+    await p.getByText(/automatically: this browser still reaches the dashboard/).waitFor({ timeout: 60000 });
     // the control: the same browser without that trust refuses the page (so trust is what made it work)
     const bare = path.join(work, 'chrome-bare');
     fs.mkdirSync(bare, { recursive: true });
     fs.writeFileSync(wrapper, `#!/bin/sh\nexport HOME=${bare}\nexec ip netns exec ${PREFIX}-lan /usr/bin/chromium "$@"\n`, { mode: 0o755 });
-    await p.screenshot({ path: path.join(ROOT, 'test-results', 'screenshots', 'boot-https-after-setup.png') });
+    await p.goto('https://192.168.1.1/');
+    await p.getByText('wan2').first().waitFor();
+    await p.screenshot({ path: path.join(shots, 'boot-https-overview.png') });
   } finally {
     await browser.close();
   }

@@ -122,7 +122,7 @@ test('machine C: a /32 PPP-style uplink gets its peer as gateway, and the agent 
     const r = lw(ns, { LINKWARD_DB: db.db }, 'init', '--json');
     assert.equal(r.code, 0, r.stderr);
     const doc = JSON.parse(r.stdout);
-    assert.deepEqual(doc.uplinks, [{ name: 'wan1', interface: 'wan1', gateway: '100.64.9.1' }]);
+    assert.deepEqual(doc.uplinks, [{ name: 'wan1', interface: 'wan1', gateway: '100.64.9.1', health: { targets: ['1.1.1.1', '9.9.9.9', '8.8.8.8'] } }]);
     // --apply stores it commit-confirmed; the agent applies it: table 201 routes via the peer, onlink
     const a = lw(ns, { LINKWARD_DB: db.db }, 'init', '--apply');
     assert.equal(a.code, 0, a.stderr);

@@ -22,7 +22,9 @@ test('two uplinks with default routes and a private LAN', () => {
     [{ family: 4, dst: 'default', gateway: '100.64.1.1', dev: 'eth1', metric: 100 }, { family: 4, dst: 'default', gateway: '198.51.100.1', dev: 'eth2', metric: 200 }],
   ));
   assert.deepEqual(p.config.lan, [{ name: 'lan', interface: 'eth0', address: '192.168.1.1/24' }]);
-  assert.deepEqual(p.config.uplinks, [{ name: 'eth1', interface: 'eth1', gateway: '100.64.1.1' }, { name: 'eth2', interface: 'eth2', gateway: '198.51.100.1' }]);
+  const health = { targets: ['1.1.1.1', '9.9.9.9', '8.8.8.8'] };
+  assert.deepEqual(p.config.uplinks, [{ name: 'eth1', interface: 'eth1', gateway: '100.64.1.1', health }, { name: 'eth2', interface: 'eth2', gateway: '198.51.100.1', health }]);
+  assert.match(p.summary.join('\n'), /checked by pinging 1\.1\.1\.1, 9\.9\.9\.9 and 8\.8\.8\.8/);
   assert.ok(parseConfig(p.config).ok);
   assert.deepEqual(p.warnings, []);
 });

@@ -13,7 +13,8 @@ import net from 'node:net';
 export const HSTS = 'max-age=31536000';
 const SD_LISTEN_FDS_START = 3;
 
-/** Sockets passed by systemd (sd_listen_fds): [{ fd, name }], [] when not socket-activated. */
+/** Sockets passed by systemd (sd_listen_fds): [{ fd, name }], [] when not socket-activated.
+ *  @param {Record<string, string | undefined>} [env] @param {number} [pid] */
 export function listenFds(env = process.env, pid = process.pid) {
   if (String(env.LISTEN_PID ?? '') !== String(pid)) return [];
   const n = Number(env.LISTEN_FDS ?? 0);
@@ -60,7 +61,8 @@ export function isLanCandidate(a) {
   return /^f[cd][0-9a-f]{0,2}:/.test(s) || /^fe[89ab][0-9a-f]?:/.test(s);
 }
 
-/** The LAN interfaces of the latest stored configuration (null: no configuration yet). */
+/** The LAN interfaces of the latest stored configuration (null: no configuration yet).
+ *  @param {string} [dbFile] @returns {Promise<string[] | null> | null} */
 function lanInterfaces(dbFile) {
   if (!dbFile || !fs.existsSync(dbFile)) return null;
   return import('better-sqlite3').then(({ default: Database }) => {
@@ -80,8 +82,9 @@ function lanInterfaces(dbFile) {
 /** Which local addresses the LAN listeners answer on: loopback, the addresses of the configured LAN
  *  interfaces, or — with no configuration yet — any private (RFC 1918 / ULA / link-local) address.
  *  `refresh()` re-reads the configuration and the interfaces; `allows()` decides synchronously
- *  from the last refresh (the server refreshes at start and every few seconds). */
-export function lanAddressPolicy({ dbFile, interfaces = () => os.networkInterfaces(), lanOf = lanInterfaces } = {}) {
+ *  from the last refresh (the server refreshes at start and every few seconds).
+ *  @param {{ dbFile?: string, interfaces?: () => Record<string, { address: string }[] | undefined>, lanOf?: (dbFile?: string) => Promise<string[] | null> | null }} [opts] */
+export function lanAddressPolicy({ dbFile, interfaces = () => /** @type {Record<string, { address: string }[] | undefined>} */ (os.networkInterfaces()), lanOf = lanInterfaces } = {}) {
   let allow = null;
   return {
     async refresh() {

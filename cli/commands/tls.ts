@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
+import { refuseLinkedSidecars } from '../../lib/db/sqlite';
 import { command, parseArgs, strFlag, UsageError } from '../args';
 import { realRunner } from '../../agent/system/runner';
 import { readMachine } from '../../agent/system/machine';
@@ -21,6 +22,7 @@ async function storedLan(): Promise<string[] | null> {
   if (!fs.existsSync(file)) return null;
   // a plain read, no migration (postinst runs this right after `linkward db migrate`)
   const { default: Database } = await import('better-sqlite3');
+  refuseLinkedSidecars(file);
   const db = new Database(file, { readonly: true, fileMustExist: true });
   try {
     const hasRev = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'Revision'").get();

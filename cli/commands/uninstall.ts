@@ -2,6 +2,7 @@
 // back the sysctls it changed (agent/uninstall.ts). Refuses while an agent runs (it would put them
 // back): stop it first (systemctl stop linkward-agent). The package's prerm runs this on removal.
 import fs from 'node:fs';
+import { refuseLinkedSidecars } from '../../lib/db/sqlite';
 import { command, parseArgs, UsageError } from '../args';
 import { realRunner } from '../../agent/system/runner';
 import { uninstallKernelState } from '../../agent/uninstall';
@@ -41,6 +42,7 @@ async function agentPid(): Promise<number | null> {
   const file = dbPath();
   if (!fs.existsSync(file)) return null;
   const { default: Database } = await import('better-sqlite3');
+  refuseLinkedSidecars(file);
   const db = new Database(file, { readonly: true, fileMustExist: true });
   try {
     const has = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'AgentState'").get();

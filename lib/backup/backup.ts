@@ -12,6 +12,7 @@ import Database from 'better-sqlite3';
 import { z } from 'zod';
 import { loadMigrations, migrate } from '../db/migrate';
 import { projectRoot } from '../db/path';
+import { refuseLinkedSidecars } from '../db/sqlite';
 
 /** Not path.join: Turbopack's file tracer takes a path.join over run-time directories for a file
  *  reference and traces the whole checkout into the standalone build. */
@@ -53,6 +54,7 @@ function tmpFile(dir: string, tag: string): string {
 function snapshot(dbFile: string): { bytes: Buffer; migrations: string[]; latestRevision: number | null; config: unknown } {
   if (!fs.existsSync(/*turbopackIgnore: true*/ dbFile)) throw new Error(`no database at ${dbFile}`);
   const out = tmpFile(os.tmpdir(), 'backup');
+  refuseLinkedSidecars(dbFile);
   const db = new Database(/*turbopackIgnore: true*/ dbFile, { fileMustExist: true });
   try {
     db.pragma('busy_timeout = 5000');
@@ -150,6 +152,7 @@ export async function restoreBackup(data: Buffer, dst: { dbFile: string; configD
       if (!fs.existsSync(/*turbopackIgnore: true*/ dst.dbFile)) {
         fs.mkdirSync(/*turbopackIgnore: true*/ path.dirname(dst.dbFile), { recursive: true });
       }
+      refuseLinkedSidecars(dst.dbFile);
       await src.backup(dst.dbFile);
     } finally {
       src.close();

@@ -36,5 +36,5 @@ rm -rf "$ROOT.tmp/var/cache/apt/archives/"*.deb
 echo "$want" > "$ROOT.tmp/.linkward-boot-root"
 rm -rf "$ROOT"
 mv "$ROOT.tmp" "$ROOT"
-echo "boot-root: built $ROOT in $(echo "$(date +%s.%N) - $t0" | bc 2>/dev/null || echo '?') s" >&2
+echo "boot-root: built $ROOT in $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s" >&2
 echo "$ROOT"

@@ -85,5 +85,5 @@ esac
 dpkg-deb --root-owner-group "${comp[@]}" --build "$STAGE" "$DEB" >&2
 t1=$(date +%s.%N)
 printf 'package: %s (%s KiB, installed %s KiB); next build %.1f s, packaging %.1f s\n' "$DEB" "$(( $(stat -c %s "$DEB") / 1024 ))" "$SIZE" \
-  "$(echo "$tb - $t0" | bc)" "$(echo "$t1 - $tb" | bc)" >&2
+  "$(awk -v a="$t0" -v b="$tb" 'BEGIN { print b - a }')" "$(awk -v a="$tb" -v b="$t1" 'BEGIN { print b - a }')" >&2
 echo "$DEB"

@@ -20,6 +20,7 @@ command -v debootstrap >/dev/null || need+=(debootstrap)
 command -v systemd-nspawn >/dev/null || need+=(systemd-container)
 command -v systemd-analyze >/dev/null || need+=(systemd)
 command -v certutil >/dev/null || need+=(libnss3-tools)
+command -v curl >/dev/null || need+=(curl)
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "linkward setup: missing packages: ${need[*]} (run with sudo to install them)" >&2

@@ -16,6 +16,9 @@ const allowedOrigins = (process.env.LINKWARD_ALLOWED_ORIGINS ?? '')
 
 /** @type {import('next').NextConfig} */
 const nextConfig = {
+  // The Debian package (scripts/package.sh) ships the standalone build: traced server files and
+  // only the node_modules they use, instead of the whole production node_modules.
+  ...(process.env.LINKWARD_STANDALONE === '1' ? { output: 'standalone' } : {}),
   poweredByHeader: false,
   reactStrictMode: true,
   serverExternalPackages: ['better-sqlite3', '@prisma/adapter-better-sqlite3', '@prisma/client'],

@@ -14,6 +14,7 @@ import { gatherFacts, gatherFactsFull } from './system/facts';
 import { isIPv6 } from '../lib/validations/net';
 import { applyPlan, resetApplyCache, ApplyError, type ApplyCtx } from './system/apply';
 import { openDb } from '../lib/db/sqlite';
+import type { SysctlChange } from './system/sysctl';
 import { NftCounterReader } from './system/nft';
 import { listConnections, deleteByMark } from './system/conntrack';
 import { watchLinks, type LinkWatcher } from './system/ipmonitor';
@@ -34,6 +35,8 @@ export const BAN_STORM = 10;
 
 /** Health entity of an uplink's IPv6 ("isp1/6"): config names never contain '/'. */
 export const FAMILY6_SUFFIX = '/6';
+import { BootState } from './bootstate';
+import { readMachine } from './system/machine';
 
 export interface AgentOptions {
   db: DB;
@@ -54,6 +57,8 @@ export interface AgentOptions {
   requestHandlers?: Record<string, (args: Record<string, unknown>) => Promise<string>>;
   /** Notifier options (tests: a shorter send timeout, policy windows). */
   notify?: Omit<NotifierOptions, 'log' | 'metrics' | 'event'>;
+  /** Persist each newly applied plan here for the next boot (agent/bootstate.ts); off when unset. */
+  bootStateDir?: string;
 }
 
 export interface ReconcileResult {
@@ -122,12 +127,14 @@ export class Agent extends EventEmitter {
   private restoredDown = new Map<string, string>();
   /** The kernel has IPv6 (from the last facts read). */
   private ipv6 = true;
+  private readonly bootState: BootState | null;
 
   constructor(opts: AgentOptions) {
     super();
     this.opts = { pollMs: 250, resyncMs: 30000, counterMs: 2000, sampleMs: 10000, connMs: 5000, ...opts };
     this.runner = opts.runner ?? realRunner;
     this.counterReader = new NftCounterReader(this.runner);
+    this.bootState = opts.bootStateDir ? new BootState(opts.bootStateDir) : null;
     this.log = opts.log ?? ((m) => process.stderr.write(`${new Date().toISOString()} linkward-agent: ${m}\n`));
     this.db = opts.db;
     this.attachDb(opts.db);
@@ -283,6 +290,7 @@ export class Agent extends EventEmitter {
         this.log(msg);
       } else this.store.heartbeat(process.pid);
       this.lastAppliedRevision = revision;
+      this.saveBootState(plan, revision, res.sysctlsChanged);
       this.failures = 0;
       this.replans = 0;
       try {
@@ -331,6 +339,16 @@ export class Agent extends EventEmitter {
   }
 
   private replans = 0;
+
+  /** The applied plan becomes the next boot's ruleset; a failed write is logged, never fatal. */
+  private saveBootState(plan: Plan, revision: number, sysctls: SysctlChange[]): void {
+    if (!this.bootState) return;
+    try {
+      if (this.bootState.saveApplied(plan, revision, sysctls)) this.log(`boot ruleset saved (revision ${revision}) in ${this.bootState.dir}`);
+    } catch (e) {
+      this.log(`could not save the boot ruleset in ${this.bootState.dir}: ${(e as Error).message}`);
+    }
+  }
 
   private async factsChanged(ifnames: string[], used: Facts['interfaces']): Promise<boolean> {
     try {
@@ -634,6 +652,8 @@ export class Agent extends EventEmitter {
         const r = await traceKernel(this.runner, args as unknown as TraceSpec);
         return JSON.stringify({ lines: r.lines.slice(0, 200), summary: r.summary, decision: r.decision, oif: r.oif });
       },
+      // the dashboard's first-run proposal (/first-run): the machine as it is, read only
+      'machine.facts': async () => JSON.stringify(await readMachine(this.runner)),
       ...(this.opts.requestHandlers ?? {}),
     };
     for (const r of this.store.pendingRequests()) {
@@ -645,7 +665,7 @@ export class Agent extends EventEmitter {
         result = `error: ${(e as Error).message}`;
       }
       this.store.finishRequest(r.id, result);
-      this.store.event('agent', `request ${r.type}: ${result}`);
+      this.store.event('agent', `request ${r.type}: ${result.length > 300 ? `${result.length} bytes` : result}`);
     }
   }
 

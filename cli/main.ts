@@ -3,7 +3,7 @@
 // one argument parser: usage errors exit 2, see docs/cli.md "Exit codes"). Loaded lazily so
 // `linkward export` does not load the agent or the lab.
 import { UsageError, EXIT_FAILED, EXIT_USAGE } from './args';
-const COMMANDS: Record<string, { file: string; help: string }> = {
+export const COMMANDS: Record<string, { file: string; help: string }> = {
   import: { file: './commands/import.ts', help: 'import FILE|- [--confirm-within SECONDS]   validate and store as the new desired revision' },
   export: { file: './commands/export.ts', help: 'export [--revision N]        print the desired configuration (JSON)' },
   plan: { file: './commands/plan.ts', help: 'plan [--json]               show what the agent would apply' },
@@ -15,16 +15,24 @@ const COMMANDS: Record<string, { file: string; help: string }> = {
   admin: { file: './commands/admin.ts', help: 'admin reset-password USER | admin create-user USER | admin setup-token' },
   confirm: { file: './commands/confirm.ts', help: 'confirm [--status]          confirm a pending commit-confirmed revision' },
   history: { file: './commands/history.ts', help: 'history [--json] | history show N | history diff A B [--plan]' },
-  restore: { file: './commands/restore.ts', help: 'restore N [--confirm-within S]   store revision N again as a new revision' },
+  restore: { file: './commands/restore.ts', help: 'restore N [--confirm-within S] | restore FILE   store revision N again | put a backup back' },
   metrics: { file: './commands/metrics.ts', help: 'metrics                     Prometheus metrics (the text GET /metrics serves)' },
   explain: { file: './commands/explain.ts', help: 'explain --src A --dst B [--proto tcp|udp|icmp] [--dport N] [--in lan|UPLINK] [--trace]   why a packet goes where' },
+  init: { file: './commands/init.ts', help: 'init [--json | --apply]     propose a configuration from this machine\'s interfaces' },
+  backup: { file: './commands/backup.ts', help: 'backup [FILE]               database and configuration as one file' },
+  tls: { file: './commands/tls.ts', help: 'tls [--ensure | --regenerate]   the dashboard\'s HTTPS certificate' },
+  db: { file: './commands/db.ts', help: 'db migrate | db path        database migrations' },
+  uninstall: { file: './commands/uninstall.ts', help: 'uninstall --yes             take linkward out of the kernel, put back what it changed' },
 };
 
 function usage(): string {
   return ['usage: linkward <command> [options]', '', ...Object.values(COMMANDS).map((c) => `  linkward ${c.help}`), '', 'Database: $LINKWARD_DB (default data/linkward.db). See docs/cli.md.'].join('\n');
 }
 
-export async function main(argv: string[]): Promise<number> {
+type CommandModule = { run: (args: string[]) => Promise<number> };
+
+/** `load` resolves a command's file (the package's bundle passes a static table: packaging/build.ts). */
+export async function main(argv: string[], load: (file: string) => Promise<CommandModule> = (file) => import(file)): Promise<number> {
   const [cmd, ...rest] = argv;
   if (!cmd || cmd === '-h' || cmd === '--help' || cmd === 'help') {
     process.stdout.write(usage() + '\n');
@@ -35,9 +43,9 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`linkward: unknown command "${cmd}"\n${usage()}\n`);
     return EXIT_USAGE;
   }
-  let mod: { run: (args: string[]) => Promise<number> };
+  let mod: CommandModule;
   try {
-    mod = await import(entry.file);
+    mod = await load(entry.file);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && String(e).includes(entry.file.slice(2))) {
       process.stderr.write(`linkward: command "${cmd}" is not available in this build\n`);

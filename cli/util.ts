@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import os from 'node:os';
 
 /** Who is making a CLI change, for the revision log ("cli:root", or the sudo user). */
@@ -30,4 +32,26 @@ export function fmtAgo(ms: number | null | undefined, now = Date.now()): string 
   if (s < 3600) return `${Math.floor(s / 60)}m ago`;
   if (s < 86400) return `${Math.floor(s / 3600)}h ago`;
   return `${Math.floor(s / 86400)}d ago`;
+}
+
+/** The package's database is root:linkward 0660 inside a directory of group linkward: after root
+ *  created or replaced it, give it (and its -wal/-shm) the directory's group. No-op when not root
+ *  or when the directory's group is root's own (a checkout). */
+export function shareWithDbGroup(dbFile: string): void {
+  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return;
+  let gid: number;
+  try {
+    gid = fs.statSync(path.dirname(dbFile)).gid;
+  } catch {
+    return;
+  }
+  if (gid === 0) return;
+  for (const f of [dbFile, `${dbFile}-wal`, `${dbFile}-shm`]) {
+    try {
+      fs.chownSync(f, 0, gid);
+      fs.chmodSync(f, 0o660);
+    } catch {
+      /* absent */
+    }
+  }
 }

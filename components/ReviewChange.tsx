@@ -13,11 +13,11 @@ import { DiffView } from './DiffView';
 /** A review action from lib/web/actions (reviewItem, reviewSettings, reviewImport). */
 type ReviewFn = (prev: FormState, fd: FormData) => Promise<ReviewState>;
 
-export function ReviewChange({ review, idPrefix }: { review: ReviewFn; idPrefix: string }) {
+export function ReviewChange({ review, idPrefix, defaultConfirm = false, defaultWithin = 120 }: { review: ReviewFn; idPrefix: string; defaultConfirm?: boolean; defaultWithin?: number }) {
   const ref = useRef<HTMLDivElement>(null);
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState<ReviewState | null>(null);
-  const [confirm, setConfirm] = useState(false);
+  const [confirm, setConfirm] = useState(defaultConfirm);
 
   const shown = result?.review;
   const form = () => ref.current?.closest('form') ?? null;
@@ -47,7 +47,7 @@ export function ReviewChange({ review, idPrefix }: { review: ReviewFn; idPrefix:
           <>
             <label htmlFor={`${idPrefix}-within`} className="flex items-center gap-2 text-sm">
               Roll back unless confirmed within
-              <input id={`${idPrefix}-within`} name="confirmWithin" type="text" inputMode="numeric" defaultValue="120" className="input w-20" aria-describedby={`${idPrefix}-within-help`} />
+              <input id={`${idPrefix}-within`} name="confirmWithin" type="text" inputMode="numeric" defaultValue={String(defaultWithin)} className="input w-20" aria-describedby={`${idPrefix}-within-help`} />
               s
             </label>
             <label htmlFor={`${idPrefix}-auto`} className="flex items-center gap-2 text-sm">

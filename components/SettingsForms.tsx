@@ -13,11 +13,11 @@ export type { SettingsValues };
 type Action = (prev: FormState, fd: FormData) => Promise<FormState>;
 
 /** The revision the page rendered: a save is refused if another one was stored since. */
-function Base({ revision }: { revision: number | null }) {
+export function Base({ revision }: { revision: number | null }) {
   return <input type="hidden" name="baseRevision" value={baseRevisionValue(revision)} />;
 }
 
-function Result({ state }: { state: FormState }) {
+export function Result({ state }: { state: FormState }) {
   if (!state.message) return null;
   return (
     <div role={state.ok ? 'status' : 'alert'} className={`rounded-md p-2 text-sm ${state.ok ? 'bg-emerald-50 text-emerald-900 dark:bg-emerald-950 dark:text-emerald-100' : 'bg-red-50 text-red-800 dark:bg-red-950 dark:text-red-200'}`}>

@@ -21,6 +21,13 @@ command -v exim4 >/dev/null || need+=(exim4-daemon-light)
 command -v openssl >/dev/null || need+=(openssl)
 # Kernels without sch_netem: the lab's delay fallback is a small Python echo responder.
 command -v python3 >/dev/null || need+=(python3)
+# Packaging and the container boot test (scripts/package.sh, test/integration/boot-*.test.ts).
+command -v dpkg-deb >/dev/null || need+=(dpkg)
+command -v debootstrap >/dev/null || need+=(debootstrap)
+command -v systemd-nspawn >/dev/null || need+=(systemd-container)
+command -v systemd-analyze >/dev/null || need+=(systemd)
+command -v certutil >/dev/null || need+=(libnss3-tools)
+command -v curl >/dev/null || need+=(curl)
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "linkward setup: missing packages: ${need[*]} (run with sudo to install them)" >&2

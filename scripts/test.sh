@@ -12,7 +12,8 @@ if [ "$(id -u)" -eq 0 ]; then
   while IFS= read -r f; do files+=("$f"); done < <(find test/integration -name '*.test.ts' 2>/dev/null | sort)
   if [ -d test/e2e ] && [ -n "$(find test/e2e -name '*.test.ts' 2>/dev/null)" ]; then
     echo "linkward test: building the dashboard for the browser tests" >&2
-    npx next build >&2
+    # standalone output too: the package boot test (scripts/package.sh) reuses this build
+    LINKWARD_STANDALONE=1 npx next build >&2
     while IFS= read -r f; do files+=("$f"); done < <(find test/e2e -name '*.test.ts' | sort)
   fi
 else

@@ -164,6 +164,11 @@ export default async function Overview() {
             reported. Start it with <code className="font-mono">sudo npx linkward agent</code>.
           </p>
         )}
+        {!status.desired && (
+          <p className="mt-2 rounded-md border border-sky-200 bg-sky-50 p-3 text-sm text-sky-900 dark:border-sky-900 dark:bg-sky-950 dark:text-sky-100" data-testid="first-run">
+            No configuration yet. <Link className="link font-semibold" href="/first-run">Set up from this router&apos;s interfaces</Link>: linkward reads them and proposes which is the LAN and which are the uplinks; you review it before anything is applied.
+          </p>
+        )}
       </header>
 
       <section aria-labelledby="uplinks-h" className="space-y-3">

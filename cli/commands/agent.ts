@@ -1,6 +1,7 @@
 import { command, parseArgs, UsageError } from '../args';
 import { openDb } from '../../lib/db/sqlite';
 import { Agent } from '../../agent/agent';
+import { bootStateDir } from '../../lib/db/path';
 
 const USAGE = 'usage: linkward agent [--once] [--no-health] [--quiet]';
 
@@ -20,6 +21,7 @@ export const run = command('agent', USAGE, async (args) => {
     watchLinks: !flags.once,
     log: flags.quiet ? () => undefined : undefined,
     requestHandlers,
+    bootStateDir: bootStateDir(),
   });
   if (flags.once) {
     const r = await agent.runOnce();

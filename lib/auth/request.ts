@@ -11,6 +11,8 @@ import { addressList, clientFrom, inList, normalizeAddress } from './net';
 export const PEER_HEADER = 'x-linkward-peer';
 export const FORWARDED_FOR_HEADER = 'x-linkward-forwarded-for';
 export const FORWARDED_PROTO_HEADER = 'x-linkward-forwarded-proto';
+/** Set by our front on its own HTTPS listener (the package's LAN listener). */
+export const TLS_HEADER = 'x-linkward-tls';
 
 let trustedCache: { spec: string; list: net.BlockList } | null = null;
 /** LINKWARD_TRUSTED_PROXIES: addresses/CIDRs of reverse proxies whose X-Forwarded-For is believed
@@ -32,10 +34,11 @@ export async function clientAddress(): Promise<string> {
   return clientFrom(normalizeAddress(h.get(PEER_HEADER)), h.get(FORWARDED_FOR_HEADER), trustedProxies());
 }
 
-/** Served over https: only a trusted proxy can say so (X-Forwarded-Proto). */
+/** Served over https: by our own TLS listener, or a trusted proxy says so (X-Forwarded-Proto). */
 export async function isHttps(): Promise<boolean> {
   if (process.env.LINKWARD_WEB_FRONT !== '1') return false;
   const h = await headers();
+  if (h.get(TLS_HEADER) === '1') return true;
   const peer = normalizeAddress(h.get(PEER_HEADER));
   if (!inList(trustedProxies(), peer)) return false;
   const proto = (h.get(FORWARDED_PROTO_HEADER) ?? '').split(',').pop()?.trim().toLowerCase();

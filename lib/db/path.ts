@@ -20,3 +20,19 @@ export function dbPath(): string {
   if (p && p.trim()) return path.resolve(p);
   return path.join(projectRoot(), 'data', 'linkward.db');
 }
+
+/** Where the agent keeps the next boot's ruleset (agent/bootstate.ts): $LINKWARD_BOOT_DIR, else
+ *  boot/ beside the database (the package: /var/lib/linkward/boot, root only). */
+export function bootStateDir(): string {
+  const p = process.env.LINKWARD_BOOT_DIR;
+  if (p && p.trim()) return path.resolve(p);
+  return `${path.dirname(dbPath())}/boot`; // not path.join: Turbopack's tracer globs it (see lib/backup)
+}
+
+/** linkward's configuration directory (TLS certificate, web.env): $LINKWARD_CONFIG_DIR, else
+ *  /etc/linkward for the package (/usr/bin/linkward sets LINKWARD_PACKAGED=1), else none. */
+export function configDir(): string | null {
+  const p = process.env.LINKWARD_CONFIG_DIR;
+  if (p && p.trim()) return path.resolve(p);
+  return process.env.LINKWARD_PACKAGED === '1' ? '/etc/linkward' : null;
+}

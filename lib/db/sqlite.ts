@@ -10,6 +10,7 @@ export type DB = Database.Database;
  *  Runs pending migrations (idempotent, transactional). */
 export function openDb(file = dbPath(), opts: { migrate?: boolean } = {}): DB {
   fs.mkdirSync(path.dirname(file), { recursive: true });
+  refuseLinkedSidecars(file);
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('busy_timeout = 5000');
@@ -17,6 +18,22 @@ export function openDb(file = dbPath(), opts: { migrate?: boolean } = {}): DB {
   db.pragma('foreign_keys = ON');
   if (opts.migrate !== false) migrate(db);
   return db;
+}
+
+/** In the package the database directory is writable by the dashboard's user; root (agent, CLI)
+ *  must not follow a link planted there as the WAL, shared-memory or journal file (SQLite opens
+ *  them without O_NOFOLLOW). Checked before opening; a link is refused. */
+export function refuseLinkedSidecars(file: string): void {
+  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return;
+  for (const f of [file, `${file}-wal`, `${file}-shm`, `${file}-journal`]) {
+    let st: fs.Stats;
+    try {
+      st = fs.lstatSync(/*turbopackIgnore: true*/ f);
+    } catch {
+      continue;
+    }
+    if (!st.isFile() || st.nlink > 1) throw new Error(`refusing to open the database: ${f} is not a plain file (a link?)`);
+  }
 }
 
 const shared = globalThis as unknown as { __lwWriteDb?: { file: string; db: DB } };

@@ -46,6 +46,7 @@ export const getSamples = guarded(q.getSamples);
 export const getConnections = guarded(q.getConnections);
 export const pendingLabRequests = guarded(q.pendingLabRequests);
 export const recentNotifications = guarded(q.recentNotifications);
+export const backupFile = guarded(q.backupFile);
 
 // Desired state and history (lib/store).
 // One parse of the desired state per request (the layout and the page both read it).

@@ -235,3 +235,17 @@ export function uplinkCounterNames(id: number): { rx: string; tx: string } {
 export async function recentNotifications(take = 8) {
   return prisma().notification.findMany({ orderBy: { id: 'desc' }, take });
 }
+
+/** A backup file of the database and the configuration directory (the dashboard's download;
+ *  the same as `linkward backup`), audited under `actor`. */
+export async function backupFile(actor: string): Promise<{ name: string; data: Buffer }> {
+  const { createBackup, linkwardVersion } = await import('../backup/backup');
+  const { configDir, dbPath } = await import('../db/path');
+  const { audit } = await import('../auth/users');
+  const os = await import('node:os');
+  const { data, envelope } = createBackup({ dbFile: dbPath(), configDir: configDir(), linkwardVersion: linkwardVersion() });
+  const host = os.hostname().replace(/[^A-Za-z0-9-]/g, '_').slice(0, 40) || 'router';
+  const name = `linkward-${host}-r${envelope.latestRevision ?? 0}-${envelope.createdAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}.lwbackup`;
+  await audit(actor, 'backup.download', `${name} (${data.length} bytes)`);
+  return { name, data };
+}

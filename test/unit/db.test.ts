@@ -58,3 +58,21 @@ test('every Prisma model works on a database created by our SQL migrations', asy
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('root refuses a database whose WAL is a link (planted by another user in a shared directory)', { skip: process.getuid?.() !== 0 }, () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lw-link-'));
+  try {
+    const file = path.join(dir, 'a.db');
+    openDb(file).close();
+    const victim = path.join(dir, 'victim');
+    fs.writeFileSync(victim, 'precious');
+    fs.symlinkSync(victim, `${file}-wal`);
+    assert.throws(() => openDb(file), /a\.db-wal is not a plain file/);
+    assert.equal(fs.readFileSync(victim, 'utf8'), 'precious');
+    fs.rmSync(`${file}-wal`);
+    fs.linkSync(victim, `${file}-wal`);
+    assert.throws(() => openDb(file), /not a plain file/, 'a hard link too');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

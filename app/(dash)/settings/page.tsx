@@ -70,6 +70,9 @@ export default async function SettingsPage() {
           <h2 id="exp-h" className="h2">Export</h2>
           <p className="text-sm muted">Download the desired configuration as versioned JSON (the same document `linkward export` prints).</p>
           <a href="/api/export" className="btn" download>Download configuration</a>
+          <h3 className="pt-3 text-sm font-semibold">Backup</h3>
+          <p className="text-sm muted">Everything in one file: the database (all revisions, counter history, accounts, audit log) and the router&apos;s linkward configuration files (HTTPS certificate and key). Keep it private. Put it back with <code>linkward restore FILE</code> on the router.</p>
+          <a href="/api/backup" className="btn" download>Download backup</a>
           <h3 className="pt-3 text-sm font-semibold">Recent revisions</h3>
           {revisions.length === 0 ? (
             <p className="text-sm muted">None yet.</p>

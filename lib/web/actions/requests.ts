@@ -4,7 +4,8 @@
 import { redirect } from 'next/navigation';
 import { revalidatePath } from 'next/cache';
 import { validatedAction, revalidateAll } from './validated';
-import { labRequestSchema, unbanSchema } from './schemas';
+import { labRequestSchema, unbanSchema, noInput } from './schemas';
+import { requestFacts } from '../firstrun';
 import type { FormState } from '../forms';
 import { isDemo } from '../queries';
 import { requestUnban } from '../../store/drops';
@@ -24,4 +25,11 @@ export const labRequest = validatedAction(labRequestSchema, async ({ uplink, typ
   await db.auditLog.create({ data: { ts: Date.now(), actor: user.username, action: type, detail: `uplink ${uplink}` } });
   revalidateAll();
   return { ok: true, seq };
+});
+
+/** First run: ask the agent to read this router's interfaces (answered within a second or two). */
+export const detectInterfaces = validatedAction(noInput, async () => {
+  await requestFacts();
+  revalidatePath('/first-run');
+  redirect('/first-run');
 });

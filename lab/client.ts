@@ -1,10 +1,13 @@
 // Lab "whoami" client, run inside a lab namespace. Connects to the echo server and prints what the
-// server saw, one line per attempt: "OK <ip>:<port>" or "ERR <reason>". Always exits 0 after the
+// server saw, one line per attempt: "OK <ip>:<port>" / "OK [<ipv6>]:<port>" or "ERR <reason>". Always exits 0 after the
 // attempts (2 on usage errors), so the caller parses the lines.
 //
 // Usage: client.ts tcp|udp HOST PORT [--source ADDR] [--timeout MS] [--count N]
 import net from 'node:net';
 import dgram from 'node:dgram';
+import { isLabIPv6 } from './plan';
+
+const isAddr = (s: string) => net.isIPv4(s) || isLabIPv6(s);
 
 interface Opts {
   proto: 'tcp' | 'udp';
@@ -18,7 +21,7 @@ interface Opts {
 function parseArgs(argv: string[]): Opts {
   const [proto, host, portStr, ...rest] = argv;
   if (proto !== 'tcp' && proto !== 'udp') throw new Error('first argument must be tcp or udp');
-  if (!host || !net.isIPv4(host)) throw new Error('HOST must be an IPv4 address');
+  if (!host || !isAddr(host)) throw new Error('HOST must be an IPv4 or IPv6 address');
   const port = Number(portStr);
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error('PORT must be 1-65535');
   const o: Opts = { proto, host, port, timeoutMs: 2000, count: 1 };
@@ -27,7 +30,7 @@ function parseArgs(argv: string[]): Opts {
     const v = rest[++i];
     if (v === undefined) throw new Error(`${a} needs a value`);
     if (a === '--source') {
-      if (!net.isIPv4(v)) throw new Error('--source must be an IPv4 address');
+      if (!isAddr(v) || net.isIPv4(v) !== net.isIPv4(host)) throw new Error('--source must be an address of the same family as HOST');
       o.source = v;
     } else if (a === '--timeout') {
       o.timeoutMs = Number(v);
@@ -70,7 +73,7 @@ function tcpOnce(o: Opts): Promise<string> {
 
 function udpOnce(o: Opts): Promise<string> {
   return new Promise((resolve) => {
-    const s = dgram.createSocket('udp4');
+    const s = dgram.createSocket(net.isIPv4(o.host) ? 'udp4' : 'udp6');
     let settled = false;
     const finish = (r: string) => {
       if (settled) return;

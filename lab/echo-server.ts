@@ -1,15 +1,19 @@
 // Lab "whoami" server, run inside a lab namespace (ip netns exec NS node --import tsx echo-server.ts ...).
-// TCP: HTTP requests get `HTTP/1.0 200 OK` with body "<client ip>:<port>\n"; raw clients get the same
+// TCP: HTTP requests get `HTTP/1.0 200 OK` with body "<client ip>:<port>\n" ("[<client ip>]:<port>\n"
+// for IPv6, see formatWhoAmI in plan.ts); raw clients get the same
 // line (right after their first bytes, or after 300 ms of silence). UDP: every datagram is answered with
 // the same line. The client address is the one the server saw, so tests learn which uplink / NAT was used.
 //
 // Usage: echo-server.ts [--tcp 80,8080] [--udp 80,123] [--bind ADDR,ADDR...] [--daemon --pidfile F --log F]
+// ADDR: IPv4 or IPv6 addresses; "::" listens on every IPv6 address (IPv6 only, e.g. SLAAC addresses
+// that do not exist yet; a UDP answer then comes from the kernel's choice of source).
 // With --daemon the process starts a detached copy of itself, waits until it listens, writes the
 // pid file and exits 0 (so the caller's command returns).
 import net from 'node:net';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
 import { realRunner } from '../agent/system/runner';
+import { formatWhoAmI, isLabIPv6 } from './plan';
 
 interface Opts {
   tcp: number[];
@@ -48,7 +52,7 @@ function parseArgs(argv: string[]): Opts {
     else if (a === '--log') o.log = v();
     else throw new Error(`unknown argument ${a}`);
   }
-  if (o.bind.length === 0 || !o.bind.every((b) => net.isIPv4(b))) throw new Error('--bind must be IPv4 addresses, comma-separated');
+  if (o.bind.length === 0 || !o.bind.every((b) => net.isIPv4(b) || isLabIPv6(b))) throw new Error('--bind must be IPv4 or IPv6 addresses, comma-separated');
   return o;
 }
 
@@ -56,7 +60,7 @@ const HTTP_RE = /^(GET|HEAD|POST|PUT|DELETE|OPTIONS|PATCH) /;
 
 function serveTcp(port: number, bind: string): Promise<net.Server> {
   const server = net.createServer((sock) => {
-    const seen = `${sock.remoteAddress ?? '?'}:${sock.remotePort ?? 0}\n`;
+    const seen = `${formatWhoAmI(sock.remoteAddress ?? '?', sock.remotePort ?? 0)}\n`;
     let done = false;
     const answer = (http: boolean) => {
       if (done) return;
@@ -73,14 +77,15 @@ function serveTcp(port: number, bind: string): Promise<net.Server> {
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ port, host: bind, backlog: 1024 }, () => resolve(server));
+    // "::" alone: IPv6 only, so it never collides with the IPv4 addresses bound next to it.
+    server.listen({ port, host: bind, backlog: 1024, ipv6Only: bind === '::' }, () => resolve(server));
   });
 }
 
 function serveUdp(port: number, bind: string): Promise<dgram.Socket> {
-  const s = dgram.createSocket('udp4');
+  const s = net.isIPv4(bind) ? dgram.createSocket('udp4') : dgram.createSocket({ type: 'udp6', ipv6Only: true });
   s.on('message', (_msg, rinfo) => {
-    s.send(`${rinfo.address}:${rinfo.port}\n`, rinfo.port, rinfo.address);
+    s.send(`${formatWhoAmI(rinfo.address, rinfo.port)}\n`, rinfo.port, rinfo.address);
   });
   s.on('error', (e) => process.stderr.write(`udp ${port}: ${e.message}\n`));
   return new Promise((resolve, reject) => {

@@ -10,11 +10,16 @@ import { isIPv4, isIfname } from '../lib/validations/net';
 import { parseConfig } from '../lib/validations/config';
 import {
   labPlan, labConfig, nsName, parseRole, ispIndex, validatePrefix, validateUplinkCount, parseBreakMode,
-  formatBreakMode, breakScript, targetsTableScript, BREAK_TABLE, TARGETS_TABLE, DEFAULT_PREFIX, DEFAULT_UPLINKS,
-  MAX_UPLINKS, ECHO_TCP_PORTS, ECHO_UDP_PORTS, LAN_SERVER_PORT, PROBE_TARGETS, SERVER_ADDR, LAN_HOST_ADDR, LAN_HOST_ADDR2, type LabPlan, type LabRole, type BreakMode,
+  formatBreakMode, breakScript, bcp38Script, targetsTableScript, parseWhoAmI, parseLabIpv6, parseLabConfigIpv6, isLabIPv6,
+  BREAK_TABLE, BCP38_TABLE, TARGETS_TABLE, DEFAULT_PREFIX, DEFAULT_UPLINKS,
+  MAX_UPLINKS, ECHO_TCP_PORTS, ECHO_UDP_PORTS, LAN_SERVER_PORT, LAN_ROUTER_MAC, LAN_HOST_MAC,
+  parseAddrs6, type LabPlan, type LabRole, type BreakMode, type LabIpv6, type LabConfigIpv6, type WhoAmI, type Addr6,
 } from './plan';
 
-export { nsName, labPlan, labConfig, parseRole, parseBreakMode, type LabPlan, type LabRole, type BreakMode } from './plan';
+export {
+  nsName, labPlan, labConfig, parseRole, parseBreakMode, parseWhoAmI, parseAddrs6,
+  type LabPlan, type LabRole, type BreakMode, type LabIpv6, type LabConfigIpv6, type WhoAmI, type Addr6,
+} from './plan';
 
 const run = (argv: string[], opts?: RunOptions): Promise<RunResult> => realRunner.run(argv, opts);
 /** `run` inside namespace `ns`. */
@@ -66,13 +71,14 @@ async function linkExists(ns: string, dev: string): Promise<boolean> {
   return r.exitCode === 0;
 }
 
-/** A veth pair nsA:ifA <-> nsB:ifB; recreated if either end is missing. */
-async function ensureVeth(nsA: string, ifA: string, nsB: string, ifB: string): Promise<void> {
+/** A veth pair nsA:ifA <-> nsB:ifB (optionally with fixed MACs); recreated if either end is missing. */
+async function ensureVeth(nsA: string, ifA: string, nsB: string, ifB: string, macs?: [string, string]): Promise<void> {
   const [a, b] = await Promise.all([linkExists(nsA, ifA), linkExists(nsB, ifB)]);
   if (a && b) return;
   if (a) await ip(nsA, ['link', 'del', 'dev', ifA], { allowFail: true });
   if (b) await ip(nsB, ['link', 'del', 'dev', ifB], { allowFail: true });
-  await ip(nsA, ['link', 'add', 'name', ifA, 'type', 'veth', 'peer', 'name', ifB, 'netns', nsB]);
+  const mac = (m: string | undefined) => (m === undefined ? [] : ['address', m]);
+  await ip(nsA, ['link', 'add', 'name', ifA, ...mac(macs?.[0]), 'type', 'veth', 'peer', 'name', ifB, ...mac(macs?.[1]), 'netns', nsB]);
 }
 
 async function addrUp(ns: string, dev: string, cidrs: string[]): Promise<void> {
@@ -82,6 +88,12 @@ async function addrUp(ns: string, dev: string, cidrs: string[]): Promise<void> {
 
 async function sysctl(ns: string, key: string, value: string): Promise<void> {
   await runIn(ns, ['sysctl', '-q', '-w', `${key}=${value}`]);
+}
+
+/** Several sysctls in one command. */
+async function sysctls(ns: string, kv: Record<string, string>): Promise<void> {
+  const args = Object.entries(kv).map(([k, v]) => `${k}=${v}`);
+  if (args.length) await runIn(ns, ['sysctl', '-q', '-w', ...args]);
 }
 
 // ---------------------------------------------------------------------------
@@ -162,7 +174,7 @@ async function stopServer(prefix: string, name: ServerName): Promise<void> {
   fs.rmSync(path.join(labStateDir(prefix), `${name}.pid`), { force: true });
 }
 
-async function ensureServer(prefix: string, name: ServerName, ns: string): Promise<number> {
+async function ensureServer(prefix: string, name: ServerName, ns: string, bind: string[] = []): Promise<number> {
   const live = serverPid(prefix, name, ns);
   if (live !== null) return live;
   await stopServer(prefix, name); // a stale one (e.g. in a deleted namespace of an earlier run)
@@ -174,8 +186,8 @@ async function ensureServer(prefix: string, name: ServerName, ns: string): Promi
     for (let i = 0; i < 40 && readPid(pidfile) === null; i++) await sleep(50);
   } else {
     const ports = name === 'echo'
-      ? ['--tcp', ECHO_TCP_PORTS.join(','), '--udp', ECHO_UDP_PORTS.join(','), '--bind', [...PROBE_TARGETS, SERVER_ADDR].join(',')]
-      : ['--tcp', String(LAN_SERVER_PORT), '--udp', String(LAN_SERVER_PORT), '--bind', [LAN_HOST_ADDR, LAN_HOST_ADDR2].join(',')];
+      ? ['--tcp', ECHO_TCP_PORTS.join(','), '--udp', ECHO_UDP_PORTS.join(','), '--bind', bind.join(',')]
+      : ['--tcp', String(LAN_SERVER_PORT), '--udp', String(LAN_SERVER_PORT), '--bind', bind.join(',')];
     await runIn(ns, [NODE, '--import', TSX_LOADER, SERVER_SCRIPT, ...ports, '--daemon', '--pidfile', pidfile, '--log', log], { timeoutMs: 20000 });
   }
   const pid = serverPid(prefix, name, ns);
@@ -192,6 +204,12 @@ export interface LabUpOptions {
   uplinks?: number;
   /** Where to write the matching linkward config (default .lab/<P>/config.json). */
   configOut?: string;
+  /** IPv6 in the lab (default 'none': IPv4 only, as before). Changing it on an existing lab
+   *  recreates the lab. */
+  ipv6?: LabIpv6;
+  /** Which config variant to write: 'nptv6' (default for a 'slaac' lab) or 'native' (both need
+   *  'slaac'), or 'none' (the IPv4-only document; the default for 'none' and 'plain' labs). */
+  ipv6Config?: LabConfigIpv6;
 }
 
 export interface LabInfo {
@@ -204,6 +222,11 @@ export interface LabInfo {
   configPath: string;
   stateDir: string;
   servers: { echo: number; lanServer: number; iperf3: number };
+  ipv6: LabIpv6;
+  /** The variant of the written config. */
+  ipv6Config: LabConfigIpv6;
+  /** The lab was torn down and rebuilt because its IPv6 mode changed. */
+  recreated: boolean;
 }
 
 async function ensureTargetsDevice(ns: string, want: string): Promise<string> {
@@ -212,12 +235,61 @@ async function ensureTargetsDevice(ns: string, want: string): Promise<string> {
   return r.exitCode === 0 ? want : 'lo';
 }
 
+interface LabState {
+  prefix?: unknown;
+  uplinks?: unknown;
+  configPath?: unknown;
+  targetsDevice?: unknown;
+  ipv6?: unknown;
+  ipv6Config?: unknown;
+}
+
+function readLabState(prefix: string): LabState | null {
+  try {
+    const j: unknown = JSON.parse(fs.readFileSync(path.join(labStateDir(prefix), 'lab.json'), 'utf8'));
+    return j && typeof j === 'object' ? (j as LabState) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The IPv6 mode recorded by the last `lab up` of this prefix (a lab.json without it: 'none'). */
+function recordedIpv6(prefix: string): LabIpv6 | null {
+  const st = readLabState(prefix);
+  if (st === null) return null;
+  return typeof st.ipv6 === 'string' && (['none', 'plain', 'slaac'] as string[]).includes(st.ipv6) ? (st.ipv6 as LabIpv6) : 'none';
+}
+
+function resolveConfigVariant(ipv6: LabIpv6, want: LabConfigIpv6 | undefined): LabConfigIpv6 {
+  const v = parseLabConfigIpv6(want ?? (ipv6 === 'slaac' ? 'nptv6' : 'none'));
+  if ((v === 'nptv6' || v === 'native') && ipv6 !== 'slaac') {
+    throw new Error(`ipv6Config ${v} needs a lab with ipv6 "slaac" (the LAN host autoconfigures from linkward's RAs), not "${ipv6}"`);
+  }
+  return v;
+}
+
 /** Build (or repair) the lab. Idempotent: running it again fixes missing parts and changes nothing else. */
 export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
   const prefix = validatePrefix(opts.prefix ?? DEFAULT_PREFIX);
   const n = validateUplinkCount(opts.uplinks ?? DEFAULT_UPLINKS);
-  const plan = labPlan(prefix, n);
+  const v6 = parseLabIpv6(opts.ipv6 ?? 'none');
+  const variant = resolveConfigVariant(v6, opts.ipv6Config);
+  const plan = labPlan(prefix, n, v6);
   const dir = labStateDir(prefix);
+
+  // The config first: a document that does not validate stops here, before any kernel change.
+  const doc = labConfig(n, { ipv6: variant });
+  const parsed = parseConfig(doc);
+  if (!parsed.ok) throw new Error(`lab: generated config (${variant === 'none' ? 'IPv4 only' : variant}) does not validate: ${parsed.errors.join('; ')}`);
+
+  // A lab built with another IPv6 mode is rebuilt from scratch (addresses, sysctls, MACs and
+  // servers differ; converging them one by one is not worth it).
+  let recreated = false;
+  const before = recordedIpv6(prefix);
+  if (before !== null && before !== v6 && (await labNamespaces(prefix)).length > 0) {
+    await labDown(prefix);
+    recreated = true;
+  }
   fs.mkdirSync(dir, { recursive: true });
 
   // Remove ISPs beyond N left over from an earlier, larger lab.
@@ -235,21 +307,40 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
   const all = [plan.ns.lan, plan.ns.router, plan.ns.net, ...plan.ns.isps];
   for (const ns of all) await ensureNs(ns, existing);
   await Promise.all(all.map((ns) => ip(ns, ['link', 'set', 'dev', 'lo', 'up'])));
+  if (v6 !== 'none') {
+    // Before any link exists, so every interface inherits it: no duplicate address detection
+    // (addresses are usable at once). The ISPs and the Internet route IPv6; the router's
+    // forwarding is linkward's business and stays as a new namespace has it (0).
+    const noDad = { 'net.ipv6.conf.all.accept_dad': '0', 'net.ipv6.conf.default.accept_dad': '0' };
+    const routes = { 'net.ipv6.conf.all.forwarding': '1', 'net.ipv6.conf.default.forwarding': '1' };
+    await Promise.all(all.map((ns) => sysctls(ns, ns === plan.ns.net || plan.ns.isps.includes(ns) ? { ...noDad, ...routes } : noDad)));
+    if (v6 === 'slaac') {
+      await sysctls(plan.ns.lan, { 'net.ipv6.conf.default.accept_ra': '1', 'net.ipv6.conf.default.autoconf': '1' });
+    }
+  }
+  /** Per-interface IPv6 settings, for an interface created before the defaults above (repair). */
+  const if6 = (ns: string, dev: string, extra: Record<string, string> = {}) =>
+    v6 === 'none' ? Promise.resolve() : sysctls(ns, { [`net.ipv6.conf.${dev}.accept_dad`]: '0', ...extra });
 
   // LAN
-  await ensureVeth(plan.ns.router, plan.lan.routerIf, plan.ns.lan, plan.lan.hostIf);
-  await addrUp(plan.ns.router, plan.lan.routerIf, [`${plan.lan.routerAddr}/24`]);
-  await addrUp(plan.ns.lan, plan.lan.hostIf, plan.lan.hostAddrs.map((a) => `${a}/24`));
+  await ensureVeth(plan.ns.router, plan.lan.routerIf, plan.ns.lan, plan.lan.hostIf, v6 === 'none' ? undefined : [LAN_ROUTER_MAC, LAN_HOST_MAC]);
+  await if6(plan.ns.router, plan.lan.routerIf);
+  await if6(plan.ns.lan, plan.lan.hostIf, v6 === 'slaac' ? { [`net.ipv6.conf.${plan.lan.hostIf}.accept_ra`]: '1', [`net.ipv6.conf.${plan.lan.hostIf}.autoconf`]: '1' } : {});
+  await addrUp(plan.ns.router, plan.lan.routerIf, [`${plan.lan.routerAddr}/24`, ...(v6 === 'plain' ? [`${plan.lan.routerAddr6}/64`] : [])]);
+  await addrUp(plan.ns.lan, plan.lan.hostIf, [...plan.lan.hostAddrs.map((a) => `${a}/24`), ...(v6 === 'plain' ? [`${plan.lan.hostAddr6}/64`] : [])]);
   await ip(plan.ns.lan, ['route', 'replace', 'default', 'via', plan.lan.routerAddr, 'dev', plan.lan.hostIf]);
+  if (v6 === 'plain') await ip(plan.ns.lan, ['-6', 'route', 'replace', 'default', 'via', plan.lan.routerAddr6, 'dev', plan.lan.hostIf]);
 
   // ISPs
   for (const isp of plan.isps) {
     await ensureVeth(plan.ns.router, isp.routerIf, isp.ns, isp.ispIf);
     await ensureVeth(isp.ns, isp.ispUpIf, plan.ns.net, isp.netIf);
-    await addrUp(plan.ns.router, isp.routerIf, [`${isp.routerAddr}/24`]);
-    await addrUp(isp.ns, isp.ispIf, [`${isp.gateway}/24`]);
-    await addrUp(isp.ns, isp.ispUpIf, [`${isp.ispUpAddr}/24`]);
-    await addrUp(plan.ns.net, isp.netIf, [`${isp.netAddr}/24`]);
+    await Promise.all([if6(plan.ns.router, isp.routerIf), if6(isp.ns, isp.ispIf), if6(isp.ns, isp.ispUpIf), if6(plan.ns.net, isp.netIf)]);
+    const with6 = (v4: string, v6addr: string) => (v6 === 'none' ? [v4] : [v4, `${v6addr}/64`]);
+    await addrUp(plan.ns.router, isp.routerIf, with6(`${isp.routerAddr}/24`, isp.routerAddr6));
+    await addrUp(isp.ns, isp.ispIf, with6(`${isp.gateway}/24`, isp.gateway6));
+    await addrUp(isp.ns, isp.ispUpIf, with6(`${isp.ispUpAddr}/24`, isp.ispUpAddr6));
+    await addrUp(plan.ns.net, isp.netIf, with6(`${isp.netAddr}/24`, isp.netAddr6));
     await sysctl(isp.ns, 'net.ipv4.ip_forward', '1');
     // Ingress filtering (BCP 38) like a real ISP: only the customer's own source addresses are
     // forwarded, so un-NATed or wrong-uplink traffic fails here instead of "working" asymmetrically.
@@ -259,27 +350,36 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
     await ip(plan.ns.net, ['route', 'replace', isp.accessNet, 'via', isp.ispUpAddr, 'dev', isp.netIf]);
     // "DHCP": a main-table default route per uplink, distinct metrics.
     await ip(plan.ns.router, ['route', 'replace', 'default', 'via', isp.gateway, 'dev', isp.routerIf, 'metric', String(isp.metric)]);
+    if (v6 !== 'none') {
+      // IPv6 has no rp_filter: the same ingress filter as an nft table of the ISP's own.
+      await runIn(isp.ns, ['nft', '-f', '-'], { input: bcp38Script(isp) });
+      await ip(isp.ns, ['-6', 'route', 'replace', 'default', 'via', isp.netAddr6, 'dev', isp.ispUpIf]);
+      await ip(isp.ns, ['-6', 'route', 'replace', isp.delegated6, 'via', isp.routerAddr6, 'dev', isp.ispIf]);
+      await ip(plan.ns.net, ['-6', 'route', 'replace', isp.accessNet6, 'via', isp.ispUpAddr6, 'dev', isp.netIf]);
+      await ip(plan.ns.net, ['-6', 'route', 'replace', isp.delegated6, 'via', isp.ispUpAddr6, 'dev', isp.netIf]);
+      // "Router advertisement / DHCPv6": the main-table default route the agent learns ("auto").
+      await ip(plan.ns.router, ['-6', 'route', 'replace', 'default', 'via', isp.gateway6, 'dev', isp.routerIf, 'metric', String(isp.metric)]);
+    }
   }
 
   // Internet: probe targets and the server address.
   const targetsDevice = await ensureTargetsDevice(plan.ns.net, plan.net.targetsIf);
-  await addrUp(plan.ns.net, targetsDevice, [...plan.net.targets, plan.net.server].map((a) => `${a}/32`));
+  const v6hosts = v6 === 'none' ? [] : [...plan.net.targets6, plan.net.server6];
+  await addrUp(plan.ns.net, targetsDevice, [...[...plan.net.targets, plan.net.server].map((a) => `${a}/32`), ...v6hosts.map((a) => `${a}/128`)]);
 
+  const lanBind = [...plan.lan.hostAddrs, ...(v6 === 'plain' ? [plan.lan.hostAddr6] : v6 === 'slaac' ? ['::'] : [])];
   const servers = {
-    echo: await ensureServer(prefix, 'echo', plan.ns.net),
-    lanServer: await ensureServer(prefix, 'lan-server', plan.ns.lan),
+    echo: await ensureServer(prefix, 'echo', plan.ns.net, [...plan.net.targets, plan.net.server, ...v6hosts]),
+    lanServer: await ensureServer(prefix, 'lan-server', plan.ns.lan, lanBind),
     iperf3: await ensureServer(prefix, 'iperf3', plan.ns.net),
   };
 
-  const doc = labConfig(n);
-  const parsed = parseConfig(doc);
-  if (!parsed.ok) throw new Error(`lab: generated config does not validate: ${parsed.errors.join('; ')}`);
   const configPath = path.resolve(opts.configOut ?? path.join(dir, 'config.json'));
   fs.mkdirSync(path.dirname(configPath), { recursive: true });
   fs.writeFileSync(configPath, JSON.stringify(doc, null, 2) + '\n');
-  fs.writeFileSync(path.join(dir, 'lab.json'), JSON.stringify({ prefix, uplinks: n, configPath, targetsDevice }, null, 2) + '\n');
+  fs.writeFileSync(path.join(dir, 'lab.json'), JSON.stringify({ prefix, uplinks: n, configPath, targetsDevice, ipv6: v6, ipv6Config: variant }, null, 2) + '\n');
 
-  return { prefix, uplinks: n, namespaces: plan.ns, plan, targetsDevice, configPath, stateDir: dir, servers };
+  return { prefix, uplinks: n, namespaces: plan.ns, plan, targetsDevice, configPath, stateDir: dir, servers, ipv6: v6, ipv6Config: variant, recreated };
 }
 
 export interface LabDownResult {
@@ -330,8 +430,9 @@ export async function labBreak(prefix: string, target: string, mode: BreakMode |
   await labRestore(prefix, `isp${k}`);
   let method: string;
   if (m.kind === 'blackhole') {
-    // The ISP's own gateway still answers (ARP, ping); nothing gets beyond it.
+    // The ISP's own gateway still answers (ARP/ND, ping); nothing gets beyond it.
     await ip(ns, ['route', 'replace', 'blackhole', 'default']);
+    if (await ispHasIpv6(ns)) await ip(ns, ['-6', 'route', 'replace', 'blackhole', 'default']);
     method = 'route blackhole default in the ISP';
   } else if (m.kind === 'loss') {
     const tc = await Promise.all(['down0', 'up0'].map((dev) =>
@@ -360,7 +461,18 @@ export async function labRestore(prefix: string, target: string): Promise<{ ns: 
     if (/netem/.test(q.stdout)) await runIn(ns, ['tc', 'qdisc', 'del', 'dev', dev, 'root'], { allowFail: true });
   }
   await ip(ns, ['route', 'replace', 'default', 'via', `100.127.${k}.1`, 'dev', 'up0']);
+  const r6 = await ip(ns, ['-6', 'route', 'show', 'default'], { allowFail: true });
+  if (/blackhole/.test(r6.stdout)) {
+    if (await ispHasIpv6(ns)) await ip(ns, ['-6', 'route', 'replace', 'default', 'via', `2001:db8:f${k}::1`, 'dev', 'up0']);
+    else await ip(ns, ['-6', 'route', 'del', 'blackhole', 'default'], { allowFail: true });
+  }
   return { ns };
+}
+
+/** The ISP of an IPv6 lab carries a global IPv6 address on its uplink. */
+async function ispHasIpv6(ns: string): Promise<boolean> {
+  const r = await ip(ns, ['-6', '-j', 'addr', 'show', 'dev', 'up0', 'scope', 'global'], { allowFail: true });
+  return r.exitCode === 0 && /"local"/.test(r.stdout);
 }
 
 /** What is wrong with an ISP right now, read from the kernel: "ok", "drop", "loss:N", "blackhole". */
@@ -378,8 +490,9 @@ export async function ispCondition(ns: string): Promise<string> {
   return 'ok';
 }
 
+/** An IPv4 or IPv6 address (strict grammar: it goes into nft and ip command lines). */
 function checkIp(addr: string): string {
-  if (!isIPv4(addr)) throw new Error(`not an IPv4 address: ${JSON.stringify(addr)}`);
+  if (!isIPv4(addr) && !isLabIPv6(addr)) throw new Error(`not an IPv4 or IPv6 address: ${JSON.stringify(addr)}`);
   return addr;
 }
 
@@ -390,22 +503,36 @@ export async function labTargetFilter(prefix: string, addr: string): Promise<voi
   await requireNs(ns);
   const t = await runIn(ns, ['nft', 'list', 'table', 'inet', TARGETS_TABLE], { allowFail: true });
   if (t.exitCode !== 0) await runIn(ns, ['nft', '-f', '-'], { input: targetsTableScript() });
-  await runIn(ns, ['nft', 'add', 'element', 'inet', TARGETS_TABLE, 'filtered', `{ ${addr} }`]);
+  else if (!/set filtered6 /.test(t.stdout)) {
+    // A table of an older lab, without the IPv6 set: rebuild it with the same IPv4 entries.
+    const old = await labFilteredTargets(prefix);
+    await runIn(ns, ['nft', 'delete', 'table', 'inet', TARGETS_TABLE]);
+    await runIn(ns, ['nft', '-f', '-'], { input: targetsTableScript() });
+    for (const a of old) await runIn(ns, ['nft', 'add', 'element', 'inet', TARGETS_TABLE, targetSet(a), `{ ${checkIp(a)} }`]);
+  }
+  await runIn(ns, ['nft', 'add', 'element', 'inet', TARGETS_TABLE, targetSet(addr), `{ ${addr} }`]);
 }
+
+const targetSet = (addr: string) => (isIPv4(addr) ? 'filtered' : 'filtered6');
 
 export async function labTargetUnfilter(prefix: string, addr: string): Promise<void> {
   checkIp(addr);
   const ns = nsName(prefix, 'net');
   await requireNs(ns);
-  await runIn(ns, ['nft', 'delete', 'element', 'inet', TARGETS_TABLE, 'filtered', `{ ${addr} }`], { allowFail: true });
+  await runIn(ns, ['nft', 'delete', 'element', 'inet', TARGETS_TABLE, targetSet(addr), `{ ${addr} }`], { allowFail: true });
 }
 
+/** Filtered addresses, IPv4 first. */
 export async function labFilteredTargets(prefix: string): Promise<string[]> {
-  const r = await runIn(nsName(prefix, 'net'), ['nft', '-j', 'list', 'set', 'inet', TARGETS_TABLE, 'filtered'], { allowFail: true });
-  if (r.exitCode !== 0) return [];
-  const doc = JSON.parse(r.stdout) as { nftables?: { set?: { elem?: unknown[] } }[] };
-  const elems = doc.nftables?.find((x) => x.set)?.set?.elem ?? [];
-  return elems.filter((e): e is string => typeof e === 'string');
+  const out: string[] = [];
+  for (const set of ['filtered', 'filtered6']) {
+    const r = await runIn(nsName(prefix, 'net'), ['nft', '-j', 'list', 'set', 'inet', TARGETS_TABLE, set], { allowFail: true });
+    if (r.exitCode !== 0) continue;
+    const doc = JSON.parse(r.stdout) as { nftables?: { set?: { elem?: unknown[] } }[] };
+    const elems = doc.nftables?.find((x) => x.set)?.set?.elem ?? [];
+    out.push(...elems.filter((e): e is string => typeof e === 'string'));
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------
@@ -416,12 +543,6 @@ export async function labFilteredTargets(prefix: string): Promise<string[]> {
 export async function labExec(prefix: string, role: LabRole | string, argv: string[], opts: RunOptions = {}): Promise<RunResult> {
   if (argv.length === 0) throw new Error('labExec: empty command');
   return runIn(nsName(prefix, role), argv, { timeoutMs: 60000, ...opts });
-}
-
-export interface WhoAmI {
-  /** Address the server saw (after any NAT). */
-  ip: string;
-  port: number;
 }
 
 export interface WhoAmIOptions {
@@ -435,11 +556,6 @@ export interface WhoAmIOptions {
   device?: string;
 }
 
-function parseWhoAmI(line: string): WhoAmI | null {
-  const m = /^OK (\d+\.\d+\.\d+\.\d+):(\d+)$/.exec(line.trim());
-  return m ? { ip: m[1], port: Number(m[2]) } : null;
-}
-
 async function whoAmIMany(proto: 'tcp' | 'udp', prefix: string, from: LabRole | string, dst: string, port: number, count: number, opts: WhoAmIOptions): Promise<(WhoAmI | null)[]> {
   checkIp(dst);
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`bad port ${port}`);
@@ -447,10 +563,13 @@ async function whoAmIMany(proto: 'tcp' | 'udp', prefix: string, from: LabRole | 
   const timeoutMs = opts.timeoutMs ?? 2000;
   if (opts.device !== undefined) return curlWhoAmI(proto, prefix, from, dst, port, count, opts.device, timeoutMs, opts.sourceAddress);
   const argv = [NODE, '--import', TSX_LOADER, CLIENT_SCRIPT, proto, dst, String(port), '--timeout', String(timeoutMs), '--count', String(count)];
-  if (opts.sourceAddress !== undefined) argv.push('--source', checkIp(opts.sourceAddress));
+  if (opts.sourceAddress !== undefined) {
+    if (isIPv4(checkIp(opts.sourceAddress)) !== isIPv4(dst)) throw new Error(`whoami: source ${opts.sourceAddress} and destination ${dst} are of different families`);
+    argv.push('--source', opts.sourceAddress);
+  }
   const r = await runIn(nsName(prefix, from), argv, { timeoutMs: timeoutMs * count + 10000 });
   const lines = r.stdout.split('\n').filter((l) => l.trim());
-  return lines.map(parseWhoAmI);
+  return lines.map((l) => parseWhoAmI(l));
 }
 
 async function curlWhoAmI(proto: 'tcp' | 'udp', prefix: string, from: LabRole | string, dst: string, port: number, count: number, device: string, timeoutMs: number, source?: string): Promise<(WhoAmI | null)[]> {
@@ -459,10 +578,11 @@ async function curlWhoAmI(proto: 'tcp' | 'udp', prefix: string, from: LabRole | 
   if (source !== undefined) throw new Error('whoami: give either device or sourceAddress, not both');
   const out: (WhoAmI | null)[] = [];
   for (let i = 0; i < count; i++) {
-    const r = await runIn(nsName(prefix, from), ['curl', '-s', '--max-time', (timeoutMs / 1000).toFixed(3), '--interface', device, `http://${dst}:${port}/`], {
+    const host = isIPv4(dst) ? dst : `[${dst}]`;
+    const r = await runIn(nsName(prefix, from), ['curl', '-s', '-g', '--max-time', (timeoutMs / 1000).toFixed(3), '--interface', device, `http://${host}:${port}/`], {
       timeoutMs: timeoutMs + 5000, allowFail: true,
     });
-    out.push(r.exitCode === 0 ? parseWhoAmI(`OK ${r.stdout.trim()}`) : null);
+    out.push(r.exitCode === 0 ? parseWhoAmI(r.stdout, true) : null);
   }
   return out;
 }
@@ -486,6 +606,29 @@ export function udpWhoAmIMany(prefix: string, from: LabRole | string, dst: strin
   return whoAmIMany('udp', prefix, from, dst, port, count, opts);
 }
 
+/** The IPv6 addresses of `dev` in a lab namespace (default: the LAN host's eth0), with their flags. */
+export async function labAddrs6(prefix: string, role: LabRole | string = 'lan', dev = 'eth0'): Promise<Addr6[]> {
+  if (!isIfname(dev)) throw new Error(`not an interface name: ${JSON.stringify(dev)}`);
+  const r = await runIn(nsName(prefix, role), ['ip', '-j', '-6', 'addr', 'show', 'dev', dev]);
+  return parseAddrs6(r.stdout);
+}
+
+/** Poll labAddrs6 until `pred` holds (every `intervalMs`, default 100); the addresses then, or null
+ *  after `timeoutMs` (default 5000). E.g. "the address from isp1's prefix is deprecated". */
+export async function labWaitAddrs6(
+  prefix: string,
+  pred: (addrs: Addr6[]) => boolean,
+  opts: { role?: LabRole | string; dev?: string; timeoutMs?: number; intervalMs?: number } = {},
+): Promise<Addr6[] | null> {
+  const deadline = Date.now() + (opts.timeoutMs ?? 5000);
+  for (;;) {
+    const a = await labAddrs6(prefix, opts.role ?? 'lan', opts.dev ?? 'eth0');
+    if (pred(a)) return a;
+    if (Date.now() >= deadline) return null;
+    await sleep(opts.intervalMs ?? 100);
+  }
+}
+
 // ---------------------------------------------------------------------------
 // status
 // ---------------------------------------------------------------------------
@@ -499,6 +642,8 @@ export interface LabStatus {
   filteredTargets: string[];
   servers: { echo: number | null; lanServer: number | null; iperf3: number | null };
   configPath: string | null;
+  /** IPv6 mode recorded by `lab up` (null: no record). */
+  ipv6: LabIpv6 | null;
 }
 
 export async function labStatus(prefix: string = DEFAULT_PREFIX): Promise<LabStatus> {
@@ -509,13 +654,8 @@ export async function labStatus(prefix: string = DEFAULT_PREFIX): Promise<LabSta
   const expected = [nsName(prefix, 'lan'), nsName(prefix, 'router'), nsName(prefix, 'net'), ...labPlan(prefix, Math.max(1, uplinks)).ns.isps];
   const isps = [];
   for (const ns of ispsPresent) isps.push({ name: ns.slice(prefix.length + 1), ns, condition: await ispCondition(ns) });
-  let configPath: string | null = null;
-  try {
-    const j = JSON.parse(fs.readFileSync(path.join(labStateDir(prefix), 'lab.json'), 'utf8')) as { configPath?: unknown };
-    if (typeof j.configPath === 'string') configPath = j.configPath;
-  } catch {
-    /* no state file */
-  }
+  const st = readLabState(prefix);
+  const configPath = typeof st?.configPath === 'string' ? st.configPath : null;
   const netNs = nsName(prefix, 'net');
   return {
     prefix,
@@ -530,5 +670,6 @@ export async function labStatus(prefix: string = DEFAULT_PREFIX): Promise<LabSta
       iperf3: present.has(netNs) ? serverPid(prefix, 'iperf3', netNs) : null,
     },
     configPath,
+    ipv6: present.size > 0 ? recordedIpv6(prefix) : null,
   };
 }

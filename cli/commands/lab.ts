@@ -3,22 +3,34 @@ import { command, parseArgs, intFlag, strFlag, UsageError } from '../args';
 import {
   labUp, labDown, labStatus, labBreak, labRestore, labExec, labTargetFilter, labTargetUnfilter, tcpWhoAmIMany,
 } from '../../lab/lab';
-import { SERVER_ADDR, DEFAULT_PREFIX, parseRole } from '../../lab/plan';
+import {
+  SERVER_ADDR, SERVER_ADDR6, DEFAULT_PREFIX, LAB_IPV6_MODES, LAB_CONFIG_IPV6, parseRole, isLabIPv6, type LabIpv6, type LabConfigIpv6,
+} from '../../lab/plan';
+import { isIPv4 } from '../../lib/validations/net';
 import { CommandError } from '../../agent/system/runner';
 
 const USAGE = `usage:
-  linkward lab up [--prefix P] [--uplinks N] [--config-out FILE]
+  linkward lab up [--prefix P] [--uplinks N] [--ipv6 none|plain|slaac] [--ipv6-config nptv6|native|none] [--config-out FILE]
   linkward lab down [--prefix P]
   linkward lab status [--prefix P] [--json]
   linkward lab break NAME|ISPn [--mode drop|loss:20|blackhole] [--prefix P]
   linkward lab restore NAME|ISPn [--prefix P]
   linkward lab exec ROLE [--prefix P] [--timeout SECONDS] -- CMD...   (ROLE: lan|router|net|ispN)
   linkward lab targets filter|unfilter IP [--prefix P]
-  linkward lab whoami [--from ROLE] [--count N] [--prefix P]   (which uplink address the Internet server saw)`;
+  linkward lab whoami [--from ROLE] [--to ADDR] [--count N] [--prefix P]   (which uplink address the Internet server saw;
+                                       ADDR default ${SERVER_ADDR}, or ${SERVER_ADDR6})`;
 
 const FLAGS = {
   prefix: 'string', uplinks: 'string', 'config-out': 'string', mode: 'string', timeout: 'string', from: 'string', count: 'string', json: 'bool',
+  ipv6: 'string', 'ipv6-config': 'string', to: 'string',
 } as const;
+
+/** A value of an enumerated flag; anything else is a usage error naming the flag. */
+function oneOf<T extends string>(v: string | boolean | undefined, name: string, allowed: readonly T[]): T | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v === 'string' && (allowed as readonly string[]).includes(v)) return v as T;
+  throw new UsageError(`--${name} must be one of ${allowed.join(', ')}, got ${JSON.stringify(v)}`);
+}
 
 /** A lab role argument (lan, router, net, ispN); a wrong one is a usage error. */
 function role(s: string): ReturnType<typeof parseRole> {
@@ -54,8 +66,16 @@ export const run = command('lab', USAGE, async (args) => {
   switch (sub) {
     case 'up': {
       // The upper bound (the lab's size) is checked by labUp.
-      const info = await labUp({ prefix, uplinks: intFlag(flags.uplinks, 'uplinks', 1, 2 ** 31 - 1), configOut: strFlag(flags['config-out']) });
-      out(`lab ${info.prefix} is up: ${[info.namespaces.lan, info.namespaces.router, ...info.namespaces.isps, info.namespaces.net].join(' ')}`);
+      const ipv6 = oneOf<LabIpv6>(flags.ipv6, 'ipv6', LAB_IPV6_MODES);
+      const ipv6Config = oneOf<LabConfigIpv6>(flags['ipv6-config'], 'ipv6-config', LAB_CONFIG_IPV6);
+      if ((ipv6Config === 'nptv6' || ipv6Config === 'native') && ipv6 !== 'slaac') {
+        throw new UsageError(`--ipv6-config ${ipv6Config} needs --ipv6 slaac`);
+      }
+      const info = await labUp({
+        prefix, uplinks: intFlag(flags.uplinks, 'uplinks', 1, 2 ** 31 - 1), configOut: strFlag(flags['config-out']), ipv6, ipv6Config,
+      });
+      if (info.recreated) out(`lab ${info.prefix}: IPv6 mode changed, recreated`);
+      out(`lab ${info.prefix} is up${info.ipv6 === 'none' ? '' : ` (IPv6: ${info.ipv6}, config: ${info.ipv6Config})`}: ${[info.namespaces.lan, info.namespaces.router, ...info.namespaces.isps, info.namespaces.net].join(' ')}`);
       out(`run the agent with: ip netns exec ${info.namespaces.router} linkward agent`);
       out(info.configPath);
       return 0;
@@ -74,7 +94,7 @@ export const run = command('lab', USAGE, async (args) => {
         out(JSON.stringify(s, null, 2));
         return s.up ? 0 : 1;
       }
-      out(`lab ${s.prefix}: ${s.up ? 'up' : s.namespaces.some((n) => n.exists) ? 'incomplete (run lab up to repair)' : 'down'}`);
+      out(`lab ${s.prefix}: ${s.up ? 'up' : s.namespaces.some((n) => n.exists) ? 'incomplete (run lab up to repair)' : 'down'}${s.ipv6 && s.ipv6 !== 'none' ? ` (IPv6: ${s.ipv6})` : ''}`);
       for (const n of s.namespaces) out(`  ${n.exists ? 'ok     ' : 'missing'} ${n.name}`);
       for (const i of s.isps) out(`  ${i.name}: ${i.condition}`);
       if (s.filteredTargets.length) out(`  filtered targets: ${s.filteredTargets.join(' ')}`);
@@ -125,10 +145,12 @@ export const run = command('lab', USAGE, async (args) => {
     case 'whoami': {
       const from = role(strFlag(flags.from) ?? 'lan');
       const count = intFlag(flags.count, 'count', 1, 1000) ?? 10;
-      const res = await tcpWhoAmIMany(prefix, from, SERVER_ADDR, 80, count, { timeoutMs: 2000 });
+      const to = strFlag(flags.to) ?? SERVER_ADDR;
+      if (!isIPv4(to) && !isLabIPv6(to)) throw new UsageError(`--to must be an IPv4 or IPv6 address, got ${JSON.stringify(to)}`);
+      const res = await tcpWhoAmIMany(prefix, from, to, 80, count, { timeoutMs: 2000 });
       const tally = new Map<string, number>();
       for (const r of res) tally.set(r ? r.ip : 'failed', (tally.get(r ? r.ip : 'failed') ?? 0) + 1);
-      out(`${count} TCP connection(s) from ${from} to ${SERVER_ADDR}:80; the server saw:`);
+      out(`${count} TCP connection(s) from ${from} to ${isIPv4(to) ? to : `[${to}]`}:80; the server saw:`);
       for (const [ip, n] of [...tally].sort((a, b) => b[1] - a[1])) out(`  ${String(n).padStart(4)}  ${ip}`);
       return tally.has('failed') ? 1 : 0;
     }

@@ -167,7 +167,7 @@ test('lab in namespaces: up, reach each ISP, break/restore, filter, idempotent u
       assert.equal(await tcpWhoAmI(P, 'router', '203.0.113.12', 80, { sourceAddress: '100.64.1.2', timeoutMs: 700 }), null);
       assert.ok(await tcpWhoAmI(P, 'router', '203.0.113.10', 80, { sourceAddress: '100.64.1.2' }));
       assert.deepEqual((await labStatus(P)).filteredTargets, ['203.0.113.12']);
-      await assert.rejects(labTargetFilter(P, '203.0.113.12 } ; flush ruleset'), /not an IPv4 address/);
+      await assert.rejects(labTargetFilter(P, '203.0.113.12 } ; flush ruleset'), /not an IPv4 or IPv6 address/);
       await labTargetUnfilter(P, '203.0.113.12');
       assert.ok(await tcpWhoAmI(P, 'router', '203.0.113.12', 80, { sourceAddress: '100.64.1.2' }));
     });

@@ -59,7 +59,7 @@ test('labConfig: none and plain are today\'s IPv4-only document (and validate); 
   }
 });
 
-test('labConfig nptv6/native validate with the IPv6 configuration schema', { todo: 'until the IPv6 schema of issue 14 lands (lead)' }, () => {
+test('labConfig nptv6/native validate with the IPv6 configuration schema', () => {
   for (const v of ['nptv6', 'native'] as const) {
     const r = parseConfig(labConfig(2, { ipv6: v }));
     assert.ok(r.ok, r.ok ? '' : r.errors.join('\n'));

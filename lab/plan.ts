@@ -242,7 +242,7 @@ export function labConfig(uplinks: number = DEFAULT_UPLINKS, opts: LabConfigOpti
     // The lab's "Internet" lives in documentation prefixes (RFC 5737, RFC 3849) and shared address
     // space, which are bogons on the real Internet: take them out of the anti-spoofing bogon list
     // (every other bogon still applies).
-    firewall: { antiSpoof: { exceptions: [...LAB_INTERNET, ...LAB_INTERNET6] } },
+    firewall: { antiSpoof: { exceptions: v6 ? [...LAB_INTERNET, ...LAB_INTERNET6] : [...LAB_INTERNET] } },
   };
 }
 

@@ -35,7 +35,11 @@ export const BAN_STORM = 10;
 
 /** Health entity of an uplink's IPv6 ("isp1/6"): config names never contain '/'. */
 export const FAMILY6_SUFFIX = '/6';
+let agentCount = 0;
 import { BootState } from './bootstate';
+import { RaDaemon } from './ra';
+import os from 'node:os';
+import path from 'node:path';
 import { readMachine } from './system/machine';
 
 export interface AgentOptions {
@@ -59,6 +63,8 @@ export interface AgentOptions {
   notify?: Omit<NotifierOptions, 'log' | 'metrics' | 'event'>;
   /** Persist each newly applied plan here for the next boot (agent/bootstate.ts); off when unset. */
   bootStateDir?: string;
+  /** Runtime files (radvd.conf): default $LINKWARD_RUN_DIR, else a directory of this process in the temp dir. */
+  runDir?: string;
 }
 
 export interface ReconcileResult {
@@ -128,6 +134,9 @@ export class Agent extends EventEmitter {
   /** The kernel has IPv6 (from the last facts read). */
   private ipv6 = true;
   private readonly bootState: BootState | null;
+  /** radvd for the IPv6 LANs (agent/ra.ts); not run by `agent --once` (it needs a daemon). */
+  readonly ra: RaDaemon;
+  private onceMode = false;
 
   constructor(opts: AgentOptions) {
     super();
@@ -135,6 +144,8 @@ export class Agent extends EventEmitter {
     this.runner = opts.runner ?? realRunner;
     this.counterReader = new NftCounterReader(this.runner);
     this.bootState = opts.bootStateDir ? new BootState(opts.bootStateDir) : null;
+    const runDir = opts.runDir ?? process.env.LINKWARD_RUN_DIR ?? path.join(os.tmpdir(), `linkward-${process.pid}-${++agentCount}`);
+    this.ra = new RaDaemon(this.runner, runDir, (m) => this.log(m));
     this.log = opts.log ?? ((m) => process.stderr.write(`${new Date().toISOString()} linkward-agent: ${m}\n`));
     this.db = opts.db;
     this.attachDb(opts.db);
@@ -271,6 +282,7 @@ export class Agent extends EventEmitter {
       this.notifier.configure(config.notifications);
       const plan = compile(config, facts);
       const res = await applyPlan(this.applyCtx, plan);
+      if (!this.onceMode) await this.ra.configure(plan.ra); // at once: a dead uplink's prefix is deprecated on the LAN now
       const ms = performance.now() - t0;
       const changed = res.nftChanged || res.routeOps.length > 0 || res.ruleOps.length > 0 || res.addrOps.length > 0 || res.sysctlsChanged.length > 0;
       const newRevision = revision !== this.lastAppliedRevision;
@@ -781,11 +793,13 @@ export class Agent extends EventEmitter {
     this.health?.stop();
     this.counterReader.close();
     if (this.busy) await this.busy.catch(() => undefined);
+    await this.ra.stop();
     await this.notifier.stop();
   }
 
   /** `agent --once`: converge, collect counters once, report. */
   async runOnce(): Promise<ReconcileResult> {
+    this.onceMode = true;
     let r = await this.reconcile('once');
     for (let i = 0; i < 3 && !r.ok && r.error?.startsWith('interfaces changed during apply'); i++) r = await this.reconcile('once: re-plan');
     if (r.ok && this.confirm.tick().kind === 'rolledBack') r = await this.reconcile('once: rollback');

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
 import { withNetns, realRunner, type Runner } from '../../agent/system/runner';
-import { labUp, labDown, type LabInfo } from '../../lab/lab';
+import { labUp, labDown, type LabInfo, type LabUpOptions } from '../../lab/lab';
 import { openDb, type DB } from '../../lib/db/sqlite';
 import { Agent } from '../../agent/agent';
 import { ROOT, BIN } from './cli';
@@ -33,11 +33,11 @@ export interface LabEnv {
   cleanup(): Promise<void>;
 }
 
-export async function setupLab(tag: string, uplinks = 2): Promise<LabEnv> {
+export async function setupLab(tag: string, uplinks = 2, opts: Pick<LabUpOptions, 'ipv6' | 'ipv6Config'> = {}): Promise<LabEnv> {
   const prefix = uniquePrefix(tag);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `lw-${prefix}-`));
   await labDown(prefix).catch(() => undefined);
-  const lab = await labUp({ prefix, uplinks, configOut: path.join(dir, 'lab-config.json') });
+  const lab = await labUp({ prefix, uplinks, configOut: path.join(dir, 'lab-config.json'), ...opts });
   const dbFile = path.join(dir, 'linkward.db');
   const db = openDb(dbFile);
   const runner = netnsRunner(lab.namespaces.router);

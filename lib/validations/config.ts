@@ -47,6 +47,11 @@ export const RULE_PROTOCOLS = ['tcp', 'udp', 'icmp', 'any'] as const;
 export const ACTIONS = ['accept', 'drop', 'reject'] as const;
 export const CHAINS = ['input', 'forward', 'output'] as const;
 export const HELPERS = ['ftp', 'tftp', 'sip', 'irc'] as const;
+/** The protocols the kernel has each conntrack helper for (nf_conntrack_ftp/_tftp/_sip/_irc): a
+ *  `ct helper` object of any other protocol is refused by the kernel (ENOENT) at apply time. */
+export const HELPER_PROTOCOLS: Readonly<Record<(typeof HELPERS)[number], readonly (typeof PROTOCOLS)[number][]>> = {
+  ftp: ['tcp'], tftp: ['udp'], sip: ['udp', 'tcp'], irc: ['tcp'],
+};
 export const HEALTH_METHODS = ['icmp', 'tcp', 'dns'] as const;
 /** ICMP types nft knows by name (subset that makes sense for IPv4 filtering). */
 export const ICMP_TYPES = [
@@ -129,7 +134,13 @@ export const serviceSchema = z
     helper: z.enum(HELPERS).optional(),
     lowDelay: z.boolean().default(false),
   })
-  .strict();
+  .strict()
+  .superRefine((s, ctx) => {
+    const protos = s.helper !== undefined ? HELPER_PROTOCOLS[s.helper] : undefined;
+    if (protos && !protos.includes(s.protocol)) {
+      ctx.addIssue({ code: 'custom', path: ['helper'], message: `the ${s.helper} helper exists for ${protos.join(' and ')} only, not ${s.protocol}` });
+    }
+  });
 
 export const ruleSchema = z
   .object({

@@ -120,3 +120,17 @@ test('description is free text but never appears in nft output', () => {
   const long = parseConfig(doc);
   assert.ok(!long.ok && long.errors.some((e) => /^rules\[0\]\.description: at most 200 characters$/.test(e)));
 });
+
+test('a conntrack helper only with a protocol the kernel has it for (found by the property tests)', () => {
+  const withHelper = (helper: string, protocol: string) =>
+    parseConfig({ version: 1, services: [{ name: 's', protocol, port: 21, helper }] });
+  for (const [helper, protocol] of [['ftp', 'tcp'], ['tftp', 'udp'], ['sip', 'udp'], ['sip', 'tcp'], ['irc', 'tcp']]) {
+    const r = withHelper(helper, protocol);
+    assert.ok(r.ok, `${helper}/${protocol}: ${r.ok ? '' : r.errors.join('; ')}`);
+  }
+  for (const [helper, protocol, only] of [['ftp', 'udp', 'tcp'], ['tftp', 'tcp', 'udp'], ['irc', 'udp', 'tcp']]) {
+    const r = withHelper(helper, protocol);
+    assert.ok(!r.ok, `${helper}/${protocol} accepted (the kernel refuses a ct helper "${helper}" protocol ${protocol})`);
+    assert.deepEqual(r.errors, [`services[0].helper: the ${helper} helper exists for ${only} only, not ${protocol}`]);
+  }
+});

@@ -281,9 +281,19 @@ export const configBaseSchema = z
   })
   .strict();
 
+/** A value echoed in an error message, cut to 40 characters (it may be any junk). */
+const cut = (v: unknown): string => {
+  const s = String(v);
+  return s.length > 40 ? `${s.slice(0, 40)}…` : s;
+};
+const isName = (v: unknown): v is string => typeof v === 'string' && NAME_RE.test(v);
+
+// Cross-field checks below look only at values that passed their own grammar: a malformed value
+// already has its error at its own path, and checking it again would repeat it (and echo junk).
 function uniqueNames(items: { name: string }[], section: string, ctx: z.RefinementCtx) {
   const seen = new Map<string, number>();
   items.forEach((it, i) => {
+    if (!isName(it.name)) return;
     if (seen.has(it.name)) {
       ctx.addIssue({ code: 'custom', path: [section, i, 'name'], message: `duplicate name "${it.name}" (also ${section}[${seen.get(it.name)}])` });
     } else seen.set(it.name, i);
@@ -303,21 +313,25 @@ export const configSchema = configBaseSchema.superRefine((c, ctx) => {
   const lists = new Set(c.addressLists.map((l) => l.name));
   const ifaces = new Map<string, string>();
   c.lan.forEach((l, i) => {
+    if (!isIfname(l.interface)) return;
     if (ifaces.has(l.interface)) ctx.addIssue({ code: 'custom', path: ['lan', i, 'interface'], message: `interface ${l.interface} is already used by ${ifaces.get(l.interface)}` });
-    ifaces.set(l.interface, `lan ${l.name}`);
+    ifaces.set(l.interface, `lan ${cut(l.name)}`);
   });
   const ids = new Map<number, string>();
   c.uplinks.forEach((u, i) => {
-    if (ifaces.has(u.interface)) ctx.addIssue({ code: 'custom', path: ['uplinks', i, 'interface'], message: `interface ${u.interface} is already used by ${ifaces.get(u.interface)}` });
-    ifaces.set(u.interface, `uplink ${u.name}`);
-    if (u.id !== undefined) {
-      if (ids.has(u.id)) ctx.addIssue({ code: 'custom', path: ['uplinks', i, 'id'], message: `id ${u.id} is already used by uplink ${ids.get(u.id)}` });
-      ids.set(u.id, u.name);
+    if (isIfname(u.interface)) {
+      if (ifaces.has(u.interface)) ctx.addIssue({ code: 'custom', path: ['uplinks', i, 'interface'], message: `interface ${u.interface} is already used by ${ifaces.get(u.interface)}` });
+      ifaces.set(u.interface, `uplink ${cut(u.name)}`);
+    }
+    const id = u.id;
+    if (id !== undefined && Number.isInteger(id)) {
+      if (ids.has(id)) ctx.addIssue({ code: 'custom', path: ['uplinks', i, 'id'], message: `id ${id} is already used by uplink ${cut(ids.get(id))}` });
+      ids.set(id, u.name);
     }
   });
   const checkUplinkRefs = (refs: string[] | undefined, path: (string | number)[]) =>
     refs?.forEach((r, j) => {
-      if (!uplinks.has(r)) ctx.addIssue({ code: 'custom', path: [...path, j], message: `unknown uplink "${r}"` });
+      if (isName(r) && !uplinks.has(r)) ctx.addIssue({ code: 'custom', path: [...path, j], message: `unknown uplink "${r}"` });
     });
   c.services.forEach((s, i) => checkUplinkRefs(s.uplinks, ['services', i, 'uplinks']));
   c.portForwards.forEach((p, i) => {
@@ -332,13 +346,13 @@ export const configSchema = configBaseSchema.superRefine((c, ctx) => {
     }
   });
   c.policies.forEach((p, i) => {
-    if (!uplinks.has(p.uplink)) ctx.addIssue({ code: 'custom', path: ['policies', i, 'uplink'], message: `unknown uplink "${p.uplink}"` });
+    if (isName(p.uplink) && !uplinks.has(p.uplink)) ctx.addIssue({ code: 'custom', path: ['policies', i, 'uplink'], message: `unknown uplink "${p.uplink}"` });
   });
   c.rules.forEach((r, i) => {
-    if (r.uplink !== undefined && !uplinks.has(r.uplink)) ctx.addIssue({ code: 'custom', path: ['rules', i, 'uplink'], message: `unknown uplink "${r.uplink}"` });
+    if (isName(r.uplink) && !uplinks.has(r.uplink)) ctx.addIssue({ code: 'custom', path: ['rules', i, 'uplink'], message: `unknown uplink "${r.uplink}"` });
     for (const k of ['sourceList', 'destinationList'] as const) {
       const v = r[k];
-      if (v !== undefined && !lists.has(v)) ctx.addIssue({ code: 'custom', path: ['rules', i, k], message: `unknown address list "${v}"` });
+      if (isName(v) && !lists.has(v)) ctx.addIssue({ code: 'custom', path: ['rules', i, k], message: `unknown address list "${v}"` });
     }
   });
   const total = c.addressLists.reduce((n, l) => n + l.entries.length, 0);
@@ -378,8 +392,12 @@ export function zodErrors(err: z.ZodError): { errors: string[]; fieldErrors: Rec
   const fieldErrors: Record<string, string[]> = {};
   for (const issue of err.issues) {
     const p = formatPath(issue.path);
-    errors.push(`${p}: ${issue.message}`);
-    (fieldErrors[p] ??= []).push(issue.message);
+    // zod's own message quotes unknown keys whole, and a key can be any junk
+    const message = issue.code === 'unrecognized_keys'
+      ? `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.slice(0, 5).map((k) => JSON.stringify(cut(k))).join(', ')}${issue.keys.length > 5 ? ` and ${issue.keys.length - 5} more` : ''}`
+      : issue.message;
+    errors.push(`${p}: ${message}`);
+    (fieldErrors[p] ??= []).push(message);
   }
   return { errors, fieldErrors };
 }

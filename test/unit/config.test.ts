@@ -134,3 +134,32 @@ test('a conntrack helper only with a protocol the kernel has it for (found by th
     assert.deepEqual(r.errors, [`services[0].helper: the ${helper} helper exists for ${only} only, not ${protocol}`]);
   }
 });
+
+test('a malformed value gets one short error at its own path, not a cross-field echo of it (found by the property tests)', () => {
+  const junk = `${'a'.repeat(100000)};$(reboot)`;
+  const base = () => ({
+    version: 1, lan: [{ name: 'lan', interface: 'eth0', address: '192.168.1.1/24' }], uplinks: [{ name: 'dsl', interface: 'eth1' }],
+    addressLists: [{ name: 'l', entries: [] }], policies: [{ name: 'p', uplink: 'dsl' }], rules: [{ name: 'r', chain: 'forward', action: 'drop', sourceList: 'l' }],
+  }) as Record<string, any>;
+  const cases: [string, (d: Record<string, any>) => void][] = [
+    ['policies[0].uplink', (d) => { d.policies[0].uplink = junk; }],
+    ['rules[0].sourceList', (d) => { d.rules[0].sourceList = junk; }],
+    ['uplinks[1].name', (d) => { d.uplinks.push({ name: junk, interface: 'eth2' }, { name: junk, interface: 'eth3' }); }],
+    ['lan[0].interface', (d) => { d.lan[0].interface = junk; d.uplinks[0].interface = junk; }],
+    ['(document)', (d) => { d[junk] = 1; }],
+  ];
+  for (const [path, set] of cases) {
+    const d = base();
+    set(d);
+    const r = parseConfig(d);
+    assert.ok(!r.ok, path);
+    assert.ok(r.errors.some((e) => e.startsWith(`${path}: `)), `${path}: ${r.errors.map((e) => e.slice(0, 80)).join(' | ')}`);
+    for (const e of r.errors) assert.ok(e.length < 200, `${path}: an error of ${e.length} characters`);
+    assert.equal(new Set(r.errors.map((e) => e.split(': ')[0])).size, r.errors.length, `${path}: two errors at one path: ${r.errors.map((e) => e.slice(0, 80)).join(' | ')}`);
+  }
+  // a well-formed dangling reference is still named
+  const d = base();
+  d.policies[0].uplink = 'nope';
+  const r = parseConfig(d);
+  assert.ok(!r.ok && r.errors.includes('policies[0].uplink: unknown uplink "nope"'));
+});

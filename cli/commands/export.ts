@@ -1,5 +1,5 @@
 import { command, parseArgs, intFlag, UsageError } from '../args';
-import { latestRevision, getRevision } from '../../lib/store/revisions';
+import { latestRevision, getRevision, exportJson } from '../../lib/store/revisions';
 import { disconnect } from '../../lib/db/prisma';
 
 const USAGE = 'usage: linkward export [--revision N]';
@@ -14,7 +14,7 @@ export const run = command('export', USAGE, async (args) => {
       process.stderr.write(revision !== undefined ? `linkward export: no revision ${revision}\n` : 'linkward export: no configuration stored yet (linkward import FILE)\n');
       return 1;
     }
-    process.stdout.write(JSON.stringify(rev.config, null, 2) + '\n');
+    process.stdout.write(exportJson(rev.config));
     return 0;
   } finally {
     await disconnect();

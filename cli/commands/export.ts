@@ -1,5 +1,5 @@
 import { command, parseArgs, intFlag, UsageError } from '../args';
-import { latestRevision, getRevision } from '../../lib/store/revisions';
+import { latestRevision, getRevision, exportJson } from '../../lib/store/revisions';
 import { redactSecrets } from '../../lib/store/secrets';
 import { disconnect } from '../../lib/db/prisma';
 
@@ -15,7 +15,7 @@ export const run = command('export', USAGE, async (args) => {
       process.stderr.write(revision !== undefined ? `linkward export: no revision ${revision}\n` : 'linkward export: no configuration stored yet (linkward import FILE)\n');
       return 1;
     }
-    process.stdout.write(JSON.stringify(redactSecrets(rev.config), null, 2) + '\n');
+    process.stdout.write(exportJson(redactSecrets(rev.config)));
     return 0;
   } finally {
     await disconnect();

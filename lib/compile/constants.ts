@@ -112,6 +112,8 @@ export const setAddressList = (name: string) => `lw_l_${ident(name)}`;
 /** The IPv6 entries of an address list (config names have no '_': the suffix cannot collide). */
 export const setAddressList6 = (name: string) => `lw_l_${ident(name)}_6`;
 export const setPin = (id: number) => `lw_pin_${id}`;
+/** The IPv6 pins of an uplink (per source address). */
+export const setPin6 = (id: number) => `lw_pin6_${id}`;
 export const SET_BANNED = 'lw_banned';
 export const SET_SCAN = 'lw_scan';
 /** Port-scan detection: one element per (source, uplink interface, closed port) seen within

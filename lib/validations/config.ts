@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import {
   NAME_RE, NAME_HINT, isIfname, isIPv4, parseCidr, hostBitsSet, cidrToString, networkOf, parsePortSpec,
-  parseIPv6, parseCidr6, hostBitsSet6, net6Text, isLinkLocal6, isMulticast6, familyOf, type Family,
+  parseIPv6, parseCidr6, hostBitsSet6, net6Text, isLinkLocal6, isMulticast6, isSpecial6, familyOf, type Family,
 } from './net';
 import { lockoutIssues } from './lockout';
 import { notificationSchema, qualitySchema, meteredSchema, secretSchema, METERED_HEALTH } from './observe';
@@ -54,14 +54,14 @@ export const anyNetworkSchema = z.string().superRefine((s, ctx) => {
 export const targetSchema = z.string().superRefine((s, ctx) => {
   if (isIPv4(s)) return;
   if (parseIPv6(s) === null) ctx.addIssue({ code: 'custom', message: 'not an IPv4 or IPv6 address' });
-  else if (isLinkLocal6(s) || isMulticast6(s)) ctx.addIssue({ code: 'custom', message: 'must be a global IPv6 address (not link-local or multicast)' });
+  else if (isLinkLocal6(s) || isMulticast6(s) || isSpecial6(s)) ctx.addIssue({ code: 'custom', message: 'must be a global IPv6 address (not link-local, multicast, ::, ::1 or IPv4-mapped)' });
 });
 /** Router IPv6 interface address with prefix, e.g. fd00:1::1/64. */
 export const iface6AddressSchema = z.string().superRefine((s, ctx) => {
   const c = parseCidr6(s, false);
   if (!c || c.prefix < 48 || c.prefix > 64) ctx.addIssue({ code: 'custom', message: 'not an IPv6 interface address like fd00:1::1/64 (prefix 48-64)' });
   else if (!hostBitsSet6(c)) ctx.addIssue({ code: 'custom', message: 'is the prefix itself; use a host address like fd00:1::1/64' });
-  else if (isLinkLocal6(s) || isMulticast6(s)) ctx.addIssue({ code: 'custom', message: 'must be a global or unique-local address' });
+  else if (isLinkLocal6(s) || isMulticast6(s) || isSpecial6(s)) ctx.addIssue({ code: 'custom', message: 'must be a global or unique-local address' });
 });
 /** A routed/delegated IPv6 prefix (/32 to /64). */
 export const prefix6Schema = network6Schema.superRefine((s, ctx) => {
@@ -91,6 +91,11 @@ export { PROTOCOLS, RULE_PROTOCOLS, ACTIONS, CHAINS, HELPERS, HEALTH_METHODS, IC
 import { PROTOCOLS, RULE_PROTOCOLS, ACTIONS, CHAINS, HELPERS, HEALTH_METHODS, ICMP_TYPES, HEALTH_DEFAULTS } from './enums';
 export { ICMPV6_TYPES } from './enums';
 import { ICMPV6_TYPES } from './enums';
+/** The protocols the kernel has each conntrack helper for (nf_conntrack_ftp/_tftp/_sip/_irc): a
+ *  `ct helper` object of any other protocol is refused by the kernel (ENOENT) at apply time. */
+export const HELPER_PROTOCOLS: Readonly<Record<(typeof HELPERS)[number], readonly (typeof PROTOCOLS)[number][]>> = {
+  ftp: ['tcp'], tftp: ['udp'], sip: ['udp', 'tcp'], irc: ['tcp'],
+};
 
 const list = <T extends z.ZodTypeAny>(item: T, max: number, what = 'entries') =>
   z.array(item).max(max, `at most ${max} ${what}`);
@@ -158,7 +163,7 @@ export const uplink6Schema = z
   .object({
     /** "auto": the main table's IPv6 default route on the interface (router advertisements). A
      *  link-local gateway (fe80::1) is fine: it is used with the interface. */
-    gateway: z.union([z.literal('auto'), ipv6Schema]).default('auto'),
+    gateway: z.union([z.literal('auto'), ipv6Schema.refine((s) => !isMulticast6(s) && !isSpecial6(s), 'must be a unicast router address (link-local like fe80::1 is fine)')]).default('auto'),
     /** The prefix the ISP routes (delegates) to this uplink, e.g. 2001:db8:100::/56. Needed for
      *  native LANs (their /64 comes from it) and for NPTv6 (the translation target); without it
      *  an NPTv6 LAN is masqueraded to the uplink's own IPv6 address on this uplink. */
@@ -212,7 +217,13 @@ export const serviceSchema = z
     helper: z.enum(HELPERS).optional(),
     lowDelay: z.boolean().default(false),
   })
-  .strict();
+  .strict()
+  .superRefine((s, ctx) => {
+    const protos = s.helper !== undefined ? HELPER_PROTOCOLS[s.helper] : undefined;
+    if (protos && !protos.includes(s.protocol)) {
+      ctx.addIssue({ code: 'custom', path: ['helper'], message: `the ${s.helper} helper exists for ${protos.join(' and ')} only, not ${s.protocol}` });
+    }
+  });
 
 export const ruleSchema = z
   .object({
@@ -283,7 +294,7 @@ export const portForwardSchema = z
       return;
     }
     if (p.toPort !== undefined) ctx.addIssue({ code: 'custom', path: ['toPort'], message: 'an IPv6 forward is a pinhole (no translation): the port stays the same' });
-    if (isLinkLocal6(p.to) || isMulticast6(p.to)) ctx.addIssue({ code: 'custom', path: ['to'], message: 'must be a global IPv6 address of the LAN host' });
+    if (isLinkLocal6(p.to) || isMulticast6(p.to) || isSpecial6(p.to)) ctx.addIssue({ code: 'custom', path: ['to'], message: 'must be a global IPv6 address of the LAN host' });
     const v4 = (p.sources ?? []).findIndex((x) => famOf(x) === 4);
     if (v4 >= 0) ctx.addIssue({ code: 'custom', path: ['sources', v4], message: 'is IPv4 but the pinhole goes to an IPv6 host' });
   });
@@ -393,9 +404,19 @@ export const configBaseSchema = z
   })
   .strict();
 
+/** A value echoed in an error message, cut to 40 characters (it may be any junk). */
+const cut = (v: unknown): string => {
+  const s = String(v);
+  return s.length > 40 ? `${s.slice(0, 40)}…` : s;
+};
+const isName = (v: unknown): v is string => typeof v === 'string' && NAME_RE.test(v);
+
+// Cross-field checks below look only at values that passed their own grammar: a malformed value
+// already has its error at its own path, and checking it again would repeat it (and echo junk).
 function uniqueNames(items: { name: string }[], section: string, ctx: z.RefinementCtx) {
   const seen = new Map<string, number>();
   items.forEach((it, i) => {
+    if (!isName(it.name)) return;
     if (seen.has(it.name)) {
       ctx.addIssue({ code: 'custom', path: [section, i, 'name'], message: `duplicate name "${it.name}" (also ${section}[${seen.get(it.name)}])` });
     } else seen.set(it.name, i);
@@ -416,21 +437,25 @@ export const configSchema = configBaseSchema.superRefine((c, ctx) => {
   const lists = new Set(c.addressLists.map((l) => l.name));
   const ifaces = new Map<string, string>();
   c.lan.forEach((l, i) => {
+    if (!isIfname(l.interface)) return;
     if (ifaces.has(l.interface)) ctx.addIssue({ code: 'custom', path: ['lan', i, 'interface'], message: `interface ${l.interface} is already used by ${ifaces.get(l.interface)}` });
-    ifaces.set(l.interface, `lan ${l.name}`);
+    ifaces.set(l.interface, `lan ${cut(l.name)}`);
   });
   const ids = new Map<number, string>();
   c.uplinks.forEach((u, i) => {
-    if (ifaces.has(u.interface)) ctx.addIssue({ code: 'custom', path: ['uplinks', i, 'interface'], message: `interface ${u.interface} is already used by ${ifaces.get(u.interface)}` });
-    ifaces.set(u.interface, `uplink ${u.name}`);
-    if (u.id !== undefined) {
-      if (ids.has(u.id)) ctx.addIssue({ code: 'custom', path: ['uplinks', i, 'id'], message: `id ${u.id} is already used by uplink ${ids.get(u.id)}` });
-      ids.set(u.id, u.name);
+    if (isIfname(u.interface)) {
+      if (ifaces.has(u.interface)) ctx.addIssue({ code: 'custom', path: ['uplinks', i, 'interface'], message: `interface ${u.interface} is already used by ${ifaces.get(u.interface)}` });
+      ifaces.set(u.interface, `uplink ${cut(u.name)}`);
+    }
+    const id = u.id;
+    if (id !== undefined && Number.isInteger(id)) {
+      if (ids.has(id)) ctx.addIssue({ code: 'custom', path: ['uplinks', i, 'id'], message: `id ${id} is already used by uplink ${cut(ids.get(id))}` });
+      ids.set(id, u.name);
     }
   });
   const checkUplinkRefs = (refs: string[] | undefined, path: (string | number)[]) =>
     refs?.forEach((r, j) => {
-      if (!uplinks.has(r)) ctx.addIssue({ code: 'custom', path: [...path, j], message: `unknown uplink "${r}"` });
+      if (isName(r) && !uplinks.has(r)) ctx.addIssue({ code: 'custom', path: [...path, j], message: `unknown uplink "${r}"` });
     });
   c.services.forEach((s, i) => checkUplinkRefs(s.uplinks, ['services', i, 'uplinks']));
   c.portForwards.forEach((p, i) => {
@@ -445,13 +470,13 @@ export const configSchema = configBaseSchema.superRefine((c, ctx) => {
     }
   });
   c.policies.forEach((p, i) => {
-    if (!uplinks.has(p.uplink)) ctx.addIssue({ code: 'custom', path: ['policies', i, 'uplink'], message: `unknown uplink "${p.uplink}"` });
+    if (isName(p.uplink) && !uplinks.has(p.uplink)) ctx.addIssue({ code: 'custom', path: ['policies', i, 'uplink'], message: `unknown uplink "${p.uplink}"` });
   });
   c.rules.forEach((r, i) => {
-    if (r.uplink !== undefined && !uplinks.has(r.uplink)) ctx.addIssue({ code: 'custom', path: ['rules', i, 'uplink'], message: `unknown uplink "${r.uplink}"` });
+    if (isName(r.uplink) && !uplinks.has(r.uplink)) ctx.addIssue({ code: 'custom', path: ['rules', i, 'uplink'], message: `unknown uplink "${r.uplink}"` });
     for (const k of ['sourceList', 'destinationList'] as const) {
       const v = r[k];
-      if (v !== undefined && !lists.has(v)) ctx.addIssue({ code: 'custom', path: ['rules', i, k], message: `unknown address list "${v}"` });
+      if (isName(v) && !lists.has(v)) ctx.addIssue({ code: 'custom', path: ['rules', i, k], message: `unknown address list "${v}"` });
     }
   });
   const total = c.addressLists.reduce((n, l) => n + l.entries.length, 0);
@@ -492,8 +517,12 @@ export function zodErrors(err: z.ZodError): { errors: string[]; fieldErrors: Rec
   const fieldErrors: Record<string, string[]> = {};
   for (const issue of err.issues) {
     const p = formatPath(issue.path);
-    errors.push(`${p}: ${issue.message}`);
-    (fieldErrors[p] ??= []).push(issue.message);
+    // zod's own message quotes unknown keys whole, and a key can be any junk
+    const message = issue.code === 'unrecognized_keys'
+      ? `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.slice(0, 5).map((k) => JSON.stringify(cut(k))).join(', ')}${issue.keys.length > 5 ? ` and ${issue.keys.length - 5} more` : ''}`
+      : issue.message;
+    errors.push(`${p}: ${message}`);
+    (fieldErrors[p] ??= []).push(message);
   }
   return { errors, fieldErrors };
 }
@@ -506,7 +535,8 @@ export function assignUplinkIds(c: ConfigParsed): Config {
     if (u.id !== undefined) return u as Uplink;
     while (used.has(next)) next++;
     used.add(next);
-    const { name, ...rest } = u;
+    // (`id` may be present as undefined: zod keeps an explicit undefined, and it must not win)
+    const { name, id: _absent, ...rest } = u;
     return { name, id: next, ...rest } as Uplink; // schema key order, so re-parsing is byte-identical
   });
   return { ...c, uplinks };

@@ -218,6 +218,12 @@ export const isMulticast6 = (s: string): boolean => {
   return a !== null && cidr6Contains(MULTICAST6, a);
 };
 
+/** ::, ::1 or an IPv4-mapped address (::ffff:0:0/96): never a host on a wire. */
+export const isSpecial6 = (s: string): boolean => {
+  const a = parseIPv6(s);
+  return a !== null && (a === 0n || a === 1n || a >> 32n === 0xffffn);
+};
+
 export type Family = 4 | 6;
 
 /** The family of an address or CIDR ("a.b.c.d[/n]" or IPv6[/n]), or null if it is neither. */

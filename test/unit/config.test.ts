@@ -120,3 +120,80 @@ test('description is free text but never appears in nft output', () => {
   const long = parseConfig(doc);
   assert.ok(!long.ok && long.errors.some((e) => /^rules\[0\]\.description: at most 200 characters$/.test(e)));
 });
+
+test('a conntrack helper only with a protocol the kernel has it for (found by the property tests)', () => {
+  const withHelper = (helper: string, protocol: string) =>
+    parseConfig({ version: 1, services: [{ name: 's', protocol, port: 21, helper }] });
+  for (const [helper, protocol] of [['ftp', 'tcp'], ['tftp', 'udp'], ['sip', 'udp'], ['sip', 'tcp'], ['irc', 'tcp']]) {
+    const r = withHelper(helper, protocol);
+    assert.ok(r.ok, `${helper}/${protocol}: ${r.ok ? '' : r.errors.join('; ')}`);
+  }
+  for (const [helper, protocol, only] of [['ftp', 'udp', 'tcp'], ['tftp', 'tcp', 'udp'], ['irc', 'udp', 'tcp']]) {
+    const r = withHelper(helper, protocol);
+    assert.ok(!r.ok, `${helper}/${protocol} accepted (the kernel refuses a ct helper "${helper}" protocol ${protocol})`);
+    assert.deepEqual(r.errors, [`services[0].helper: the ${helper} helper exists for ${only} only, not ${protocol}`]);
+  }
+});
+
+test('a malformed value gets one short error at its own path, not a cross-field echo of it (found by the property tests)', () => {
+  const junk = `${'a'.repeat(100000)};$(reboot)`;
+  const base = () => ({
+    version: 1, lan: [{ name: 'lan', interface: 'eth0', address: '192.168.1.1/24' }], uplinks: [{ name: 'dsl', interface: 'eth1' }],
+    addressLists: [{ name: 'l', entries: [] }], policies: [{ name: 'p', uplink: 'dsl' }], rules: [{ name: 'r', chain: 'forward', action: 'drop', sourceList: 'l' }],
+  }) as Record<string, any>;
+  const cases: [string, (d: Record<string, any>) => void][] = [
+    ['policies[0].uplink', (d) => { d.policies[0].uplink = junk; }],
+    ['rules[0].sourceList', (d) => { d.rules[0].sourceList = junk; }],
+    ['uplinks[1].name', (d) => { d.uplinks.push({ name: junk, interface: 'eth2' }, { name: junk, interface: 'eth3' }); }],
+    ['lan[0].interface', (d) => { d.lan[0].interface = junk; d.uplinks[0].interface = junk; }],
+    ['(document)', (d) => { d[junk] = 1; }],
+  ];
+  for (const [path, set] of cases) {
+    const d = base();
+    set(d);
+    const r = parseConfig(d);
+    assert.ok(!r.ok, path);
+    assert.ok(r.errors.some((e) => e.startsWith(`${path}: `)), `${path}: ${r.errors.map((e) => e.slice(0, 80)).join(' | ')}`);
+    for (const e of r.errors) assert.ok(e.length < 200, `${path}: an error of ${e.length} characters`);
+    assert.equal(new Set(r.errors.map((e) => e.split(': ')[0])).size, r.errors.length, `${path}: two errors at one path: ${r.errors.map((e) => e.slice(0, 80)).join(' | ')}`);
+  }
+  // a well-formed dangling reference is still named
+  const d = base();
+  d.policies[0].uplink = 'nope';
+  const r = parseConfig(d);
+  assert.ok(!r.ok && r.errors.includes('policies[0].uplink: unknown uplink "nope"'));
+});
+
+test('an uplink given with id: undefined (a form, not JSON) still gets an id (found by the property tests)', () => {
+  const r = parseConfig({
+    version: 1,
+    lan: [{ name: 'lan', interface: 'lan0', address: '192.168.1.1/24' }],
+    uplinks: [
+      { name: 'a', interface: 'wan1', id: undefined },
+      { name: 'b', interface: 'wan2', id: undefined },
+    ],
+  });
+  assert.ok(r.ok, r.ok ? '' : r.errors.join('\n'));
+  assert.deepEqual(r.value.uplinks.map((u) => u.id), [1, 2]);
+  assert.deepEqual(Object.keys(r.value.uplinks[0]).slice(0, 2), ['name', 'id']);
+});
+
+test('IPv6: special addresses are refused where a host or router is meant', () => {
+  const base = {
+    version: 1,
+    lan: [{ name: 'lan', interface: 'lan0', address: '192.168.1.1/24' }],
+  };
+  const bad: [unknown, string][] = [
+    [{ ...base, uplinks: [{ name: 'a', interface: 'wan1', ipv6: { gateway: 'ff02::2' } }] }, 'uplinks[0].ipv6.gateway'],
+    [{ ...base, uplinks: [{ name: 'a', interface: 'wan1', ipv6: { gateway: '::' } }] }, 'uplinks[0].ipv6.gateway'],
+    [{ ...base, uplinks: [{ name: 'a', interface: 'wan1', health: { targets: ['::1'] } }] }, 'uplinks[0].health.targets[0]'],
+    [{ ...base, uplinks: [{ name: 'a', interface: 'wan1' }], portForwards: [{ name: 'f', protocol: 'tcp', port: 22, to: '::ffff:192.168.1.5' }] }, 'portForwards[0].to'],
+  ];
+  for (const [doc, path] of bad) {
+    const r = parseConfig(doc);
+    assert.ok(!r.ok, `accepted: ${JSON.stringify(doc)}`);
+    assert.ok(r.errors.some((e) => e.startsWith(`${path}: `)), `${path} not named: ${r.errors.join('; ')}`);
+  }
+  const ok = parseConfig({ ...base, uplinks: [{ name: 'a', interface: 'wan1', ipv6: { gateway: 'fe80::1' }, health: { targets: ['2001:db8::1'] } }] });
+  assert.ok(ok.ok, ok.ok ? '' : ok.errors.join('\n'));
+});

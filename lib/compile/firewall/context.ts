@@ -6,6 +6,7 @@ import type { Config, Policy } from '../../validations/config';
 import type { CounterSpec, UplinkPlan } from '../types';
 import type { NftHelper, NftSet } from '../nft';
 import type { Lan6Plan } from '../ipv6';
+import { familyOf } from '../../validations/net';
 
 /** Address families a chain renderer exists for. IPv6 will add 'ip6' here: every entry of the
  *  chain table in index.ts must then name an ip6 renderer too (the type makes tsc list them).
@@ -54,6 +55,12 @@ export interface FirewallContext {
   readonly lans6: readonly Lan6Plan[];
   /** Uplinks taking new IPv6 connections (by id). */
   readonly active6: readonly UplinkPlan[];
+  /** IPv6 is configured (an uplink or LAN `ipv6` block, or an IPv6 policy): pins exist per family. */
+  readonly six: boolean;
+  /** Names of uplinks whose IPv6 is usable (active or backup tier). */
+  readonly usable6: ReadonlySet<string>;
+  /** Pinned uplinks whose IPv6 is usable: they have an IPv6 pin set lw_pin6_<id> (by id). */
+  readonly pinned6: readonly UplinkPlan[];
   /** Interfaces of the named uplinks (all uplinks when names is undefined). */
   ifsOf(names: readonly string[] | undefined): string[];
   // Registries the parts fill, in declaration order.
@@ -76,6 +83,9 @@ export function createContext(
   const stickyPolicy = policies.some(({ policy }) => policy.sticky === 'source');
   const pinned = fw.sticky === 'source' || stickyPolicy ? uplinksById.filter((u) => usable.has(u.name)) : [];
   const active = uplinks.filter((u) => u.active);
+  const six = uplinks.some((u) => u.v6) || lans6.length > 0
+    || config.policies.some((p) => p.enabled && [p.source, p.destination].some((a) => a !== undefined && familyOf(a) === 6));
+  const usable6 = new Set(uplinks.filter((u) => u.v6 && (u.v6.active || u.v6.reason?.code === 'backup')).map((u) => u.name));
   return {
     config,
     fw,
@@ -91,6 +101,9 @@ export function createContext(
     uplinkIfs: uplinks.map((u) => u.interface),
     lans6,
     active6: uplinksById.filter((u) => u.v6?.active),
+    six,
+    usable6,
+    pinned6: six ? pinned.filter((u) => usable6.has(u.name)) : [],
     counters: new CounterRegistry(),
     sets: [],
     helpers: new Map(),

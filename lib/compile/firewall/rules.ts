@@ -1,6 +1,7 @@
 // The admin rules of config.rules (chain input, forward or output), one renderer for all three.
 // A rule matches one family when it names one (an IPv4 or IPv6 address, icmp or icmpv6), the
-// families of its address lists otherwise (one line per family, each against that family's set),
+// families of its address lists otherwise (one line per family, each against that family's set;
+// an empty list has both, empty),
 // and both when it names none (one family-neutral line).
 import type { Rule } from '../../validations/config';
 import { familyOf, type Family } from '../../validations/net';
@@ -27,7 +28,8 @@ export function ruleFamilies(ctx: FirewallContext, r: Rule): (Family | null)[] {
   for (const l of [r.sourceList, r.destinationList]) {
     if (l === undefined) continue;
     const entries = ctx.config.addressLists.find((x) => x.name === l)?.entries ?? [];
-    only(([4, 6] as const).filter((f) => ofFamily(entries, f).length > 0));
+    // an empty list matches nothing in either family (both its sets exist, empty): no constraint
+    if (entries.length > 0) only(([4, 6] as const).filter((f) => ofFamily(entries, f).length > 0));
   }
   if (fams === null) return [null];
   const out = [...(fams as Set<Family>)].sort();

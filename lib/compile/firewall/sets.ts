@@ -5,7 +5,7 @@ import { ofFamily, setElements, setElements6, subtractNetworks, subtractNetworks
 import {
   BOGONS_V4, BOGONS_V6, DROP_SET_SIZE, DROP_SET_TIMEOUT_S, SET_BANNED, SET_BANNED6, SET_BOGONS, SET_BOGONS6, SET_DROP_FORWARD,
   SET_DROP_FORWARD6, SET_DROP_INPUT, SET_DROP_INPUT6, SET_NEVER_BAN, SET_NEVER_BAN6, SET_SCAN, SET_SCAN6, SET_SCAN_PORTS,
-  SET_SCAN_PORTS6, setAddressList, setAddressList6, setPin,
+  SET_SCAN_PORTS6, setAddressList, setAddressList6, setPin, setPin6,
 } from '../constants';
 import { effectiveHealth } from '../../validations/config';
 import { formatIPv4, maskOf, parseIPv4, familyOf } from '../../validations/net';
@@ -22,7 +22,10 @@ const interval = (f: 4 | 6) => [`type ${addrType(f)}`, 'flags interval'];
 export function declareSets(ctx: FirewallContext): void {
   declareAddressLists(ctx);
   const { fw, sets } = ctx;
-  for (const u of ctx.pinned) sets.push({ name: setPin(u.id), props: dynamicAddr(4), dynamic: true });
+  for (const u of ctx.pinned) {
+    sets.push({ name: setPin(u.id), props: dynamicAddr(4), dynamic: true });
+    if (ctx.pinned6.includes(u)) sets.push({ name: setPin6(u.id), props: dynamicAddr(6), dynamic: true });
+  }
   if (fw.logDrops) {
     for (const [name, f] of [[SET_DROP_INPUT, 4], [SET_DROP_FORWARD, 4], [SET_DROP_INPUT6, 6], [SET_DROP_FORWARD6, 6]] as const) {
       sets.push({ name, props: [dropKey(f), `size ${DROP_SET_SIZE}`, 'flags dynamic,timeout', 'counter', `timeout ${DROP_SET_TIMEOUT_S}s`], dynamic: true });
@@ -88,9 +91,10 @@ function declareAddressLists(ctx: FirewallContext): void {
     const v4 = ofFamily(l.entries, 4);
     const v6 = ofFamily(l.entries, 6);
     if (v4.length > 0 || v6.length === 0) ctx.sets.push({ name: setAddressList(l.name), props: [...interval(4), 'auto-merge'], elements: setElements(v4), dynamic: false });
-    if (v6.length > 0) ctx.sets.push({ name: setAddressList6(l.name), props: [...interval(6), 'auto-merge'], elements: setElements6(v6), dynamic: false });
+    if (v6.length > 0 || v4.length === 0) ctx.sets.push({ name: setAddressList6(l.name), props: [...interval(6), 'auto-merge'], elements: setElements6(v6), dynamic: false });
   }
 }
 
 /** `update @lw_pin_<id> { ip saddr timeout <stickySeconds>s }`: (re)pin the source to the uplink. */
-export const pinUpdate = (ctx: FirewallContext, id: number): string => `update @${setPin(id)} { ip saddr timeout ${ctx.fw.stickySeconds}s }`;
+export const pinUpdate = (ctx: FirewallContext, id: number, f: 4 | 6 = 4): string =>
+  f === 6 ? `update @${setPin6(id)} { ip6 saddr timeout ${ctx.fw.stickySeconds}s }` : `update @${setPin(id)} { ip saddr timeout ${ctx.fw.stickySeconds}s }`;

@@ -1,0 +1,179 @@
+// Issue 14: IPv6 end to end with the agent running (health probes of both families, link watch,
+// radvd supervised by the agent), in one 'slaac' lab: the LAN host configures itself from the
+// router advertisements linkward sends. First NPTv6 (one stable ULA prefix on the LAN,
+// translated to each uplink's delegated prefix), then the same lab switched to native prefixes
+// (each uplink's /64 advertised; a dead uplink's prefix deprecated on the LAN host). The ISPs
+// filter sources (BCP 38): an un-translated or wrong-uplink source would fail visibly.
+// Real kernel, real radvd, real SQLite.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { setupLab, type LabEnv } from '../helpers/lab';
+import { labBreak, labExec, labRestore, labWaitAddrs6, tcpWhoAmI, tcpWhoAmIMany } from '../../lab/lab';
+import { labConfig, SERVER_ADDR, SERVER_ADDR6, type Addr6 } from '../../lab/plan';
+import { saveConfig } from '../../lib/store/revisions';
+import { disconnect } from '../../lib/db/prisma';
+import type { Agent } from '../../agent/agent';
+import { waitUntil } from '../helpers/wait';
+import { parseCidr6, parseIPv6, cidr6Contains } from '../../lib/validations/net';
+
+let L: LabEnv;
+let agent: Agent;
+const in6 = (net: string, a: string | undefined) => a !== undefined && parseIPv6(a) !== null && cidr6Contains(parseCidr6(net)!, parseIPv6(a)!);
+const ISP1_NET6 = '2001:db8:100::/64';
+const ISP2_NET6 = '2001:db8:200::/64';
+const ULA_NET6 = 'fd00:1::/64';
+
+type Row = { name: string; state: string; ipv6: string | null };
+const rows = () => L.db.prepare('SELECT name, state, ipv6 FROM UplinkStatus').all() as Row[];
+/** uplink → [IPv4 state, IPv6 state] as the agent writes them for the dashboard. */
+const states = () => Object.fromEntries(rows().map((r) => [r.name, [r.state, r.ipv6 ? (JSON.parse(r.ipv6) as { state: string }).state : null]]));
+const bothUp = () => {
+  const s = states();
+  return s.isp1?.[0] === 'up' && s.isp1?.[1] === 'up' && s.isp2?.[0] === 'up' && s.isp2?.[1] === 'up';
+};
+const globalIn = (addrs: Addr6[], net: string, preferred = true) => addrs.find((a) => a.global && in6(net, a.address) && !a.tentative && (!preferred || !a.deprecated));
+const ping6 = async (role: string, dst: string) => (await labExec(L.prefix, role, ['ping', '-6', '-n', '-c', '1', '-W', '1', dst], { allowFail: true })).exitCode === 0;
+
+async function save(doc: unknown): Promise<void> {
+  const r = await saveConfig(doc, { author: 'test', source: 'cli' });
+  assert.ok(r.ok, JSON.stringify(r));
+}
+
+/** The lab's document in a variant, with changes; saved, and applied by the running agent. */
+async function apply(variant: 'nptv6' | 'native', change: (d: ReturnType<typeof labConfig>) => void = () => undefined): Promise<void> {
+  const doc = labConfig(2, { ipv6: variant });
+  change(doc);
+  const before = (L.db.prepare("SELECT MAX(id) FROM Revision").pluck().get() as number | null) ?? 0;
+  await save(doc);
+  await waitUntil('the agent applied the new revision', () => {
+    const st = L.db.prepare("SELECT appliedRevision FROM AgentState WHERE id = 1").pluck().get() as number | null;
+    return (st ?? 0) > before;
+  }, 15000, 100);
+}
+
+before(async () => {
+  L = await setupLab('v6', 2, { ipv6: 'slaac', ipv6Config: 'nptv6' });
+  await save(JSON.parse(fs.readFileSync(L.lab.configPath, 'utf8')));
+  agent = L.agent({ health: true, watchLinks: true, log: (m: string) => { logs.push(m); if (logs.length > 400) logs.shift(); } });
+  await agent.start();
+  await waitUntil('both uplinks up in both families', bothUp, 30000, 200, () => `${JSON.stringify(states())}\n${logs.slice(-30).join('\n')}`);
+});
+
+after(async () => {
+  await agent?.stop();
+  await disconnect();
+  await L?.cleanup();
+});
+
+let host6 = '';
+const logs: string[] = [];
+
+test('NPTv6: the LAN host autoconfigures in fd00:1::/64 from the RAs of the agent-supervised radvd', async () => {
+  const addrs = await labWaitAddrs6(L.prefix, (a) => globalIn(a, ULA_NET6) !== undefined, { timeoutMs: 15000, intervalMs: 200 });
+  assert.ok(addrs, 'a SLAAC address in fd00:1::/64');
+  const a = globalIn(addrs, ULA_NET6)!;
+  assert.equal(a.dynamic, true, 'autoconfigured (SLAAC), not static');
+  host6 = a.address;
+  const route = (await labExec(L.prefix, 'lan', ['ip', '-6', 'route', 'show', 'default'])).stdout;
+  assert.match(route, /default via fe80::[0-9a-f:]+ dev eth0 proto ra/, `default route from the RA: ${route}`);
+});
+
+test('NPTv6: the LAN reaches the IPv6 Internet translated to an uplink prefix; 300 connections split 3:1', async () => {
+  const seen = await tcpWhoAmIMany(L.prefix, 'lan', SERVER_ADDR6, 80, 300, { timeoutMs: 2000 });
+  const ok = seen.filter((s) => s !== null);
+  assert.equal(ok.length, 300, 'every connection answered');
+  const via1 = ok.filter((s) => in6(ISP1_NET6, s!.ip)).length;
+  const via2 = ok.filter((s) => in6(ISP2_NET6, s!.ip)).length;
+  assert.equal(via1 + via2, 300, `every source translated to an uplink prefix: ${[...new Set(ok.map((s) => s!.ip))].slice(0, 4)}`);
+  // the host bits survive the translation (prefix translation, not masquerade)
+  const tail = (a: string) => parseIPv6(a)! & ((1n << 64n) - 1n);
+  assert.ok(ok.every((s) => tail(s!.ip) === tail(host6)), 'the interface identifier is kept');
+  const share = via1 / 300;
+  console.log(`# NPTv6 balance: isp1 ${via1}, isp2 ${via2} (isp1 share ${share.toFixed(3)}, weight share 0.75)`);
+  assert.ok(share > 0.63 && share < 0.87, `isp1 share ${share} (weights 3:1; ±4.5 sd)`);
+});
+
+test('NPTv6: a policy by IPv6 source pins the host to isp2; a pinhole opens one port to it; ICMPv6 allow-list', async () => {
+  // closed before the pinhole (the Internet reaches the host's translated address only through one)
+  const outside1 = `2001:db8:100::${host6.split('::')[1] ?? ''}`;
+  const translated = (await tcpWhoAmI(L.prefix, 'lan', SERVER_ADDR6, 80, { timeoutMs: 2000 }))!;
+  assert.ok(translated, 'LAN → Internet works');
+  assert.equal(await tcpWhoAmI(L.prefix, 'net', outside1, 80, { timeoutMs: 1500 }), null, 'no pinhole: refused');
+
+  await apply('nptv6', (d) => {
+    d.policies = [...(d.policies ?? []), { name: 'host6-isp2', source: `${host6}/128`, uplink: 'isp2' }];
+    d.portForwards = [...(d.portForwards ?? []), { name: 'web6', protocol: 'tcp', port: 80, to: host6 }];
+    d.firewall = { ...d.firewall, icmpv6In: [] };
+  });
+  const seen = await tcpWhoAmIMany(L.prefix, 'lan', SERVER_ADDR6, 80, 20, { timeoutMs: 2000 });
+  assert.ok(seen.every((s) => s !== null && in6(ISP2_NET6, s.ip)), `all 20 via isp2: ${seen.map((s) => s?.ip).slice(0, 3)}`);
+  // IPv4 of the same host is not affected by an IPv6 policy
+  const v4 = await tcpWhoAmIMany(L.prefix, 'lan', SERVER_ADDR, 80, 40, { timeoutMs: 2000 });
+  assert.ok(v4.some((s) => s?.ip === '100.64.1.2'), 'IPv4 still balanced (some via isp1)');
+
+  const via1 = await tcpWhoAmI(L.prefix, 'net', outside1, 80, { timeoutMs: 2000 });
+  assert.ok(via1, `pinhole: the Internet reaches the host at its isp1-translated address ${outside1}`);
+  assert.equal(await tcpWhoAmI(L.prefix, 'net', outside1, 8080, { timeoutMs: 1500 }), null, 'other ports stay closed');
+
+  // icmpv6In []: the router no longer answers echo from the Internet; ND and the LAN's traffic still work
+  assert.equal(await ping6('isp1', '2001:db8:1::2'), false, 'echo-request refused when not in icmpv6In');
+  assert.equal(await ping6('lan', SERVER_ADDR6), true, 'LAN host → Internet echo (forwarded) still works');
+  assert.ok(await tcpWhoAmI(L.prefix, 'lan', SERVER_ADDR6, 80, { timeoutMs: 2000 }), 'neighbor discovery still works');
+});
+
+test('NPTv6: isp1 breaks → IPv6 fails over to isp2 like IPv4; restored → both back', async () => {
+  await apply('nptv6');
+  const t0 = Date.now();
+  await labBreak(L.prefix, 'isp1');
+  let t4 = 0;
+  let t6 = 0;
+  try {
+    await waitUntil('isp1 down in both families', () => {
+      const s = states();
+      if (!t4 && s.isp1?.[0] === 'down') t4 = Date.now() - t0;
+      if (!t6 && s.isp1?.[1] === 'down') t6 = Date.now() - t0;
+      return t4 > 0 && t6 > 0;
+    }, 20000, 50);
+    console.log(`# isp1 broken: IPv4 down after ${t4} ms, IPv6 down after ${t6} ms (agent's decision, as written for the dashboard)`);
+    const seen6 = await tcpWhoAmIMany(L.prefix, 'lan', SERVER_ADDR6, 80, 30, { timeoutMs: 2000 });
+    assert.ok(seen6.every((s) => s !== null && in6(ISP2_NET6, s.ip)), `all new IPv6 connections via isp2: ${seen6.map((s) => s?.ip ?? 'none').slice(0, 4)}`);
+    const seen4 = await tcpWhoAmIMany(L.prefix, 'lan', SERVER_ADDR, 80, 30, { timeoutMs: 2000 });
+    assert.ok(seen4.every((s) => s?.ip === '100.64.2.2'), 'all new IPv4 connections via isp2');
+  } finally {
+    await labRestore(L.prefix, 'isp1');
+  }
+  await waitUntil('isp1 up again in both families', bothUp, 30000, 200);
+  const back = await tcpWhoAmIMany(L.prefix, 'lan', SERVER_ADDR6, 80, 40, { timeoutMs: 2000 });
+  assert.ok(back.some((s) => s !== null && in6(ISP1_NET6, s.ip)), 'isp1 takes IPv6 connections again');
+});
+
+test('native: both uplink prefixes are advertised; each source leaves by its own uplink (past BCP 38)', async () => {
+  await apply('native');
+  const addrs = await labWaitAddrs6(L.prefix, (a) => globalIn(a, ISP1_NET6) !== undefined && globalIn(a, ISP2_NET6) !== undefined, { timeoutMs: 15000, intervalMs: 200 });
+  assert.ok(addrs, 'a SLAAC address from each uplink prefix');
+  for (const net of [ISP1_NET6, ISP2_NET6]) {
+    const src = globalIn(addrs, net)!.address;
+    const seen = await tcpWhoAmIMany(L.prefix, 'lan', SERVER_ADDR6, 80, 10, { sourceAddress: src, timeoutMs: 2000 });
+    assert.ok(seen.every((s) => s?.ip === src), `from ${src}: seen as itself 10/10 (${seen.map((s) => s?.ip ?? 'none').slice(0, 3)})`);
+  }
+});
+
+test('native: isp1 breaks → its prefix is deprecated on the LAN host within seconds; new connections use isp2', async () => {
+  const t0 = Date.now();
+  await labBreak(L.prefix, 'isp1');
+  try {
+    const addrs = await labWaitAddrs6(L.prefix, (a) => globalIn(a, ISP1_NET6, false)?.deprecated === true, { timeoutMs: 15000, intervalMs: 50 });
+    const ms = Date.now() - t0;
+    assert.ok(addrs, 'the isp1 address is deprecated (preferred lifetime 0)');
+    console.log(`# native: isp1 broken → its prefix deprecated on the LAN host after ${ms} ms`);
+    assert.ok(globalIn(addrs, ISP2_NET6), 'the isp2 address stays preferred');
+    const seen = await tcpWhoAmIMany(L.prefix, 'lan', SERVER_ADDR6, 80, 20, { timeoutMs: 2000 });
+    assert.ok(seen.every((s) => s !== null && in6(ISP2_NET6, s.ip)), `new connections choose the live prefix: ${seen.map((s) => s?.ip ?? 'none').slice(0, 3)}`);
+  } finally {
+    await labRestore(L.prefix, 'isp1');
+  }
+  await waitUntil('isp1 up again in both families', bothUp, 30000, 200);
+  const addrs = await labWaitAddrs6(L.prefix, (a) => globalIn(a, ISP1_NET6) !== undefined, { timeoutMs: 10000, intervalMs: 100 });
+  assert.ok(addrs, 'the isp1 prefix is preferred again after the restore');
+});

@@ -16,6 +16,7 @@ import { disconnect } from '../../lib/db/prisma';
 import type { Agent } from '../../agent/agent';
 import { waitUntil } from '../helpers/wait';
 import { parseCidr6, parseIPv6, cidr6Contains } from '../../lib/validations/net';
+import { realRunner, withNetns } from '../../agent/system/runner';
 
 let L: LabEnv;
 let agent: Agent;
@@ -146,6 +147,36 @@ test('NPTv6: isp1 breaks → IPv6 fails over to isp2 like IPv4; restored → bot
   await waitUntil('isp1 up again in both families', bothUp, 30000, 200);
   const back = await tcpWhoAmIMany(L.prefix, 'lan', SERVER_ADDR6, 80, 40, { timeoutMs: 2000 });
   assert.ok(back.some((s) => s !== null && in6(ISP1_NET6, s.ip)), 'isp1 takes IPv6 connections again');
+});
+
+test('IPv6 scan ban: a scanner is banned by its /64, a never-ban host inside it is not, uplinks stay up', async () => {
+  const SCANNER6 = '2001:db8:ffff::66'; // the /64 of the probe targets and of a trusted host
+  const NEIGHBOUR6 = '2001:db8:ffff::67';
+  const TRUSTED6 = SERVER_ADDR6;
+  const ROUTER6 = '2001:db8:1::2';
+  await apply('nptv6', (d) => { d.firewall = { ...d.firewall, portScan: { neverBan: [TRUSTED6] } }; });
+  const R = withNetns(realRunner, L.lab.namespaces.router);
+  const net = withNetns(realRunner, L.lab.namespaces.net);
+  for (const a of [SCANNER6, NEIGHBOUR6]) await net.run(['ip', 'addr', 'add', `${a}/128`, 'dev', L.lab.targetsDevice, 'nodad']);
+  // a listener on the router for the ssh service (tcp 2222 on isp1)
+  const listener = R.spawn([process.execPath, '-e', "require('net').createServer((s)=>s.end('['+s.remoteAddress+']:'+s.remotePort+'\\n')).listen(2222,'::')"]);
+  try {
+    await waitUntil('the router listener answers', async () => (await tcpWhoAmI(L.prefix, 'net', ROUTER6, 2222, { sourceAddress: NEIGHBOUR6, timeoutMs: 1000 })) !== null, 10000, 200);
+    // 40 distinct closed ports in ~1 s from the scanner (the threshold is 20 in 10 s)
+    const script = `const net=require('node:net');let n=0;for(let i=0;i<40;i++){const s=net.connect({host:'${ROUTER6}',port:30000+i,localAddress:'${SCANNER6}'});s.setTimeout(300,()=>s.destroy());s.on('error',()=>{});s.on('close',()=>{if(++n===40)process.exit(0)});}setTimeout(()=>process.exit(0),4000);`;
+    await net.run([process.execPath, '-e', script], { timeoutMs: 10000 });
+    const set = (await R.run(['nft', '-j', 'list', 'set', 'inet', 'linkward', 'lw_banned6'])).stdout;
+    assert.match(set, /2001:db8:ffff::/, `the scanner's /64 is banned: ${set.slice(0, 400)}`);
+    assert.equal(await tcpWhoAmI(L.prefix, 'net', ROUTER6, 2222, { sourceAddress: NEIGHBOUR6, timeoutMs: 1500 }), null, 'another host of the banned /64 is refused');
+    assert.ok(await tcpWhoAmI(L.prefix, 'net', ROUTER6, 2222, { sourceAddress: TRUSTED6, timeoutMs: 2000 }), 'the never-ban host inside the /64 still connects');
+    // the probe targets share the banned /64: their replies are established traffic, so health holds
+    await new Promise((r) => setTimeout(r, 3000));
+    assert.ok(bothUp(), `every uplink stays up in both families: ${JSON.stringify(states())}`);
+  } finally {
+    listener.kill();
+    for (const a of [SCANNER6, NEIGHBOUR6]) await net.run(['ip', 'addr', 'del', `${a}/128`, 'dev', L.lab.targetsDevice], { allowFail: true });
+    await R.run(['nft', 'flush', 'set', 'inet', 'linkward', 'lw_banned6'], { allowFail: true });
+  }
 });
 
 test('native: both uplink prefixes are advertised; each source leaves by its own uplink (past BCP 38)', async () => {

@@ -1,6 +1,6 @@
 // Pieces the filter chains input and forward share: the head (bans, conntrack state) and the
 // tail (drop logging and recording, the counted default drop).
-import { comment, counterBuiltin, logPrefixDrop, SADDR64, SET_BANNED, SET_BANNED6, SET_DROP_FORWARD, SET_DROP_FORWARD6, SET_DROP_INPUT, SET_DROP_INPUT6 } from '../constants';
+import { comment, counterBuiltin, logPrefixDrop, SADDR64, SET_BANNED, SET_BANNED6, SET_NEVER_BAN6, SET_DROP_FORWARD, SET_DROP_FORWARD6, SET_DROP_INPUT, SET_DROP_INPUT6 } from '../constants';
 import type { FirewallContext } from './context';
 import { cnt } from './fragments';
 
@@ -14,7 +14,9 @@ export function filterHead(ctx: FirewallContext, chain: 'input' | 'forward'): st
   rules.push(`ct state invalid ${cnt(counterBuiltin('invalid'))} drop ${comment('builtin', 'invalid')}`);
   if (ctx.fw.portScan.enabled) {
     rules.push(`ip saddr @${SET_BANNED} ${cnt(counterBuiltin('banned'))} drop ${comment('builtin', 'banned')}`);
-    rules.push(`${SADDR64} @${SET_BANNED6} ${cnt(counterBuiltin('banned'))} drop ${comment('builtin', 'banned6')}`);
+    // An IPv6 ban covers the source's /64; the never-ban addresses inside a banned /64 (a trusted
+    // host next door to a forged scanner) stay reachable.
+    rules.push(`ip6 saddr != @${SET_NEVER_BAN6} ${SADDR64} @${SET_BANNED6} ${cnt(counterBuiltin('banned'))} drop ${comment('builtin', 'banned6')}`);
   }
   return rules;
 }

@@ -38,6 +38,7 @@ export const FAMILY6_SUFFIX = '/6';
 let agentCount = 0;
 import { BootState } from './bootstate';
 import { RaDaemon } from './ra';
+import { PrefixDelegation } from './pd';
 import os from 'node:os';
 import path from 'node:path';
 import { readMachine } from './system/machine';
@@ -136,6 +137,8 @@ export class Agent extends EventEmitter {
   private readonly bootState: BootState | null;
   /** radvd for the IPv6 LANs (agent/ra.ts); not run by `agent --once` (it needs a daemon). */
   readonly ra: RaDaemon;
+  /** DHCPv6-PD clients for uplinks with ipv6.prefix "auto" (agent/pd.ts); not run by --once. */
+  readonly pd: PrefixDelegation;
   private onceMode = false;
 
   constructor(opts: AgentOptions) {
@@ -146,6 +149,9 @@ export class Agent extends EventEmitter {
     this.bootState = opts.bootStateDir ? new BootState(opts.bootStateDir) : null;
     const runDir = opts.runDir ?? process.env.LINKWARD_RUN_DIR ?? path.join(os.tmpdir(), `linkward-${process.pid}-${++agentCount}`);
     this.ra = new RaDaemon(this.runner, runDir, (m) => this.log(m));
+    this.pd = new PrefixDelegation(this.runner, runDir, (m) => this.log(m), (ifname, prefixes) => {
+      if (this.running) void this.reconcile(`prefix delegation: ${ifname} ${prefixes.join(', ') || 'none'}`);
+    });
     this.log = opts.log ?? ((m) => process.stderr.write(`${new Date().toISOString()} linkward-agent: ${m}\n`));
     this.db = opts.db;
     this.attachDb(opts.db);
@@ -276,6 +282,12 @@ export class Agent extends EventEmitter {
       // Carrier/address facts reach the health monitor before compiling, so a lost carrier takes
       // the uplink out in this very reconcile (its transition coalesces into one more run).
       this.syncLinkStates(config, interfaces);
+      const auto = config.uplinks.filter((u) => u.ipv6?.prefix === 'auto');
+      if (!this.onceMode && this.ipv6) this.pd.configure(auto.map((u) => u.interface));
+      for (const u of auto) {
+        const d = this.pd.facts(u.interface);
+        if (d && interfaces[u.interface]) interfaces[u.interface].delegated6 = d;
+      }
       const facts: Facts = { interfaces, health: this.healthStates(config), health6: this.healthStates(config, 6), ipv6: this.ipv6 };
       const overCap = this.meter.overCap(config);
       if (overCap.length) facts.overCap = overCap;
@@ -794,6 +806,7 @@ export class Agent extends EventEmitter {
     this.counterReader.close();
     if (this.busy) await this.busy.catch(() => undefined);
     await this.ra.stop();
+    await this.pd.stop();
     await this.notifier.stop();
   }
 

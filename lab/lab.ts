@@ -10,7 +10,7 @@ import { isIPv4, isIfname } from '../lib/validations/net';
 import { parseConfig } from '../lib/validations/config';
 import {
   labPlan, labConfig, nsName, parseRole, ispIndex, validatePrefix, validateUplinkCount, parseBreakMode,
-  formatBreakMode, breakScript, bcp38Script, targetsTableScript, parseWhoAmI, parseLabIpv6, parseLabConfigIpv6, isLabIPv6,
+  formatBreakMode, breakScript, bcp38Script, keaConfig, targetsTableScript, parseWhoAmI, parseLabIpv6, parseLabConfigIpv6, isLabIPv6,
   BREAK_TABLE, BCP38_TABLE, TARGETS_TABLE, DEFAULT_PREFIX, DEFAULT_UPLINKS,
   MAX_UPLINKS, ECHO_TCP_PORTS, ECHO_UDP_PORTS, LAN_SERVER_PORT, LAN_ROUTER_MAC, LAN_HOST_MAC,
   parseAddrs6, type LabPlan, type LabRole, type BreakMode, type LabIpv6, type LabConfigIpv6, type WhoAmI, type Addr6,
@@ -100,7 +100,8 @@ async function sysctls(ns: string, kv: Record<string, string>): Promise<void> {
 // Background servers (echo server, LAN server, iperf3)
 // ---------------------------------------------------------------------------
 
-type ServerName = 'echo' | 'lan-server' | 'iperf3';
+/** dhcp6-<k>: ISP k's DHCPv6 server (kea-dhcp6, prefix delegation; 'slaac' labs). */
+type ServerName = 'echo' | 'lan-server' | 'iperf3' | `dhcp6-${number}`;
 
 function nsInode(file: string): number | null {
   try {
@@ -127,12 +128,13 @@ function cmdlineOf(pid: number): string {
   }
 }
 
-const MARKER: Record<ServerName, string> = { echo: 'echo-server.ts', 'lan-server': 'echo-server.ts', iperf3: 'iperf3' };
+const MARKERS: Record<string, string> = { echo: 'echo-server.ts', 'lan-server': 'echo-server.ts', iperf3: 'iperf3' };
+const markerOf = (name: ServerName): string => (name.startsWith('dhcp6-') ? 'kea-dhcp6' : MARKERS[name]);
 
 /** Pid of our server if it runs and is inside namespace `ns` (when given). */
 function serverPid(prefix: string, name: ServerName, ns?: string): number | null {
   const pid = readPid(path.join(labStateDir(prefix), `${name}.pid`));
-  if (pid === null || !cmdlineOf(pid).includes(MARKER[name])) return null;
+  if (pid === null || !cmdlineOf(pid).includes(markerOf(name))) return null;
   if (ns !== undefined) {
     const want = nsInode(`/run/netns/${ns}`);
     if (want === null || nsInode(`/proc/${pid}/ns/net`) !== want) return null;
@@ -184,6 +186,14 @@ async function ensureServer(prefix: string, name: ServerName, ns: string, bind: 
   if (name === 'iperf3') {
     await runIn(ns, ['iperf3', '-s', '-D', '-I', pidfile, '--logfile', log], { timeoutMs: 10000 });
     for (let i = 0; i < 40 && readPid(pidfile) === null; i++) await sleep(50);
+  } else if (name.startsWith('dhcp6-')) {
+    // kea-dhcp6 stays in the foreground; `ip netns exec` execs it, so the child's pid is kea's
+    const conf = path.join(dir, `${name}.json`);
+    const p = withNetns(realRunner, ns).spawn(['kea-dhcp6', '-c', conf], {
+      detached: true, logFile: log, env: { KEA_PIDFILE_DIR: dir, KEA_LOCKFILE_DIR: 'none' },
+    });
+    if (p.pid !== undefined) fs.writeFileSync(pidfile, `${p.pid}\n`);
+    for (let i = 0; i < 40 && serverPid(prefix, name, ns) === null && !p.done; i++) await sleep(50);
   } else {
     const ports = name === 'echo'
       ? ['--tcp', ECHO_TCP_PORTS.join(','), '--udp', ECHO_UDP_PORTS.join(','), '--bind', bind.join(',')]
@@ -221,7 +231,7 @@ export interface LabInfo {
   targetsDevice: string;
   configPath: string;
   stateDir: string;
-  servers: { echo: number; lanServer: number; iperf3: number };
+  servers: { echo: number; lanServer: number; iperf3: number; dhcp6: number[] };
   ipv6: LabIpv6;
   /** The variant of the written config. */
   ipv6Config: LabConfigIpv6;
@@ -372,7 +382,16 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
     echo: await ensureServer(prefix, 'echo', plan.ns.net, [...plan.net.targets, plan.net.server, ...v6hosts]),
     lanServer: await ensureServer(prefix, 'lan-server', plan.ns.lan, lanBind),
     iperf3: await ensureServer(prefix, 'iperf3', plan.ns.net),
+    dhcp6: [] as number[],
   };
+  // 'slaac' labs: each ISP delegates its /56 by DHCPv6-PD (Debian's kea-dhcp6), for uplinks
+  // configured with ipv6.prefix "auto"
+  if (v6 === 'slaac') {
+    for (const isp of plan.isps) {
+      fs.writeFileSync(path.join(dir, `dhcp6-${isp.index}.json`), keaConfig(isp, path.join(dir, `dhcp6-${isp.index}.sock`)));
+      servers.dhcp6.push(await ensureServer(prefix, `dhcp6-${isp.index}`, isp.ns));
+    }
+  }
 
   const configPath = path.resolve(opts.configOut ?? path.join(dir, 'config.json'));
   fs.mkdirSync(path.dirname(configPath), { recursive: true });
@@ -397,6 +416,7 @@ async function nsPids(ns: string): Promise<number[]> {
 export async function labDown(prefix: string = DEFAULT_PREFIX): Promise<LabDownResult> {
   validatePrefix(prefix);
   for (const s of ['echo', 'lan-server', 'iperf3'] as const) await stopServer(prefix, s);
+  for (let k = 1; k <= MAX_UPLINKS; k++) await stopServer(prefix, `dhcp6-${k}`);
   const namespaces = await labNamespaces(prefix);
   const leftoverPids: Record<string, number[]> = {};
   for (const ns of namespaces) {
@@ -419,6 +439,19 @@ function resolveIsp(prefix: string, target: string): { k: number; ns: string } {
 
 async function requireNs(ns: string): Promise<void> {
   if (!(await listNamespaces()).includes(ns)) throw new Error(`namespace ${ns} does not exist (run "linkward lab up" first)`);
+}
+
+/** Stop (on = false) or start ISP `target`'s DHCPv6 server ('slaac' labs): a stopped server
+ *  renews nothing, so the delegation to the router expires (LAB_DHCP6_TIMERS.valid seconds). */
+export async function labDhcp6(prefix: string, target: string, on: boolean): Promise<{ ns: string; pid: number | null }> {
+  const { k, ns } = resolveIsp(prefix, target);
+  await requireNs(ns);
+  if (!on) {
+    await stopServer(prefix, `dhcp6-${k}`);
+    return { ns, pid: null };
+  }
+  if (!fs.existsSync(path.join(labStateDir(prefix), `dhcp6-${k}.json`))) throw new Error(`isp${k} has no DHCPv6 server (a 'slaac' lab has one)`);
+  return { ns, pid: await ensureServer(prefix, `dhcp6-${k}`, ns) };
 }
 
 /** Break an ISP inside its namespace; the router's link stays up. Replaces an earlier break of that ISP. */

@@ -246,6 +246,33 @@ export function labConfig(uplinks: number = DEFAULT_UPLINKS, opts: LabConfigOpti
   };
 }
 
+/** The ISPs' DHCPv6 lease timers (seconds): short, so a delegation lost when an ISP's DHCPv6
+ *  server stops (labDhcp6) expires within seconds in a test. Renewals are cheap. */
+export const LAB_DHCP6_TIMERS = { renew: 3, rebind: 5, preferred: 6, valid: 12 } as const;
+
+/** Kea (kea-dhcp6) configuration of ISP k: on its customer link, no addresses, one prefix
+ *  delegation pool that is exactly the /56 the ISP routes to the router (so the static route and
+ *  the BCP 38 filter match what is delegated). */
+export function keaConfig(isp: Pick<IspPlan, 'ispIf' | 'gateway6' | 'accessNet6' | 'delegated6'>, controlSocket: string): string {
+  const [pfx, len] = isp.delegated6.split('/');
+  return JSON.stringify({
+    Dhcp6: {
+      // the ISP side of the link may come up after kea starts: keep retrying the socket
+      'interfaces-config': { interfaces: [`${isp.ispIf}/${isp.gateway6}`], 'service-sockets-require-all': false, 'service-sockets-retry-wait-time': 1000, 'service-sockets-max-retries': 10 },
+      'server-id': { type: 'LL', persist: false },
+      // leases in memory only: a restarted server delegates the prefix afresh (one prefix per pool)
+      'lease-database': { type: 'memfile', persist: false },
+      'control-socket': { 'socket-type': 'unix', 'socket-name': controlSocket },
+      'renew-timer': LAB_DHCP6_TIMERS.renew,
+      'rebind-timer': LAB_DHCP6_TIMERS.rebind,
+      'preferred-lifetime': LAB_DHCP6_TIMERS.preferred,
+      'valid-lifetime': LAB_DHCP6_TIMERS.valid,
+      subnet6: [{ id: 1, subnet: isp.accessNet6, interface: isp.ispIf, 'pd-pools': [{ prefix: pfx, 'prefix-len': Number(len), 'delegated-len': Number(len) }] }],
+      loggers: [{ name: 'kea-dhcp6', output_options: [{ output: 'stdout' }], severity: 'WARN' }],
+    },
+  }, null, 2) + '\n';
+}
+
 export type BreakMode = { kind: 'drop' } | { kind: 'blackhole' } | { kind: 'loss'; percent: number };
 
 /** Parse "drop" | "blackhole" | "loss:N" (N 1-100). */

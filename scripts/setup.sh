@@ -11,6 +11,8 @@ command -v ip >/dev/null || need+=(iproute2)
 command -v conntrack >/dev/null || need+=(conntrack)
 command -v iperf3 >/dev/null || need+=(iperf3)
 command -v radvd >/dev/null || need+=(radvd)   # router advertisements for IPv6 LANs (the agent runs it)
+command -v dhcpcd >/dev/null || need+=(dhcpcd-base)   # DHCPv6 prefix delegation (ipv6.prefix "auto"; the agent runs it)
+command -v kea-dhcp6 >/dev/null || need+=(kea-dhcp6-server)   # the lab ISPs' DHCPv6-PD servers
 command -v ping >/dev/null || need+=(iputils-ping)
 command -v iptables >/dev/null || need+=(iptables)
 [ -x /usr/bin/chromium ] || need+=(chromium)
@@ -36,7 +38,7 @@ if [ "${#need[@]}" -gt 0 ]; then
   fi
   echo "linkward setup: installing ${need[*]}" >&2
   apt-get update -qq
-  # Packages with daemons (prometheus, exim4) must not start system-wide services: the tests run
+  # Packages with daemons (prometheus, exim4, kea) must not start system-wide services: the tests run
   # their own instances. Without a policy-rc.d, put one in place for this install only.
   own_policy=0
   if [ ! -e /usr/sbin/policy-rc.d ]; then

@@ -47,7 +47,14 @@ export function planUplinks6(config: Config, facts: Facts, uplinks: UplinkPlan[]
       v6.net = net6Text({ address: parseIPv6(global.address)!, prefix: global.prefix });
     }
     if (gw) v6.gateway = gw;
-    if (u.ipv6.prefix) v6.prefix = net6Text(parseCidr6(u.ipv6.prefix)!);
+    if (u.ipv6.prefix === 'auto') {
+      const d = f?.delegated6?.find((x) => !x.lost) ?? f?.delegated6?.[0];
+      const c = d ? parseCidr6(d.prefix) : null;
+      if (c && c.prefix >= 32 && c.prefix <= 64) {
+        v6.prefix = net6Text(c);
+        if (d!.lost) v6.prefixLost = true;
+      }
+    } else if (u.ipv6.prefix) v6.prefix = net6Text(parseCidr6(u.ipv6.prefix)!);
     v6.reason = blocker6(p, gw, facts, u.name, effectiveHealth(u).targets.some((t) => parseIPv6(t) !== null));
     p.v6 = v6;
     if (v6.reason === null) cands.push(p);
@@ -84,6 +91,11 @@ export interface Lan6Plan {
 /** The IPv6 of every LAN with an `ipv6` block. Warnings for prefixes that do not fit. */
 export function planLans6(config: Config, uplinks: readonly UplinkPlan[], warnings: string[]): Lan6Plan[] {
   const out: Lan6Plan[] = [];
+  for (const u of config.uplinks) {
+    const p = uplinks.find((x) => x.name === u.name);
+    if (u.ipv6?.prefix === 'auto' && p?.v6 && !p.v6.prefix) warnings.push(`uplink ${u.name}: no prefix delegated yet (DHCPv6-PD on ${u.interface})`);
+    if (p?.v6?.prefixLost) warnings.push(`uplink ${u.name}: the delegated prefix ${p.v6.prefix} was lost (DHCPv6-PD); advertised deprecated`);
+  }
   for (const l of config.lan) {
     if (!l.ipv6) continue;
     const own = l.ipv6.address ? net6Text({ ...parseCidr6(l.ipv6.address)!, address: networkOf6(parseCidr6(l.ipv6.address)!) }) : undefined;
@@ -91,6 +103,7 @@ export function planLans6(config: Config, uplinks: readonly UplinkPlan[], warnin
     const perUplink: Lan6Plan['perUplink'] = [];
     for (const u of [...uplinks].sort((a, b) => a.id - b.id)) {
       if (!u.v6?.prefix) continue;
+      if (l.ipv6.mode === 'nptv6' && u.v6.prefixLost) continue; // not a translation target any more: masquerade
       const subnet = subnetOf(u.v6.prefix, l.ipv6.subnet, len);
       if (subnet === null) {
         warnings.push(`lan ${l.name}: subnet ${l.ipv6.subnet} (a /${len}) does not fit in the prefix ${u.v6.prefix} of uplink ${u.name}`);
@@ -122,11 +135,11 @@ export function planLanAddresses(config: Config, lans: readonly Lan6Plan[]): { a
       scopes.add(p.uplink.v6!.prefix!);
     }
     if (l.ra && l.perUplink.length) {
-      ra.push({ dev: l.ifname, prefixes: l.perUplink.map((p) => ({ prefix: p.subnet, deprecated: !p.uplink.v6!.active, uplink: p.uplink.name })) });
+      ra.push({ dev: l.ifname, prefixes: l.perUplink.map((p) => ({ prefix: p.subnet, deprecated: !p.uplink.v6!.active || p.uplink.v6!.prefixLost === true, uplink: p.uplink.name })) });
     }
   }
   // all configured uplink prefixes are scopes: a LAN address left in one by an earlier config is ours
-  for (const u of config.uplinks) if (u.ipv6?.prefix) scopes.add(net6Text(parseCidr6(u.ipv6.prefix)!));
+  for (const u of config.uplinks) if (u.ipv6?.prefix && u.ipv6.prefix !== 'auto') scopes.add(net6Text(parseCidr6(u.ipv6.prefix)!));
   return { addresses, scopes: [...scopes].sort(), ra };
 }
 
@@ -154,7 +167,7 @@ export function planRoutes6(uplinks: readonly UplinkPlan[], lans: readonly Lan6P
   for (const u of six) if (u.v6!.address) rules.push({ family: 6, priority: RULE_PRIO_FROM_BASE + u.id, table: u.table, from: u.v6!.address });
   for (const u of six) rules.push({ family: 6, priority: RULE_PRIO_FWMARK_BASE + u.id, table: u.table, fwmark: { value: u.mark, mask: MARK_MASK } });
   const native = new Set(lans.filter((l) => l.mode === 'native').flatMap((l) => l.perUplink.map((p) => p.uplink.name)));
-  for (const u of six) if (u.v6!.prefix && u.v6!.gateway && native.has(u.name)) rules.push({ family: 6, priority: RULE_PRIO_FROM_PREFIX_BASE + u.id, table: u.table, from: u.v6!.prefix });
+  for (const u of six) if (u.v6!.prefix && !u.v6!.prefixLost && u.v6!.gateway && native.has(u.name)) rules.push({ family: 6, priority: RULE_PRIO_FROM_PREFIX_BASE + u.id, table: u.table, from: u.v6!.prefix });
   rules.push({ family: 6, priority: RULE_PRIO_FALLBACK, table: TABLE_FALLBACK });
   rules.sort((a, b) => a.priority - b.priority);
   return { routes, rules };

@@ -30,6 +30,10 @@ export interface IfaceFacts {
   addresses6?: IfaceAddr6[];
   /** IPv6 default gateway on this interface in the main table (router advertisements), often link-local. */
   gateway6?: string;
+  /** Prefixes delegated to this interface by DHCPv6-PD (uplinks with `ipv6.prefix: "auto"`; the
+   *  agent's dhcpcd), canonical, the first one used. `lost`: the delegation ended (expired, not
+   *  renewed) within the last hours — still advertised on native LANs, deprecated, so hosts move off it. */
+  delegated6?: { prefix: string; lost?: boolean }[];
 }
 
 /** What the agent observed on the machine; everything the compiler cannot know from the config. */
@@ -120,8 +124,11 @@ export interface UplinkPlan6 {
   net?: string;
   /** The IPv6 next hop (configured, or the main table's default route on the interface). */
   gateway?: string;
-  /** The prefix the ISP routes to this uplink (canonical text), from the config. */
+  /** The prefix the ISP routes to this uplink (canonical text): from the config, or delegated
+   *  by DHCPv6-PD (`prefix: "auto"`). */
   prefix?: string;
+  /** The delegated prefix was lost (DHCPv6-PD): advertised deprecated, not translated to. */
+  prefixLost?: true;
   /** Takes new IPv6 connections (the weighted pick of NPTv6 LANs, the fallback table). */
   active: boolean;
   reason: UplinkReason | null;

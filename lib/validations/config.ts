@@ -164,10 +164,11 @@ export const uplink6Schema = z
     /** "auto": the main table's IPv6 default route on the interface (router advertisements). A
      *  link-local gateway (fe80::1) is fine: it is used with the interface. */
     gateway: z.union([z.literal('auto'), ipv6Schema.refine((s) => !isMulticast6(s) && !isSpecial6(s), 'must be a unicast router address (link-local like fe80::1 is fine)')]).default('auto'),
-    /** The prefix the ISP routes (delegates) to this uplink, e.g. 2001:db8:100::/56. Needed for
-     *  native LANs (their /64 comes from it) and for NPTv6 (the translation target); without it
-     *  an NPTv6 LAN is masqueraded to the uplink's own IPv6 address on this uplink. */
-    prefix: prefix6Schema.optional(),
+    /** The prefix the ISP routes (delegates) to this uplink, e.g. 2001:db8:100::/56, or "auto":
+     *  requested from the ISP by DHCPv6 prefix delegation (Debian's dhcpcd, supervised by the
+     *  agent). Needed for native LANs (their /64 comes from it) and for NPTv6 (the translation
+     *  target); without it an NPTv6 LAN is masqueraded to the uplink's own IPv6 address. */
+    prefix: z.union([z.literal('auto'), prefix6Schema]).optional(),
   })
   .strict();
 

@@ -9,7 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { setupLab, type LabEnv } from '../helpers/lab';
-import { labBreak, labExec, labRestore, labWaitAddrs6, tcpWhoAmI, tcpWhoAmIMany } from '../../lab/lab';
+import { labBreak, labDhcp6, labExec, labRestore, labWaitAddrs6, tcpWhoAmI, tcpWhoAmIMany } from '../../lab/lab';
 import { labConfig, SERVER_ADDR, SERVER_ADDR6, type Addr6 } from '../../lab/plan';
 import { saveConfig } from '../../lib/store/revisions';
 import { disconnect } from '../../lib/db/prisma';
@@ -207,4 +207,41 @@ test('native: isp1 breaks → its prefix is deprecated on the LAN host within se
   await waitUntil('isp1 up again in both families', bothUp, 30000, 200);
   const addrs = await labWaitAddrs6(L.prefix, (a) => globalIn(a, ISP1_NET6) !== undefined, { timeoutMs: 10000, intervalMs: 100 });
   assert.ok(addrs, 'the isp1 prefix is preferred again after the restore');
+});
+
+test('native with prefix "auto": the prefixes come by DHCPv6-PD (dhcpcd ↔ the ISPs\' kea); a lost delegation is deprecated, a new one used', async () => {
+  assert.equal(L.lab.servers.dhcp6.length, 2, 'each ISP runs a DHCPv6 server');
+  await apply('native', (d) => { for (const u of d.uplinks) u.ipv6 = { prefix: 'auto' }; });
+  const t0 = Date.now();
+  // the LAN host forgets the addresses of the static phase: what it gets now comes from RAs of delegated prefixes
+  await labExec(L.prefix, 'lan', ['ip', '-6', 'addr', 'flush', 'dev', 'eth0', 'scope', 'global']);
+  await waitUntil('the agent learned both delegations from dhcpcd', () => ['wan1', 'wan2'].every((i) => logs.some((m) => m.startsWith(`prefix delegation on ${i}: 2001:db8:${i === 'wan1' ? 1 : 2}00::/56`))), 20000, 100, () => logs.slice(-20).join('\n'));
+  // dhcpcd holds each lease in the router's namespace: its unreachable route for the delegated prefix
+  const rejects = (await withNetns(realRunner, L.lab.namespaces.router).run(['ip', '-6', 'route', 'show', 'type', 'unreachable'])).stdout;
+  for (const p of ['2001:db8:100::/56', '2001:db8:200::/56']) assert.match(rejects, new RegExp(`^unreachable ${p.replace(/[.:/]/g, '\\$&')} dev lo`, 'm'), rejects);
+  const addrs = await labWaitAddrs6(L.prefix, (a) => globalIn(a, ISP1_NET6) !== undefined && globalIn(a, ISP2_NET6) !== undefined, { timeoutMs: 20000, intervalMs: 200 });
+  assert.ok(addrs, 'addresses from both delegated prefixes');
+  const status = rows().map((r) => [r.name, r.ipv6 ? (JSON.parse(r.ipv6) as { prefix: string | null }).prefix : null]);
+  assert.deepEqual(Object.fromEntries(status), { isp1: '2001:db8:100::/56', isp2: '2001:db8:200::/56' }, 'the delegated prefixes, as the dashboard shows them');
+  console.log(`# DHCPv6-PD: both prefixes delegated and advertised ${Date.now() - t0} ms after the config change`);
+  for (const net of [ISP1_NET6, ISP2_NET6]) {
+    const src: string = globalIn(addrs, net)!.address;
+    assert.equal((await tcpWhoAmI(L.prefix, 'lan', SERVER_ADDR6, 80, { sourceAddress: src, timeoutMs: 2000 }))?.ip, src, `from ${src}`);
+  }
+
+  // isp1's DHCPv6 server goes away: the delegation is not renewed and expires (12 s lab leases)
+  const t1 = Date.now();
+  await labDhcp6(L.prefix, 'isp1', false);
+  try {
+    const dep = await labWaitAddrs6(L.prefix, (a) => globalIn(a, ISP1_NET6, false)?.deprecated === true, { timeoutMs: 30000, intervalMs: 200 });
+    assert.ok(dep, 'the address from the lost delegation is deprecated on the LAN host');
+    console.log(`# DHCPv6-PD: isp1's server stopped → its prefix deprecated on the LAN host after ${Date.now() - t1} ms (lease valid ${12} s)`);
+    assert.ok(globalIn(dep, ISP2_NET6), 'isp2 stays preferred');
+    const seen = await tcpWhoAmIMany(L.prefix, 'lan', SERVER_ADDR6, 80, 10, { timeoutMs: 2000 });
+    assert.ok(seen.every((s) => s !== null && in6(ISP2_NET6, s.ip)), 'new connections use the live prefix');
+  } finally {
+    await labDhcp6(L.prefix, 'isp1', true);
+  }
+  const back = await labWaitAddrs6(L.prefix, (a) => globalIn(a, ISP1_NET6) !== undefined, { timeoutMs: 30000, intervalMs: 200 });
+  assert.ok(back, 'delegated again → preferred again');
 });

@@ -185,6 +185,8 @@ const uplinkFactArb = fc.record({
       global: fc.option(fc.record({ inPrefix: fc.boolean(), address: addr.global6(), offset: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), deprecated: mostly(false) }), { nil: undefined }),
       gateway6: fc.constantFrom('fe80::1', '2001:db8:ffff::1', undefined),
       health6: fc.constantFrom<HealthState | undefined>('up', 'up', 'unknown', 'down', undefined),
+      /** what DHCPv6-PD delegated (for prefix "auto"): none yet, one, a renumbering (one lost) */
+      delegated: fc.array(fc.record({ prefix: fc.tuple(addr.global6(), edgeInt(40, 64)).map(([a, p]) => `${formatIPv6(parse6(a) & maskOf6(p))}/${p}`), lost: mostly(false) }), { maxLength: 2 }),
     }),
     { nil: undefined },
   ),
@@ -192,7 +194,10 @@ const uplinkFactArb = fc.record({
 const uplink6Arb = fc.record(
   {
     gateway: fc.oneof(fc.constant('auto'), fc.constant('fe80::1'), addr.global6()),
-    prefix: fc.tuple(addr.global6(), edgeInt(32, 64)).map(([a, p]) => `${formatIPv6(parse6(a) & maskOf6(p))}/${p}`),
+    prefix: fc.oneof(
+      { weight: 4, arbitrary: fc.tuple(addr.global6(), edgeInt(32, 64)).map(([a, p]) => `${formatIPv6(parse6(a) & maskOf6(p))}/${p}`) },
+      { weight: 1, arbitrary: fc.constant('auto') },
+    ),
   },
   { requiredKeys: [] },
 );
@@ -501,7 +506,9 @@ export function build(raw: Raw): Scenario {
     const gateway = f.gateway === 'inside' ? addr.inNetwork(f.address, f.gatewayOffset) : f.gateway === 'outside' ? f.gatewayOutside : undefined;
     const fact = iface(u.interface, f.kind === 'no-address' ? [] : [f.address, ...f.more], gateway !== undefined ? { gateway } : {});
     if (f.v6) {
-      const prefix = (u.cfg.ipv6 as { prefix?: string } | undefined)?.prefix;
+      const configured = (u.cfg.ipv6 as { prefix?: string } | undefined)?.prefix;
+      const live = f.v6.delegated.find((d) => !d.lost)?.prefix;
+      const prefix = configured === 'auto' ? live : configured;
       const g = f.v6.global;
       const global = g && (g.inPrefix && prefix
         ? formatIPv6(addr.inNetwork6(parse6(prefix.split('/')[0]), 64, g.offset))
@@ -511,6 +518,7 @@ export function build(raw: Raw): Scenario {
         { address: 'fe80::2', prefix: 64, scope: 'link' as const },
       ];
       if (f.v6.gateway6 !== undefined) fact.gateway6 = f.v6.gateway6;
+      if (configured === 'auto') fact.delegated6 = f.v6.delegated.map((d) => (d.lost ? { prefix: d.prefix, lost: true } : { prefix: d.prefix }));
       if (f.v6.health6 !== undefined) (health6[u.name] = f.v6.health6);
     }
     if (f.kind === 'not-exists') Object.assign(fact, { exists: false, up: false, carrier: false, addresses: [], addresses6: [] });

@@ -174,8 +174,9 @@ test('the Debian package on a booted Debian 13 router: install, first run, reboo
   assert.match(redirect, /^HTTP\/\S+ 308/m);
   assert.match(redirect, /^location: https:\/\/192\.168\.1\.1\/uplinks\?x=1\r?$/im);
   assert.equal(lanCurl('-o', '/dev/null', '-w', '%{http_code}', '--cacert', certFile, '--resolve', 'wrong.example:443:192.168.1.1', 'https://wrong.example/login').stdout, '000', 'a name not in the certificate is refused');
-  // loopback stays plain HTTP for the CLI
-  assert.match(c.exec(['bash', '-c', 'exec 3<>/dev/tcp/127.0.0.1/3000; printf "GET /login HTTP/1.0\\r\\n\\r\\n" >&3; head -1 <&3'], { allowFail: true }).stdout, /HTTP\/1\.[01] (200|307)/);
+  // loopback stays plain HTTP for the CLI (with a Host header: one missing gets 421, as any name
+  // not ours — DNS rebinding protection, proxy.ts)
+  assert.match(c.exec(['bash', '-c', 'exec 3<>/dev/tcp/127.0.0.1/3000; printf "GET /login HTTP/1.0\\r\\nHost: 127.0.0.1:3000\\r\\n\\r\\n" >&3; head -1 <&3'], { allowFail: true }).stdout, /HTTP\/1\.[01] (200|307)/);
   mark(t, 'HTTPS checks done');
 
   // ---- first run: the CLI's proposal, then the dashboard's in Chromium over HTTPS ----

@@ -5,7 +5,7 @@
 // No traffic is sent anywhere. Namespaces: lwt<pid>n<rand>{a,b}, deleted in `finally`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { withNetns, realRunner } from '../../agent/system/runner';
 import { NFT_FAMILY, NFT_TABLE_REF, renderTransaction } from '../../lib/compile/index';
@@ -191,5 +191,31 @@ test('changing portScan.seconds re-declares lw_scan with the new timeout; bans s
     assert.equal(sets.find((s) => s.name === 'lw_scan')?.timeout, 90);
     const banned = sets.find((s) => s.name === 'lw_banned');
     assert.ok(JSON.stringify(banned?.elem ?? []).includes('203.0.113.9'), 'the ban survived the re-declaration');
+  });
+});
+
+test('every golden transaction passes nft -c without /etc/protocols (a minimal Debian has no netbase)', { skip: !isRoot && 'needs root' }, async () => {
+  // Found by the boot test on Debian 13: `meta l4proto ipv6-icmp` needs /etc/protocols to resolve
+  // the name ("Could not resolve protocol name"), so the whole apply failed there. `ip netns exec`
+  // bind-mounts /etc/netns/<ns>/protocols over /etc/protocols: an empty one is a machine without it.
+  const scripts = caseNames().map((name, i) => inTable(renderTransaction(loadCase(name).plan, null), `lwnp${i}`));
+  scripts.push(...fixtureNames().map((name) => renderTransaction(loadFixture(name).plan, null)));
+  await inFreshNetns('np', async (ns) => {
+    const etc = join('/etc/netns', ns);
+    mkdirSync(etc, { recursive: true });
+    try {
+      writeFileSync(join(etc, 'protocols'), '');
+      const check = (input: string) => withNetns(realRunner, ns).run(['nft', '-c', '-f', '-'], { input, allowFail: true, timeoutMs: 60000 });
+      // the control: there, a protocol name from /etc/protocols does not resolve
+      const control = await check('table inet lwnpctl {\n\tchain c {\n\t\tmeta l4proto ipv6-icmp accept\n\t}\n}\n');
+      assert.notEqual(control.exitCode, 0, 'the masked /etc/protocols is in effect');
+      assert.match(control.stderr, /Could not resolve protocol name/);
+      for (const text of scripts) {
+        const r = await check(text);
+        assert.equal(r.exitCode, 0, r.stderr);
+      }
+    } finally {
+      rmSync(etc, { recursive: true, force: true });
+    }
   });
 });

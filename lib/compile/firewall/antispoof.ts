@@ -50,7 +50,7 @@ export function antispoofChain(ctx: FirewallContext): string[] {
     rules.push(`${on} ip saddr @${SET_BOGONS} ct state new ${cnt(counterBuiltin('bogon'))} drop ${comment('builtin', 'bogon')}`);
   }
   if (as.bogons && ctx.sets.some((s) => s.name === SET_BOGONS6)) {
-    rules.push(`${on} ip6 saddr @${SET_BOGONS6} ct state new meta l4proto != ipv6-icmp ${cnt(counterBuiltin('bogon'))} drop ${comment('builtin', 'bogon6')}`);
+    rules.push(`${on} ip6 saddr @${SET_BOGONS6} ct state new meta l4proto != icmpv6 ${cnt(counterBuiltin('bogon'))} drop ${comment('builtin', 'bogon6')}`);
   }
   return rules;
 }

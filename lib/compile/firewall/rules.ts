@@ -59,7 +59,7 @@ function matches(r: Rule, f: Family | null): string[] {
   if (r.destinationList) m.push(`${kw} daddr @${set(r.destinationList)}`);
   if (r.protocol === 'tcp' || r.protocol === 'udp') m.push(r.port !== undefined ? `${r.protocol} dport ${portStr(r.port)}` : `meta l4proto ${r.protocol}`);
   else if (r.protocol === 'icmp') m.push('meta l4proto icmp');
-  else if (r.protocol === 'icmpv6') m.push('meta l4proto ipv6-icmp');
+  else if (r.protocol === 'icmpv6') m.push('meta l4proto icmpv6');
   return m;
 }
 

@@ -186,7 +186,7 @@ test('the Debian package on a booted Debian 13 router: install, first run, reboo
   assert.match(init.stdout, /Nothing stored/);
   const proposed = JSON.parse(c.exec(['linkward', 'init', '--json']).stdout);
   assert.deepEqual(proposed.firewall, { dashboardPort: 443 }, 'the package proposes the HTTPS port for the anti-lockout rule');
-  await browserFirstRun(t, certFile, x509, proposed);
+  await browserFirstRun(t, c, certFile, x509, proposed);
   mark(t, 'admin created and the first-run proposal applied in Chromium over HTTPS');
   const revs = JSON.parse(c.exec(['linkward', 'history', '--json']).stdout) as { id: number; confirmWithin: number | null; confirmedAt: number | null }[];
   assert.equal(revs.length, 1);
@@ -272,7 +272,7 @@ test('the Debian package on a booted Debian 13 router: install, first run, reboo
 /** In Chromium (in the LAN host's namespace) over HTTPS, trusting the certificate through an NSS
  *  database (a real chain check: name, key usage; no error bypass): create the admin account, then
  *  the first-run proposal (/first-run): read the interfaces, review, apply commit-confirmed. */
-async function browserFirstRun(t: { diagnostic: (s: string) => void }, certFile: string, x509: crypto.X509Certificate, proposed: unknown): Promise<void> {
+async function browserFirstRun(t: { diagnostic: (s: string) => void }, c: Container, certFile: string, x509: crypto.X509Certificate, proposed: unknown): Promise<void> {
   const home = path.join(work, 'chrome-home');
   fs.mkdirSync(path.join(home, '.pki', 'nssdb'), { recursive: true });
   sh(['certutil', '-d', `sql:${home}/.pki/nssdb`, '-N', '--empty-password']);
@@ -288,6 +288,10 @@ async function browserFirstRun(t: { diagnostic: (s: string) => void }, certFile:
     const sec = await res!.securityDetails();
     assert.ok(sec, 'the page came over TLS');
     t.diagnostic(`TLS: ${sec.protocol}, certificate ${sec.subjectName} (SHA-256 ${x509.fingerprint256.slice(0, 23)}…)`);
+    // from the LAN the first admin needs the one-time token printed on the router (issue 12)
+    const setupToken = c.exec(['linkward', 'admin', 'setup-token']).stdout.trim();
+    assert.match(setupToken, /^\S{16,}$/, 'linkward admin setup-token prints a token');
+    await p.fill('input[name="token"]', setupToken);
     await p.fill('input[name="username"]', 'admin');
     await p.fill('input[name="password"]', 'correct horse battery');
     await p.fill('input[name="confirm"]', 'correct horse battery');
@@ -314,7 +318,10 @@ async function browserFirstRun(t: { diagnostic: (s: string) => void }, certFile:
     await p.screenshot({ path: path.join(shots, 'boot-first-run-review.png'), fullPage: true });
     await p.getByRole('button', { name: 'Apply this configuration' }).click();
     await p.getByText(/Imported as revision 1/).waitFor({ timeout: 30000 });
-    await p.getByText(/automatically: this browser still reaches the dashboard/).waitFor({ timeout: 60000 });
+    await p.getByText(/automatically: this browser still reaches the dashboard/).waitFor({ timeout: 60000 }).catch(async (e: Error) => {
+      await p.screenshot({ path: path.join(shots, 'boot-first-run-confirm-failed.png'), fullPage: true }).catch(() => undefined);
+      throw new Error(`${e.message}\nstatus: ${c.exec(['linkward', 'status'], { allowFail: true }).stdout}\n${journal(c, 'linkward-agent.service')}\n${journal(c, 'linkward-web.service')}`);
+    });
     // the control: the same browser without that trust refuses the page (so trust is what made it work)
     const bare = path.join(work, 'chrome-bare');
     fs.mkdirSync(bare, { recursive: true });

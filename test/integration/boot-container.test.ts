@@ -316,6 +316,10 @@ async function browserFirstRun(t: { diagnostic: (s: string) => void }, c: Contai
     assert.equal(await p.getByTestId('review-summary').innerText(), 'initial configuration');
     assert.match(await p.getByTestId('review-plan').innerText(), /ip rule add .*fwmark 0x100\/0xff00.*lookup 201|table inet linkward/, 'the review shows the kernel changes');
     await p.screenshot({ path: path.join(shots, 'boot-first-run-review.png'), fullPage: true });
+    // auto-confirm is off by default (issue 12): this browser confirms what it submitted only when asked
+    const auto = p.getByLabel('Confirm automatically if this browser can still reach the dashboard');
+    assert.equal(await auto.isChecked(), false, 'auto-confirm is off by default');
+    await auto.check();
     await p.getByRole('button', { name: 'Apply this configuration' }).click();
     await p.getByText(/Imported as revision 1/).waitFor({ timeout: 30000 });
     await p.getByText(/automatically: this browser still reaches the dashboard/).waitFor({ timeout: 60000 }).catch(async (e: Error) => {

@@ -6,8 +6,14 @@ cd "$(dirname "$0")/.."
 export CHECKPOINT_DISABLE=1 NEXT_TELEMETRY_DISABLED=1 LC_ALL=C
 bash scripts/setup.sh
 
+# Unit + golden tests first, two files at a time (pure, no kernel, no fixed ports: they share
+# nothing); then everything that uses the kernel, the lab or a browser, one file at a time.
+unit=()
+while IFS= read -r f; do unit+=("$f"); done < <(find test/unit test/golden -name '*.test.ts' 2>/dev/null | sort)
+rc=0
+node --import tsx --test --test-concurrency=2 --test-timeout=600000 "${unit[@]}" "$@" || rc=$?
+
 files=()
-while IFS= read -r f; do files+=("$f"); done < <(find test/unit test/golden -name '*.test.ts' 2>/dev/null | sort)
 if [ "$(id -u)" -eq 0 ]; then
   while IFS= read -r f; do files+=("$f"); done < <(find test/integration -name '*.test.ts' 2>/dev/null | sort)
   if [ -d test/e2e ] && [ -n "$(find test/e2e -name '*.test.ts' 2>/dev/null)" ]; then
@@ -16,7 +22,8 @@ if [ "$(id -u)" -eq 0 ]; then
     LINKWARD_STANDALONE=1 npx next build >&2
     while IFS= read -r f; do files+=("$f"); done < <(find test/e2e -name '*.test.ts' | sort)
   fi
+  node --import tsx --test --test-concurrency=1 --test-timeout=600000 "${files[@]}" "$@" || rc=$?
 else
   echo "linkward test: not root: skipping kernel (nft, netns) and browser tests; run with sudo for the full suite" >&2
 fi
-exec node --import tsx --test --test-concurrency=1 --test-timeout=600000 "${files[@]}" "$@"
+exit "$rc"

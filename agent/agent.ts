@@ -5,7 +5,7 @@
 import { EventEmitter } from 'node:events';
 import type { DB } from '../lib/db/sqlite';
 import type { Config } from '../lib/validations/config';
-import { effectiveHealth } from '../lib/validations/config';
+import { effectiveHealth, familyQuorum } from '../lib/validations/config';
 import type { Facts, Plan, HealthState } from '../lib/compile/types';
 import { compile } from '../lib/compile/compile';
 import { MARK_MASK, counterUplinkIn, counterUplinkOut, uplinkIdOfMark } from '../lib/compile/constants';
@@ -416,11 +416,11 @@ export class Agent extends EventEmitter {
         const out = [];
         if (v4.length > 0 || v6.length === 0) {
           out.push({
-            ...base, name: u.name, address: p?.address, health: { ...h, targets: v4.length ? v4 : h.targets, quorum: h.quorum && Math.min(h.quorum, v4.length || h.targets.length) },
+            ...base, name: u.name, address: p?.address, health: { ...h, targets: v4.length ? v4 : h.targets, quorum: familyQuorum(u, v4.length || h.targets.length) },
             ...(this.restoredDown.has(u.name) ? { initialDown: `down before the agent restarted (${this.restoredDown.get(u.name)})` } : {}),
           });
         }
-        if (v6.length > 0 && u.ipv6) out.push({ ...base, name: `${u.name}${FAMILY6_SUFFIX}`, address: p?.v6?.address, health: { ...h, targets: v6, quorum: h.quorum && Math.min(h.quorum, v6.length) } });
+        if (v6.length > 0 && u.ipv6) out.push({ ...base, name: `${u.name}${FAMILY6_SUFFIX}`, address: p?.v6?.address, health: { ...h, targets: v6, quorum: familyQuorum(u, v6.length) } });
         return out;
       }),
     );

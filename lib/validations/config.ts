@@ -550,6 +550,14 @@ export function parseConfig(doc: unknown): ParseResult<Config> {
   return { ok: true, value: assignUplinkIds(r.data) };
 }
 
+/** The quorum for one family's `n` targets of an uplink (each family is probed and decided on its
+ *  own): the configured quorum, at most n; by default ⌈n/2⌉ of THAT family (not of all targets:
+ *  3 IPv4 + 3 IPv6 targets must not need 3 of 3 per family, or one dead target takes it down). */
+export function familyQuorum(u: Uplink, n: number): number {
+  const q = u.health?.quorum;
+  return Math.max(1, q !== undefined ? Math.min(q, n) : Math.ceil(n / 2));
+}
+
 /** Effective health settings for an uplink (defaults filled, quorum = ceil(n/2)). A metered
  *  uplink probes slower by default (METERED_HEALTH: one probe per target every 10 s); its own
  *  intervalMs/timeoutMs, when given, win. Quality thresholds (the degraded state) ride along. */

@@ -9,7 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { setupLab, type LabEnv } from '../helpers/lab';
-import { labBreak, labDhcp6, labExec, labRestore, labWaitAddrs6, tcpWhoAmI, tcpWhoAmIMany } from '../../lab/lab';
+import { labBreak, labDhcp6, labExec, labRestore, labTargetFilter, labTargetUnfilter, labWaitAddrs6, tcpWhoAmI, tcpWhoAmIMany } from '../../lab/lab';
 import { labConfig, SERVER_ADDR, SERVER_ADDR6, type Addr6 } from '../../lab/plan';
 import { saveConfig } from '../../lib/store/revisions';
 import { disconnect } from '../../lib/db/prisma';
@@ -147,6 +147,25 @@ test('NPTv6: isp1 breaks → IPv6 fails over to isp2 like IPv4; restored → bot
   await waitUntil('isp1 up again in both families', bothUp, 30000, 200);
   const back = await tcpWhoAmIMany(L.prefix, 'lan', SERVER_ADDR6, 80, 40, { timeoutMs: 2000 });
   assert.ok(back.some((s) => s !== null && in6(ISP1_NET6, s.ip)), 'isp1 takes IPv6 connections again');
+});
+
+test('one IPv6 and one IPv4 target of three filtered: no transition in either family (quorum is per family: 2 of 3)', async () => {
+  // Found by bench/failover.ts: with 3 IPv4 + 3 IPv6 targets the default quorum was ⌈6/2⌉ = 3,
+  // applied to each family's 3 targets — one dead target took the family down.
+  await waitUntil('both uplinks up in both families', bothUp, 30000, 200);
+  const t0 = Date.now();
+  await labTargetFilter(L.prefix, '2001:db8:ffff::11');
+  await labTargetFilter(L.prefix, '203.0.113.11');
+  try {
+    // > downAfter rounds at the default timing (500 ms × 3), several times over
+    await new Promise((r) => setTimeout(r, 6000));
+  } finally {
+    await labTargetUnfilter(L.prefix, '2001:db8:ffff::11');
+    await labTargetUnfilter(L.prefix, '203.0.113.11');
+  }
+  const moved = L.db.prepare("SELECT message FROM Event WHERE type = 'uplink' AND ts >= ? AND message LIKE '% → %'").pluck().all(t0) as string[];
+  assert.deepEqual(moved, [], 'no uplink transition');
+  assert.ok(bothUp(), JSON.stringify(states()));
 });
 
 test('IPv6 scan ban: a scanner is banned by its /64, a never-ban host inside it is not, uplinks stay up', async () => {

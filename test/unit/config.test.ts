@@ -197,3 +197,15 @@ test('IPv6: special addresses are refused where a host or router is meant', () =
   const ok = parseConfig({ ...base, uplinks: [{ name: 'a', interface: 'wan1', ipv6: { gateway: 'fe80::1' }, health: { targets: ['2001:db8::1'] } }] });
   assert.ok(ok.ok, ok.ok ? '' : ok.errors.join('\n'));
 });
+
+test('health quorum per family: ⌈n/2⌉ of that family by default, a set quorum capped at the family size', async () => {
+  const { familyQuorum } = await import('../../lib/validations/config');
+  const up = (health?: Record<string, unknown>) => ({ name: 'a', interface: 'eth1', gateway: 'auto', weight: 1, priority: 1, enabled: true, drain: false, failback: 'keep', ...(health ? { health } : {}) }) as never;
+  const six = ['192.0.2.1', '192.0.2.2', '192.0.2.3', '2001:db8::1', '2001:db8::2', '2001:db8::3'];
+  assert.equal(familyQuorum(up({ targets: six }), 3), 2, '3 IPv4 + 3 IPv6 targets: 2 of 3 per family, not 3 of 3');
+  assert.equal(familyQuorum(up({ targets: six }), 1), 1);
+  assert.equal(familyQuorum(up({ targets: six, quorum: 3 }), 3), 3);
+  assert.equal(familyQuorum(up({ targets: six, quorum: 5 }), 3), 3, 'capped at the family size');
+  assert.equal(familyQuorum(up({ targets: six, quorum: 1 }), 3), 1);
+  assert.equal(familyQuorum(up(), 4), 2);
+});

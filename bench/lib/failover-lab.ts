@@ -207,25 +207,28 @@ export async function startHold(L: LabEnv, role: string, dst: string, opts: { po
  * attempt started at or after t (until `until`) succeeded via an address in `good`. Returns
  * t - from in ms, or null when the timeline never settled.
  */
-export function settledAfter(samples: ConnSample[], from: number, until: number, good: Set<string>): number | null {
+export type AddrMatch = Set<string> | ((ip: string) => boolean);
+const matches = (good: AddrMatch, ip: string | undefined): boolean => ip !== undefined && (good instanceof Set ? good.has(ip) : good(ip));
+
+export function settledAfter(samples: ConnSample[], from: number, until: number, good: AddrMatch): number | null {
   const win = samples.filter((s) => s.t >= from && s.t <= until).sort((a, b) => a.t - b.t);
   if (win.length === 0) return null;
   let lastBad = -1;
   win.forEach((s, i) => {
-    if (!(s.ip && good.has(s.ip))) lastBad = i;
+    if (!matches(good, s.ip)) lastBad = i;
   });
   if (lastBad === win.length - 1) return null;
   return win[lastBad + 1].t - from;
 }
 
 /** First attempt started at or after `from` that used an address in `want`; ms after from. */
-export function firstVia(samples: ConnSample[], from: number, want: Set<string>): number | null {
-  const s = samples.filter((x) => x.t >= from && x.ip && want.has(x.ip)).sort((a, b) => a.t - b.t)[0];
+export function firstVia(samples: ConnSample[], from: number, want: AddrMatch): number | null {
+  const s = samples.filter((x) => x.t >= from && matches(want, x.ip)).sort((a, b) => a.t - b.t)[0];
   return s ? s.t - from : null;
 }
 
-export async function setupFailoverLab(tag: string, uplinks = 2): Promise<LabEnv> {
-  return setupLab(tag, uplinks);
+export async function setupFailoverLab(tag: string, uplinks = 2, opts: Parameters<typeof setupLab>[2] = {}): Promise<LabEnv> {
+  return setupLab(tag, uplinks, opts);
 }
 
 export const median = (xs: number[]): number => {

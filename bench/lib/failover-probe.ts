@@ -32,7 +32,7 @@ interface Args {
 function parse(argv: string[]): Args {
   const [mode, host, portStr, ...rest] = argv;
   if (!['connect', 'hold', 'serve'].includes(mode ?? '')) throw new Error('mode must be connect, hold or serve');
-  if (!host || !net.isIPv4(host)) throw new Error('address must be IPv4');
+  if (!host || !net.isIP(host)) throw new Error('address must be IPv4 or IPv6');
   const port = Number(portStr);
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error('port must be 1-65535');
   const a: Args = { mode, host, port, every: 100, timeout: 1000, maxSeconds: 900 };
@@ -42,7 +42,7 @@ function parse(argv: string[]): Args {
     if (v === undefined) throw new Error(`${k} needs a value`);
     const n = Number(v);
     if (k === '--source') {
-      if (!net.isIPv4(v)) throw new Error('--source must be IPv4');
+      if (!net.isIP(v)) throw new Error('--source must be an IP address');
       a.source = v;
     } else if (k === '--every' && Number.isInteger(n) && n >= 10 && n <= 60000) a.every = n;
     else if (k === '--timeout' && Number.isInteger(n) && n >= 50 && n <= 60000) a.timeout = n;
@@ -68,8 +68,9 @@ function connectOnce(a: Args): void {
   sock.on('connect', () => sock.write('whoami\n'));
   sock.on('data', (d) => {
     buf += d.toString();
-    const m = /(\d+\.\d+\.\d+\.\d+):\d+/.exec(buf);
-    if (m) finish({ ip: m[1] });
+    // the lab echo server answers "a.b.c.d:port" or "[ipv6]:port"
+    const m = /\[([0-9a-fA-F:.]+)\]:\d+|(\d+\.\d+\.\d+\.\d+):\d+/.exec(buf);
+    if (m) finish({ ip: m[1] ?? m[2] });
   });
   sock.on('end', () => finish({ err: 'empty' }));
   sock.on('error', (e: NodeJS.ErrnoException) => finish({ err: e.code ?? e.message }));

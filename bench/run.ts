@@ -52,7 +52,7 @@ export function failoverSummary(dir = path.join(ROOT, 'bench', 'results')): Reco
   if (!newest) return null;
   try {
     const doc = JSON.parse(fs.readFileSync(path.join(dir, newest), 'utf8')) as { date?: string; results?: Record<string, unknown>[] };
-    const keep = ['profile', 'trials', 'detectMedianMs', 'failoverMedianMs', 'failoverMaxMs', 'failbackMedianMs', 'failbackMaxMs', 'lostAttemptsMedian', 'falseTransitions', 'met'];
+    const keep = ['profile', 'trials', 'detectMedianMs', 'failoverMedianMs', 'failoverMaxMs', 'failbackMedianMs', 'failbackMaxMs', 'failover6MedianMs', 'failback6MedianMs', 'ratio6to4', 'lostAttemptsMedian', 'falseTransitions', 'met'];
     return { file: newest, date: doc.date ?? null, profiles: (doc.results ?? []).map((r) => Object.fromEntries(keep.filter((k) => k in r).map((k) => [k, r[k]]))) };
   } catch (e) {
     return { file: newest, error: (e as Error).message };
@@ -193,8 +193,8 @@ export async function main(argv: string[]): Promise<number> {
   const fo = failoverSummary();
   if (fo && Array.isArray(fo.profiles)) {
     console.log(`\nFailover (from ${fo.file}, bench/failover.ts)`);
-    const rows = (fo.profiles as Record<string, unknown>[]).map((p) => [String(p.profile), p.trials as number, p.failoverMedianMs as number, p.failoverMaxMs as number, p.failbackMedianMs as number, p.failbackMaxMs as number, p.falseTransitions as number, String(p.met)]);
-    console.log(table(['profile', 'trials', 'failover p50 ms', 'max', 'failback p50 ms', 'max', 'false transitions', 'goal met'], rows));
+    const rows = (fo.profiles as Record<string, unknown>[]).map((p) => [String(p.profile), p.trials as number, p.failoverMedianMs as number, p.failoverMaxMs as number, p.failbackMedianMs as number, p.failbackMaxMs as number, (p.failover6MedianMs as number | undefined) ?? '-', (p.ratio6to4 as number | undefined) ?? '-', p.falseTransitions as number, String(p.met)]);
+    console.log(table(['profile', 'trials', 'failover p50 ms', 'max', 'failback p50 ms', 'max', 'IPv6 failover p50 ms', 'IPv6/IPv4', 'false transitions', 'goal met'], rows));
   }
   if (fo) result.failover = fo;
 

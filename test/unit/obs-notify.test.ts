@@ -87,8 +87,11 @@ test('webhook: JSON body with event, uplink, state, time, message and a valid HM
     assert.equal(t.headers.priority, '4');
     assert.match(String(t.headers.title), /isp1 down \(failover\)/);
     assert.match(t.body, /isp1 is down/);
-    const rows = db.prepare('SELECT sentAt, attempts FROM Notification').all() as { sentAt: number | null; attempts: number }[];
-    assert.ok(rows.every((r) => r.sentAt !== null && r.attempts === 1));
+    // the receiver counts a hit when the request arrives; the notifier records it sent after the
+    // answer: wait for that too (a race that failed this test under load)
+    const rowsOf = () => db.prepare('SELECT sentAt, attempts FROM Notification').all() as { sentAt: number | null; attempts: number }[];
+    await waitUntil('both recorded as sent', () => rowsOf().length === 2 && rowsOf().every((r) => r.sentAt !== null), 10000, 20);
+    assert.ok(rowsOf().every((r) => r.attempts === 1), JSON.stringify(rowsOf()));
   } finally {
     await nt.stop();
     db.close();

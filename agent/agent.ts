@@ -547,6 +547,8 @@ export class Agent extends EventEmitter {
     const decidedAt = t.at ?? Date.now();
     this.log(`uplink ${t.uplink}: ${t.from} -> ${t.to} (${t.reason})`);
     this.metrics.inc('uplink_transitions_total', { uplink: t.uplink, to: t.to });
+    // The verdict is visible at once (dashboard, status), before the reconcile that acts on it.
+    this.writeUplinkStatus();
     const before = this.lastPlan;
     // The flows the uplink carried (the last connection snapshot), for the failover message.
     const flows = this.flowSample(t.uplink);

@@ -1,7 +1,7 @@
 // Read side of the drop log and bans (issue 8) for the dashboard and tests, plus the unban request.
 // Aggregation in the spirit of fwlogwatch: top sources, top destination ports, per uplink, per hour.
 import { prisma } from '../db/prisma';
-import { isIPv4 } from '../validations/net';
+import { isIPv4, isIPv6, parseBanAddress } from '../validations/net';
 
 export interface DropSummary {
   since: number;
@@ -57,7 +57,7 @@ export async function dropSummary(sinceMs = 24 * 3600 * 1000, now = Date.now()):
 
 export async function recentDrops(opts: { afterId?: number; limit?: number; src?: string } = {}) {
   return prisma().dropLog.findMany({
-    where: { ...(opts.afterId ? { id: { gt: opts.afterId } } : {}), ...(opts.src && isIPv4(opts.src) ? { src: opts.src } : {}) },
+    where: { ...(opts.afterId ? { id: { gt: opts.afterId } } : {}), ...(opts.src && (isIPv4(opts.src) || isIPv6(opts.src)) ? { src: opts.src } : {}) },
     orderBy: { id: 'desc' },
     take: Math.min(Math.max(opts.limit ?? 100, 1), 1000),
   });
@@ -83,13 +83,15 @@ export async function listBanEvents(limit = 50) {
 }
 
 /** Ask the agent to remove `address` from the ban set (validated here and again by the agent). */
-export async function requestUnban(address: string, actor: string): Promise<{ ok: true; request: number } | { ok: false; error: string }> {
-  if (!isIPv4(address)) return { ok: false, error: 'not an IPv4 address' };
+export async function requestUnban(input: string, actor: string): Promise<{ ok: true; request: number; address: string } | { ok: false; error: string }> {
+  const b = parseBanAddress(input);
+  if ('error' in b) return { ok: false, error: `address: ${b.error}` };
+  const address = b.ban;
   const db = prisma();
   const now = Date.now();
   const r = await db.agentRequest.create({ data: { createdAt: now, type: 'unban', args: JSON.stringify({ address }) } });
   await db.auditLog.create({ data: { ts: now, actor, action: 'ban.unban', detail: `unban ${address} (request ${r.id})` } });
-  return { ok: true, request: r.id };
+  return { ok: true, request: r.id, address };
 }
 
 /** A pre-filled allow rule for one drop record ("one click turns a drop into an allow rule"). The
@@ -97,19 +99,20 @@ export async function requestUnban(address: string, actor: string): Promise<{ ok
 export async function allowRuleFromDrop(id: number): Promise<Record<string, unknown> | null> {
   if (!Number.isInteger(id) || id < 1) return null;
   const d = await prisma().dropLog.findUnique({ where: { id } });
-  if (!d || !isIPv4(d.src)) return null;
-  const proto = d.proto === 'tcp' || d.proto === 'udp' || d.proto === 'icmp' ? d.proto : 'any';
+  if (!d || !(isIPv4(d.src) || isIPv6(d.src))) return null;
+  const host = (a: string) => `${a}/${isIPv4(a) ? 32 : 128}`;
+  const proto = d.proto === 'tcp' || d.proto === 'udp' || d.proto === 'icmp' ? d.proto : d.proto === 'ipv6-icmp' || d.proto === 'icmpv6' ? 'icmpv6' : 'any';
   const rule: Record<string, unknown> = {
-    name: `allow-${proto}${d.dport !== null && proto !== 'icmp' && proto !== 'any' ? `-${d.dport}` : ''}`,
+    name: `allow-${proto}${d.dport !== null && (proto === 'tcp' || proto === 'udp') ? `-${d.dport}` : ''}`,
     enabled: true,
     chain: d.chain === 'forward' ? 'forward' : 'input',
     action: 'accept',
     protocol: proto,
-    source: `${d.src}/32`,
+    source: host(d.src),
     log: false,
     description: `from the drop log: ${d.src} → ${d.dst} ${d.proto}${d.dport !== null ? ` ${d.dport}` : ''}`,
   };
-  if (d.chain === 'forward' && isIPv4(d.dst)) rule.destination = `${d.dst}/32`;
+  if (d.chain === 'forward' && (isIPv4(d.dst) || isIPv6(d.dst))) rule.destination = host(d.dst);
   if (d.dport !== null && (proto === 'tcp' || proto === 'udp')) rule.port = d.dport;
   if (d.uplink) rule.uplink = d.uplink;
   return rule;

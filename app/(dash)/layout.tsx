@@ -5,6 +5,7 @@ import { logout } from '@/lib/web/actions/session';
 import { ActionForm } from '@/components/ActionForm';
 import { ConfirmBanner } from '@/components/ConfirmBanner';
 import { confirmAction } from '@/lib/web/actions/revisions';
+import { LiveProvider } from '@/components/Live';
 
 export const dynamic = 'force-dynamic';
 
@@ -12,6 +13,7 @@ export default async function DashLayout({ children }: { children: React.ReactNo
   const user = await sessionUser();
   const [status, desired] = await Promise.all([getStatus(), desiredState()]);
   return (
+    <LiveProvider initialStatus={status}>
     <div className="min-h-screen md:flex">
       <a href="#main" className="sr-only focus:not-sr-only focus:absolute focus:left-2 focus:top-2 focus:z-50 btn">Skip to content</a>
       <aside className="border-b border-zinc-200 bg-white md:sticky md:top-0 md:h-screen md:w-52 md:shrink-0 md:border-b-0 md:border-r dark:border-zinc-800 dark:bg-zinc-900">
@@ -44,5 +46,6 @@ export default async function DashLayout({ children }: { children: React.ReactNo
         <main id="main" className="mx-auto max-w-6xl space-y-6 p-4 md:p-6">{children}</main>
       </div>
     </div>
+    </LiveProvider>
   );
 }

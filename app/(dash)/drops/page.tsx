@@ -2,7 +2,7 @@ import type { Metadata } from 'next';
 import Link from 'next/link';
 import { dropSummary, recentDrops } from '@/lib/web/data';
 import { fmtCount, fmtTime } from '@/lib/web/format';
-import { AutoRefresh } from '@/components/AutoRefresh';
+import { LiveRefresh } from '@/components/Live';
 
 export const metadata: Metadata = { title: 'Dropped traffic' };
 export const dynamic = 'force-dynamic';
@@ -34,7 +34,7 @@ export default async function DropsPage({ searchParams }: { searchParams: Promis
   const [s, tail] = await Promise.all([dropSummary(hours * 3600_000), recentDrops({ limit: 100, src: sp.src })]);
   return (
     <>
-      <AutoRefresh ms={3000} />
+      <LiveRefresh topics={['drops']} fallbackMs={3000} />
       <header>
         <h1 className="h1">Dropped traffic</h1>
         <p className="mt-1 max-w-3xl text-sm muted">

@@ -178,6 +178,11 @@ test('rules: add, reorder, toggle, live counters without reload', async () => {
   await addRule('allow-dns', 'forward', 'accept', 'udp', '53');
   const order = async () => page.getByTestId('rules-table').locator('tbody tr').evaluateAll((trs) => trs.map((t) => t.getAttribute('data-name')));
   assert.deepEqual(await order(), ['no-telnet', 'allow-dns']);
+  // ↑ on the first rule and ↓ on the last cannot do anything: disabled (and say why).
+  assert.equal(await page.getByRole('button', { name: 'Move no-telnet up' }).isDisabled(), true);
+  assert.equal(await page.getByRole('button', { name: 'Move allow-dns down' }).isDisabled(), true);
+  assert.equal(await page.getByRole('button', { name: 'Move no-telnet down' }).isDisabled(), false);
+  assert.equal(await page.getByRole('button', { name: 'Move no-telnet up' }).getAttribute('title'), 'no-telnet is the first rule');
   const r0 = maxRev();
   await page.getByRole('button', { name: 'Move allow-dns up' }).click();
   await waitFor(async () => JSON.stringify(await order()) === JSON.stringify(['allow-dns', 'no-telnet']), 'reorder');
@@ -211,6 +216,17 @@ test('rules: add, reorder, toggle, live counters without reload', async () => {
   await telnetRow.getByRole('button', { name: 'Disable no-telnet' }).click();
   await waitFor(() => maxRev() === r1 + 1, 'toggle revision');
   await telnetRow.getByRole('button', { name: 'Enable no-telnet' }).waitFor();
+  // The disabled rule's data is dimmed, its buttons are not (effective opacity over all ancestors).
+  const opacity = (sel: string) => telnetRow.locator(sel).first().evaluate((el) => {
+    let o = 1;
+    for (let e: Element | null = el; e; e = e.parentElement) o *= Number(getComputedStyle(e).opacity);
+    return o;
+  });
+  assert.equal(await telnetRow.getAttribute('data-enabled'), '0');
+  assert.ok((await opacity('td:nth-child(3)')) < 0.9, 'data dimmed');
+  for (const sel of ['button[title="Enable no-telnet"]', 'a[aria-label="Edit no-telnet"]', 'summary[aria-label="Delete no-telnet"]', 'button[title="Move no-telnet up"]']) {
+    assert.equal(await opacity(sel), 1, `${sel} looks active`);
+  }
   await shot(page, '08-rules');
 });
 
@@ -287,6 +303,15 @@ test('settings: save, import a bad config (nothing stored), export', async () =>
   assert.match(text, /uplinks\[0\]\.gateway/);
   assert.match(text, /rules\[0\]\.chain/);
   assert.equal(revCount(), before + 1, 'bad import stores nothing');
+  // The pasted text stays, and a dangling reference is reported in the same answer as a type error.
+  assert.equal(await page.getByLabel('…or paste it').inputValue(), bad);
+  const bad2 = JSON.stringify({ version: 1, uplinks: [{ name: 'isp1', interface: 'eth9', gateway: '192.0.2.1', weight: 'x' }], policies: [{ name: 'p1', uplink: 'ghost', source: '192.168.1.0/24' }] });
+  await page.getByLabel('…or paste it').fill(bad2);
+  await page.getByRole('button', { name: 'Validate and import' }).click();
+  await waitFor(async () => /unknown uplink "ghost"/.test((await errs.textContent()) ?? ''), 'reference error with the schema error');
+  assert.match((await errs.textContent()) ?? '', /uplinks\[0\]\.weight/);
+  assert.equal(await page.getByLabel('…or paste it').inputValue(), bad2);
+  assert.equal(revCount(), before + 1);
   await page.getByLabel('…or paste it').fill('{ not json');
   await page.getByRole('button', { name: 'Validate and import' }).click();
   await page.getByText(/not valid JSON/).waitFor();
@@ -388,8 +413,24 @@ test('mobile layout and dark mode render', async () => {
   await p2.goto(`${srv.url}/`);
   await p2.getByRole('heading', { name: 'Overview' }).waitFor();
   await shot(p2, '14-overview-mobile-dark');
+  const noOverflow = async (what: string) => {
+    const [sw, iw] = await p2.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+    assert.ok(sw <= iw, `${what}: scrollWidth ${sw} > innerWidth ${iw}`);
+  };
+  await noOverflow('overview');
+  // The navigation fits: every item inside the viewport.
+  const navBoxes = await p2.getByRole('navigation', { name: 'Main' }).getByRole('link').evaluateAll((as) => as.map((a) => a.getBoundingClientRect().right));
+  assert.ok(navBoxes.length > 5 && navBoxes.every((r) => r <= 390), `nav fits: ${navBoxes.join(',')}`);
   await p2.goto(`${srv.url}/rules`);
+  await noOverflow('rules');
+  // Rules are cards: each row's Edit button is on screen.
+  const edits = await p2.getByTestId('rules-table').getByRole('link', { name: /^Edit / }).evaluateAll((as) => as.map((a) => a.getBoundingClientRect().right));
+  assert.ok(edits.length >= 2 && edits.every((r) => r <= 390), `edit buttons on screen: ${edits.join(',')}`);
   await shot(p2, '15-rules-mobile-dark');
+  for (const path of ['/uplinks', '/history', '/settings', '/drops', '/bans']) {
+    await p2.goto(`${srv.url}${path}`);
+    await noOverflow(path);
+  }
   await c2.close();
 });
 

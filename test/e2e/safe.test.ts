@@ -133,7 +133,11 @@ test('history: compare two revisions (summary, plan diff), restore an old one', 
   await shot(page, 'safe-05-diff');
   await page.goto(`${srv.url}/history`);
   const before = maxRev();
-  await page.getByRole('button', { name: 'Restore revision 1' }).click();
+  // Restore asks first: opening it stores nothing; the confirmation button restores.
+  await page.getByTestId('restore-1').locator('summary').click();
+  await page.getByText('Restore revision r1?').waitFor();
+  assert.equal(maxRev(), before, 'opening Restore stores nothing');
+  await page.getByRole('button', { name: 'Restore r1' }).click();
   await page.waitForURL(/\/history\?restored=\d+/);
   const row = db.prepare('SELECT id, source, author, summary FROM Revision ORDER BY id DESC LIMIT 1').get() as { id: number; source: string; author: string; summary: string };
   assert.equal(row.id, before + 1);

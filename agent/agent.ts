@@ -38,6 +38,7 @@ export const FAMILY6_SUFFIX = '/6';
 let agentCount = 0;
 import { BootState } from './bootstate';
 import { RaDaemon } from './ra';
+import { PacketLog } from './ulogd';
 import os from 'node:os';
 import path from 'node:path';
 import { readMachine } from './system/machine';
@@ -63,8 +64,10 @@ export interface AgentOptions {
   notify?: Omit<NotifierOptions, 'log' | 'metrics' | 'event'>;
   /** Persist each newly applied plan here for the next boot (agent/bootstate.ts); off when unset. */
   bootStateDir?: string;
-  /** Runtime files (radvd.conf): default $LINKWARD_RUN_DIR, else a directory of this process in the temp dir. */
+  /** Runtime files (radvd.conf, ulogd.conf and its socket): default $LINKWARD_RUN_DIR, else a directory of this process in the temp dir. */
   runDir?: string;
+  /** Run ulogd2 for the packet log when it is installed (agent/ulogd.ts; default true; never in --once). */
+  packetLog?: boolean;
 }
 
 export interface ReconcileResult {
@@ -136,6 +139,12 @@ export class Agent extends EventEmitter {
   private readonly bootState: BootState | null;
   /** radvd for the IPv6 LANs (agent/ra.ts); not run by `agent --once` (it needs a daemon). */
   readonly ra: RaDaemon;
+  /** ulogd2 and the packet log (agent/ulogd.ts); not run by `agent --once`. */
+  private _packetLog!: PacketLog;
+  get packetLog(): PacketLog {
+    return this._packetLog;
+  }
+  private runDir: string;
   private onceMode = false;
 
   constructor(opts: AgentOptions) {
@@ -146,6 +155,7 @@ export class Agent extends EventEmitter {
     this.bootState = opts.bootStateDir ? new BootState(opts.bootStateDir) : null;
     const runDir = opts.runDir ?? process.env.LINKWARD_RUN_DIR ?? path.join(os.tmpdir(), `linkward-${process.pid}-${++agentCount}`);
     this.ra = new RaDaemon(this.runner, runDir, (m) => this.log(m));
+    this.runDir = runDir;
     this.log = opts.log ?? ((m) => process.stderr.write(`${new Date().toISOString()} linkward-agent: ${m}\n`));
     this.db = opts.db;
     this.attachDb(opts.db);
@@ -161,6 +171,9 @@ export class Agent extends EventEmitter {
       ? `database available again after ${((Date.now() - o.since) / 1000).toFixed(1)} s; ${o.deferred} record(s) written late, ${o.dropped} dropped`
       : `database unavailable (${o.error}): the kernel keeps its state, probing and failover go on; records are kept and written when it is back`);
     this._visibility = new Visibility(db, this.runner);
+    const prevLog = this._packetLog;
+    this._packetLog = prevLog ? prevLog.reattach(db) : new PacketLog(db, this.runner, this.runDir, (m) => this.log(m), (state, detail) => this.onPacketLogState(state, detail));
+    this._visibility.nflog = this._packetLog.active;
     this._confirm = new ConfirmWatcher(db, (type, action, msg) => {
       this.store.event(type, msg);
       if (action) this.store.audit(action, msg);
@@ -277,6 +290,8 @@ export class Agent extends EventEmitter {
       // the uplink out in this very reconcile (its transition coalesces into one more run).
       this.syncLinkStates(config, interfaces);
       const facts: Facts = { interfaces, health: this.healthStates(config), health6: this.healthStates(config, 6), ipv6: this.ipv6 };
+      if (this.packetLog.active && !this.onceMode) facts.nflog = true;
+      this.packetLog.setConfig(config);
       const overCap = this.meter.overCap(config);
       if (overCap.length) facts.overCap = overCap;
       this.notifier.configure(config.notifications);
@@ -711,6 +726,18 @@ export class Agent extends EventEmitter {
     if (t.kind === 'rolledBack') await this.reconcile(`rollback of revision ${t.revision}`);
   }
 
+  /** The packet log started, stopped or changed its reader: say so, and re-plan when the log
+   *  statements must change (NFLOG group ↔ kernel log). */
+  private onPacketLogState(state: string, detail: string): void {
+    const active = state === 'running' || state === 'restarting';
+    this.store.event('log', `packet log: ${active ? 'NFLOG via ulogd2' : 'kernel drop-record sets (admin rules log to the kernel log)'}: ${detail}`);
+    if (state !== 'restarting') this.log(`packet log ${state}: ${detail}`);
+    if (this.visibility.nflog !== active) {
+      this.visibility.nflog = active;
+      if (this.running) void this.reconcile(`packet log ${state}`);
+    }
+  }
+
   /** Run forever (until stop()). */
   async start(): Promise<void> {
     this.running = true;
@@ -725,6 +752,8 @@ export class Agent extends EventEmitter {
       this.health = new HealthMonitor({ runner: this.runner });
       this.health.on('transition', (t) => void this.onTransition(t).catch((e: unknown) => this.log(`transition handling failed: ${e instanceof Error ? e.message : String(e)}`)));
     }
+    // Before the first apply: the ruleset logs to NFLOG only when ulogd2 reads it.
+    if (this.opts.packetLog !== false) await this.packetLog.start();
     await this.reconcile('start');
     await this.cleanupFlows(null, this.lastPlan).catch(() => undefined);
     // After the first reconcile the channels of the applied configuration are known.
@@ -796,6 +825,7 @@ export class Agent extends EventEmitter {
     this.counterReader.close();
     if (this.busy) await this.busy.catch(() => undefined);
     await this.ra.stop();
+    await this.packetLog.stop();
     await this.notifier.stop();
   }
 

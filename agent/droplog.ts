@@ -18,11 +18,13 @@ import type { DB } from '../lib/db/sqlite';
 import type { Runner } from './system/runner';
 import { listSetJson, deleteSetElement } from './system/nft';
 import { isDbFault } from './store';
+import { pruneLog, LOG_KEEP_ROWS } from './ulogd';
 import type { Config } from '../lib/validations/config';
 import { isIPv4, isIPv6, parseBanAddress } from '../lib/validations/net';
 import { SET_BANNED, SET_BANNED6, SET_DROP_FORWARD, SET_DROP_FORWARD6, SET_DROP_INPUT, SET_DROP_INPUT6, SET_SCAN_PORTS, SET_SCAN_PORTS6, DROP_SET_TIMEOUT_S, counterBuiltin } from '../lib/compile/constants';
 
-export const DROP_LOG_KEEP = 10000;
+/** Rows kept in the log table (the same cap as the packet log's, agent/ulogd.ts). */
+export const DROP_LOG_KEEP = LOG_KEEP_ROWS;
 /** Even when no counter moved, the sets are read at least this often (safety net). */
 export const FULL_READ_MS = 30000;
 
@@ -162,11 +164,13 @@ export class Visibility {
   private banCount = 0;
   /** nft set reads done (for tests and the footprint bench). */
   reads = 0;
+  /** ulogd2 reads NFLOG (agent/ulogd.ts): the built-in drops arrive per packet from there, so the
+   *  drop-record sets are not turned into rows (they would count the same drops twice). */
+  nflog = false;
 
   constructor(private readonly db: DB, private readonly runner: Runner) {
     this.st = {
       drop: db.prepare('INSERT INTO DropLog (ts, chain, inIf, outIf, uplink, src, dst, proto, sport, dport, count) VALUES (?, ?, ?, NULL, ?, ?, ?, ?, NULL, ?, ?)'),
-      pruneDrops: db.prepare('DELETE FROM DropLog WHERE id <= (SELECT id FROM DropLog ORDER BY id DESC LIMIT 1 OFFSET ?)'),
       banUpsert: db.prepare(`INSERT INTO Ban (address, expiresAt, timeoutS, firstSeen, updatedAt, ports, uplink) VALUES (?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT(address) DO UPDATE SET expiresAt = excluded.expiresAt, timeoutS = excluded.timeoutS, updatedAt = excluded.updatedAt`),
       banAll: db.prepare('SELECT address FROM Ban').pluck(),
@@ -195,6 +199,10 @@ export class Visibility {
     if (due.input && due.forward && due.bans) {
       this.lastFullRead = now;
       this.lastPlan = gate?.plan;
+    }
+    if (this.nflog) {
+      due.input = false;
+      due.forward = false;
     }
     const ifaceUplink = new Map((config?.uplinks ?? []).map((u) => [u.interface, u.name]));
     const rows: DropRow[] = [];
@@ -252,7 +260,7 @@ export class Visibility {
         this.db.transaction(() => {
           rows.sort((a, b) => a.ts - b.ts);
           for (const r of rows) this.st.drop.run(r.ts, r.chain, r.inIf, r.uplink, r.src, r.dst, r.proto, r.dport, r.count);
-          if (rows.length) this.st.pruneDrops.run(DROP_LOG_KEEP - 1);
+          if (rows.length) pruneLog(this.db);
           if (!bans) return;
           const keep = new Set(bans.map((b) => b.address));
           for (const b of bans) {

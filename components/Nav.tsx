@@ -11,7 +11,7 @@ export const NAV_ITEMS = [
   { href: '/port-forwards', label: 'Port forwards' },
   { href: '/policies', label: 'Policies' },
   { href: '/connections', label: 'Connections' },
-  { href: '/drops', label: 'Dropped traffic' },
+  { href: '/drops', label: 'Log' },
   { href: '/bans', label: 'Bans' },
   { href: '/explain', label: 'Packet tracer' },
   { href: '/history', label: 'History' },

@@ -1,5 +1,6 @@
-// Read side of the drop log and bans (issue 8) for the dashboard and tests, plus the unban request.
-// Aggregation in the spirit of fwlogwatch: top sources, top destination ports, per uplink, per hour.
+// Read side of the log (issue 8: drops; issue 15: packets of logged admin rules too) and bans for
+// the dashboard and tests, plus the unban request. Aggregation in the spirit of fwlogwatch: top
+// sources, top destination ports, top rules, per uplink, per hour.
 import { prisma } from '../db/prisma';
 import { isIPv4, isIPv6, parseBanAddress } from '../validations/net';
 
@@ -11,10 +12,15 @@ export interface DropSummary {
   topPorts: { proto: string; dport: number | null; count: number }[];
   perUplink: { uplink: string; count: number }[];
   perChain: { chain: string; count: number }[];
+  /** Admin rule name, or "drop:<chain>" for the built-in drops. */
+  topRules: { rule: string; count: number }[];
   perHour: { hour: number; count: number }[];
 }
 
-type Row = { src: string; proto: string; dport: number | null; uplink: string | null; chain: string; ts: number; count: number };
+type Row = { src: string; proto: string; dport: number | null; uplink: string | null; chain: string; ts: number; count: number; rule?: string | null };
+
+/** How a row is named in "top rules": its admin rule, or the built-in drop of its chain. */
+export const ruleLabel = (r: { rule?: string | null; chain: string }): string => r.rule ?? `drop:${r.chain}`;
 
 /** Pure aggregation (exported for tests). */
 export function summarize(rows: Row[], since: number, top = 10): DropSummary {
@@ -24,6 +30,7 @@ export function summarize(rows: Row[], since: number, top = 10): DropSummary {
   const up = new Map<string, number>();
   const chain = new Map<string, number>();
   const hour = new Map<number, number>();
+  const rule = new Map<string, number>();
   let total = 0;
   for (const r of rows) {
     total += r.count;
@@ -31,6 +38,7 @@ export function summarize(rows: Row[], since: number, top = 10): DropSummary {
     add(port, `${r.proto}|${r.dport ?? ''}`, r.count);
     add(up, r.uplink ?? '(lan/other)', r.count);
     add(chain, r.chain, r.count);
+    add(rule, ruleLabel(r), r.count);
     add(hour, Math.floor(r.ts / 3600000) * 3600000, r.count);
   }
   const sorted = <K>(m: Map<K, number>) => [...m.entries()].sort((a, b) => b[1] - a[1] || (String(a[0]) < String(b[0]) ? -1 : 1));
@@ -45,22 +53,56 @@ export function summarize(rows: Row[], since: number, top = 10): DropSummary {
     }),
     perUplink: sorted(up).map(([uplink, count]) => ({ uplink, count })),
     perChain: sorted(chain).map(([c, count]) => ({ chain: c, count })),
+    topRules: sorted(rule).slice(0, top).map(([r, count]) => ({ rule: r, count })),
     perHour: [...hour.entries()].sort((a, b) => a[0] - b[0]).map(([h, count]) => ({ hour: h, count })),
   };
 }
 
 export async function dropSummary(sinceMs = 24 * 3600 * 1000, now = Date.now()): Promise<DropSummary> {
   const since = now - sinceMs;
-  const rows = await prisma().dropLog.findMany({ where: { ts: { gte: since } }, select: { src: true, proto: true, dport: true, uplink: true, chain: true, ts: true, count: true } });
+  const rows = await prisma().dropLog.findMany({ where: { ts: { gte: since } }, select: { src: true, proto: true, dport: true, uplink: true, chain: true, ts: true, count: true, rule: true } });
   return summarize(rows, since);
 }
 
-export async function recentDrops(opts: { afterId?: number; limit?: number; src?: string } = {}) {
+/** The filter "rule": an admin rule name, or drop:input / drop:forward for the built-in drops. */
+function ruleWhere(rule: string | undefined) {
+  if (!rule) return {};
+  const d = /^drop:(input|forward)$/.exec(rule);
+  if (d) return { rule: null, chain: d[1] };
+  return /^[a-z][a-z0-9-]{0,23}$/.test(rule) ? { rule } : {};
+}
+
+export async function recentDrops(opts: { afterId?: number; limit?: number; src?: string; rule?: string } = {}) {
   return prisma().dropLog.findMany({
-    where: { ...(opts.afterId ? { id: { gt: opts.afterId } } : {}), ...(opts.src && (isIPv4(opts.src) || isIPv6(opts.src)) ? { src: opts.src } : {}) },
+    where: { ...(opts.afterId ? { id: { gt: opts.afterId } } : {}), ...(opts.src && (isIPv4(opts.src) || isIPv6(opts.src)) ? { src: opts.src } : {}), ...ruleWhere(opts.rule) },
     orderBy: { id: 'desc' },
     take: Math.min(Math.max(opts.limit ?? 100, 1), 1000),
   });
+}
+
+export interface LogBackend {
+  /** 'nflog': ulogd2 reads NFLOG (every logged packet, rule hits and drops); 'sets': the kernel
+   *  drop-record sets (drops only, counted per poll; logged rules go to the kernel log). */
+  backend: 'nflog' | 'sets';
+  /** The agent's last word on it (event "log"), e.g. why ulogd2 is not running. */
+  detail: string | null;
+  at: number | null;
+}
+
+/** Which path feeds the log, from the facts of the agent's last apply. */
+export async function logBackend(): Promise<LogBackend> {
+  const db = prisma();
+  const [st, ev] = await Promise.all([
+    db.agentState.findUnique({ where: { id: 1 }, select: { facts: true } }),
+    db.event.findFirst({ where: { type: 'log' }, orderBy: { id: 'desc' }, select: { message: true, ts: true } }),
+  ]);
+  let nflog = false;
+  try {
+    nflog = (JSON.parse(st?.facts ?? '{}') as { nflog?: unknown }).nflog === true;
+  } catch {
+    /* no facts yet */
+  }
+  return { backend: nflog ? 'nflog' : 'sets', detail: ev?.message ?? null, at: ev?.ts ?? null };
 }
 
 export async function listBans(now = Date.now()) {

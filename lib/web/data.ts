@@ -68,6 +68,7 @@ export const listAudit = guarded(auditStore.listAudit);
 export const auditFacets = guarded(auditStore.auditFacets);
 export const dropSummary = guarded(drops.dropSummary);
 export const recentDrops = guarded(drops.recentDrops);
+export const logBackend = guarded(drops.logBackend);
 export const listBans = guarded(drops.listBans);
 export const listBanEvents = guarded(drops.listBanEvents);
 export const allowRuleFromDrop = guarded(drops.allowRuleFromDrop);

@@ -39,7 +39,7 @@ before(async () => {
   doc.firewall = { ...doc.firewall, portScan: { enabled: true, ports: 5, seconds: 10, banSeconds: 5 } };
   const r = await saveConfig(doc, { author: 'test', source: 'cli' });
   assert.ok(r.ok, JSON.stringify(r));
-  agent = L.agent({ dropMs: 500 });
+  agent = L.agent({ dropMs: 500, packetLog: false }); // the fallback path: kernel drop-record sets (NFLOG: packetlog-lab.test.ts)
   await agent.start();
   assert.equal(L.db.prepare('SELECT appliedRevision FROM AgentState WHERE id = 1').pluck().get(), r.ok ? r.revision : -1);
 });

@@ -7,6 +7,7 @@ export const NAV_ITEMS = [
   { href: '/uplinks', label: 'Uplinks' },
   { href: '/lan', label: 'LAN' },
   { href: '/rules', label: 'Firewall rules' },
+  { href: '/address-lists', label: 'Address lists' },
   { href: '/services', label: 'Services' },
   { href: '/port-forwards', label: 'Port forwards' },
   { href: '/policies', label: 'Policies' },

@@ -16,7 +16,10 @@ export default async function DashLayout({ children }: { children: React.ReactNo
     <LiveProvider initialStatus={status}>
     <div className="min-h-screen md:flex">
       <a href="#main" className="sr-only focus:not-sr-only focus:absolute focus:left-2 focus:top-2 focus:z-50 btn">Skip to content</a>
-      <aside className="border-b border-zinc-200 bg-white md:sticky md:top-0 md:h-screen md:overflow-y-auto md:w-52 md:shrink-0 md:border-b-0 md:border-r dark:border-zinc-800 dark:bg-zinc-900">
+      {/* The aside stretches to the page's full height (its background and border reach the
+          bottom of a long page); its content sticks to the top of the viewport while scrolling. */}
+      <aside className="border-b border-zinc-200 bg-white md:w-52 md:shrink-0 md:border-b-0 md:border-r dark:border-zinc-800 dark:bg-zinc-900" data-testid="sidebar">
+        <div className="md:sticky md:top-0 md:max-h-screen md:overflow-y-auto">
         <div className="flex items-center gap-2 px-4 py-3">
           <img src="/icon.svg" alt="" width={24} height={24} />
           <span className="font-semibold tracking-tight">linkward</span>
@@ -27,6 +30,7 @@ export default async function DashLayout({ children }: { children: React.ReactNo
           <ActionForm action={logout} className="mt-2">
             <button type="submit" className="btn btn-sm">Sign out</button>
           </ActionForm>
+        </div>
         </div>
       </aside>
       <div className="min-w-0 flex-1">

@@ -73,18 +73,18 @@ test('uplink form: bad gateway shows a field error and stores nothing; then save
   const before = revCount();
   await page.getByLabel('Name').fill('wan1');
   await page.getByLabel('Interface').fill('eth1');
-  await page.getByLabel('Gateway').fill('10.0.0.300');
+  await page.getByLabel('Gateway', { exact: true }).fill('10.0.0.300');
   await page.getByLabel('Weight').fill('3');
   await page.getByLabel('Probe targets').fill('192.0.2.1, 198.51.100.1');
   await page.getByRole('button', { name: 'Add uplink' }).click();
   const err = page.locator('#f-gateway-err');
   await err.waitFor();
   assert.match((await err.textContent()) ?? '', /IPv4/);
-  assert.equal(await page.getByLabel('Gateway').getAttribute('aria-invalid'), 'true');
+  assert.equal(await page.getByLabel('Gateway', { exact: true }).getAttribute('aria-invalid'), 'true');
   assert.equal(await page.getByLabel('Name').inputValue(), 'wan1', 'typed values survive the failed submit');
   assert.equal(revCount(), before, 'invalid form stores nothing');
   await shot(page, '02-uplink-field-error');
-  await page.getByLabel('Gateway').fill('10.0.0.1');
+  await page.getByLabel('Gateway', { exact: true }).fill('10.0.0.1');
   await page.getByRole('button', { name: 'Add uplink' }).click();
   await page.getByText(/Saved as revision \d+/).waitFor();
   assert.equal(revCount(), before + 1);
@@ -117,8 +117,15 @@ test('LAN, service, port forward, policy pages', async () => {
   await page.getByLabel('Name').fill('lan');
   await page.getByLabel('Interface').fill('eth0');
   await page.getByLabel('Router address').fill('192.168.7.1/24');
+  // IPv6 in the same form: nptv6 without its prefix is refused at the field, then saved.
+  await page.getByLabel('IPv6 mode').selectOption('nptv6');
+  await page.getByRole('button', { name: 'Add LAN network' }).click();
+  await page.locator('#f-ipv6-address-err').getByText(/nptv6 needs the LAN prefix/).waitFor();
+  await page.getByLabel('Router IPv6 address').fill('fd00:7::1/64');
   await page.getByRole('button', { name: 'Add LAN network' }).click();
   await page.getByText(/Saved as revision/).waitFor();
+  const lanDoc = JSON.parse(db.prepare('SELECT config FROM Revision ORDER BY id DESC LIMIT 1').pluck().get() as string);
+  assert.deepEqual(lanDoc.lan[0].ipv6, { mode: 'nptv6', address: 'fd00:7::1/64', subnet: 0, ra: true });
   await shot(page, '04-lan');
 
   await page.goto(`${srv.url}/services?add=1`);
@@ -142,6 +149,20 @@ test('LAN, service, port forward, policy pages', async () => {
   await page.getByLabel('LAN port').fill('80');
   await page.getByRole('button', { name: 'Add port forward' }).click();
   await page.getByText(/Saved as revision/).waitFor();
+  // The IPv6 pinhole: the same form with an IPv6 host; a LAN port is refused (no translation).
+  await page.goto(`${srv.url}/port-forwards?add=1`);
+  await page.getByLabel('Name').fill('web6');
+  await page.getByLabel('Protocol').selectOption('tcp');
+  await page.getByLabel('External port or range').fill('443');
+  await page.getByLabel('LAN host').fill('2001:db8:100::10');
+  await page.getByLabel('LAN port').fill('8443');
+  await page.getByRole('button', { name: 'Add port forward' }).click();
+  await page.locator('#f-toPort-err').getByText(/pinhole/).waitFor();
+  await page.getByLabel('LAN port').fill('');
+  await page.getByRole('button', { name: 'Add port forward' }).click();
+  await page.getByText(/Saved as revision/).waitFor();
+  const pfDoc = JSON.parse(db.prepare('SELECT config FROM Revision ORDER BY id DESC LIMIT 1').pluck().get() as string);
+  assert.equal(pfDoc.portForwards.find((p: { name: string }) => p.name === 'web6').to, '2001:db8:100::10');
   await shot(page, '06-port-forwards');
 
   await page.goto(`${srv.url}/policies?add=1`);

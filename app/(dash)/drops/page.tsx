@@ -65,12 +65,13 @@ export default async function DropsPage({ searchParams }: { searchParams: Promis
       <section className="space-y-2" aria-labelledby="tail-h">
         <h2 id="tail-h" className="h2">Latest{rule ? ` of ${rule}` : ''}{sp.src ? ` from ${sp.src}` : ''} (live){(rule || sp.src) && <Link href="/drops" className="ml-2 text-sm font-normal underline">show all</Link>}</h2>
         {tail.length === 0 ? <p className="card text-sm muted" data-testid="empty-state">Nothing logged{rule || sp.src ? ' for this filter' : ''}.</p> : (
-          <div className="card overflow-x-auto p-0">
-            <table className="table" data-testid="drops-table">
-              <thead><tr><th scope="col">Time</th><th scope="col">Rule</th><th scope="col">Uplink / in</th><th scope="col">Source</th><th scope="col">Destination</th><th scope="col">Proto</th><th scope="col">Packets</th><th scope="col" aria-label="Actions" /></tr></thead>
-              <tbody>
+          <div className="card p-0 md:overflow-x-auto">
+            {/* On narrow screens every record is a card (flex), nothing scrolls sideways. */}
+            <table className="table max-md:block" data-testid="drops-table">
+              <thead className="max-md:hidden"><tr><th scope="col">Time</th><th scope="col">Rule</th><th scope="col">Uplink / in</th><th scope="col">Source</th><th scope="col">Destination</th><th scope="col">Proto</th><th scope="col">Packets</th><th scope="col" aria-label="Actions" /></tr></thead>
+              <tbody className="max-md:block">
                 {tail.map((d) => (
-                  <tr key={d.id} data-src={d.src} data-rule={ruleName(d)} data-via={d.via}>
+                  <tr key={d.id} data-src={d.src} data-rule={ruleName(d)} data-via={d.via} className="max-md:flex max-md:flex-wrap max-md:items-center max-md:gap-x-3 max-md:gap-y-1 max-md:border-b max-md:border-zinc-200 max-md:p-3 dark:max-md:border-zinc-800 [&>td]:max-md:border-0 [&>td]:max-md:p-0">
                     <td className="whitespace-nowrap text-xs" title={d.via === 'nflog' ? 'time of the packet' : 'last hit seen at this poll'}>{fmtTime(d.ts)}</td>
                     <td className="whitespace-nowrap text-xs">
                       <Link href={`/drops?rule=${ruleName(d)}`} className="underline">{d.rule ?? `drop (${d.chain})`}</Link>

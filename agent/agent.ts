@@ -39,6 +39,7 @@ let agentCount = 0;
 import { BootState } from './bootstate';
 import { RaDaemon } from './ra';
 import { PrefixDelegation } from './pd';
+import { PacketLog } from './ulogd';
 import os from 'node:os';
 import path from 'node:path';
 import { readMachine } from './system/machine';
@@ -64,8 +65,10 @@ export interface AgentOptions {
   notify?: Omit<NotifierOptions, 'log' | 'metrics' | 'event'>;
   /** Persist each newly applied plan here for the next boot (agent/bootstate.ts); off when unset. */
   bootStateDir?: string;
-  /** Runtime files (radvd.conf): default $LINKWARD_RUN_DIR, else a directory of this process in the temp dir. */
+  /** Runtime files (radvd.conf, ulogd.conf and its socket): default $LINKWARD_RUN_DIR, else a directory of this process in the temp dir. */
   runDir?: string;
+  /** Run ulogd2 for the packet log when it is installed (agent/ulogd.ts; default true; never in --once). */
+  packetLog?: boolean;
 }
 
 export interface ReconcileResult {
@@ -139,6 +142,12 @@ export class Agent extends EventEmitter {
   readonly ra: RaDaemon;
   /** DHCPv6-PD clients for uplinks with ipv6.prefix "auto" (agent/pd.ts); not run by --once. */
   readonly pd: PrefixDelegation;
+  /** ulogd2 and the packet log (agent/ulogd.ts); not run by `agent --once`. */
+  private _packetLog!: PacketLog;
+  get packetLog(): PacketLog {
+    return this._packetLog;
+  }
+  private runDir: string;
   private onceMode = false;
 
   constructor(opts: AgentOptions) {
@@ -152,6 +161,7 @@ export class Agent extends EventEmitter {
     this.pd = new PrefixDelegation(this.runner, runDir, (m) => this.log(m), (ifname, prefixes) => {
       if (this.running) void this.reconcile(`prefix delegation: ${ifname} ${prefixes.join(', ') || 'none'}`);
     });
+    this.runDir = runDir;
     this.log = opts.log ?? ((m) => process.stderr.write(`${new Date().toISOString()} linkward-agent: ${m}\n`));
     this.db = opts.db;
     this.attachDb(opts.db);
@@ -167,6 +177,9 @@ export class Agent extends EventEmitter {
       ? `database available again after ${((Date.now() - o.since) / 1000).toFixed(1)} s; ${o.deferred} record(s) written late, ${o.dropped} dropped`
       : `database unavailable (${o.error}): the kernel keeps its state, probing and failover go on; records are kept and written when it is back`);
     this._visibility = new Visibility(db, this.runner);
+    const prevLog = this._packetLog;
+    this._packetLog = prevLog ? prevLog.reattach(db) : new PacketLog(db, this.runner, this.runDir, (m) => this.log(m), (state, detail) => this.onPacketLogState(state, detail));
+    this._visibility.nflog = this._packetLog.active;
     this._confirm = new ConfirmWatcher(db, (type, action, msg) => {
       this.store.event(type, msg);
       if (action) this.store.audit(action, msg);
@@ -289,6 +302,8 @@ export class Agent extends EventEmitter {
         if (d && interfaces[u.interface]) interfaces[u.interface].delegated6 = d;
       }
       const facts: Facts = { interfaces, health: this.healthStates(config), health6: this.healthStates(config, 6), ipv6: this.ipv6 };
+      if (this.packetLog.active && !this.onceMode) facts.nflog = true;
+      this.packetLog.setConfig(config);
       const overCap = this.meter.overCap(config);
       if (overCap.length) facts.overCap = overCap;
       this.notifier.configure(config.notifications);
@@ -559,6 +574,8 @@ export class Agent extends EventEmitter {
     const decidedAt = t.at ?? Date.now();
     this.log(`uplink ${t.uplink}: ${t.from} -> ${t.to} (${t.reason})`);
     this.metrics.inc('uplink_transitions_total', { uplink: t.uplink, to: t.to });
+    // The verdict is visible at once (dashboard, status), before the reconcile that acts on it.
+    this.writeUplinkStatus();
     const before = this.lastPlan;
     // The flows the uplink carried (the last connection snapshot), for the failover message.
     const flows = this.flowSample(t.uplink);
@@ -721,6 +738,18 @@ export class Agent extends EventEmitter {
     if (t.kind === 'rolledBack') await this.reconcile(`rollback of revision ${t.revision}`);
   }
 
+  /** The packet log started, stopped or changed its reader: say so, and re-plan when the log
+   *  statements must change (NFLOG group ↔ kernel log). */
+  private onPacketLogState(state: string, detail: string): void {
+    const active = state === 'running' || state === 'restarting';
+    this.store.event('log', `packet log: ${active ? 'NFLOG via ulogd2' : 'kernel drop-record sets (admin rules log to the kernel log)'}: ${detail}`);
+    if (state !== 'restarting') this.log(`packet log ${state}: ${detail}`);
+    if (this.visibility.nflog !== active) {
+      this.visibility.nflog = active;
+      if (this.running) void this.reconcile(`packet log ${state}`);
+    }
+  }
+
   /** Run forever (until stop()). */
   async start(): Promise<void> {
     this.running = true;
@@ -735,6 +764,8 @@ export class Agent extends EventEmitter {
       this.health = new HealthMonitor({ runner: this.runner });
       this.health.on('transition', (t) => void this.onTransition(t).catch((e: unknown) => this.log(`transition handling failed: ${e instanceof Error ? e.message : String(e)}`)));
     }
+    // Before the first apply: the ruleset logs to NFLOG only when ulogd2 reads it.
+    if (this.opts.packetLog !== false) await this.packetLog.start();
     await this.reconcile('start');
     await this.cleanupFlows(null, this.lastPlan).catch(() => undefined);
     // After the first reconcile the channels of the applied configuration are known.
@@ -807,6 +838,7 @@ export class Agent extends EventEmitter {
     if (this.busy) await this.busy.catch(() => undefined);
     await this.ra.stop();
     await this.pd.stop();
+    await this.packetLog.stop();
     await this.notifier.stop();
   }
 

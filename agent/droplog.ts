@@ -1,6 +1,7 @@
 // Drop log and port-scan bans (issue 8), agent side.
-//  - Drops: the compiler records every dropped IPv4 packet in the dynamic sets lw_drop_input /
-//    lw_drop_forward (key iifname . saddr . daddr . l4proto . dport, with a per-element counter).
+//  - Drops: the compiler records every dropped packet in the dynamic sets lw_drop_input /
+//    lw_drop_forward and their IPv6 twins lw_drop_input6 / lw_drop_forward6 (key iifname . saddr .
+//    daddr . l4proto . dport, with a per-element counter).
 //    The agent reads them every few seconds with `nft -j list set`, turns counter increases into
 //    DropLog rows (count = packets since the last poll) and keeps the newest 10 000 rows.
 //    Sets are read only when they can have changed (CollectGate): every element update is
@@ -9,18 +10,21 @@
 //    So when the agent's latest counter read shows those counters unchanged, the plan is the same,
 //    no ban is due to expire and the last full read is < FULL_READ_MS old, nothing is read.
 //    Why not NFLOG or the kernel log: see docs/safety.md.
-//  - Bans: elements of lw_banned (with remaining time) are mirrored into the Ban table; an
-//    AgentRequest {type:'unban', args:{address}} deletes one element.
+//  - Bans: elements of lw_banned and lw_banned6 (IPv6: per /64, listed as "<net>/64") with their
+//    remaining time are mirrored into the Ban table; an AgentRequest {type:'unban', args:{address}}
+//    deletes one element (an IPv4 address or an IPv6 /64, parseBanAddress).
 import { z } from 'zod';
 import type { DB } from '../lib/db/sqlite';
 import type { Runner } from './system/runner';
 import { listSetJson, deleteSetElement } from './system/nft';
 import { isDbFault } from './store';
+import { pruneLog, LOG_KEEP_ROWS } from './ulogd';
 import type { Config } from '../lib/validations/config';
-import { isIPv4 } from '../lib/validations/net';
-import { SET_BANNED, SET_DROP_FORWARD, SET_DROP_INPUT, SET_SCAN_PORTS, DROP_SET_TIMEOUT_S, counterBuiltin } from '../lib/compile/constants';
+import { isIPv4, isIPv6, parseBanAddress } from '../lib/validations/net';
+import { SET_BANNED, SET_BANNED6, SET_DROP_FORWARD, SET_DROP_FORWARD6, SET_DROP_INPUT, SET_DROP_INPUT6, SET_SCAN_PORTS, SET_SCAN_PORTS6, DROP_SET_TIMEOUT_S, counterBuiltin } from '../lib/compile/constants';
 
-export const DROP_LOG_KEEP = 10000;
+/** Rows kept in the log table (the same cap as the packet log's, agent/ulogd.ts). */
+export const DROP_LOG_KEEP = LOG_KEEP_ROWS;
 /** Even when no counter moved, the sets are read at least this often (safety net). */
 export const FULL_READ_MS = 30000;
 
@@ -149,6 +153,8 @@ export interface BanRow {
 
 export class Visibility {
   private readonly tracker = new DropTracker();
+  /** IPv6 drop sets: their own tracker (a tracker forgets elements of its chain that left the set). */
+  private readonly tracker6 = new DropTracker();
   private readonly st;
   /** Gate counter values at the last read of each set; plan identity and time of the last full read. */
   private readonly readAt = new Map<'input' | 'forward' | 'bans', number | undefined>();
@@ -158,11 +164,13 @@ export class Visibility {
   private banCount = 0;
   /** nft set reads done (for tests and the footprint bench). */
   reads = 0;
+  /** ulogd2 reads NFLOG (agent/ulogd.ts): the built-in drops arrive per packet from there, so the
+   *  drop-record sets are not turned into rows (they would count the same drops twice). */
+  nflog = false;
 
   constructor(private readonly db: DB, private readonly runner: Runner) {
     this.st = {
       drop: db.prepare('INSERT INTO DropLog (ts, chain, inIf, outIf, uplink, src, dst, proto, sport, dport, count) VALUES (?, ?, ?, NULL, ?, ?, ?, ?, NULL, ?, ?)'),
-      pruneDrops: db.prepare('DELETE FROM DropLog WHERE id <= (SELECT id FROM DropLog ORDER BY id DESC LIMIT 1 OFFSET ?)'),
       banUpsert: db.prepare(`INSERT INTO Ban (address, expiresAt, timeoutS, firstSeen, updatedAt, ports, uplink) VALUES (?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT(address) DO UPDATE SET expiresAt = excluded.expiresAt, timeoutS = excluded.timeoutS, updatedAt = excluded.updatedAt`),
       banAll: db.prepare('SELECT address FROM Ban').pluck(),
@@ -180,25 +188,39 @@ export class Visibility {
 
   /** Read the drop sets and the ban set (with a gate: only those that can have changed); store
    *  new drop records and the current bans. */
-  async collect(config: Config | null, now = Date.now(), gate?: CollectGate): Promise<{ drops: number; bans: number; read: number }> {
+  collect(config: Config | null, now = Date.now(), gate?: CollectGate): Promise<{ drops: number; bans: number; read: number }> {
+    const p = this.collectNow(config, now, gate);
+    this.collecting = p.catch(() => undefined);
+    return p;
+  }
+
+  private async collectNow(config: Config | null, now: number, gate?: CollectGate): Promise<{ drops: number; bans: number; read: number }> {
     const due = this.due(gate, now);
     if (due.input && due.forward && due.bans) {
       this.lastFullRead = now;
       this.lastPlan = gate?.plan;
     }
+    if (this.nflog) {
+      due.input = false;
+      due.forward = false;
+    }
     const ifaceUplink = new Map((config?.uplinks ?? []).map((u) => [u.interface, u.name]));
     const rows: DropRow[] = [];
     let read = 0;
-    for (const [chain, set] of [['input', SET_DROP_INPUT], ['forward', SET_DROP_FORWARD]] as const) {
+    // IPv4 and IPv6 sets of a chain: one gate counter (the chain's counted default drop follows both).
+    for (const [chain, set, tracker] of [['input', SET_DROP_INPUT, this.tracker], ['forward', SET_DROP_FORWARD, this.tracker], ['input', SET_DROP_INPUT6, this.tracker6], ['forward', SET_DROP_FORWARD6, this.tracker6]] as const) {
       if (!due[chain]) continue;
       this.readAt.set(chain, gate?.counters.get(GATE_COUNTER[chain]));
       read++;
       const text = await listSetJson(this.runner, set);
       if (text === null) continue;
       const s = parseSetJson(text);
-      rows.push(...this.tracker.update(chain, s.elements, now, ifaceUplink, s.timeoutS ?? DROP_SET_TIMEOUT_S));
+      rows.push(...tracker.update(chain, s.elements, now, ifaceUplink, s.timeoutS ?? DROP_SET_TIMEOUT_S));
     }
-    if (due.input && due.forward) this.tracker.prime();
+    if (due.input && due.forward) {
+      this.tracker.prime();
+      this.tracker6.prime();
+    }
     let bans: BanRow[] | null = null;
     if (due.bans) {
       this.readAt.set('bans', gate?.counters.get(GATE_COUNTER.bans));
@@ -207,6 +229,16 @@ export class Visibility {
       bans = bansText === null ? [] : parseSetJson(bansText).elements
         .filter((e) => typeof e.key === 'string' && isIPv4(e.key))
         .map((e) => ({ address: e.key as string, expiresAt: now + (e.expiresS ?? 0) * 1000, timeoutS: e.timeoutS }));
+      // IPv6: one element per banned /64 (its network address); listed as "<net>/64".
+      read++;
+      const bans6Text = await listSetJson(this.runner, SET_BANNED6);
+      if (bans6Text !== null) {
+        for (const e of parseSetJson(bans6Text).elements) {
+          if (typeof e.key !== 'string' || !isIPv6(e.key)) continue;
+          const b = parseBanAddress(e.key);
+          if ('ban' in b) bans.push({ address: b.ban, expiresAt: now + (e.expiresS ?? 0) * 1000, timeoutS: e.timeoutS });
+        }
+      }
       // Re-read just after the first ban runs out (the element leaves the kernel set by itself).
       this.nextBanExpiry = bans.reduce((m, b) => Math.min(m, b.expiresAt + 500), Infinity);
       this.banCount = bans.length;
@@ -228,7 +260,7 @@ export class Visibility {
         this.db.transaction(() => {
           rows.sort((a, b) => a.ts - b.ts);
           for (const r of rows) this.st.drop.run(r.ts, r.chain, r.inIf, r.uplink, r.src, r.dst, r.proto, r.dport, r.count);
-          if (rows.length) this.st.pruneDrops.run(DROP_LOG_KEEP - 1);
+          if (rows.length) pruneLog(this.db);
           if (!bans) return;
           const keep = new Set(bans.map((b) => b.address));
           for (const b of bans) {
@@ -253,12 +285,17 @@ export class Visibility {
   /** Per source: the distinct closed ports in lw_scan_ports (first 64, sorted) and the uplinks. */
   private async scanPorts(ifaceUplink: Map<string, string>): Promise<Map<string, { ports: number[]; uplinks: string[] }>> {
     const out = new Map<string, { ports: number[]; uplinks: string[] }>();
-    const text = await listSetJson(this.runner, SET_SCAN_PORTS).catch(() => null);
-    if (text === null) return out;
-    for (const e of parseSetJson(text).elements) {
+    const elements: SetElement[] = [];
+    for (const set of [SET_SCAN_PORTS, SET_SCAN_PORTS6]) {
+      const text = await listSetJson(this.runner, set).catch(() => null);
+      if (text !== null) elements.push(...parseSetJson(text).elements);
+    }
+    for (const e of elements) {
       if (!Array.isArray(e.key) || e.key.length !== 3) continue;
-      const [src, ifname, port] = e.key;
-      if (typeof src !== 'string' || typeof port !== 'number') continue;
+      const [key, ifname, port] = e.key;
+      if (typeof key !== 'string' || typeof port !== 'number') continue;
+      // IPv6 scan tracking is per /64 too: the ban's name
+      const src = isIPv4(key) ? key : (() => { const b = parseBanAddress(key); return 'ban' in b ? b.ban : key; })();
       const o = out.get(src) ?? { ports: [], uplinks: [] };
       if (!o.ports.includes(port)) o.ports.push(port);
       const up = ifaceUplink.get(String(ifname)) ?? String(ifname);
@@ -269,14 +306,22 @@ export class Visibility {
     return out;
   }
 
-  /** Remove one address from lw_banned. The address is validated before it reaches nft. */
+  /** Remove one IPv4 address from lw_banned or one /64 from lw_banned6. Validated (strict
+   *  grammar, canonical text) before it reaches nft. Waits for a set read in progress (which
+   *  could otherwise write the ban back) and makes the next collect re-read the ban sets. */
   async unban(address: unknown): Promise<string> {
-    if (typeof address !== 'string' || !isIPv4(address)) throw new Error('address must be an IPv4 address');
-    const was = await deleteSetElement(this.runner, SET_BANNED, address);
-    this.st.banDelete.run(address);
-    if (!was) return `${address} was not banned`;
-    return `unbanned ${address}`;
+    const b = parseBanAddress(address);
+    if ('error' in b) throw new Error(`address ${b.error}`);
+    await this.collecting;
+    const was = await deleteSetElement(this.runner, b.family === 6 ? SET_BANNED6 : SET_BANNED, b.element);
+    this.st.banDelete.run(b.ban);
+    this.readAt.set('bans', undefined);
+    if (!was) return `${b.ban} was not banned`;
+    return `unbanned ${b.ban}`;
   }
+
+  /** The collect() in progress, if any (unban waits for it). */
+  private collecting: Promise<unknown> = Promise.resolve();
 
   requestHandlers(): Record<string, (args: Record<string, unknown>) => Promise<string>> {
     return { unban: (args) => this.unban(args.address) };

@@ -3,7 +3,8 @@ import { fmtBits } from '@/lib/web/format';
 
 export function Sparkline({ values, width = 120, height = 24, label }: { values: number[]; width?: number; height?: number; label: string }) {
   if (values.length < 2) {
-    return <span className="text-xs muted" aria-label={`${label}: no history yet`}>no history</span>;
+    const why = 'History appears once the agent has stored two samples of this counter (one every 10 s while it runs; kept 24 h)';
+    return <span className="text-xs muted" title={why} aria-label={`${label}: ${why}`}>{values.length === 1 ? 'collecting…' : 'no history yet'}</span>;
   }
   const max = Math.max(...values, 1);
   const step = width / (values.length - 1);
@@ -24,7 +25,7 @@ export interface Series {
 }
 
 /** Bits/s over a time window: one line per series, time axis from `from` to `to`. */
-export function TrafficChart({ series, from, to, height = 90, title }: { series: Series[]; from: number; to: number; height?: number; title: string }) {
+export function TrafficChart({ series, from, to, height = 90, title, empty = 'no traffic samples in the last hour' }: { series: Series[]; from: number; to: number; height?: number; title: string; empty?: string }) {
   const width = 320;
   const pad = { l: 4, r: 4, t: 14, b: 4 };
   const all = series.flatMap((s) => s.points.map((p) => p.rate * 8));
@@ -36,7 +37,7 @@ export function TrafficChart({ series, from, to, height = 90, title }: { series:
   const desc = series.map((s) => `${s.label} ${fmtBits(last(s))}`).join(', ');
   return (
     <figure className="w-full">
-      <svg viewBox={`0 0 ${width} ${height}`} className="h-auto w-full" role="img" aria-label={`${title}: ${hasData ? desc : 'no samples yet'}`}>
+      <svg viewBox={`0 0 ${width} ${height}`} className="h-auto w-full" role="img" aria-label={`${title}: ${hasData ? desc : empty}`} data-testid={hasData ? 'chart' : 'chart-empty'}>
         <title>{title}</title>
         <rect x={0} y={0} width={width} height={height} className="fill-zinc-50 dark:fill-zinc-950" rx={4} />
         <text x={pad.l + 2} y={10} className="fill-zinc-500 text-[8px]">{`peak ${fmtBits(max)}`}</text>
@@ -53,7 +54,7 @@ export function TrafficChart({ series, from, to, height = 90, title }: { series:
             />
           ))
         ) : (
-          <text x={width / 2} y={height / 2 + 4} textAnchor="middle" className="fill-zinc-400 text-[10px]">no traffic samples in the last hour</text>
+          <text x={width / 2} y={height / 2 + 4} textAnchor="middle" className="fill-zinc-400 text-[9px]">{empty.length > 60 ? empty.split(' the agent')[0] : empty}</text>
         )}
       </svg>
       <figcaption className="mt-1 flex gap-3 text-xs muted">

@@ -1,7 +1,8 @@
 'use client';
-// Live rule counters: one poller of /api/counters (every 2 s) shared by all cells via context.
+// Live rule counters: the live feed's counters (changed ones pushed as the agent stores them;
+// /api/counters every 2 s while the feed is unavailable), shared by all cells via context.
 import { createContext, useContext, useMemo } from 'react';
-import { usePoll } from './usePoll';
+import { useLiveCounters, useLiveMode } from './Live';
 import { fmtBytes, fmtCount } from '@/lib/web/format';
 
 type Payload = { t: number; c: Record<string, [number, number, string, string]> };
@@ -10,17 +11,20 @@ type Index = { byRef: Map<string, { p: number; b: number; name: string }>; error
 const Ctx = createContext<Index | null>(null);
 
 export function CountersProvider({ initial, children }: { initial: Payload; children: React.ReactNode }) {
-  const { data, error } = usePoll<Payload>('/api/counters', 2000, initial);
+  const live = useLiveCounters();
+  const mode = useLiveMode();
+  const error = mode === 'signed-out' ? 'signed out: reload to sign in again' : null;
   const value = useMemo<Index>(() => {
     const byRef = new Map<string, { p: number; b: number; name: string }>();
-    for (const [name, [p, b, kind, ref]] of Object.entries(data.c)) byRef.set(`${kind}:${ref}`, { p, b, name });
-    return { byRef, error, t: data.t };
-  }, [data, error]);
+    const entries = live.size > 0 ? [...live.entries()] : Object.entries(initial.c);
+    for (const [name, [p, b, kind, ref]] of entries) byRef.set(`${kind}:${ref}`, { p, b, name });
+    return { byRef, error, t: Date.now() };
+  }, [live, initial, error]);
   return (
     <Ctx.Provider value={value}>
       {children}
       <p className="text-xs muted" aria-live="off" data-testid="counters-updated">
-        Counters {error ? `not updating (${error})` : `live, updated every 2 s`}
+        Counters {error ? `not updating (${error})` : mode === 'live' ? 'live: pushed as the agent reads them (every 2 s)' : 'updated every 2 s (polling)'}
       </p>
     </Ctx.Provider>
   );

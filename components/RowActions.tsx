@@ -24,7 +24,7 @@ export function EnableToggle({ section, name, enabled, baseRevision }: { section
       <ItemRef section={section} name={name} baseRevision={baseRevision} />
       <input type="hidden" name="enabled" value={enabled ? 'false' : 'true'} />
       <SubmitButton
-        className={`btn btn-sm ${enabled ? '' : 'opacity-80'}`}
+        className="btn btn-sm"
         title={enabled ? `Disable ${name}` : `Enable ${name}`}
         label={enabled ? `Enabled: disable ${name}` : `Disabled: enable ${name}`}
       >

@@ -12,7 +12,12 @@ bash scripts/setup.sh
 PREFIX="${LINKWARD_LAB_PREFIX:-lw}"
 PORT="${PORT:-3000}"
 HOST="${HOST:-127.0.0.1}"
-export LINKWARD_DB="${LINKWARD_DB:-$PWD/data/demo.db}"
+# One database for the demo and every `npx linkward …` run from this checkout: the CLI's own
+# default (data/linkward.db, asked from the CLI so the two cannot disagree). A LINKWARD_DB given to
+# the demo is passed on in the hints below.
+DB_DEFAULT="$(env -u LINKWARD_DB node bin/linkward.js db path)"
+export LINKWARD_DB="${LINKWARD_DB:-$DB_DEFAULT}"
+if [ "$LINKWARD_DB" = "$DB_DEFAULT" ]; then CLI_ENV=""; else CLI_ENV="LINKWARD_DB=$LINKWARD_DB "; fi
 mkdir -p "$(dirname "$LINKWARD_DB")" .lab
 
 if [ ! -f .next/BUILD_ID ] || [ -n "$(find app components lib -newer .next/BUILD_ID -type f 2>/dev/null | head -1)" ]; then
@@ -55,8 +60,8 @@ cat <<MSG
   Logs:       .lab/agent.log  .lab/web.log
 
   First run: open the dashboard and create the admin account (allowed from this machine).
-  Try:       npx linkward status
-             sudo npx linkward lab whoami --count 20   (which uplink addresses 20 new LAN connections used)
+  Try:       ${CLI_ENV}npx linkward status
+             sudo ${CLI_ENV}npx linkward lab whoami --count 20   (which uplink addresses 20 new LAN connections used)
              "simulate failure" on an uplink card, then watch failover on the overview.
 
   Ctrl-C stops the agent, the dashboard and removes the lab.

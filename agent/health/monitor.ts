@@ -144,7 +144,7 @@ export class HealthMonitor extends EventEmitter {
     const out: Record<string, UplinkSnapshot> = {};
     for (const [name, e] of this.entries) {
       const v = e.health.view();
-      out[name] = { state: v.state, since: v.since, reason: v.reason, latencyMs: v.latencyMs, lossPct: v.lossPct, lastRound: v.lastRound, quality: v.quality };
+      out[name] = { state: v.state, since: v.since, reason: v.reason, latencyMs: v.latencyMs, lossPct: v.lossPct, measured: v.measured, lastRound: v.lastRound, quality: v.quality };
     }
     return out;
   }

@@ -95,10 +95,14 @@ export interface UplinkView {
   state: HealthStatus;
   since: number;
   reason: string;
-  /** Mean rtt of answered probes in the history (last historyLength() probes per target), null without data. */
+  /** Mean rtt of answered probes in the history (last historyLength() probes per target) sent
+   *  since the uplink became reachable; null while it is not (down, unknown, disabled) or before
+   *  its first probe in that state. A recovered uplink is measured on fresh probes only. */
   latencyMs: number | null;
-  /** Lost share of the last historyLength() probes per target, in %, null without data. */
+  /** Lost share of the same probes, in %, null likewise. */
   lossPct: number | null;
+  /** The span the two measures cover (first to last probe counted, ms) and how many probes. */
+  measured: { spanMs: number; probes: number } | null;
   lastRound: RoundResult | null;
   /** Quality measures over quality.windowMs (only with quality thresholds). */
   quality: { level: QualityLevel; latencyMs: number | null; lossPct: number | null; samples: number } | null;
@@ -197,7 +201,9 @@ export class UplinkHealth {
   private enabled: boolean;
   private link: LinkFacts;
   private lastOk = new Map<string, number>();
-  private history = new Map<string, Sample[]>();
+  private history = new Map<string, TimedSample[]>();
+  /** Probes sent before this are not part of latency/loss (the uplink became reachable then). */
+  private measureSince: number;
   private last: RoundResult | null = null;
   /** Quality: every probe of the window (all targets), the level, the candidate and its run. */
   private qSamples: TimedSample[] = [];
@@ -214,6 +220,7 @@ export class UplinkHealth {
     this.link = { ...(opts.link ?? { carrier: true, hasAddress: true }) };
     this.sinceAt = now;
     this.qSince = now;
+    this.measureSince = now;
     if (!this.enabled) {
       this.status = 'disabled';
       this.why = 'disabled by admin';
@@ -260,6 +267,7 @@ export class UplinkHealth {
     this.why = reason;
     if (to === this.status) return;
     this.status = to;
+    if (to === 'up') this.measureSince = _at - answerWindowMs(this.s); // the evidence of the round that said so
     this.goodRun = 0;
     this.badRun = 0;
     // Quality is judged on the probes of a reachable uplink only: an outage (or a fresh start
@@ -308,7 +316,7 @@ export class UplinkHealth {
     if (ok) this.lastOk.set(o.target, Math.max(o.at, this.lastOk.get(o.target) ?? -Infinity));
     let h = this.history.get(o.target);
     if (!h) this.history.set(o.target, (h = []));
-    h.push(ok ? { ok, rttMs: o.rttMs } : { ok });
+    h.push(ok ? { ok, rttMs: o.rttMs, at: o.at } : { ok, at: o.at });
     const n = historyLength(this.s);
     if (h.length > n) h.splice(0, h.length - n);
     if (this.s.quality) this.qSamples.push(ok ? { ok, rttMs: o.rttMs, at: o.at } : { ok, at: o.at });
@@ -435,8 +443,14 @@ export class UplinkHealth {
     let lost = 0;
     let rttSum = 0;
     let rttN = 0;
-    for (const t of this.s.targets) {
+    let first = Infinity;
+    let lastAt = -Infinity;
+    const reachable = this.status === 'up';
+    for (const t of reachable ? this.s.targets : []) {
       for (const x of this.history.get(t) ?? []) {
+        if (x.at < this.measureSince) continue;
+        first = Math.min(first, x.at);
+        lastAt = Math.max(lastAt, x.at);
         total++;
         if (!x.ok) lost++;
         else if (x.rttMs !== undefined) {
@@ -461,6 +475,7 @@ export class UplinkHealth {
       reason: this.why,
       latencyMs: rttN ? Math.round((rttSum / rttN) * 1000) / 1000 : null,
       lossPct: total ? Math.round((lost / total) * 1000) / 10 : null,
+      measured: total ? { spanMs: lastAt - first, probes: total } : null,
       lastRound: this.last ? { ...this.last } : null,
       quality,
     };

@@ -5,6 +5,7 @@ import { logout } from '@/lib/web/actions/session';
 import { ActionForm } from '@/components/ActionForm';
 import { ConfirmBanner } from '@/components/ConfirmBanner';
 import { confirmAction } from '@/lib/web/actions/revisions';
+import { LiveProvider } from '@/components/Live';
 
 export const dynamic = 'force-dynamic';
 
@@ -12,9 +13,13 @@ export default async function DashLayout({ children }: { children: React.ReactNo
   const user = await sessionUser();
   const [status, desired] = await Promise.all([getStatus(), desiredState()]);
   return (
+    <LiveProvider initialStatus={status}>
     <div className="min-h-screen md:flex">
       <a href="#main" className="sr-only focus:not-sr-only focus:absolute focus:left-2 focus:top-2 focus:z-50 btn">Skip to content</a>
-      <aside className="border-b border-zinc-200 bg-white md:sticky md:top-0 md:h-screen md:w-52 md:shrink-0 md:border-b-0 md:border-r dark:border-zinc-800 dark:bg-zinc-900">
+      {/* The aside stretches to the page's full height (its background and border reach the
+          bottom of a long page); its content sticks to the top of the viewport while scrolling. */}
+      <aside className="border-b border-zinc-200 bg-white md:w-52 md:shrink-0 md:border-b-0 md:border-r dark:border-zinc-800 dark:bg-zinc-900" data-testid="sidebar">
+        <div className="md:sticky md:top-0 md:max-h-screen md:overflow-y-auto">
         <div className="flex items-center gap-2 px-4 py-3">
           <img src="/icon.svg" alt="" width={24} height={24} />
           <span className="font-semibold tracking-tight">linkward</span>
@@ -25,6 +30,7 @@ export default async function DashLayout({ children }: { children: React.ReactNo
           <ActionForm action={logout} className="mt-2">
             <button type="submit" className="btn btn-sm">Sign out</button>
           </ActionForm>
+        </div>
         </div>
       </aside>
       <div className="min-w-0 flex-1">
@@ -44,5 +50,6 @@ export default async function DashLayout({ children }: { children: React.ReactNo
         <main id="main" className="mx-auto max-w-6xl space-y-6 p-4 md:p-6">{children}</main>
       </div>
     </div>
+    </LiveProvider>
   );
 }

@@ -3,7 +3,8 @@ import Link from 'next/link';
 import { getStatus, getUplinksAt, recentEvents, getSamples, uplinkCounterNames, isDemo, pendingLabRequests, pendingRevisions, type UplinkView } from '@/lib/web/data';
 import { rates, fmtAgo, fmtTime } from '@/lib/web/format';
 import { TrafficChart } from '@/components/Charts';
-import { AutoRefresh } from '@/components/AutoRefresh';
+import { LiveRefresh } from '@/components/Live';
+import { UplinkFacts, UplinkStateBadge, LabButtons, type UplinkLiveInitial } from '@/components/UplinkLive';
 import { SubmitButton } from '@/components/SubmitButton';
 import { ActionForm } from '@/components/ActionForm';
 import { uplinkOp } from '@/lib/web/actions/items';
@@ -14,14 +15,6 @@ import type { UplinkOp } from '@/lib/web/actions/schemas';
 export const metadata: Metadata = { title: 'Overview' };
 export const dynamic = 'force-dynamic';
 
-const STATE_STYLE: Record<string, string> = {
-  up: 'bg-emerald-100 text-emerald-900 dark:bg-emerald-900/60 dark:text-emerald-100',
-  down: 'bg-red-100 text-red-900 dark:bg-red-900/60 dark:text-red-100',
-  disabled: 'bg-zinc-200 text-zinc-800 dark:bg-zinc-800 dark:text-zinc-200',
-  draining: 'bg-amber-100 text-amber-900 dark:bg-amber-900/60 dark:text-amber-100',
-  degraded: 'bg-orange-100 text-orange-900 dark:bg-orange-900/60 dark:text-orange-100',
-  unknown: 'bg-zinc-100 text-zinc-700 dark:bg-zinc-800 dark:text-zinc-300',
-};
 
 /** One uplink button: the operation, on the revision the card was rendered from. */
 function OpButton({ u, op, base, title, label, children }: { u: UplinkView; op: UplinkOp; base: number | null; title: string; label: string; children: React.ReactNode }) {
@@ -81,7 +74,11 @@ function UplinkCard({ u, base, totalConns, samples, from, to, demo, agentRunning
 }) {
   const names = uplinkCounterNames(u.id);
   const toRates = (n: string) => rates((samples[n] ?? []).map((s) => ({ ts: s.ts, v: s.bytes })));
-  const share = totalConns > 0 ? Math.round((u.connections / totalConns) * 100) : null;
+  const init: UplinkLiveInitial = {
+    name: u.name, state: u.state, since: u.since, reason: u.reason, address: u.address, gateway: u.observedGateway ?? u.gateway,
+    latencyMs: u.latencyMs, lossPct: u.lossPct, connections: u.connections, ipv6: u.ipv6,
+  };
+  const nSamples = Math.max((samples[names.rx] ?? []).length, (samples[names.tx] ?? []).length);
   return (
     <article className="card space-y-3" aria-labelledby={`up-${u.name}`} data-testid={`uplink-card-${u.name}`}>
       <header className="flex items-start justify-between gap-2">
@@ -89,23 +86,9 @@ function UplinkCard({ u, base, totalConns, samples, from, to, demo, agentRunning
           <h3 id={`up-${u.name}`} className="h2">{u.name}</h3>
           <p className="text-xs muted">{u.interface} · weight {u.weight} · tier {u.priority}</p>
         </div>
-        <span className={`badge ${STATE_STYLE[u.state] ?? STATE_STYLE.unknown}`} data-testid="uplink-state">
-          {u.state}
-        </span>
+        <UplinkStateBadge init={init} />
       </header>
-      <dl className="grid grid-cols-2 gap-x-3 gap-y-1 text-sm">
-        <dt className="muted">Since</dt>
-        <dd>{u.since ? fmtAgo(u.since) : agentRunning ? 'not reported' : '–'}</dd>
-        <dt className="muted">Address</dt>
-        <dd className="font-mono text-xs">{u.address ?? '–'}</dd>
-        <dt className="muted">Gateway</dt>
-        <dd className="font-mono text-xs">{u.observedGateway ?? u.gateway}</dd>
-        <dt className="muted">Latency / loss</dt>
-        <dd>{u.latencyMs != null ? `${u.latencyMs.toFixed(1)} ms` : '–'} / {u.lossPct != null ? `${Math.round(u.lossPct)} %` : '–'}</dd>
-        <dt className="muted">Connections</dt>
-        <dd>{u.connections}{share !== null ? ` (${share} %)` : ''}</dd>
-      </dl>
-      {u.reason && <p className="text-xs muted">{u.reason}</p>}
+      <UplinkFacts init={init} totalInitial={totalConns} agentRunning={agentRunning} />
       {u.quality && (
         <p className="text-xs muted" data-testid="uplink-quality">
           Degraded above {[u.quality.latencyWarnMs !== undefined ? `${u.quality.latencyWarnMs} ms` : null, u.quality.lossWarnPct !== undefined ? `${u.quality.lossWarnPct} % loss` : null].filter(Boolean).join(' or ')}; then {u.quality.onDegraded === 'last-resort' ? 'used only when no other uplink is up' : 'half its weight'}.
@@ -116,6 +99,7 @@ function UplinkCard({ u, base, totalConns, samples, from, to, demo, agentRunning
         title={`Traffic on ${u.name}, last hour`}
         from={from}
         to={to}
+        empty={agentRunning && nSamples < 2 ? 'collecting… the agent stores a point every 10 s; the graph starts with the second' : 'no traffic samples in the last hour (recorded while the agent runs)'}
         series={[
           { label: 'in', className: 'text-sky-600 dark:text-sky-400', points: toRates(names.rx) },
           { label: 'out', className: 'text-violet-600 dark:text-violet-400', points: toRates(names.tx) },
@@ -134,10 +118,11 @@ function UplinkCard({ u, base, totalConns, samples, from, to, demo, agentRunning
         )}
         <Link className="btn btn-sm" href={`/uplinks?edit=${u.name}`}>Edit</Link>
         {demo && (
-          <>
-            <LabButton u={u} type="lab.break" className="btn btn-sm btn-danger" label={`Simulate failure of ${u.name}`}>Simulate failure</LabButton>
-            <LabButton u={u} type="lab.restore" className="btn btn-sm" label={`Restore ${u.name}`}>Restore</LabButton>
-          </>
+          <LabButtons
+            init={init}
+            breakButton={<LabButton u={u} type="lab.break" className="btn btn-sm btn-danger" label={`Simulate failure of ${u.name}`}>Simulate failure</LabButton>}
+            restoreButton={<LabButton u={u} type="lab.restore" className="btn btn-sm" label={`Restore ${u.name}`}>Restore</LabButton>}
+          />
         )}
       </div>
     </article>
@@ -155,7 +140,7 @@ export default async function Overview() {
   const labPending = demo ? await pendingLabRequests() : [];
   return (
     <>
-      <AutoRefresh ms={3000} />
+      <LiveRefresh topics={['apply', 'events', 'requests']} fallbackMs={3000} />
       <header>
         <h1 className="h1">Overview</h1>
         {!status.agentRunning && (

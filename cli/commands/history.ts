@@ -4,6 +4,7 @@ import { getRevision } from '../../lib/store/revisions';
 import { redactSecrets } from '../../lib/store/secrets';
 import { diffRevisions, unified, countChanges, normalizeFacts } from '../../lib/config/diff';
 import { disconnect } from '../../lib/db/prisma';
+import { requireExistingDb } from '../../lib/db/path';
 
 const USAGE = 'usage: linkward history [--json] [--limit N] | history show N | history diff A B [--plan]\n';
 
@@ -18,6 +19,7 @@ export const run = command('history', USAGE, async (args) => {
     throw new UsageError(sub === 'show' || sub === 'diff' ? `${sub}: wrong number of revisions` : `unknown subcommand ${JSON.stringify(sub)}`);
   }
   const revs = rest.map(revNum);
+  requireExistingDb();
   try {
     if (sub === undefined) {
       const rows = await history(limit);

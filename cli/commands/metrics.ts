@@ -3,13 +3,14 @@
 import { command, parseArgs, UsageError } from '../args';
 import { openDb } from '../../lib/db/sqlite';
 import { metricsText } from '../../lib/metrics/read';
+import { requireExistingDb } from '../../lib/db/path';
 
 const USAGE = 'usage: linkward metrics';
 
 export const run = command('metrics', USAGE, async (args) => {
   const { positional } = parseArgs(args, {});
   if (positional.length) throw new UsageError(`unexpected argument ${JSON.stringify(positional[0])}`);
-  const db = openDb();
+  const db = openDb(requireExistingDb());
   try {
     db.defaultSafeIntegers(false);
     process.stdout.write(metricsText(db));

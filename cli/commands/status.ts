@@ -1,6 +1,7 @@
 import { command, parseArgs, UsageError } from '../args';
 import { readStatus } from '../../lib/store/status';
 import { disconnect } from '../../lib/db/prisma';
+import { dbPath, requireExistingDb } from '../../lib/db/path';
 import { fmtAgo, fmtBytes } from '../util';
 
 function table(rows: string[][]): string {
@@ -13,18 +14,21 @@ const USAGE = 'usage: linkward status [--json]';
 export const run = command('status', USAGE, async (args) => {
   const { flags, positional } = parseArgs(args, { json: 'bool' });
   if (positional.length) throw new UsageError(`unexpected argument ${JSON.stringify(positional[0])}`);
+  const database = requireExistingDb(dbPath());
   try {
     const s = await readStatus();
+    const empty = s.desiredRevision === null ? `database ${database} has no configuration revisions: nothing was imported into it (linkward import FILE, or the dashboard's first run)` : null;
     if (flags.json) {
       const { desiredRevision, appliedRevision, applyError, uplinks, rules } = s;
       process.stdout.write(JSON.stringify({
-        desiredRevision, appliedRevision, applyError,
+        database, ...(empty ? { note: empty } : {}), desiredRevision, appliedRevision, applyError,
         uplinks: uplinks.map(({ name, state, address, gateway, since, reason, latencyMs, lossPct, connections }) => ({ name, state, address, gateway, since, reason, latencyMs, lossPct, connections })),
         rules: rules.map(({ name, kind, counter, packets, bytes }) => ({ name, kind, counter, packets, bytes })),
       }, null, 2) + '\n');
       return 0;
     }
-    const out: string[] = [];
+    const out: string[] = [`database ${database}`];
+    if (empty) out.push(empty);
     const pending = s.desiredRevision !== null && s.appliedRevision !== s.desiredRevision;
     out.push(`desired revision ${s.desiredRevision ?? '-'}, applied ${s.appliedRevision ?? '-'}${pending ? ' (pending)' : ''}${s.applyMs !== null ? `, last apply ${s.applyMs.toFixed(0)} ms ${fmtAgo(s.appliedAt)}` : ''}`);
     out.push(`agent: ${s.agentHeartbeat ? `last seen ${fmtAgo(s.agentHeartbeat)}` : 'has not reported (sudo npx linkward agent)'}`);

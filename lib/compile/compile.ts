@@ -22,7 +22,7 @@ export function compile(config: Config, facts: Facts): Plan {
   const lans6 = planLans6(config, uplinks, warnings6);
   const v6 = facts.ipv6 === false ? { routes: [], rules: [] } : planRoutes6(uplinks, lans6);
   const lanAddr = planLanAddresses(config, facts.ipv6 === false ? [] : lans6);
-  const fw = composeFirewall(config, uplinks, usable, lans6);
+  const fw = composeFirewall(config, uplinks, usable, lans6, { nflog: facts.nflog === true });
   const m = fw.model;
   return {
     nftDeclaration: renderTable(m, NFT_FAMILY, NFT_TABLE, true),

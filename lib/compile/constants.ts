@@ -185,6 +185,11 @@ export const BOGONS_V4: readonly string[] = [
 
 /** Rule comments: "lw:<kind>:<name>". */
 export const comment = (kind: string, name: string) => `comment "${COMMENT_PREFIX}${kind}:${name}"`;
+/** NFLOG group of the log statements when the agent runs ulogd2 (facts.nflog; agent/ulogd.ts):
+ *  an unusual number, so a user's own NFLOG listener (often group 0 or 1) never gets ours. */
+export const NFLOG_GROUP = 7373;
+/** Bytes of each logged packet copied to ulogd: the IP and transport headers are enough. */
+export const NFLOG_SNAPLEN = 128;
 /** Log prefixes (kernel log / NFLOG): "lw:<rule> " for admin rules with log, "lw:drop:<chain> " for default drops. */
 export const logPrefixRule = (name: string) => `${COMMENT_PREFIX}${name} `;
 export const logPrefixDrop = (chain: string) => `${COMMENT_PREFIX}drop:${chain} `;

@@ -47,6 +47,9 @@ export interface Facts {
   health6?: Record<string, HealthState>;
   /** The kernel has IPv6 (false when booted with ipv6.disable=1: no IPv6 sysctls, routes or rules). Default true. */
   ipv6?: boolean;
+  /** The agent runs ulogd2 reading NFLOG group NFLOG_GROUP (agent/ulogd.ts): log statements
+   *  (admin rules with log, the built-in drop log) go there instead of the kernel log. Default false. */
+  nflog?: boolean;
 }
 
 /** Range documentation (also in docs/agent.md):

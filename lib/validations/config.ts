@@ -424,6 +424,39 @@ function uniqueNames(items: { name: string }[], section: string, ctx: z.Refineme
   });
 }
 
+type Issue = { path: (string | number)[]; message: string };
+const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+const field = (v: unknown, k: string): unknown => (v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined);
+
+/** References between sections (uplink and address-list names) over a document that may be
+ *  invalid elsewhere: zod skips a refinement once a field has a type error, so parseConfig also
+ *  runs this on the raw document and reports both kinds of error in one answer. Tolerant of any
+ *  shape; only well-formed names are checked (a malformed one has its own error). */
+export function referenceIssues(doc: unknown): Issue[] {
+  const out: Issue[] = [];
+  const uplinks = new Set(arr(field(doc, 'uplinks')).map((u) => field(u, 'name')).filter(isName));
+  const lists = new Set(arr(field(doc, 'addressLists')).map((l) => field(l, 'name')).filter(isName));
+  const uplinkRefs = (refs: unknown, path: (string | number)[]) =>
+    arr(refs).forEach((r, j) => {
+      if (isName(r) && !uplinks.has(r)) out.push({ path: [...path, j], message: `unknown uplink "${r}"` });
+    });
+  arr(field(doc, 'services')).forEach((s, i) => uplinkRefs(field(s, 'uplinks'), ['services', i, 'uplinks']));
+  arr(field(doc, 'portForwards')).forEach((p, i) => uplinkRefs(field(p, 'uplinks'), ['portForwards', i, 'uplinks']));
+  arr(field(doc, 'policies')).forEach((p, i) => {
+    const u = field(p, 'uplink');
+    if (isName(u) && !uplinks.has(u)) out.push({ path: ['policies', i, 'uplink'], message: `unknown uplink "${u}"` });
+  });
+  arr(field(doc, 'rules')).forEach((r, i) => {
+    const u = field(r, 'uplink');
+    if (isName(u) && !uplinks.has(u)) out.push({ path: ['rules', i, 'uplink'], message: `unknown uplink "${u}"` });
+    for (const k of ['sourceList', 'destinationList'] as const) {
+      const v = field(r, k);
+      if (isName(v) && !lists.has(v)) out.push({ path: ['rules', i, k], message: `unknown address list "${v}"` });
+    }
+  });
+  return out;
+}
+
 export const configSchema = configBaseSchema.superRefine((c, ctx) => {
   uniqueNames(c.lan, 'lan', ctx);
   uniqueNames(c.uplinks, 'uplinks', ctx);
@@ -434,8 +467,6 @@ export const configSchema = configBaseSchema.superRefine((c, ctx) => {
   uniqueNames(c.policies, 'policies', ctx);
   uniqueNames(c.notifications, 'notifications', ctx);
 
-  const uplinks = new Set(c.uplinks.map((u) => u.name));
-  const lists = new Set(c.addressLists.map((l) => l.name));
   const ifaces = new Map<string, string>();
   c.lan.forEach((l, i) => {
     if (!isIfname(l.interface)) return;
@@ -454,13 +485,8 @@ export const configSchema = configBaseSchema.superRefine((c, ctx) => {
       ids.set(id, u.name);
     }
   });
-  const checkUplinkRefs = (refs: string[] | undefined, path: (string | number)[]) =>
-    refs?.forEach((r, j) => {
-      if (isName(r) && !uplinks.has(r)) ctx.addIssue({ code: 'custom', path: [...path, j], message: `unknown uplink "${r}"` });
-    });
-  c.services.forEach((s, i) => checkUplinkRefs(s.uplinks, ['services', i, 'uplinks']));
+  for (const issue of referenceIssues(c)) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
   c.portForwards.forEach((p, i) => {
-    checkUplinkRefs(p.uplinks, ['portForwards', i, 'uplinks']);
     // Refinements also run when fields already failed (zod 4 custom issues do not abort): no `!`.
     const to = parseCidr(p.to);
     if (to && c.lan.length > 0 && !c.lan.some((l) => {
@@ -468,16 +494,6 @@ export const configSchema = configBaseSchema.superRefine((c, ctx) => {
       return net !== null && ((to.address ^ net.address) >>> (32 - net.prefix)) === 0;
     })) {
       ctx.addIssue({ code: 'custom', path: ['portForwards', i, 'to'], message: 'is not inside any LAN network' });
-    }
-  });
-  c.policies.forEach((p, i) => {
-    if (isName(p.uplink) && !uplinks.has(p.uplink)) ctx.addIssue({ code: 'custom', path: ['policies', i, 'uplink'], message: `unknown uplink "${p.uplink}"` });
-  });
-  c.rules.forEach((r, i) => {
-    if (isName(r.uplink) && !uplinks.has(r.uplink)) ctx.addIssue({ code: 'custom', path: ['rules', i, 'uplink'], message: `unknown uplink "${r.uplink}"` });
-    for (const k of ['sourceList', 'destinationList'] as const) {
-      const v = r[k];
-      if (isName(v) && !lists.has(v)) ctx.addIssue({ code: 'custom', path: ['rules', i, k], message: `unknown address list "${v}"` });
     }
   });
   const total = c.addressLists.reduce((n, l) => n + l.entries.length, 0);
@@ -546,7 +562,17 @@ export function assignUplinkIds(c: ConfigParsed): Config {
 /** Validate a whole document: returns the normalized config or every error as "path: message". */
 export function parseConfig(doc: unknown): ParseResult<Config> {
   const r = configSchema.safeParse(doc);
-  if (!r.success) return { ok: false, ...zodErrors(r.error) };
+  if (!r.success) {
+    const res = zodErrors(r.error);
+    // References too, even where zod stopped before its cross-field checks (one answer, not two rounds).
+    for (const issue of referenceIssues(doc)) {
+      const p = formatPath(issue.path);
+      if (res.fieldErrors[p]?.includes(issue.message)) continue;
+      res.errors.push(`${p}: ${issue.message}`);
+      (res.fieldErrors[p] ??= []).push(issue.message);
+    }
+    return { ok: false, ...res };
+  }
   return { ok: true, value: assignUplinkIds(r.data) };
 }
 

@@ -246,3 +246,17 @@ export function canonicalNet(s: string): string | null {
 export function net6Text(c: Cidr6): string {
   return cidr6ToString({ address: networkOf6(c), prefix: c.prefix });
 }
+
+/** What an unban names: an IPv4 address (the element of lw_banned), or an IPv6 /64 — IPv6 sources
+ *  are banned per /64 (lw_banned6 holds the /64's network address, "2001:db8:1:2::"). Accepted:
+ *  "2001:db8:1:2::/64", or any address inside the /64; another prefix length is refused. `ban` is
+ *  the text the dashboard lists ("2001:db8:1:2::/64"), `element` the set element. */
+export function parseBanAddress(s: unknown): { family: 4; ban: string; element: string } | { family: 6; ban: string; element: string } | { error: string } {
+  if (typeof s !== 'string' || s.length === 0 || s.length > 49) return { error: 'must be an IPv4 address or an IPv6 /64 (e.g. 2001:db8:1:2::/64)' };
+  if (isIPv4(s)) return { family: 4, ban: s, element: s };
+  const c = parseCidr6(s);
+  if (!c) return { error: 'must be an IPv4 address or an IPv6 /64 (e.g. 2001:db8:1:2::/64)' };
+  if (s.includes('/') && c.prefix !== 64) return { error: `IPv6 sources are banned per /64: give the /64 (not /${c.prefix})` };
+  const net = formatIPv6(c.address & maskOf6(64));
+  return { family: 6, ban: `${net}/64`, element: net };
+}

@@ -16,8 +16,11 @@ import * as revisions from '../store/revisions';
 import * as safety from '../store/safety';
 import * as auditStore from '../store/audit';
 import * as drops from '../store/drops';
+import { eventStream } from './live';
+import { validateSession } from '../auth/session';
 
 export type { StatusInfo, UplinkView, CounterView, Sample, ConnectionView } from './queries';
+export type { LiveTopics, LiveMessage, LiveUplink, LiveCounters, LiveConnections, LiveEvent, LiveApply } from './live';
 export { isDemo, uplinkCounterNames, AGENT_STALE_MS } from './queries';
 export { emptyConfig, invalidMessage } from '../store/revisions';
 export { auditFilterFrom, auditCsv } from '../store/audit';
@@ -65,6 +68,13 @@ export const listAudit = guarded(auditStore.listAudit);
 export const auditFacets = guarded(auditStore.auditFacets);
 export const dropSummary = guarded(drops.dropSummary);
 export const recentDrops = guarded(drops.recentDrops);
+export const logBackend = guarded(drops.logBackend);
 export const listBans = guarded(drops.listBans);
 export const listBanEvents = guarded(drops.listBanEvents);
 export const allowRuleFromDrop = guarded(drops.allowRuleFromDrop);
+
+// The live feed (GET /api/events): opened behind the session check; the stream re-checks the
+// session (token from the request's cookie) every 10 s and ends when it is gone (signed out,
+// expired, the user deleted).
+export const liveStream = guarded(async (token: string | undefined, signal?: AbortSignal) =>
+  eventStream({ signal, stillAllowed: async () => (await validateSession(token)) !== null }));

@@ -30,7 +30,8 @@ export function contentSecurityPolicy(nonce: string): string {
 /** The largest request body (Content-Length) accepted for a non-GET request to `pathname`. */
 export function bodyLimit(pathname: string): number {
   if (PUBLIC_PAGES.some((p) => pathname === p || pathname.startsWith(p + '/'))) return AUTH_BODY_LIMIT;
-  if (pathname === '/settings') return IMPORT_BODY_LIMIT;
+  // Whole documents (import) and address lists (pasted or uploaded blocklists) may be large.
+  if (pathname === '/settings' || pathname === '/address-lists') return IMPORT_BODY_LIMIT;
   return BODY_LIMIT;
 }
 

@@ -30,7 +30,15 @@ export async function getStatus(): Promise<StatusInfo> {
     db.revision.findFirst({ orderBy: { id: 'desc' }, select: { id: true, summary: true, createdAt: true, author: true, source: true } }),
     db.agentState.findUnique({ where: { id: 1 } }),
   ]);
-  const now = Date.now();
+  return statusFrom(rev, st, Date.now());
+}
+
+/** StatusInfo from the newest revision and the agent's row (getStatus, the live feed). */
+export function statusFrom(
+  rev: StatusInfo['desired'],
+  st: { appliedRevision: number | null; appliedAt: number | null; applyMs: number | null; applyError: string | null; errorRevision: number | null; heartbeatAt: number | null } | null,
+  now: number,
+): StatusInfo {
   const applied = st?.appliedRevision ?? null;
   const errorRevision = st?.errorRevision ?? null;
   const failedThis = rev !== null && errorRevision !== null && errorRevision >= rev.id && !!st?.applyError;

@@ -73,18 +73,18 @@ test('uplink form: bad gateway shows a field error and stores nothing; then save
   const before = revCount();
   await page.getByLabel('Name').fill('wan1');
   await page.getByLabel('Interface').fill('eth1');
-  await page.getByLabel('Gateway').fill('10.0.0.300');
+  await page.getByLabel('Gateway', { exact: true }).fill('10.0.0.300');
   await page.getByLabel('Weight').fill('3');
   await page.getByLabel('Probe targets').fill('192.0.2.1, 198.51.100.1');
   await page.getByRole('button', { name: 'Add uplink' }).click();
   const err = page.locator('#f-gateway-err');
   await err.waitFor();
   assert.match((await err.textContent()) ?? '', /IPv4/);
-  assert.equal(await page.getByLabel('Gateway').getAttribute('aria-invalid'), 'true');
+  assert.equal(await page.getByLabel('Gateway', { exact: true }).getAttribute('aria-invalid'), 'true');
   assert.equal(await page.getByLabel('Name').inputValue(), 'wan1', 'typed values survive the failed submit');
   assert.equal(revCount(), before, 'invalid form stores nothing');
   await shot(page, '02-uplink-field-error');
-  await page.getByLabel('Gateway').fill('10.0.0.1');
+  await page.getByLabel('Gateway', { exact: true }).fill('10.0.0.1');
   await page.getByRole('button', { name: 'Add uplink' }).click();
   await page.getByText(/Saved as revision \d+/).waitFor();
   assert.equal(revCount(), before + 1);
@@ -117,8 +117,15 @@ test('LAN, service, port forward, policy pages', async () => {
   await page.getByLabel('Name').fill('lan');
   await page.getByLabel('Interface').fill('eth0');
   await page.getByLabel('Router address').fill('192.168.7.1/24');
+  // IPv6 in the same form: nptv6 without its prefix is refused at the field, then saved.
+  await page.getByLabel('IPv6 mode').selectOption('nptv6');
+  await page.getByRole('button', { name: 'Add LAN network' }).click();
+  await page.locator('#f-ipv6-address-err').getByText(/nptv6 needs the LAN prefix/).waitFor();
+  await page.getByLabel('Router IPv6 address').fill('fd00:7::1/64');
   await page.getByRole('button', { name: 'Add LAN network' }).click();
   await page.getByText(/Saved as revision/).waitFor();
+  const lanDoc = JSON.parse(db.prepare('SELECT config FROM Revision ORDER BY id DESC LIMIT 1').pluck().get() as string);
+  assert.deepEqual(lanDoc.lan[0].ipv6, { mode: 'nptv6', address: 'fd00:7::1/64', subnet: 0, ra: true });
   await shot(page, '04-lan');
 
   await page.goto(`${srv.url}/services?add=1`);
@@ -142,6 +149,20 @@ test('LAN, service, port forward, policy pages', async () => {
   await page.getByLabel('LAN port').fill('80');
   await page.getByRole('button', { name: 'Add port forward' }).click();
   await page.getByText(/Saved as revision/).waitFor();
+  // The IPv6 pinhole: the same form with an IPv6 host; a LAN port is refused (no translation).
+  await page.goto(`${srv.url}/port-forwards?add=1`);
+  await page.getByLabel('Name').fill('web6');
+  await page.getByLabel('Protocol').selectOption('tcp');
+  await page.getByLabel('External port or range').fill('443');
+  await page.getByLabel('LAN host').fill('2001:db8:100::10');
+  await page.getByLabel('LAN port').fill('8443');
+  await page.getByRole('button', { name: 'Add port forward' }).click();
+  await page.locator('#f-toPort-err').getByText(/pinhole/).waitFor();
+  await page.getByLabel('LAN port').fill('');
+  await page.getByRole('button', { name: 'Add port forward' }).click();
+  await page.getByText(/Saved as revision/).waitFor();
+  const pfDoc = JSON.parse(db.prepare('SELECT config FROM Revision ORDER BY id DESC LIMIT 1').pluck().get() as string);
+  assert.equal(pfDoc.portForwards.find((p: { name: string }) => p.name === 'web6').to, '2001:db8:100::10');
   await shot(page, '06-port-forwards');
 
   await page.goto(`${srv.url}/policies?add=1`);
@@ -178,6 +199,11 @@ test('rules: add, reorder, toggle, live counters without reload', async () => {
   await addRule('allow-dns', 'forward', 'accept', 'udp', '53');
   const order = async () => page.getByTestId('rules-table').locator('tbody tr').evaluateAll((trs) => trs.map((t) => t.getAttribute('data-name')));
   assert.deepEqual(await order(), ['no-telnet', 'allow-dns']);
+  // ↑ on the first rule and ↓ on the last cannot do anything: disabled (and say why).
+  assert.equal(await page.getByRole('button', { name: 'Move no-telnet up' }).isDisabled(), true);
+  assert.equal(await page.getByRole('button', { name: 'Move allow-dns down' }).isDisabled(), true);
+  assert.equal(await page.getByRole('button', { name: 'Move no-telnet down' }).isDisabled(), false);
+  assert.equal(await page.getByRole('button', { name: 'Move no-telnet up' }).getAttribute('title'), 'no-telnet is the first rule');
   const r0 = maxRev();
   await page.getByRole('button', { name: 'Move allow-dns up' }).click();
   await waitFor(async () => JSON.stringify(await order()) === JSON.stringify(['allow-dns', 'no-telnet']), 'reorder');
@@ -211,7 +237,77 @@ test('rules: add, reorder, toggle, live counters without reload', async () => {
   await telnetRow.getByRole('button', { name: 'Disable no-telnet' }).click();
   await waitFor(() => maxRev() === r1 + 1, 'toggle revision');
   await telnetRow.getByRole('button', { name: 'Enable no-telnet' }).waitFor();
+  // The disabled rule's data is dimmed, its buttons are not (effective opacity over all ancestors).
+  const opacity = (sel: string) => telnetRow.locator(sel).first().evaluate((el) => {
+    let o = 1;
+    for (let e: Element | null = el; e; e = e.parentElement) o *= Number(getComputedStyle(e).opacity);
+    return o;
+  });
+  assert.equal(await telnetRow.getAttribute('data-enabled'), '0');
+  assert.ok((await opacity('td:nth-child(3)')) < 0.9, 'data dimmed');
+  for (const sel of ['button[title="Enable no-telnet"]', 'a[aria-label="Edit no-telnet"]', 'summary[aria-label="Delete no-telnet"]', 'button[title="Move no-telnet up"]']) {
+    assert.equal(await opacity(sel), 1, `${sel} looks active`);
+  }
   await shot(page, '08-rules');
+});
+
+test('address lists: paste with a bad entry (named, text kept), upload 10 000 entries, search, rule hits, delete refused while used', async () => {
+  await page.goto(`${srv.url}/address-lists`);
+  await page.getByTestId('empty-state').waitFor();
+  const r0 = maxRev();
+  const bad = '# test list\n203.0.113.0/24\n1.2.3.999\n2001:db8:bad::/48';
+  await page.getByLabel('Name').fill('blocked');
+  await page.getByRole('textbox', { name: /^Entries/ }).fill(bad);
+  await page.getByRole('button', { name: 'Create list' }).click();
+  await page.getByTestId('list-errors').getByText(/^entry 2 \("1\.2\.3\.999"\): /).waitFor();
+  assert.equal(maxRev(), r0, 'nothing stored');
+  assert.equal(await page.getByRole('textbox', { name: /^Entries/ }).inputValue(), bad, 'the pasted text is kept');
+  await page.getByRole('textbox', { name: /^Entries/ }).fill('203.0.113.0/24\n2001:db8:bad::/48');
+  await page.getByRole('button', { name: 'Create list' }).click();
+  await page.waitForURL(/\/address-lists\?list=blocked&saved=\d+/);
+  assert.equal(maxRev(), r0 + 1);
+  const row = page.getByTestId('lists-table').locator('tr[data-list="blocked"]');
+  assert.equal(await row.getByTestId('list-count').getAttribute('data-count'), '2');
+  // Upload a blocklist file of 10 000 networks, appended.
+  const file = Array.from({ length: 10000 }, (_, i) => `10.${i >> 8}.${i & 255}.0/24`).join('\n');
+  await page.getByLabel(/upload a text file/).setInputFiles({ name: 'block.txt', mimeType: 'text/plain', buffer: Buffer.from(file) });
+  await page.getByLabel(/are added to it/).check();
+  await page.getByRole('textbox', { name: /^Entries/ }).fill('');
+  const t0 = Date.now();
+  await page.getByRole('button', { name: 'Save list' }).click();
+  await page.waitForURL(/saved=\d+/);
+  await waitFor(async () => (await row.getByTestId('list-count').getAttribute('data-count')) === '10002', '10 002 entries');
+  console.log(`# 10 000-entry upload saved and shown in ${Date.now() - t0} ms`);
+  assert.match((await row.getByTestId('list-count').textContent()) ?? '', /\(10001 IPv4, 1 IPv6\)/);
+  await page.getByLabel('Search').fill('10.3.');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await page.waitForURL(/[?&]q=10\.3\./);
+  const expected = file.split('\n').filter((e) => e.includes('10.3.')).length;
+  assert.equal(await page.getByTestId('search-total').getAttribute('data-total'), String(expected));
+  assert.equal(await page.getByTestId('search-total').getAttribute('data-of'), '10002');
+  await page.getByTestId('search-total').getByText(/entries contain “10\.3\.”/).waitFor();
+  assert.ok((await page.getByTestId('search-matches').locator('li').count()) > 100);
+  // A rule that uses the list: its hit counter is shown next to the list.
+  await page.goto(`${srv.url}/rules?add=1`);
+  await page.getByLabel('Name').fill('drop-blocked');
+  await page.getByLabel('Chain').selectOption('forward');
+  await page.getByTestId('item-form').getByLabel('Action', { exact: true }).selectOption('drop');
+  await page.getByLabel('Source address list').fill('blocked');
+  await page.getByRole('button', { name: 'Add rule' }).click();
+  await page.getByText(/Saved as revision/).waitFor();
+  db.prepare('INSERT OR REPLACE INTO Counter (name, kind, ref, packets, bytes, updatedAt) VALUES (?, ?, ?, ?, ?, ?)').run('lw_r_drop_blocked', 'rule', 'drop-blocked', 77, 7700, Date.now());
+  await page.goto(`${srv.url}/address-lists?list=blocked`);
+  await waitFor(async () => (await row.locator('li[data-rule="drop-blocked"]').getByTestId('counter').getAttribute('data-packets')) === '77', 'the rule\'s hit counter');
+  await shot(page, '08b-address-lists');
+  // The sidebar's background reaches the bottom of a page longer than the window.
+  const [asideH, docH] = await page.evaluate(() => [document.querySelector('[data-testid="sidebar"]')!.getBoundingClientRect().height, document.documentElement.scrollHeight]);
+  assert.ok(docH > 900 && asideH >= docH - 1, `sidebar ${asideH} px of a ${docH} px page`);
+  // Delete is refused while a rule uses the list.
+  const r1 = maxRev();
+  await page.getByLabel('Delete list blocked').click();
+  await page.getByRole('button', { name: 'Delete blocked' }).click();
+  await page.getByText(/used by rule drop-blocked/).waitFor();
+  assert.equal(maxRev(), r1);
 });
 
 test('overview: disable an uplink changes the desired revision; applying… shown', async () => {
@@ -287,6 +383,15 @@ test('settings: save, import a bad config (nothing stored), export', async () =>
   assert.match(text, /uplinks\[0\]\.gateway/);
   assert.match(text, /rules\[0\]\.chain/);
   assert.equal(revCount(), before + 1, 'bad import stores nothing');
+  // The pasted text stays, and a dangling reference is reported in the same answer as a type error.
+  assert.equal(await page.getByLabel('…or paste it').inputValue(), bad);
+  const bad2 = JSON.stringify({ version: 1, uplinks: [{ name: 'isp1', interface: 'eth9', gateway: '192.0.2.1', weight: 'x' }], policies: [{ name: 'p1', uplink: 'ghost', source: '192.168.1.0/24' }] });
+  await page.getByLabel('…or paste it').fill(bad2);
+  await page.getByRole('button', { name: 'Validate and import' }).click();
+  await waitFor(async () => /unknown uplink "ghost"/.test((await errs.textContent()) ?? ''), 'reference error with the schema error');
+  assert.match((await errs.textContent()) ?? '', /uplinks\[0\]\.weight/);
+  assert.equal(await page.getByLabel('…or paste it').inputValue(), bad2);
+  assert.equal(revCount(), before + 1);
   await page.getByLabel('…or paste it').fill('{ not json');
   await page.getByRole('button', { name: 'Validate and import' }).click();
   await page.getByText(/not valid JSON/).waitFor();
@@ -388,8 +493,24 @@ test('mobile layout and dark mode render', async () => {
   await p2.goto(`${srv.url}/`);
   await p2.getByRole('heading', { name: 'Overview' }).waitFor();
   await shot(p2, '14-overview-mobile-dark');
+  const noOverflow = async (what: string) => {
+    const [sw, iw] = await p2.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+    assert.ok(sw <= iw, `${what}: scrollWidth ${sw} > innerWidth ${iw}`);
+  };
+  await noOverflow('overview');
+  // The navigation fits: every item inside the viewport.
+  const navBoxes = await p2.getByRole('navigation', { name: 'Main' }).getByRole('link').evaluateAll((as) => as.map((a) => a.getBoundingClientRect().right));
+  assert.ok(navBoxes.length > 5 && navBoxes.every((r) => r <= 390), `nav fits: ${navBoxes.join(',')}`);
   await p2.goto(`${srv.url}/rules`);
+  await noOverflow('rules');
+  // Rules are cards: each row's Edit button is on screen.
+  const edits = await p2.getByTestId('rules-table').getByRole('link', { name: /^Edit / }).evaluateAll((as) => as.map((a) => a.getBoundingClientRect().right));
+  assert.ok(edits.length >= 2 && edits.every((r) => r <= 390), `edit buttons on screen: ${edits.join(',')}`);
   await shot(p2, '15-rules-mobile-dark');
+  for (const path of ['/uplinks', '/history', '/settings', '/drops', '/bans']) {
+    await p2.goto(`${srv.url}${path}`);
+    await noOverflow(path);
+  }
   await c2.close();
 });
 

@@ -133,7 +133,11 @@ test('history: compare two revisions (summary, plan diff), restore an old one', 
   await shot(page, 'safe-05-diff');
   await page.goto(`${srv.url}/history`);
   const before = maxRev();
-  await page.getByRole('button', { name: 'Restore revision 1' }).click();
+  // Restore asks first: opening it stores nothing; the confirmation button restores.
+  await page.getByTestId('restore-1').locator('summary').click();
+  await page.getByText('Restore revision r1?').waitFor();
+  assert.equal(maxRev(), before, 'opening Restore stores nothing');
+  await page.getByRole('button', { name: 'Restore r1' }).click();
   await page.waitForURL(/\/history\?restored=\d+/);
   const row = db.prepare('SELECT id, source, author, summary FROM Revision ORDER BY id DESC LIMIT 1').get() as { id: number; source: string; author: string; summary: string };
   assert.equal(row.id, before + 1);
@@ -180,6 +184,30 @@ test('drops: summary and Allow… pre-fills an allow rule', async () => {
   assert.equal(await page.getByTestId('item-form').getByLabel('Action', { exact: true }).inputValue(), 'accept');
   await page.getByRole('button', { name: 'Review change' }).click();
   assert.equal((await page.getByTestId('review-summary').textContent())?.trim(), 'adds rule allow-tcp-2222');
+});
+
+test('log: the active source is said; packets of a logged rule (NFLOG) with rule, ports, top rules and a rule filter', async () => {
+  await page.goto(`${srv.url}/drops`);
+  assert.equal(await page.getByTestId('log-backend').getAttribute('data-backend'), 'sets', 'no nflog in the facts: kernel counters');
+  await page.getByTestId('log-backend').getByText('Source: kernel drop counters.').waitFor();
+  const facts = JSON.parse(db.prepare('SELECT facts FROM AgentState WHERE id = 1').pluck().get() as string);
+  db.prepare('UPDATE AgentState SET facts = ? WHERE id = 1').run(JSON.stringify({ ...facts, nflog: true }));
+  db.prepare("INSERT INTO Event (ts, type, uplink, message) VALUES (?, 'log', NULL, ?)").run(Date.now(), 'packet log: NFLOG via ulogd2: ulogd2 reads NFLOG group 7373');
+  const ins = db.prepare("INSERT INTO DropLog (ts, chain, inIf, outIf, uplink, src, dst, proto, sport, dport, count, rule, verdict, via, len) VALUES (?, 'input', 'wan1', NULL, 'isp1', ?, '100.64.1.2', 'tcp', ?, 22, 1, 'log-ssh', 'accept', 'nflog', 60)");
+  for (let i = 0; i < 3; i++) ins.run(Date.now() - 1000 + i, '203.0.113.50', 40000 + i);
+  await page.goto(`${srv.url}/drops`);
+  assert.equal(await page.getByTestId('log-backend').getAttribute('data-backend'), 'nflog');
+  await page.getByTestId('log-backend-detail').getByText(/ulogd2 reads NFLOG group 7373/).waitFor();
+  await page.getByTestId('top-rules').getByText('log-ssh').waitFor();
+  const row = page.getByTestId('drops-table').locator('tr[data-rule="log-ssh"]').first();
+  await row.getByText('203.0.113.50:40002').waitFor();
+  await row.getByText('100.64.1.2:22').waitFor();
+  assert.equal(await row.getByRole('link', { name: /^Allow/ }).count(), 0, 'an accepted packet offers no allow rule');
+  await shot(page, 'safe-08b-log');
+  await page.getByTestId('top-rules').getByRole('link', { name: 'log-ssh' }).click();
+  await page.waitForURL(/\/drops\?rule=log-ssh/);
+  const rules = await page.getByTestId('drops-table').locator('tbody tr').evaluateAll((trs) => trs.map((t) => t.getAttribute('data-rule')));
+  assert.deepEqual(rules, ['log-ssh', 'log-ssh', 'log-ssh']);
 });
 
 test('bans: listed with remaining time; Unban files an agent request', async () => {

@@ -119,7 +119,7 @@ test('every dashboard page checks the session itself: a replayed RSC navigation 
     ['Port forwards', /^\/port-forwards/],
     ['Policies', /^\/policies/],
     ['Connections', /^\/connections/],
-    ['Dropped traffic', /^\/drops/],
+    ['Log', /^\/drops/],
     ['Bans', /^\/bans/],
     ['Audit log', /^\/audit/],
     ['Settings', /^\/settings/],

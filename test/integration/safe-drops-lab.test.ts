@@ -39,7 +39,7 @@ before(async () => {
   doc.firewall = { ...doc.firewall, portScan: { enabled: true, ports: 5, seconds: 10, banSeconds: 5 } };
   const r = await saveConfig(doc, { author: 'test', source: 'cli' });
   assert.ok(r.ok, JSON.stringify(r));
-  agent = L.agent({ dropMs: 500 });
+  agent = L.agent({ dropMs: 500, packetLog: false }); // the fallback path: kernel drop-record sets (NFLOG: packetlog-lab.test.ts)
   await agent.start();
   assert.equal(L.db.prepare('SELECT appliedRevision FROM AgentState WHERE id = 1').pluck().get(), r.ok ? r.revision : -1);
 });
@@ -111,4 +111,33 @@ test('unban request removes the ban at once (agent validates and runs nft delete
   assert.match(forged, /^error: address must be an IPv4 address/);
   assert.ok((await L.runner.run(['nft', 'list', 'table', 'inet', 'linkward'])).stdout.includes('chain input'), 'table still there');
   assert.equal(L.db.prepare("SELECT COUNT(*) FROM AuditLog WHERE action = 'ban.unban'").pluck().get(), 1);
+});
+
+test('IPv6: dropped packets reach the drop log; a port scan bans the /64 (listed as <net>/64) and an unban of the /64 ends it', async () => {
+  // A global IPv6 link between isp1 and the router's wan1 (not a bogon; the IPv4 lab document has
+  // no IPv6 block, so nothing of it is trusted or never-banned).
+  const R6 = '2a00:77::2';
+  const S6 = '2a00:77::1';
+  await L.runner.run(['ip', '-6', 'addr', 'replace', `${R6}/64`, 'dev', 'wan1', 'nodad']);
+  await labExec(L.prefix, 'isp1', ['ip', '-6', 'addr', 'replace', `${S6}/64`, 'dev', 'down0', 'nodad']);
+  const syn6 = (from: number, count: number) => labExec(L.prefix, 'isp1', [process.execPath, '-e', `const net=require('node:net');let n=0;
+for(let p=${from};p<${from + count};p++){const s=net.connect({host:'${R6}',port:p,localAddress:'${S6}'});s.setTimeout(300,()=>s.destroy());s.on('error',()=>{});s.on('close',()=>{if(++n===${count})process.exit(0)});}
+setTimeout(()=>process.exit(0),3000);`], { timeoutMs: 10000 });
+  await syn6(2300, 1);
+  const drop = await waitFor('IPv6 drop record', () => L.db.prepare('SELECT chain, inIf, uplink, src, dst, proto, dport FROM DropLog WHERE src = ? AND dport = 2300').get(S6) as Record<string, unknown> | undefined, 8000);
+  assert.deepEqual(drop, { chain: 'input', inIf: 'wan1', uplink: 'isp1', src: S6, dst: R6, proto: 'tcp', dport: 2300 });
+  await syn6(6000, 40);
+  const ban = await waitFor('IPv6 /64 banned', async () => (await listBans()).find((b) => b.address === '2a00:77::/64'), 8000);
+  assert.ok(ban.remainingS > 500, `remaining ${ban.remainingS}`);
+  assert.ok(ban.ports.length >= 5 && ban.uplink === 'isp1', JSON.stringify(ban));
+  for (const [bad, msg] of [['2a00:77::/48', /per \/64/], ['2a00:77::/64; flush ruleset', /IPv4 address or an IPv6 \/64/]] as const) {
+    const r = await requestUnban(bad, 'tester');
+    assert.ok(!r.ok && msg.test(r.error), JSON.stringify(r));
+  }
+  const u = await requestUnban('2a00:77::abcd:1', 'tester'); // any address of the /64 names it
+  assert.ok(u.ok && u.address === '2a00:77::/64', JSON.stringify(u));
+  const res = await waitFor('unban done', () => L.db.prepare('SELECT result FROM AgentRequest WHERE id = ? AND doneAt IS NOT NULL').pluck().get(u.ok ? u.request : -1) as string | undefined, 5000);
+  assert.equal(res, 'unbanned 2a00:77::/64');
+  assert.doesNotMatch((await L.runner.run(['nft', '-j', 'list', 'set', 'inet', 'linkward', 'lw_banned6'])).stdout, /2a00:77::/);
+  assert.ok(!(await listBans()).some((b) => b.address === '2a00:77::/64'), 'ban row gone with the request');
 });

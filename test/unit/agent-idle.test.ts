@@ -86,7 +86,7 @@ test('Visibility.collect with a gate: sets are read only when their counters mov
     const counters = new Map([['lw_b_drop_input', 60], ['lw_b_drop_forward', 0], ['lw_b_portscan', 0]]);
     const gate = { counters, plan: 1 };
     let now = Date.now();
-    assert.equal((await v.collect(null, now, gate)).read, 3, 'first call reads every set');
+    assert.equal((await v.collect(null, now, gate)).read, 6, 'first call reads every set (IPv4 and IPv6 drops and bans)');
     calls.length = 0;
     now += 2000;
     assert.equal((await v.collect(null, now, gate)).read, 0, 'nothing moved: nothing read');
@@ -96,8 +96,8 @@ test('Visibility.collect with a gate: sets are read only when their counters mov
     counters.set('lw_b_drop_input', 240);
     now += 2000;
     const r = await v.collect(null, now, gate);
-    assert.deepEqual([r.read, r.drops], [1, 1]);
-    assert.deepEqual(calls, ['lw_drop_input']);
+    assert.deepEqual([r.read, r.drops], [2, 1]);
+    assert.deepEqual(calls, ['lw_drop_input', 'lw_drop_input6']);
     // 1 packet from the first read (hit just now, after start) + 3 new ones.
     assert.deepEqual(t.db.prepare("SELECT count FROM DropLog WHERE proto = 'tcp' ORDER BY id").pluck().all(), [1, 3]);
     // A port-scan ban: only the ban set; it is mirrored; re-read when it expires.
@@ -107,7 +107,7 @@ test('Visibility.collect with a gate: sets are read only when their counters mov
     now += 2000;
     const cfg = { uplinks: [{ name: 'isp1', interface: 'wan1' }, { name: 'isp2', interface: 'wan2' }] } as unknown as Parameters<typeof v.collect>[0];
     assert.equal((await v.collect(cfg, now, gate)).bans, 1);
-    assert.deepEqual(calls, ['lw_banned', 'lw_scan_ports'], 'a NEW ban also reads which ports the source probed');
+    assert.deepEqual(calls, ['lw_banned', 'lw_banned6', 'lw_scan_ports', 'lw_scan_ports6'], 'a NEW ban also reads which ports the source probed');
     assert.deepEqual(t.db.prepare('SELECT address, ports, uplink FROM Ban').all(), [{ address: '203.0.113.11', ports: '[22,23,25]', uplink: 'isp1,isp2' }]);
     const ev = t.db.prepare("SELECT uplink, message FROM Event WHERE type = 'ban'").all() as { uplink: string; message: string }[];
     assert.equal(ev.length, 1);
@@ -117,21 +117,32 @@ test('Visibility.collect with a gate: sets are read only when their counters mov
     calls.length = 0;
     counters.set('lw_b_portscan', 120);
     assert.equal((await v.collect(cfg, now + 100, gate)).bans, 1);
-    assert.deepEqual(calls, ['lw_banned']);
+    assert.deepEqual(calls, ['lw_banned', 'lw_banned6']);
     assert.equal(t.db.prepare("SELECT COUNT(*) FROM Event WHERE type = 'ban'").pluck().get(), 1);
     bans = [];
     calls.length = 0;
     now += 2000;
     assert.equal((await v.collect(null, now, gate)).read, 0, 'ban not expired yet');
     now += 4000;
-    assert.equal((await v.collect(null, now, gate)).read, 1, 'ban expired: ban set re-read');
+    assert.equal((await v.collect(null, now, gate)).read, 2, 'ban expired: ban sets re-read');
     assert.deepEqual(t.db.prepare('SELECT address FROM Ban').pluck().all(), []);
     // A new revision, or the periodic full read, reads everything.
-    assert.equal((await v.collect(null, now + 1, { counters, plan: 2 })).read, 3);
+    assert.equal((await v.collect(null, now + 1, { counters, plan: 2 })).read, 6);
     assert.equal((await v.collect(null, now + 2, { counters, plan: 2 })).read, 0);
-    assert.equal((await v.collect(null, now + 2 + FULL_READ_MS, { counters, plan: 2 })).read, 3);
+    assert.equal((await v.collect(null, now + 2 + FULL_READ_MS, { counters, plan: 2 })).read, 6);
     // Without a gate (callers that do not know the counters): every set, every time.
-    assert.equal((await v.collect(null, now + 3 + FULL_READ_MS)).read, 3);
+    assert.equal((await v.collect(null, now + 3 + FULL_READ_MS)).read, 6);
+    // ulogd2 reads NFLOG (agent/ulogd.ts): drops arrive from there, the drop sets are not read
+    // (they would record the same drops twice); the ban sets still are.
+    v.nflog = true;
+    calls.length = 0;
+    dropPackets = 9;
+    counters.set('lw_b_drop_input', 999);
+    const n = t.db.prepare('SELECT COUNT(*) FROM DropLog').pluck().get();
+    const r2 = await v.collect(null, now + 4 + FULL_READ_MS);
+    assert.deepEqual([r2.read, r2.drops], [2, 0]);
+    assert.deepEqual(calls, ['lw_banned', 'lw_banned6']);
+    assert.equal(t.db.prepare('SELECT COUNT(*) FROM DropLog').pluck().get(), n);
   } finally {
     t.cleanup();
   }

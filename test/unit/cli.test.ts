@@ -116,3 +116,34 @@ test('usage errors exit 2 in every command (unknown flag, missing value, bad int
     t.cleanup();
   }
 });
+
+test('status on a missing database says so and creates nothing; on an empty one it says it has no revisions; the demo uses the CLI default', () => {
+  const t = tmpDb();
+  try {
+    const env = { LINKWARD_DB: t.db };
+    const r = cli(['status'], env);
+    assert.equal(r.code, 1);
+    assert.ok(r.stderr.includes(`no database at ${t.db}`), r.stderr);
+    assert.equal(fs.existsSync(t.db), false, 'status did not create the database');
+    for (const cmd of [['export'], ['history'], ['metrics']]) {
+      assert.equal(cli(cmd, env).code, 1, cmd.join(' '));
+      assert.equal(fs.existsSync(t.db), false, `${cmd.join(' ')} did not create the database`);
+    }
+    assert.equal(cli(['db', 'migrate'], env).code, 0);
+    const e = cli(['status'], env);
+    assert.equal(e.code, 0, e.stderr);
+    assert.match(e.stdout, /has no configuration revisions/);
+    assert.ok(e.stdout.startsWith(`database ${t.db}\n`), e.stdout);
+    const j = JSON.parse(cli(['status', '--json'], env).stdout);
+    assert.equal(j.database, t.db);
+    assert.match(j.note, /no configuration revisions/);
+    // scripts/demo.sh takes its database from `linkward db path` without LINKWARD_DB, the file
+    // every other command opens by default.
+    const demo = fs.readFileSync(path.join(ROOT, 'scripts', 'demo.sh'), 'utf8');
+    assert.match(demo, /DB_DEFAULT="\$\(env -u LINKWARD_DB node bin\/linkward\.js db path\)"/);
+    assert.match(demo, /export LINKWARD_DB="\$\{LINKWARD_DB:-\$DB_DEFAULT\}"/);
+    assert.equal(cli(['db', 'path'], { LINKWARD_DB: '' }).stdout.trim(), path.join(ROOT, 'data', 'linkward.db'));
+  } finally {
+    t.cleanup();
+  }
+});

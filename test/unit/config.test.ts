@@ -209,3 +209,26 @@ test('health quorum per family: ⌈n/2⌉ of that family by default, a set quoru
   assert.equal(familyQuorum(up({ targets: six, quorum: 1 }), 3), 1);
   assert.equal(familyQuorum(up(), 4), 2);
 });
+
+test('references are reported together with schema errors, even when zod stops before its cross-field checks', () => {
+  const doc = exampleDoc();
+  const uplink = doc.uplinks[0].name as string;
+  // A type error (zod then skips the document's refinements) plus two dangling references.
+  doc.uplinks[0].weight = 'heavy';
+  doc.policies = [{ name: 'p-ghost', uplink: 'ghost', source: '192.168.1.0/24' }];
+  doc.rules = [...(doc.rules ?? []), { name: 'r-list', chain: 'forward', action: 'drop', sourceList: 'nolist' }];
+  const r = parseConfig(doc);
+  assert.equal(r.ok, false);
+  if (r.ok) return;
+  assert.ok(r.errors.some((e) => e.startsWith('uplinks[0].weight:')), r.errors.join('\n'));
+  assert.ok(r.errors.includes('policies[0].uplink: unknown uplink "ghost"'), r.errors.join('\n'));
+  assert.ok(r.errors.some((e) => /^rules\[\d+\]\.sourceList: unknown address list "nolist"$/.test(e)), r.errors.join('\n'));
+  // A reference to an uplink that exists is not reported, and nothing is reported twice.
+  doc.uplinks[0].weight = 1;
+  doc.policies = [{ name: 'p-ok', uplink, source: '192.168.1.0/24' }, { name: 'p-ghost', uplink: 'ghost', source: '192.168.1.0/24' }];
+  const r2 = parseConfig(doc);
+  assert.equal(r2.ok, false);
+  if (r2.ok) return;
+  assert.deepEqual(r2.errors.filter((e) => e.includes('unknown uplink')), ['policies[1].uplink: unknown uplink "ghost"']);
+  assert.equal(new Set(r2.errors).size, r2.errors.length);
+});

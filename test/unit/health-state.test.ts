@@ -81,7 +81,30 @@ test('unknown resolves to down after downAfter bad rounds when nothing answers',
   assert.equal(transitions.length, 1);
   assert.equal(transitions[0].to, 'down');
   assert.equal(transitions[0].at, DEFAULTS.downAfter * DEFAULTS.intervalMs);
-  assert.equal(h.view().lossPct, 100);
+  // while down, no latency/loss is published (the dashboard and `status` show "-")
+  assert.equal(h.view().lossPct, null);
+  assert.equal(h.view().latencyMs, null);
+});
+
+test('latency/loss cover only the probes since the uplink became reachable: "-" while down, 0 % right after recovery', () => {
+  const h = new UplinkHealth('wan1', DEFAULTS, 0);
+  simulate(h, DEFAULTS, { answers: () => true, durationMs: 5000 });
+  assert.equal(h.state, 'up');
+  assert.equal(h.view().lossPct, 0);
+  assert.equal(h.view().latencyMs, 20);
+  // outage of 6 s: down, measures gone
+  const down = simulate(h, DEFAULTS, { answers: () => false, durationMs: 6000 }, 5000);
+  assert.deepEqual(down.transitions.map((t) => t.to), ['down']);
+  assert.equal(h.view().lossPct, null);
+  assert.equal(h.view().latencyMs, null);
+  assert.equal(h.view().measured, null);
+  // back: up after upAfter good rounds; the lost probes of the outage are not in the window
+  const up = simulate(h, DEFAULTS, { answers: () => true, durationMs: 4000 }, 11_000);
+  assert.deepEqual(up.transitions.map((t) => t.to), ['up']);
+  const v = h.view();
+  assert.equal(v.lossPct, 0, 'no stale loss from the outage');
+  assert.equal(v.latencyMs, 20);
+  assert.ok(v.measured && v.measured.probes > 0 && v.measured.spanMs <= 4000 + answerWindowMs(DEFAULTS), JSON.stringify(v.measured));
 });
 
 test('one of three targets dead: zero transitions at quorum 2', () => {
@@ -163,7 +186,7 @@ test('late replies (rtt > timeoutMs) do not count as answers', () => {
     h.round(k * 500);
   }
   assert.equal(h.state, 'down');
-  assert.equal(h.view().lossPct, 100);
+  assert.equal(h.view().lossPct, null);
 });
 
 test('carrier loss and lost address: immediate down; back: needs upAfter fresh good rounds', () => {

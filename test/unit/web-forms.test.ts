@@ -115,3 +115,31 @@ test('rates and formatting', () => {
   assert.equal(fmtBits(1_500_000), '1.5 Mbit/s');
   assert.equal(fmtBytes(2048), '2.0 KiB');
 });
+
+test('IPv6 in the forms: uplink gateway/prefix, LAN mode/address/subnet, port-forward pinhole; empty IPv6 dropped; validated by the schema', () => {
+  const up = parseItem(SECTIONS.uplinks, fd([['name', 'isp1'], ['interface', 'wan1'], ['gateway', '100.64.1.1'], ['enabled', 'on'], ['ipv6.gateway', 'fe80::1'], ['ipv6.prefix', '2001:db8:100::/56']]));
+  assert.deepEqual(up.ipv6, { gateway: 'fe80::1', prefix: '2001:db8:100::/56' });
+  const up0 = parseItem(SECTIONS.uplinks, fd([['name', 'isp2'], ['interface', 'wan2'], ['ipv6.gateway', ''], ['ipv6.prefix', '']]));
+  assert.equal('ipv6' in up0, false, 'no IPv6 field filled: no ipv6 block');
+  const lan = parseItem(SECTIONS.lan, fd([['name', 'lan'], ['interface', 'lan0'], ['address', '192.168.1.1/24'], ['ipv6.mode', 'nptv6'], ['ipv6.address', 'fd00:1::1/64'], ['ipv6.subnet', '']]));
+  assert.deepEqual(lan.ipv6, { mode: 'nptv6', address: 'fd00:1::1/64' });
+  const lan0 = parseItem(SECTIONS.lan, fd([['name', 'lan'], ['interface', 'lan0'], ['address', '192.168.1.1/24'], ['ipv6.mode', ''], ['ipv6.address', ''], ['ipv6.subnet', '']]));
+  assert.equal('ipv6' in lan0, false);
+  const pin = parseItem(SECTIONS.portForwards, fd([['name', 'web6'], ['enabled', 'on'], ['protocol', 'tcp'], ['port', '443'], ['to', '2001:db8:100::10'], ['toPort', '']]));
+  const doc = { version: 1, lan: [lan], uplinks: [up], portForwards: [pin] };
+  const ok = parseConfig(doc);
+  assert.equal(ok.ok, true, ok.ok ? '' : ok.errors.join('\n'));
+  // Bad values land on their fields (the same schema as import and CLI).
+  const bad = parseConfig({ ...doc, uplinks: [{ ...up, ipv6: { gateway: 'ff02::1', prefix: '2001:db8:100::1/56' } }], lan: [{ ...lan, ipv6: { mode: 'nptv6' } }], portForwards: [{ ...pin, toPort: 8443 }] });
+  assert.equal(bad.ok, false);
+  if (bad.ok) return;
+  const m = mapFieldErrors(bad.fieldErrors, 'uplinks[0]', SECTIONS.uplinks.fields);
+  assert.ok(m.fieldErrors['ipv6.gateway']?.length, JSON.stringify(m));
+  assert.ok(m.fieldErrors['ipv6.prefix']?.some((e) => /host bits/.test(e)), JSON.stringify(m));
+  assert.ok(mapFieldErrors(bad.fieldErrors, 'lan[0]', SECTIONS.lan.fields).fieldErrors['ipv6.address']?.length);
+  assert.ok(mapFieldErrors(bad.fieldErrors, 'portForwards[0]', SECTIONS.portForwards.fields).fieldErrors.toPort?.some((e) => /pinhole/.test(e)));
+  // Edit round trip: the form shows what is stored.
+  const v = itemValues(SECTIONS.uplinks, up);
+  assert.equal(v['ipv6.gateway'], 'fe80::1');
+  assert.equal(v['ipv6.prefix'], '2001:db8:100::/56');
+});

@@ -19,6 +19,7 @@ test('body limits: small on the sign-in pages, the import size on /settings, 1 M
   assert.equal(bodyLimit('/setup'), AUTH_BODY_LIMIT);
   assert.equal(AUTH_BODY_LIMIT, 8192);
   assert.equal(bodyLimit('/settings'), IMPORT_BODY_LIMIT);
+  assert.equal(bodyLimit('/address-lists'), IMPORT_BODY_LIMIT, 'pasted or uploaded blocklists');
   assert.ok(IMPORT_BODY_LIMIT > MAX_IMPORT_BYTES, 'an 8 MiB import still fits with its multipart overhead');
   for (const p of ['/', '/rules', '/settings/x', '/loginx', '/api/status']) assert.equal(bodyLimit(p), BODY_LIMIT, p);
 });

@@ -85,11 +85,18 @@ export default async function HistoryPage({ searchParams }: { searchParams: Prom
                       <div className="flex justify-end gap-1">
                         <Link href={`/history/${r.id}`} className="btn btn-sm" aria-label={`View revision ${r.id}`}>View</Link>
                         {r.id !== newest && (
-                          <ActionForm action={restoreAction}>
-                            <input type="hidden" name="id" value={r.id} />
-                            <input type="hidden" name="baseRevision" value={baseRevisionValue(newest)} />
-                            <SubmitButton className="btn btn-sm" label={`Restore revision ${r.id}`}>Restore</SubmitButton>
-                          </ActionForm>
+                          // Like Delete: a restore replaces the whole configuration, so it asks first.
+                          <details className="relative" data-testid={`restore-${r.id}`}>
+                            <summary className="btn btn-sm cursor-pointer list-none" aria-label={`Restore revision ${r.id}`}>Restore</summary>
+                            <div className="absolute right-0 z-20 mt-1 w-64 whitespace-normal rounded-md border border-zinc-200 bg-white p-2 text-left text-sm shadow-lg dark:border-zinc-700 dark:bg-zinc-900">
+                              <p className="mb-2">Restore revision <strong>r{r.id}</strong>? Its whole configuration is stored again as a new revision (r{newest} stays in the history).</p>
+                              <ActionForm action={restoreAction}>
+                                <input type="hidden" name="id" value={r.id} />
+                                <input type="hidden" name="baseRevision" value={baseRevisionValue(newest)} />
+                                <SubmitButton className="btn btn-sm btn-primary">Restore r{r.id}</SubmitButton>
+                              </ActionForm>
+                            </div>
+                          </details>
                         )}
                       </div>
                     </td>

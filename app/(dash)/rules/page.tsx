@@ -100,10 +100,11 @@ export default async function RulesPage({ searchParams }: { searchParams: Promis
             block or allow something specific, e.g. drop forward tcp port 23.
           </div>
         ) : (
-          <div className="card overflow-x-auto p-0">
-            <table className="table" data-testid="rules-table">
+          <div className="card p-0 md:overflow-x-auto">
+            {/* On narrow screens every row is a card (flex), so the buttons stay on screen. */}
+            <table className="table max-md:block" data-testid="rules-table">
               <caption className="sr-only">Firewall rules in evaluation order</caption>
-              <thead>
+              <thead className="max-md:hidden">
                 <tr>
                   <th scope="col">#</th>
                   <th scope="col">Rule</th>
@@ -114,42 +115,43 @@ export default async function RulesPage({ searchParams }: { searchParams: Promis
                   <th scope="col" aria-label="Actions" />
                 </tr>
               </thead>
-              <tbody>
+              <tbody className="max-md:block">
                 {shown.map((r, k) => {
                   const i = first + k;
                   const cname = ruleCounter.get(r.name);
                   return (
-                    <tr key={r.name} data-name={r.name} className={r.enabled ? '' : 'opacity-60'}>
-                      <td className="whitespace-nowrap">
+                    // A disabled rule's data is dimmed; its buttons (enable, edit, delete, move) are not.
+                    <tr key={r.name} data-name={r.name} data-enabled={r.enabled ? '1' : '0'} className="max-md:flex max-md:flex-wrap max-md:items-center max-md:gap-x-3 max-md:gap-y-1 max-md:border-b max-md:border-zinc-200 max-md:p-3 dark:max-md:border-zinc-800">
+                      <td className="whitespace-nowrap max-md:order-last max-md:border-0 max-md:p-0">
                         <div className="flex items-center gap-1">
                           <span className="w-5 text-right font-mono text-xs muted">{i + 1}</span>
                           <ActionForm action={moveRule}>
                             <input type="hidden" name="name" value={r.name} />
                             <input type="hidden" name="dir" value="up" />
                             <input type="hidden" name="baseRevision" value={baseRevisionValue(base)} />
-                            <SubmitButton className="btn btn-sm" title={`Move ${r.name} up`} label={`Move ${r.name} up`}><span aria-hidden>↑</span></SubmitButton>
+                            <SubmitButton className="btn btn-sm" disabled={i === 0} title={i === 0 ? `${r.name} is the first rule` : `Move ${r.name} up`} label={`Move ${r.name} up`}><span aria-hidden>↑</span></SubmitButton>
                           </ActionForm>
                           <ActionForm action={moveRule}>
                             <input type="hidden" name="name" value={r.name} />
                             <input type="hidden" name="dir" value="down" />
                             <input type="hidden" name="baseRevision" value={baseRevisionValue(base)} />
-                            <SubmitButton className="btn btn-sm" title={`Move ${r.name} down`} label={`Move ${r.name} down`}><span aria-hidden>↓</span></SubmitButton>
+                            <SubmitButton className="btn btn-sm" disabled={i === rules.length - 1} title={i === rules.length - 1 ? `${r.name} is the last rule` : `Move ${r.name} down`} label={`Move ${r.name} down`}><span aria-hidden>↓</span></SubmitButton>
                           </ActionForm>
                         </div>
                       </td>
-                      <td>
-                        <div className="whitespace-nowrap font-medium">{r.name}</div>
+                      <td className={`max-md:basis-full max-md:border-0 max-md:p-0 ${r.enabled ? '' : 'opacity-60'}`}>
+                        <div className="whitespace-nowrap font-medium">{r.name}{r.enabled ? '' : <span className="ml-2 text-xs font-normal muted">(disabled)</span>}</div>
                         <div className="text-xs">
                           <span className={`badge ${r.action === 'accept' ? 'bg-emerald-100 text-emerald-900 dark:bg-emerald-900/60 dark:text-emerald-100' : 'bg-red-100 text-red-900 dark:bg-red-900/60 dark:text-red-100'}`}>{r.action}</span>{' '}
                           <span className="muted">{r.chain}</span>
                         </div>
                         {r.description && <div className="mt-0.5 max-w-xs text-xs muted">{r.description}</div>}
                       </td>
-                      <td className="font-mono text-xs">{describe(r)}</td>
-                      <td><LiveCounter kind="rule" refName={r.name} applied={applied} /></td>
-                      <td>{cname ? <Sparkline values={sparkValues(samples[cname] ?? [])} label={`packets per second of ${r.name}, last 6 hours`} /> : <span className="text-xs muted">–</span>}</td>
-                      <td><EnableToggle section="rules" name={r.name} enabled={r.enabled} baseRevision={base} /></td>
-                      <td className="text-right"><EditDelete section="rules" path="/rules" name={r.name} baseRevision={base} /></td>
+                      <td className={`font-mono text-xs max-md:basis-full max-md:border-0 max-md:p-0 ${r.enabled ? '' : 'opacity-60'}`}>{describe(r)}</td>
+                      <td className={`max-md:border-0 max-md:p-0 ${r.enabled ? '' : 'opacity-60'}`}><LiveCounter kind="rule" refName={r.name} applied={applied} /></td>
+                      <td className={`max-md:border-0 max-md:p-0 ${r.enabled ? '' : 'opacity-60'}`}>{cname ? <Sparkline values={sparkValues(samples[cname] ?? [])} label={`packets per second of ${r.name}, last 6 hours`} /> : <span className="text-xs muted">–</span>}</td>
+                      <td className="max-md:border-0 max-md:p-0"><EnableToggle section="rules" name={r.name} enabled={r.enabled} baseRevision={base} /></td>
+                      <td className="text-right max-md:border-0 max-md:p-0"><EditDelete section="rules" path="/rules" name={r.name} baseRevision={base} /></td>
                     </tr>
                   );
                 })}

@@ -7,6 +7,7 @@ import type { CounterSpec, UplinkPlan } from '../types';
 import type { NftHelper, NftSet } from '../nft';
 import type { Lan6Plan } from '../ipv6';
 import { familyOf } from '../../validations/net';
+import { NFLOG_GROUP, NFLOG_SNAPLEN } from '../constants';
 
 /** Address families a chain renderer exists for. IPv6 will add 'ip6' here: every entry of the
  *  chain table in index.ts must then name an ip6 renderer too (the type makes tsc list them).
@@ -63,6 +64,8 @@ export interface FirewallContext {
   readonly pinned6: readonly UplinkPlan[];
   /** Interfaces of the named uplinks (all uplinks when names is undefined). */
   ifsOf(names: readonly string[] | undefined): string[];
+  /** The log statement with this prefix: NFLOG (ulogd2 reads it) or the kernel log. */
+  log(prefix: string): string;
   // Registries the parts fill, in declaration order.
   readonly counters: CounterRegistry;
   readonly sets: NftSet[];
@@ -75,6 +78,7 @@ export function createContext(
   uplinks: readonly UplinkPlan[],
   usable: ReadonlySet<string>,
   lans6: readonly Lan6Plan[] = [],
+  opts: { nflog?: boolean } = {},
 ): FirewallContext {
   const fw = config.firewall;
   const byName = new Map(uplinks.map((u) => [u.name, u]));
@@ -108,6 +112,7 @@ export function createContext(
     sets: [],
     helpers: new Map(),
     warnings: [],
+    log: (prefix) => (opts.nflog ? `log prefix "${prefix}" group ${NFLOG_GROUP} snaplen ${NFLOG_SNAPLEN}` : `log prefix "${prefix}"`),
     ifsOf: (names) => (names ?? uplinks.map((u) => u.name)).map((n) => byName.get(n)!.interface),
   };
 }

@@ -26,7 +26,7 @@ export function filterTail(ctx: FirewallContext, chain: 'input' | 'forward'): st
   const { fw } = ctx;
   const rules: string[] = [];
   if (fw.logDrops) {
-    rules.push(`limit rate ${fw.logRatePerMinute}/minute log prefix "${logPrefixDrop(chain)}" ${comment('builtin', `log-drop-${chain}`)}`);
+    rules.push(`limit rate ${fw.logRatePerMinute}/minute ${ctx.log(logPrefixDrop(chain))} ${comment('builtin', `log-drop-${chain}`)}`);
     // Every dropped packet is recorded (not rate-limited) in a bounded kernel set per family the agent reads.
     const set = chain === 'input' ? SET_DROP_INPUT : SET_DROP_FORWARD;
     const set6 = chain === 'input' ? SET_DROP_INPUT6 : SET_DROP_FORWARD6;

@@ -55,8 +55,8 @@ export interface FirewallResult {
 }
 
 /** Counters, then sets, then the chains in table order (warnings follow the same order). */
-export function composeFirewall(config: Config, uplinks: UplinkPlan[], usable: ReadonlySet<string>, lans6: readonly Lan6Plan[] = []): FirewallResult {
-  const ctx = createContext(config, uplinks, usable, lans6);
+export function composeFirewall(config: Config, uplinks: UplinkPlan[], usable: ReadonlySet<string>, lans6: readonly Lan6Plan[] = [], opts: { nflog?: boolean } = {}): FirewallResult {
+  const ctx = createContext(config, uplinks, usable, lans6, opts);
   declareCounters(ctx);
   declareSets(ctx);
   const chains = CHAIN_TABLE.map(({ name, hook }): NftChain => {

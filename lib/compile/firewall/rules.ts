@@ -40,7 +40,7 @@ export function ruleFamilies(ctx: FirewallContext, r: Rule): (Family | null)[] {
 /** One rule; per family it applies to, one line (two in forward when bound to an uplink). */
 export function adminRule(ctx: FirewallContext, r: Rule): string[] {
   return ruleFamilies(ctx, r).flatMap((f) => {
-    const tail = [...matches(r, f), cnt(counterRule(r.name)), ...(r.log ? [`log prefix "${logPrefixRule(r.name)}"`] : []), verdict(r), comment('rule', r.name)].join(' ');
+    const tail = [...matches(r, f), cnt(counterRule(r.name)), ...(r.log ? [ctx.log(logPrefixRule(r.name))] : []), verdict(r), comment('rule', r.name)].join(' ');
     if (r.uplink === undefined) return [tail];
     const ifn = `"${ctx.byName.get(r.uplink)!.interface}"`;
     if (r.chain === 'input') return [`iifname ${ifn} ${tail}`];

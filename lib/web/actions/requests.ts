@@ -14,7 +14,7 @@ import { prisma } from '../../db/prisma';
 export const unbanAction = validatedAction(unbanSchema, async ({ address }, { user }) => {
   const r = await requestUnban(address, user.username);
   revalidatePath('/bans');
-  redirect(r.ok ? `/bans?requested=${encodeURIComponent(address)}` : `/bans?error=${encodeURIComponent(r.error)}`);
+  redirect(r.ok ? `/bans?requested=${encodeURIComponent(r.address)}` : `/bans?error=${encodeURIComponent(r.error)}`);
 });
 
 /** Demo mode only: ask the agent to break/restore an uplink in the lab. */

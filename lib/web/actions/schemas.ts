@@ -66,3 +66,15 @@ const password = bounded(MAX_PASSWORD_LENGTH);
 export const loginSchema = z.object({ username, password });
 export const setupSchema = z.object({ username, password, confirm: password, token: bounded(200).transform((v) => v.trim()) });
 export const noInput = z.object({});
+
+/** Address-list editor: which list (original, "" = new), its name, the entries as text (pasted)
+ *  and/or a file, replace or append. The entries themselves are validated by the config schema. */
+export const listFormSchema = z.object({
+  baseRevision: baseRevisionField,
+  original: z.union([z.literal(''), nameSchema]).optional().transform((v) => v || null),
+  name: nameSchema,
+  mode: z.enum(['replace', 'append']).default('replace'),
+  text: z.string().max(MAX_IMPORT_BYTES, 'too large (max 8 MiB)').optional(),
+  file: z.instanceof(Blob).refine((b) => b.size <= MAX_IMPORT_BYTES, 'file too large (max 8 MiB)').optional(),
+});
+export const listDeleteSchema = z.object({ baseRevision: baseRevisionField, name: nameSchema });

@@ -17,7 +17,10 @@ export function uplinkStatus(
 ): { state: UplinkStatusState; reason: string } {
   if (!u.enabled) return { state: 'disabled', reason: 'disabled by admin' };
   if (u.drain) return { state: 'draining', reason: 'draining: no new connections' };
-  const why = plan && !plan.active ? plan.reason : null;
+  // The plan's "down by health" is stale once the prober says otherwise (the uplink recovered and
+  // the reconcile that follows has not run yet): its word then, not the plan's "down".
+  const planWhy = plan && !plan.active ? plan.reason : null;
+  const why = planWhy?.code === 'health-down' && health && health.state !== 'down' && health.state !== 'unknown' ? null : planWhy;
   // Over the data cap with onCap disable: out, whatever the prober says.
   if (why?.code === 'cap-reached') return { state: 'down', reason: why.detail };
   if (health && (health.state === 'up' || health.state === 'down' || health.state === 'degraded')) {

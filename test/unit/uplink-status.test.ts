@@ -63,6 +63,9 @@ test('uplinkStatus: precedence and every plan reason code', () => {
   // the prober's verdict wins over the plan; an up uplink in a backup tier says so
   assert.deepEqual(uplinkStatus(on, inactive('backup', 'backup (priority 2)'), { state: 'up', reason: 'first good round' }, true), { state: 'up', reason: 'backup (priority 2)' });
   assert.deepEqual(uplinkStatus(on, { active: true, reason: null }, { state: 'down', reason: 'carrier lost' }, true), { state: 'down', reason: 'carrier lost' });
+  // Recovered, the plan still from while it was down (the reconcile follows): not "up — down".
+  assert.deepEqual(uplinkStatus(on, inactive('health-down', 'down'), { state: 'up', reason: '2 consecutive good rounds' }, true), { state: 'up', reason: '2 consecutive good rounds' });
+  assert.deepEqual(uplinkStatus(on, inactive('health-down', 'down'), { state: 'down', reason: '3 consecutive bad rounds' }, true), { state: 'down', reason: '3 consecutive bad rounds' });
   assert.deepEqual(uplinkStatus(on, inactive('backup', 'backup (priority 2)'), undefined, true), { state: 'unknown', reason: 'waiting for probes' });
   assert.deepEqual(uplinkStatus(on, { active: true, reason: null }, { state: 'unknown' }, false), { state: 'unknown', reason: 'not probed (agent --once)' });
 });

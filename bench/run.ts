@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { realRunner } from '../agent/system/runner';
-import { benchLab, startAgent, buildAgentBundle, ROOT, type BenchLab } from './env';
+import { benchLab, startAgent, buildAgentBundle, ROOT, bounded, installSignalCleanup, cleanupAll, type BenchLab } from './env';
 import { applyBench } from './apply';
 import { forwardBench } from './forward';
 import { footprintBench } from './footprint';
@@ -82,10 +82,25 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write('bench: must run as root (network namespaces, nftables)\n');
     return 1;
   }
+  installSignalCleanup(log);
   const result: Record<string, unknown> = { date: new Date().toISOString(), quick: args.quick, machine: await machineInfo() };
   const started = performance.now();
+  const failed: Record<string, string> = {};
+  /** One section: bounded in time; a failure is reported and the run goes on (its lab is removed). */
+  async function section(name: string, deadlineMs: number, fn: () => Promise<void>): Promise<void> {
+    if (!args.only.includes(name as Section)) return;
+    const t0 = performance.now();
+    try {
+      await bounded(`section ${name}`, deadlineMs, fn());
+    } catch (e) {
+      failed[name] = (e as Error).message;
+      console.log(`\n${name}: FAILED after ${Math.round((performance.now() - t0) / 1000)} s: ${(e as Error).message}`);
+      log(`${name} failed: ${(e as Error).stack ?? (e as Error).message}`);
+      await cleanupAll();
+    }
+  }
 
-  if (args.only.includes('apply')) {
+  await section('apply', (args.quick ? 10 : 30) * 60000, async () => {
     const r = await withLab('ba', 2, async (L) => {
       startAgent(L);
       return applyBench(L, {
@@ -112,9 +127,9 @@ export async function main(argv: string[]): Promise<number> {
       apply_ms_10k_one_entry: by('set-10000-one-entry')?.p50 ?? null,
       apply_ms_per_1000_rules: r.slopeMsPer1000Rules,
     });
-  }
+  });
 
-  if (args.only.includes('forward')) {
+  await section('forward', (args.quick ? 8 : 20) * 60000, async () => {
     const r = await withLab('bf', 2, (L) => forwardBench(L, { rounds: args.quick ? 2 : 5, seconds: args.quick ? 2 : 4, connCount: args.quick ? 200 : 500, log }));
     console.log(`\nForwarding (iperf3 -P 4 LAN → 203.0.113.80 through the router; medians of alternated runs; (d) uses ${r.iptables})`);
     const row = (m: 'a' | 'b' | 'c' | 'd', what: string, ratio: number | null) => [what, r.gbps[m], r.samples[m].map((x) => x.toFixed(2)).join(' '), ratio];
@@ -128,6 +143,7 @@ export async function main(argv: string[]): Promise<number> {
       ['(a) baseline', r.connPerSec.a, r.connSamples.a.map((x) => x.toFixed(0)).join(' '), 1],
       ['(b) linkward', r.connPerSec.b, r.connSamples.b.map((x) => x.toFixed(0)).join(' '), r.ratios.connRate],
     ]));
+    for (const f of r.failures) console.log(`  not measured: round ${f.round + 1} (${f.mode}): ${f.what}`);
     Object.assign(result, {
       forward_gbps: r.gbps,
       forward_samples_gbps: r.samples,
@@ -138,10 +154,11 @@ export async function main(argv: string[]): Promise<number> {
       conn_rate_baseline: r.connPerSec.a,
       conn_rate_linkward: r.connPerSec.b,
       conn_rate_ratio: r.ratios.connRate,
+      forward_failures: r.failures,
     });
-  }
+  });
 
-  if (args.only.includes('footprint')) {
+  await section('footprint', (args.quick ? 8 : 15) * 60000, async () => {
     const opts = { seconds: args.quick ? 20 : 60, warmupS: args.quick ? 5 : 10, rules: 1000, log };
     const tsxRun = await withLab('bc', 4, (L) => footprintBench(L, opts));
     const bundle = await buildAgentBundle();
@@ -167,9 +184,9 @@ export async function main(argv: string[]): Promise<number> {
       footprint_tsx: tsxRun,
       footprint_bundled: bundled,
     });
-  }
+  });
 
-  if (args.only.includes('dashboard')) {
+  await section('dashboard', 10 * 60000, async () => {
     const r = await withLab('bw', 2, (L) => dashboardBench(L, { requests: args.quick ? 10 : 30, rules: 1000, log }));
     if (!r.measurable) {
       console.log(`\nDashboard: not measurable: ${r.reason}`);
@@ -188,7 +205,8 @@ export async function main(argv: string[]): Promise<number> {
         dashboard: r,
       });
     }
-  }
+  });
+  if (Object.keys(failed).length) result.failed_sections = failed;
 
   const fo = failoverSummary();
   if (fo && Array.isArray(fo.profiles)) {

@@ -151,10 +151,10 @@ export async function benchLab(tag: string, uplinks: number): Promise<BenchLab> 
 }
 
 /** Start the real agent (`linkward agent --quiet`) inside the router namespace. */
-export function startAgent(L: BenchLab, extraArgs: string[] = [], nodeArgs: string[] = [], bundle?: string): SpawnedProcess {
+export function startAgent(L: BenchLab, extraArgs: string[] = [], nodeArgs: string[] = [], bundle?: string, env: Record<string, string> = {}): SpawnedProcess {
   const entry = bundle ? [bundle] : [BIN, 'agent'];
   const child = withNetns(realRunner, L.lab.namespaces.router).spawn([process.execPath, ...nodeArgs, ...entry, '--quiet', ...extraArgs], {
-    env: { LINKWARD_DB: L.dbFile, LINKWARD_ROOT: ROOT },
+    env: { LINKWARD_DB: L.dbFile, LINKWARD_ROOT: ROOT, ...env },
     logFile: path.join(L.dir, 'agent.log'),
     cwd: ROOT,
   });

@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [--only apply,forward,footprint,dashboard] [--no-save]`
+// `npm run bench [-- --quick] [--only apply,forward,footprint,conntrack,dashboard] [--no-save]`
 // Runs the benchmarks in labs with unique prefixes, prints a table per section and, as the last
 // line, one JSON object with every figure; also writes bench/results/<YYYY-MM-DD>.json.
 import fs from 'node:fs';
@@ -9,11 +9,12 @@ import { benchLab, startAgent, buildAgentBundle, ROOT, bounded, installSignalCle
 import { applyBench } from './apply';
 import { forwardBench } from './forward';
 import { footprintBench } from './footprint';
+import { conntrackBench } from './conntrack';
 import { dashboardBench } from './dashboard';
 import { table } from './stats';
 
-type Section = 'apply' | 'forward' | 'footprint' | 'dashboard';
-const SECTIONS: Section[] = ['apply', 'forward', 'footprint', 'dashboard'];
+type Section = 'apply' | 'forward' | 'footprint' | 'conntrack' | 'dashboard';
+const SECTIONS: Section[] = ['apply', 'forward', 'footprint', 'conntrack', 'dashboard'];
 
 export interface BenchArgs {
   quick: boolean;
@@ -29,7 +30,7 @@ export function parseBenchArgs(args: string[]): BenchArgs {
     else if (a === '--no-save') out.save = false;
     else if (a === '--only') {
       const v = args[++i];
-      if (!v) throw new Error('--only needs a list: apply,forward,footprint,dashboard');
+      if (!v) throw new Error(`--only needs a list: ${SECTIONS.join(',')}`);
       const parts = v.split(',').map((x) => x.trim());
       for (const p of parts) if (!SECTIONS.includes(p as Section)) throw new Error(`unknown section ${JSON.stringify(p)} (${SECTIONS.join(', ')})`);
       out.only = parts as Section[];
@@ -183,6 +184,31 @@ export async function main(argv: string[]): Promise<number> {
       agent_bundled_children_cpu_pct: bundled?.childrenCpuPct ?? null,
       footprint_tsx: tsxRun,
       footprint_bundled: bundled,
+    });
+  });
+
+  await section('conntrack', (args.quick ? 10 : 25) * 60000, async () => {
+    const r = await withLab('bt', 2, (L) => conntrackBench(L, {
+      flows: args.quick ? [0, 50000] : [0, 50000, 200000],
+      modes: ['events', 'watched', 'poll'],
+      seconds: args.quick ? 20 : 60,
+      warmupS: args.quick ? 5 : 10,
+      failover: true,
+      log,
+    }));
+    const goal = (x: { flows: number; agentCpuPct: number; childrenCpuPct: number; agentRssMbMax: number }) => x.flows === 50000 ? `${x.agentCpuPct + x.childrenCpuPct <= 1 ? 'CPU met' : 'CPU missed'}, ${x.agentRssMbMax <= 100 ? 'RSS met' : 'RSS missed'}` : '–';
+    console.log(`\nAgent with many tracked flows (idle ${r.rows[0]?.seconds ?? '–'} s; 2 uplinks probed every 250 ms; flows loaded with conntrack -R; goal at 50 000: ≤ 1 % CPU incl. children, ≤ 100 MB RSS)`);
+    console.log(table(['flows', 'conntrack reading', 'agent CPU %', 'children CPU %', 'total %', 'RSS MB max', 'RSS MB median', 'seeded in s', 'goal'], r.rows.map((x) => [x.flows, x.flows === 0 ? 'baseline: no flows loaded (events)' : x.mode === 'events' ? 'event stream + counts' : x.mode === 'watched' ? 'events, page open (listing for bytes)' : 'full listing every 5 s', x.agentCpuPct, x.childrenCpuPct, Math.round((x.agentCpuPct + x.childrenCpuPct) * 100) / 100, x.agentRssMbMax, x.agentRssMbMedian, x.seedS, goal(x)])));
+    const ev = r.rows.find((x) => x.flows === 50000 && x.mode === 'events');
+    const po = r.rows.find((x) => x.flows === 50000 && x.mode === 'poll');
+    if (ev && po) console.log(`events vs poll at 50 000 flows: total CPU ${Math.round((ev.agentCpuPct + ev.childrenCpuPct) * 100) / 100} % vs ${Math.round((po.agentCpuPct + po.childrenCpuPct) * 100) / 100} % (ratio ${po.agentCpuPct + po.childrenCpuPct > 0 ? Math.round(((ev.agentCpuPct + ev.childrenCpuPct) / (po.agentCpuPct + po.childrenCpuPct)) * 1000) / 1000 : '–'})`);
+    if (r.failover) console.log(`failover with ${r.failover.flows} flows (${r.failover.isp1Flows} on isp1): detection → kernel clear ${r.failover.detectToKernelClearMs ?? '–'} ms, → card 0 ${r.failover.detectToCardZeroMs ?? '–'} ms (goal ≤ 1000 ms)`);
+    Object.assign(result, {
+      conntrack_rows: r.rows,
+      conntrack_failover: r.failover,
+      agent_cpu_pct_50k_flows: ev ? Math.round((ev.agentCpuPct + ev.childrenCpuPct) * 100) / 100 : null,
+      agent_rss_mb_50k_flows: ev?.agentRssMbMax ?? null,
+      agent_cpu_pct_50k_flows_poll: po ? Math.round((po.agentCpuPct + po.childrenCpuPct) * 100) / 100 : null,
     });
   });
 

@@ -307,6 +307,8 @@ export class ConnTracker {
     const started = this.o.now();
     this.watch = watchConnections(this.o.runner, {
       onEvent: (e) => this.onEvent(e),
+      // while a listing runs every event is queued (the listing may know the flow)
+      knownId: (id) => this.queue !== null || this.flows.has(id | 0),
       onLost: (why) => {
         this.stats.lost++;
         this.requestResync(`events lost (${why})`);

@@ -22,7 +22,8 @@ export async function deleteByMark(runner: Runner, mark: number, mask = 0xffffff
     const argv = ['conntrack', '-D', ...(family === 6 ? ['-f', 'ipv6'] : []), '-m', `0x${u32(mark, 'mark').toString(16)}/0x${u32(mask, 'mask').toString(16)}`];
   let r;
   try {
-    r = await runner.run(argv, { allowFail: true });
+    // it prints every deleted flow: not read (a failover on a big table deletes 100 000)
+    r = await runner.run(argv, { allowFail: true, discardStdout: true, timeoutMs: 60000 });
   } catch (e) {
     throw new ConntrackError('conntrack -D could not run', e instanceof CommandError ? e.stderr : String(e));
   }
@@ -213,10 +214,15 @@ export interface ConntrackWatch {
 /** `conntrack -E -e NEW,DESTROY -o extended,id`: flows as they are confirmed and as they go
  *  (both families). `onLost` when the kernel dropped events (ENOBUFS: the caller re-reads the
  *  table); `onExit` when the process ended (it is not restarted here). */
-export function watchConnections(runner: Runner, h: { onEvent: (e: ConnEntry & { event?: ConnEventType }) => void; onLost: (why: string) => void; onExit: (why: string) => void }): ConntrackWatch {
+export function watchConnections(runner: Runner, h: { onEvent: (e: ConnEntry & { event?: ConnEventType }) => void; onLost: (why: string) => void; onExit: (why: string) => void; knownId?: (id: number) => boolean }): ConntrackWatch {
   let done = false;
   const p = runner.spawn(['conntrack', '-E', '-e', 'NEW,DESTROY', '-o', 'extended,id', '-b', String(EVENT_BUFFER_BYTES)], {
     onStdoutLine: (l) => {
+      // the DESTROY of a flow the caller does not know (e.g. one it just deleted itself): not parsed
+      if (h.knownId && l.startsWith('[DESTROY]')) {
+        const m = / id=(\d+)/.exec(l.slice(l.lastIndexOf(' id=')));
+        if (m && !h.knownId(Number(m[1]) >>> 0)) return;
+      }
       const e = parseConntrackLine(l);
       if (e && e.event) h.onEvent(e);
     },

@@ -20,21 +20,38 @@ export interface BenchArgs {
   quick: boolean;
   only: Section[];
   save: boolean;
+  /** --rules N,M: the apply section's rule-set sizes (default 10,100,1000[,10000]). */
+  rules: number[] | null;
+  /** --flows N,M and --ct-modes events,watched,poll: the conntrack section's table sizes and modes. */
+  flows: number[] | null;
+  ctModes: ('events' | 'watched' | 'poll')[] | null;
 }
 
 export function parseBenchArgs(args: string[]): BenchArgs {
-  const out: BenchArgs = { quick: false, only: [...SECTIONS], save: true };
+  const out: BenchArgs = { quick: false, only: [...SECTIONS], save: true, rules: null, flows: null, ctModes: null };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (a === '--quick') out.quick = true;
     else if (a === '--no-save') out.save = false;
-    else if (a === '--only') {
+    else if (a === '--flows') {
+      const v = (args[++i] ?? '').split(',').map(Number);
+      if (!v.length || v.some((n) => !Number.isInteger(n) || n < 0 || n > 250000)) throw new Error('--flows needs sizes: e.g. 0,50000');
+      out.flows = v;
+    } else if (a === '--ct-modes') {
+      const v = (args[++i] ?? '').split(',');
+      if (!v.length || v.some((m) => !['events', 'watched', 'poll'].includes(m))) throw new Error('--ct-modes: events,watched,poll');
+      out.ctModes = v as BenchArgs['ctModes'];
+    } else if (a === '--rules') {
+      const v = (args[++i] ?? '').split(',').map(Number);
+      if (!v.length || v.some((n) => !Number.isInteger(n) || n < 1 || n > 100000)) throw new Error('--rules needs sizes: e.g. 10000 or 100,10000');
+      out.rules = v;
+    } else if (a === '--only') {
       const v = args[++i];
       if (!v) throw new Error(`--only needs a list: ${SECTIONS.join(',')}`);
       const parts = v.split(',').map((x) => x.trim());
       for (const p of parts) if (!SECTIONS.includes(p as Section)) throw new Error(`unknown section ${JSON.stringify(p)} (${SECTIONS.join(', ')})`);
       out.only = parts as Section[];
-    } else throw new Error(`unknown argument ${JSON.stringify(a)}; usage: bench [--quick] [--only ${SECTIONS.join(',')}] [--no-save]`);
+    } else throw new Error(`unknown argument ${JSON.stringify(a)}; usage: bench [--quick] [--only ${SECTIONS.join(',')}] [--rules N,M] [--no-save]`);
   }
   return out;
 }
@@ -105,7 +122,7 @@ export async function main(argv: string[]): Promise<number> {
     const r = await withLab('ba', 2, async (L) => {
       startAgent(L);
       return applyBench(L, {
-        ruleSizes: args.quick ? [10, 100, 1000] : [10, 100, 1000, 10000],
+        ruleSizes: args.rules ?? (args.quick ? [10, 100, 1000] : [10, 100, 1000, 10000]),
         changes: args.quick ? 8 : 20,
         setSize: 10000,
         setChanges: args.quick ? 4 : 10,
@@ -116,6 +133,12 @@ export async function main(argv: string[]): Promise<number> {
     console.log(table(['series', 'changes', 'ok', 'p50 ms', 'p95 ms', 'max ms', 'agent apply p50', 'db write p50'], r.series.map((s) => [s.name, s.changes, s.ok, s.p50, s.p95, s.max, s.agentApplyP50, s.writeP50])));
     console.log(`growth: ~${r.slopeMsPer1000Rules} ms per 1 000 rules (intercept ${r.interceptMs} ms)`);
     const by = (n: string) => r.series.find((s) => s.name === n);
+    const big = Math.max(...r.series.filter((s) => s.kind === 'rules').map((s) => s.size));
+    const part = by(`rules-${big}`);
+    const full = by(`rules-${big}-full`);
+    if (part?.p50 && full?.p50) console.log(`one-rule change at ${big} rules: partial sync ${part.p50} ms vs every chain refilled ${full.p50} ms p50 (ratio ${Math.round((part.p50 / full.p50) * 1000) / 1000}; goal ≤ 300 ms at 10 000)`);
+    const load = by(`rules-${big}-load`);
+    if (load?.p50) console.log(`loading ${big} rules: ${load.p50} ms p50 (goal ≤ 1 000 ms at 10 000)`);
     Object.assign(result, {
       apply_series: r.series,
       apply_p50_ms_10: by('rules-10')?.p50 ?? null,
@@ -123,6 +146,8 @@ export async function main(argv: string[]): Promise<number> {
       apply_p95_ms_100: by('rules-100')?.p95 ?? null,
       apply_p50_ms_1000: by('rules-1000')?.p50 ?? null,
       apply_p50_ms_10000_rules: by('rules-10000')?.p50 ?? null,
+      apply_p50_ms_10000_rules_full: by('rules-10000-full')?.p50 ?? null,
+      apply_p50_ms_10000_rules_load: by('rules-10000-load')?.p50 ?? null,
       apply_ms_10k: by('set-10000-load')?.p50 ?? null,
       apply_ms_10k_unload: by('set-10000-unload')?.p50 ?? null,
       apply_ms_10k_one_entry: by('set-10000-one-entry')?.p50 ?? null,
@@ -189,8 +214,8 @@ export async function main(argv: string[]): Promise<number> {
 
   await section('conntrack', (args.quick ? 10 : 25) * 60000, async () => {
     const r = await withLab('bt', 2, (L) => conntrackBench(L, {
-      flows: args.quick ? [0, 50000] : [0, 50000, 200000],
-      modes: ['events', 'watched', 'poll'],
+      flows: args.flows ?? (args.quick ? [0, 50000] : [0, 50000, 200000]),
+      modes: args.ctModes ?? ['events', 'watched', 'poll'],
       seconds: args.quick ? 20 : 60,
       warmupS: args.quick ? 5 : 10,
       failover: true,

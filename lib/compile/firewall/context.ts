@@ -4,7 +4,7 @@
 // Built once per compile by createContext; chain renderers only read the derived fields.
 import type { Config, Policy } from '../../validations/config';
 import type { CounterSpec, UplinkPlan } from '../types';
-import type { NftHelper, NftSet } from '../nft';
+import type { NftChain, NftHelper, NftSet } from '../nft';
 import type { Lan6Plan } from '../ipv6';
 import { familyOf } from '../../validations/net';
 
@@ -67,6 +67,8 @@ export interface FirewallContext {
   readonly counters: CounterRegistry;
   readonly sets: NftSet[];
   readonly helpers: Map<string, NftHelper>;
+  /** Regular chains holding groups of admin rules (rules.ts), declared after the constant ones. */
+  readonly ruleChains: NftChain[];
   readonly warnings: string[];
 }
 
@@ -107,6 +109,7 @@ export function createContext(
     counters: new CounterRegistry(),
     sets: [],
     helpers: new Map(),
+    ruleChains: [],
     warnings: [],
     ifsOf: (names) => (names ?? uplinks.map((u) => u.name)).map((n) => byName.get(n)!.interface),
   };

@@ -16,9 +16,10 @@ import { applyPlan, resetApplyCache, ApplyError, type ApplyCtx } from './system/
 import { openDb } from '../lib/db/sqlite';
 import type { SysctlChange } from './system/sysctl';
 import { NftCounterReader } from './system/nft';
-import { listConnections, deleteByMark } from './system/conntrack';
+import { deleteByMark } from './system/conntrack';
+import { ConnTracker, type ConnContext } from './connections';
 import { watchLinks, type LinkWatcher } from './system/ipmonitor';
-import { AgentStore, isDbFault, type ConnRow, type UplinkStatusRow } from './store';
+import { AgentStore, isDbFault, type UplinkStatusRow } from './store';
 import { HealthMonitor, type UplinkSnapshot } from './health/monitor';
 import { watchDbWrites, type DbWatch } from './system/dbwatch';
 import { ConfirmWatcher } from './confirm';
@@ -132,6 +133,8 @@ export class Agent extends EventEmitter {
   private lastFacts: Facts | null = null;
   private lastAppliedRevision: number | null = null;
   private lastSample = 0;
+  /** The conntrack mirror (agent/connections.ts): started by start(), one listing in --once. */
+  private conns: ConnTracker | null = null;
   private connCount = new Map<string, number>();
   private uplinkSince = new Map<string, { state: string; since: number; reason: string }>();
   private restoredDown = new Map<string, string>();
@@ -338,6 +341,7 @@ export class Agent extends EventEmitter {
         if (!isDbFault(e)) throw e;
       }
       this.configureHealth(config, facts, plan);
+      this.conns?.setContext(connContext(config, facts));
       this.writeUplinkStatus();
       return { ok: true, revision, changed, ms };
     } catch (e) {
@@ -542,30 +546,20 @@ export class Agent extends EventEmitter {
     return this.visibilityBusy;
   }
 
-  /** Connection reads to skip: when the list came back identical, the next read waits one
-   *  more connMs each time (5, 10, 15, 20 s with the default), back to every connMs on a change. */
-  private connSkip = 0;
-  private connQuiet = 0;
+  /** The tracker's counts for the uplink cards (the router's own flows excluded). */
+  private refreshConnCounts(): void {
+    if (this.conns) this.connCount = this.conns.counts();
+  }
 
+  /** `agent --once`: one conntrack listing into the Connection table (the running agent keeps a
+   *  live mirror from the event stream instead, agent/connections.ts). */
   async collectConnections(): Promise<void> {
-    if (!this.lastConfig) return;
-    if (this.connSkip > 0) {
-      this.connSkip--;
-      return;
-    }
-    const byId = new Map(this.lastConfig.uplinks.map((u) => [u.id, u.name]));
-    const conns = await listConnections(this.runner);
-    const counts = new Map<string, number>();
-    const rows: ConnRow[] = conns.map((c) => {
-      const id = uplinkIdOfMark(c.mark ?? 0);
-      const uplink = byId.get(id) ?? null;
-      if (uplink) counts.set(uplink, (counts.get(uplink) ?? 0) + 1);
-      return { proto: c.proto, src: c.src, dst: c.dst, sport: c.sport ?? null, dport: c.dport ?? null, state: c.state ?? null, uplink, packets: c.packets ?? 0, bytes: c.bytes ?? 0 };
-    });
-    this.connCount = counts;
-    const changed = this.store.writeConnections(rows);
-    this.connQuiet = changed ? 0 : Math.min(this.connQuiet + 1, 3);
-    this.connSkip = this.connQuiet;
+    if (!this.lastConfig || !this.lastFacts) return;
+    if (this.conns) return;
+    const t = new ConnTracker({ runner: this.runner, store: this.store });
+    t.setContext(connContext(this.lastConfig, this.lastFacts));
+    await t.once();
+    this.connCount = t.counts();
   }
 
   /** Failover first, bookkeeping after: the kernel change and the flow cleanup do not wait for
@@ -648,8 +642,6 @@ export class Agent extends EventEmitter {
   private async cleanupFlows(before: Plan | null, after: Plan | null): Promise<Map<string, number>> {
     const deleted = new Map<string, number>();
     if (!after || !this.lastConfig) return deleted;
-    this.connSkip = 0; // after a plan change the flows move: list them at the next tick
-    this.connQuiet = 0;
     const cfg = new Map(this.lastConfig.uplinks.map((u) => [u.name, u]));
     const snap = this.health?.snapshot() ?? {};
     for (const u of after.uplinks) {
@@ -669,6 +661,8 @@ export class Agent extends EventEmitter {
       for (const fam of families) {
         try {
           const n = await deleteByMark(this.runner, u.mark, MARK_MASK, fam);
+          // the cards show it now, not when the DESTROY events have been read
+          if (this.conns?.forgetMark(u.mark, MARK_MASK, fam)) this.refreshConnCounts();
           deleted.set(u.name, (deleted.get(u.name) ?? 0) + n);
           if (fam === 4 || n > 0) this.store.event('uplink', `deleted ${n} tracked ${fam === 6 ? 'IPv6 ' : ''}connection(s) of uplink ${u.name} (${dead || fam === 6 ? 'unusable' : 'failback reset'})`, u.name);
         } catch (e) {
@@ -796,7 +790,17 @@ export class Agent extends EventEmitter {
       // Right after the counters: a moved drop/port-scan counter means new drop records or bans.
       await this.collectVisibility();
     });
-    this.every(this.opts.connMs, () => this.collectConnections());
+    // conntrack: a live mirror from the event stream; the cards follow its counts at once
+    this.conns = new ConnTracker({
+      runner: this.runner, store: this.store, log: (m) => this.log(m), pollMs: this.opts.connMs,
+      mode: process.env.LINKWARD_CONNTRACK === 'poll' ? 'poll' : 'events',
+      onCounts: () => {
+        this.refreshConnCounts();
+        this.writeUplinkStatus();
+      },
+    });
+    if (this.lastConfig && this.lastFacts) this.conns.setContext(connContext(this.lastConfig, this.lastFacts));
+    this.conns.start();
     this.every(3600 * 1000, () => this.store.prune());
     this.every(1000, () => this.handleRequests());
     this.every(1000, () => this.checkConfirm());
@@ -834,6 +838,7 @@ export class Agent extends EventEmitter {
     this.links?.stop();
     this.dbWatch?.stop();
     this.health?.stop();
+    this.conns?.stop();
     this.counterReader.close();
     if (this.busy) await this.busy.catch(() => undefined);
     await this.ra.stop();
@@ -856,4 +861,20 @@ export class Agent extends EventEmitter {
     this.counterReader.close();
     return r;
   }
+}
+
+/** What the conntrack mirror needs: uplink names by mark, LAN networks, the router's addresses. */
+export function connContext(config: Config, facts: Facts): ConnContext {
+  const byId = new Map(config.uplinks.map((u) => [u.id, u.name]));
+  const lan: string[] = [];
+  const local: string[] = [];
+  for (const l of config.lan) {
+    lan.push(l.address);
+    for (const a of facts.interfaces[l.interface]?.addresses6 ?? []) if (a.scope === 'global') lan.push(`${a.address}/${a.prefix}`);
+  }
+  for (const f of Object.values(facts.interfaces)) {
+    for (const a of f.addresses) local.push(a.address);
+    for (const a of f.addresses6 ?? []) local.push(a.address);
+  }
+  return { uplinkOf: (mark) => byId.get(uplinkIdOfMark(mark)) ?? null, lan, local };
 }

@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import type { DB } from '../lib/db/sqlite';
 import { parseConfig, type Config } from '../lib/validations/config';
 import type { CounterSpec } from '../lib/compile/types';
+import type { FlowRow, FlowBytes } from './connections';
 
 export interface RevisionRow {
   id: number;
@@ -42,17 +43,6 @@ export interface UplinkStatusRow {
   ipv6?: string | null;
 }
 
-export interface ConnRow {
-  proto: string;
-  src: string;
-  dst: string;
-  sport: number | null;
-  dport: number | null;
-  state: string | null;
-  uplink: string | null;
-  packets: number;
-  bytes: number;
-}
 
 const SAMPLE_KEEP_MS = 24 * 3600 * 1000;
 
@@ -117,8 +107,6 @@ export class AgentStore {
   private specsByName = new Map<string, CounterSpec>();
   /** The last revision validated by desired() (its text and result). */
   private lastDesired: { id: number; text: string; config: Config } | null = null;
-  /** The Connection table's content as last written (rows without ts), to skip identical rewrites. */
-  private connKey: string | null = null;
 
   constructor(db: DB) {
     this.db = db;
@@ -153,7 +141,11 @@ export class AgentStore {
       event: db.prepare('INSERT INTO Event (ts, type, uplink, message) VALUES (?, ?, ?, ?)'),
       pruneEvents: db.prepare('DELETE FROM Event WHERE id <= (SELECT id FROM Event ORDER BY id DESC LIMIT 1 OFFSET 5000)'),
       clearConns: db.prepare('DELETE FROM Connection'),
-      conn: db.prepare('INSERT INTO Connection (proto, src, dst, sport, dport, state, uplink, packets, bytes, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+      conn: db.prepare(`INSERT OR REPLACE INTO Connection (id, family, proto, src, dst, sport, dport, state, uplink, host, local, packets, bytes, rate, firstSeen, ts)
+        VALUES (@id, @family, @proto, @src, @dst, @sport, @dport, @state, @uplink, @host, @local, @packets, @bytes, @rate, @firstSeen, @ts)`),
+      connDel: db.prepare('DELETE FROM Connection WHERE id = ?'),
+      connUpd: db.prepare('UPDATE Connection SET packets = @packets, bytes = @bytes, rate = @rate, ts = @ts, state = @state, uplink = @uplink WHERE id = @id'),
+      watchUntil: db.prepare('SELECT until FROM Watch WHERE name = ?').pluck(),
       audit: db.prepare('INSERT INTO AuditLog (ts, actor, action, detail) VALUES (?, ?, ?, ?)'),
       pendingRequests: db.prepare('SELECT id, type, args FROM AgentRequest WHERE doneAt IS NULL ORDER BY id LIMIT 20'),
       doneRequest: db.prepare('UPDATE AgentRequest SET doneAt = ?, result = ? WHERE id = ?'),
@@ -438,23 +430,32 @@ export class AgentStore {
     }, undefined);
   }
 
-  /** Replace the Connection table with `rows`; skipped (returns false) when the rows are the same
-   *  as the ones this process wrote last (Connection.ts = when the list last changed). */
-  writeConnections(rows: ConnRow[]): boolean {
-    return this.write(() => this.writeConnectionsRaw(rows), false);
+  /** Replace the Connection table with `rows` (one transaction). false: the database refused. */
+  connReplace(rows: FlowRow[]): boolean {
+    return this.write(() => {
+      this.db.transaction(() => {
+        this.st.clearConns.run();
+        for (const r of rows) this.st.conn.run(r);
+      })();
+      return true;
+    }, false);
   }
 
-  private writeConnectionsRaw(rows: ConnRow[]): boolean {
-    const key = JSON.stringify(rows);
-    if (key === this.connKey) return false;
-    const now = Date.now();
-    this.connKey = null;
-    this.db.transaction(() => {
-      this.st.clearConns.run();
-      for (const c of rows) this.st.conn.run(c.proto, c.src, c.dst, c.sport, c.dport, c.state, c.uplink, c.packets, c.bytes, now);
-    })();
-    this.connKey = key;
-    return true;
+  /** Inserted (or relabelled), deleted and re-read rows of the Connection table, one transaction. */
+  connApply(ins: FlowRow[], del: number[], upd: FlowBytes[]): boolean {
+    return this.write(() => {
+      this.db.transaction(() => {
+        for (const id of del) this.st.connDel.run(id);
+        for (const r of ins) this.st.conn.run(r);
+        for (const u of upd) this.st.connUpd.run(u);
+      })();
+      return true;
+    }, false);
+  }
+
+  /** Until when someone watches `name` (Watch row set by the dashboard), null: nobody. */
+  watchUntil(name: string): number | null {
+    return this.read(() => (this.st.watchUntil.get(name) as number | undefined) ?? null, null);
   }
 
   pendingRequests(): { id: number; type: string; args: string }[] {

@@ -5,12 +5,12 @@
 import { saveConfig } from '../lib/store/revisions';
 import type { ConfigInput } from '../lib/validations/config';
 import { benchConfig, blocklistEntries, percentile, median, round, linearFit } from './stats';
-import { type BenchLab, expectedMarker, MarkerWatch, BACKSTOP_MS, agentReport, sleep } from './env';
+import { type BenchLab, expectedMarker, MarkerWatch, BACKSTOP_MS, agentReport, sleep, startAgent, stopAgent } from './env';
 
 export interface SeriesResult {
   name: string;
   size: number;
-  kind: 'rules' | 'set-load' | 'set-unload' | 'set-one-entry';
+  kind: 'rules' | 'rules-load' | 'rules-full' | 'set-load' | 'set-unload' | 'set-one-entry';
   changes: number;
   ok: number;
   p50: number | null;
@@ -124,6 +124,25 @@ export async function applyBench(L: BenchLab, o: ApplyBenchOptions): Promise<App
   }
   const m1 = await measure(L, watch, `set-${o.setSize}-one`, one, 60000, (i) => (i > 0 ? 'x' : null));
   series.push(summarize(`set-${o.setSize}-one-entry`, o.setSize, 'set-one-entry', m1.get('x')));
+  // The biggest rule set: loading it (from 10 rules) and, side by side, one-rule changes with the
+  // agent's partial sync switched off (LINKWARD_NFT_PARTIAL=0: every chain flushed and refilled).
+  const n = Math.max(...o.ruleSizes);
+  if (n >= 1000) {
+    o.log(`apply: ${n} rules loaded from 10 × ${Math.ceil(o.changes / 2)}`);
+    const loads: ConfigInput[] = [benchConfig(base, { rules: 10, flip: 0 })];
+    for (let i = 0; i < 2 * Math.ceil(o.changes / 2); i++) loads.push(i % 2 === 0 ? benchConfig(base, { rules: n, flip: 0 }) : benchConfig(base, { rules: 10, flip: 0 }));
+    const ml = await measure(L, watch, `rules-${n}-load`, loads, 60000, (i) => (i === 0 ? null : i % 2 === 1 ? 'load' : null));
+    series.push(summarize(`rules-${n}-load`, n, 'rules-load', ml.get('load')));
+    o.log(`apply: ${n} rules × ${o.changes} one-rule changes, partial sync off`);
+    await stopAgent(L);
+    startAgent(L, [], [], undefined, { LINKWARD_NFT_PARTIAL: '0' });
+    const docs = [benchConfig(base, { rules: n, flip: 100 })];
+    for (let i = 1; i <= o.changes; i++) docs.push(benchConfig(base, { rules: n, flip: 100 + i }));
+    const mf = await measure(L, watch, `rules-${n}-full`, docs, 60000, (i) => (i > 0 ? 'x' : null));
+    series.push(summarize(`rules-${n}-full`, n, 'rules-full', mf.get('x')));
+    await stopAgent(L);
+    startAgent(L);
+  }
   } finally {
     watch.stop();
   }

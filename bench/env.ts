@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { withNetns, realRunner, type SpawnedProcess, type Runner } from '../agent/system/runner';
-import { labUp, labDown, type LabInfo } from '../lab/lab';
+import { labUp, labDown, labNamespaces, type LabInfo } from '../lab/lab';
 import { gatherFacts } from '../agent/system/facts';
 import { readTableComment } from '../agent/system/nft';
 import { openDb, type DB } from '../lib/db/sqlite';
@@ -39,11 +39,85 @@ export interface BenchLab {
   cleanup(): Promise<void>;
 }
 
+/** Labs that are up (removed by their cleanup): what a SIGINT/SIGTERM must tear down. */
+const liveLabs = new Set<BenchLab>();
+/** Extra teardown steps registered by a section (a peer's daemons, ...), run on a signal too. */
+const extraCleanups = new Set<() => Promise<void>>();
+
+export function onCleanup(fn: () => Promise<void>): () => void {
+  extraCleanups.add(fn);
+  return () => extraCleanups.delete(fn);
+}
+
+/** Bound a promise: rejects with `what timed out after ms` (the work itself is torn down by the
+ *  lab cleanup that follows: its namespaces and processes go). */
+export function bounded<T>(what: string, ms: number, p: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout>;
+  const t = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${Math.round(ms / 1000)} s`)), ms);
+  });
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}
+
+/** Tear down every live lab and registered peer (bounded), for a signal or a crash. */
+export async function cleanupAll(): Promise<void> {
+  const steps = [...[...extraCleanups].map((f) => f()), ...[...liveLabs].map((L) => L.cleanup())];
+  await bounded('cleanup', 30000, Promise.allSettled(steps)).catch(() => undefined);
+}
+
+let signalsInstalled = false;
+/** SIGINT/SIGTERM: remove the labs (namespaces, their processes, the iperf3/echo servers), then exit
+ *  130/143. A second signal exits at once. */
+export function installSignalCleanup(log: (s: string) => void): void {
+  if (signalsInstalled) return;
+  signalsInstalled = true;
+  let stopping = false;
+  const handler = (sig: NodeJS.Signals) => {
+    const code = sig === 'SIGINT' ? 130 : 143;
+    if (stopping) process.exit(code);
+    stopping = true;
+    log(`${sig}: removing ${liveLabs.size} lab(s) and exiting`);
+    void cleanupAll().finally(() => process.exit(code));
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+}
+
+/** Kill what still runs in our own namespaces (iperf3 clients, conn clients, a stuck agent), so
+ *  deleting them really removes them. Only namespaces of this prefix. */
+async function killNsProcesses(prefix: string): Promise<void> {
+  for (const ns of await labNamespaces(prefix).catch(() => [] as string[])) {
+    const r = await realRunner.run(['ip', 'netns', 'pids', ns], { allowFail: true, timeoutMs: 5000 }).catch(() => null);
+    for (const pid of (r?.stdout ?? '').split(/\s+/).filter((x) => /^\d+$/.test(x)).map(Number)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+  }
+}
+
 export async function benchLab(tag: string, uplinks: number): Promise<BenchLab> {
   const prefix = benchPrefix(tag);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `lw-bench-${prefix}-`));
   await labDown(prefix).catch(() => undefined); // only our own prefix
-  const lab = await labUp({ prefix, uplinks, configOut: path.join(dir, 'lab-config.json') });
+  // until the lab object exists, a signal (or a failed labUp) still removes what labUp made
+  const early = onCleanup(async () => {
+    await killNsProcesses(prefix);
+    await labDown(prefix).catch(() => undefined);
+  });
+  let lab: LabInfo;
+  try {
+    lab = await bounded('lab up', 120000, labUp({ prefix, uplinks, configOut: path.join(dir, 'lab-config.json') }));
+  } catch (e) {
+    await killNsProcesses(prefix);
+    await labDown(prefix).catch(() => undefined);
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw e;
+  } finally {
+    early();
+  }
   const dbFile = path.join(dir, 'linkward.db');
   process.env.LINKWARD_DB = dbFile; // saveConfig (prisma) in this process writes here
   const db = openDb(dbFile);
@@ -58,7 +132,8 @@ export async function benchLab(tag: string, uplinks: number): Promise<BenchLab> 
     ifaces: null,
     agent: null,
     async cleanup() {
-      await stopAgent(L).catch(() => undefined);
+      if (!liveLabs.delete(L)) return; // once
+      await bounded('stopping the agent', 15000, stopAgent(L)).catch(() => undefined);
       try {
         const { disconnect } = await import('../lib/db/prisma');
         await disconnect();
@@ -66,18 +141,20 @@ export async function benchLab(tag: string, uplinks: number): Promise<BenchLab> 
         /* not connected */
       }
       db.close();
-      await labDown(prefix).catch(() => undefined);
+      await killNsProcesses(prefix);
+      await bounded('lab down', 20000, labDown(prefix)).catch(() => undefined);
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
+  liveLabs.add(L);
   return L;
 }
 
 /** Start the real agent (`linkward agent --quiet`) inside the router namespace. */
-export function startAgent(L: BenchLab, extraArgs: string[] = [], nodeArgs: string[] = [], bundle?: string): SpawnedProcess {
+export function startAgent(L: BenchLab, extraArgs: string[] = [], nodeArgs: string[] = [], bundle?: string, env: Record<string, string> = {}): SpawnedProcess {
   const entry = bundle ? [bundle] : [BIN, 'agent'];
   const child = withNetns(realRunner, L.lab.namespaces.router).spawn([process.execPath, ...nodeArgs, ...entry, '--quiet', ...extraArgs], {
-    env: { LINKWARD_DB: L.dbFile, LINKWARD_ROOT: ROOT },
+    env: { LINKWARD_DB: L.dbFile, LINKWARD_ROOT: ROOT, ...env },
     logFile: path.join(L.dir, 'agent.log'),
     cwd: ROOT,
   });

@@ -91,6 +91,59 @@ export function probeOf(doc: ConfigInput): number | null {
   return probeIntervalMs({ intervalMs: h.intervalMs ?? HEALTH_DEFAULTS.intervalMs, timeoutMs: h.timeoutMs ?? HEALTH_DEFAULTS.timeoutMs });
 }
 
+export interface ProcessUse {
+  seconds: number;
+  agentCpuPct: number;
+  childrenCpuPct: number;
+  agentRssMbMax: number;
+  agentRssMbMedian: number;
+  childrenRssMbMax: number;
+  liveChildren: number;
+  clkTck: number;
+}
+
+/** CPU % (self; children = live descendants + the ones it waited for) and RSS of `pid` over
+ *  `seconds` (RSS sampled every second). Throws when the process exits meanwhile. */
+export async function measureProcess(pid: number, seconds: number): Promise<ProcessUse> {
+  const snap = () => {
+    const st = readStat(pid);
+    if (!st) throw new Error('agent exited');
+    const kids = descendants(pid);
+    const kidTicks = new Map<number, number>();
+    for (const k of kids) {
+      const ks = readStat(k);
+      if (ks) kidTicks.set(k, cpuTicksFromStat(ks));
+    }
+    return { t: performance.now(), self: cpuTicksFromStat(st), reaped: reapedChildTicks(st), kids: kidTicks };
+  };
+  const a = snap();
+  const rss: number[] = [];
+  const kidRss: number[] = [];
+  let liveChildren = 0;
+  const end = performance.now() + seconds * 1000;
+  for (let i = 0; i < 100000 && performance.now() < end; i++) {
+    rss.push(rssKb(pid));
+    const kids = descendants(pid);
+    liveChildren = Math.max(liveChildren, kids.length);
+    kidRss.push(kids.reduce((n, k) => n + rssKb(k), 0));
+    await sleep(1000);
+  }
+  const b = snap();
+  const wall = (b.t - a.t) / 1000;
+  let kidDelta = b.reaped - a.reaped;
+  for (const [k, t] of b.kids) kidDelta += t - (a.kids.get(k) ?? 0); // children born mid-window count from 0
+  return {
+    seconds: round(wall, 1) as number,
+    agentCpuPct: round((100 * (b.self - a.self)) / CLK_TCK / wall, 2) as number,
+    childrenCpuPct: round((100 * kidDelta) / CLK_TCK / wall, 2) as number,
+    agentRssMbMax: round(Math.max(...rss) / 1024, 1) as number,
+    agentRssMbMedian: round(median(rss) / 1024, 1) as number,
+    childrenRssMbMax: round(Math.max(...kidRss) / 1024, 1) as number,
+    liveChildren,
+    clkTck: CLK_TCK,
+  };
+}
+
 export async function footprintBench(L: BenchLab, o: FootprintOptions): Promise<FootprintResult> {
   const doc = footprintConfig(L.baseConfig, o.rules);
   const s = await saveConfig(doc, { author: 'bench', source: 'cli' });
@@ -109,46 +162,13 @@ export async function footprintBench(L: BenchLab, o: FootprintOptions): Promise<
   const pid = L.agent?.pid as number;
   o.log(`footprint: agent pid ${pid} applied; warming up ${o.warmupS} s, then measuring ${o.seconds} s idle`);
   await sleep(o.warmupS * 1000);
-  const snap = () => {
-    const st = readStat(pid);
-    if (!st) throw new Error('agent exited');
-    const kids = descendants(pid);
-    const kidTicks = new Map<number, number>();
-    for (const k of kids) {
-      const ks = readStat(k);
-      if (ks) kidTicks.set(k, cpuTicksFromStat(ks));
-    }
-    return { t: performance.now(), self: cpuTicksFromStat(st), reaped: reapedChildTicks(st), kids: kidTicks };
-  };
-  const a = snap();
-  const rss: number[] = [];
-  const kidRss: number[] = [];
-  let liveChildren = 0;
-  const end = performance.now() + o.seconds * 1000;
-  for (let i = 0; i < 100000 && performance.now() < end; i++) {
-    rss.push(rssKb(pid));
-    const kids = descendants(pid);
-    liveChildren = Math.max(liveChildren, kids.length);
-    kidRss.push(kids.reduce((n, k) => n + rssKb(k), 0));
-    await sleep(1000);
-  }
-  const b = snap();
-  const wall = (b.t - a.t) / 1000;
-  let kidDelta = b.reaped - a.reaped;
-  for (const [k, t] of b.kids) kidDelta += t - (a.kids.get(k) ?? 0); // children born mid-window count from 0
+  const m = await measureProcess(pid, o.seconds);
   const counters = (L.db.prepare('SELECT COUNT(*) AS n FROM Counter').get() as { n: number }).n;
   return {
-    seconds: round(wall, 1) as number,
+    ...m,
     uplinks: doc.uplinks?.length ?? 0,
     rules: doc.rules?.length ?? 0,
     counters,
     probeEveryMs: probeOf(doc),
-    agentCpuPct: round((100 * (b.self - a.self)) / CLK_TCK / wall, 2) as number,
-    childrenCpuPct: round((100 * kidDelta) / CLK_TCK / wall, 2) as number,
-    agentRssMbMax: round(Math.max(...rss) / 1024, 1) as number,
-    agentRssMbMedian: round(median(rss) / 1024, 1) as number,
-    childrenRssMbMax: round(Math.max(...kidRss) / 1024, 1) as number,
-    liveChildren,
-    clkTck: CLK_TCK,
   };
 }

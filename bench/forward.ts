@@ -31,6 +31,8 @@ export interface ForwardResult {
   connPerSec: { a: number | null; b: number | null };
   connSamples: { a: number[]; b: number[] };
   ratios: { full: number | null; set10k: number | null; iptables10k: number | null; connRate: number | null };
+  /** Measurements that could not be taken, with what the router looked like at that moment. */
+  failures: { round: number; mode: Mode; what: string }[];
 }
 
 /** The iptables variant used for (d): legacy when installed (the classic script), else nft. */
@@ -58,9 +60,26 @@ function natScript(uplinks: string[]): string {
 }
 
 async function agentOnce(L: BenchLab): Promise<void> {
-  // the agent finds the database through LINKWARD_DB, inherited from this process (benchLab sets it)
-  const r = await withNetns(realRunner, L.lab.namespaces.router).run([process.execPath, BIN, 'agent', '--once', '--quiet'], { timeoutMs: 120000, allowFail: true });
+  // The database is named explicitly (not only inherited): an agent that finds no configuration
+  // exits 0 having applied nothing — no ip_forward, no NAT — and every measurement after it fails.
+  const r = await withNetns(realRunner, L.lab.namespaces.router).run(['env', `LINKWARD_DB=${L.dbFile}`, process.execPath, BIN, 'agent', '--once', '--quiet'], { timeoutMs: 120000, allowFail: true });
   if (r.exitCode !== 0) throw new Error(`agent --once failed: ${r.stderr.trim()}`);
+  if (!/^revision \d+ applied/m.test(r.stdout)) throw new Error(`agent --once applied nothing: ${r.stdout.trim() || r.stderr.trim()}`);
+}
+
+/** What the router looks like now: ip_forward, the nft tables, and whether a LAN host reaches the
+ *  server (one short connection attempt). */
+export async function forwardingState(L: BenchLab): Promise<{ ok: boolean; what: string }> {
+  const fwd = await inNs(L, 'router', ['sysctl', '-n', 'net.ipv4.ip_forward'], { timeoutMs: 5000, allowFail: true }).then((r) => r.stdout.trim(), () => '?');
+  const tables = await inNs(L, 'router', ['nft', 'list', 'tables'], { timeoutMs: 5000, allowFail: true }).then((r) => r.stdout.trim().split('\n').map((l) => l.replace(/^table /, '')).join(', '), () => '?');
+  const probe = await inNs(L, 'lan', [process.execPath, CONN_CLIENT, SERVER, '80', '3', '5'], { timeoutMs: 15000, allowFail: true }).then((r) => {
+    try {
+      return (JSON.parse(r.stdout) as { ok: number }).ok > 0;
+    } catch {
+      return false;
+    }
+  }, () => false);
+  return { ok: probe, what: `ip_forward=${fwd}; tables: ${tables || 'none'}; LAN → ${SERVER}:80 ${probe ? 'works' : 'fails'}` };
 }
 
 export async function forwardBench(L: BenchLab, o: ForwardOptions): Promise<ForwardResult> {
@@ -98,16 +117,19 @@ export async function forwardBench(L: BenchLab, o: ForwardOptions): Promise<Forw
     }
   }
 
-  async function connRate(): Promise<number | null> {
-    const r = await inNs(L, 'lan', [process.execPath, CONN_CLIENT, SERVER, '80', String(o.connCount)], { timeoutMs: o.connCount * 2000 + 10000, allowFail: true });
+  /** Bounded: conn-client stops after 5 failures in a row or 60 s; the runner kills it at 90 s. */
+  async function connRate(): Promise<{ rate: number | null; why?: string }> {
+    const r = await inNs(L, 'lan', [process.execPath, CONN_CLIENT, SERVER, '80', String(o.connCount), '60'], { timeoutMs: 90000, allowFail: true }).catch((e: Error) => ({ stdout: '', stderr: e.message }));
     try {
-      const j = JSON.parse(r.stdout) as { ok: number; failed: number; ms: number };
-      return j.failed === 0 && j.ms > 0 ? j.ok / (j.ms / 1000) : null;
+      const j = JSON.parse(r.stdout) as { ok: number; failed: number; ms: number; aborted: string | null };
+      if (j.aborted) return { rate: null, why: `connection rate: ${j.aborted} (${j.ok} ok, ${j.failed} failed)` };
+      return j.failed === 0 && j.ms > 0 ? { rate: j.ok / (j.ms / 1000) } : { rate: null, why: `connection rate: ${j.failed} of ${j.ok + j.failed} failed` };
     } catch {
-      return null;
+      return { rate: null, why: `connection rate: no result (${r.stderr.trim().slice(0, 200)})` };
     }
   }
 
+  const failures: ForwardResult['failures'] = [];
   const samples: Record<Mode, number[]> = { a: [], b: [], c: [], d: [] };
   const connSamples = { a: [] as number[], b: [] as number[] };
   const modes: Mode[] = ['a', 'b', 'c', 'd'];
@@ -117,13 +139,29 @@ export async function forwardBench(L: BenchLab, o: ForwardOptions): Promise<Forw
     for (let round = 0; round < o.rounds; round++) {
       const order = modes.map((_, i) => modes[(i + round) % modes.length]);
       for (const m of order) {
-        await setMode(m);
+        try {
+          await setMode(m);
+        } catch (e) {
+          failures.push({ round, mode: m, what: `switching to (${m}) failed: ${(e as Error).message.slice(0, 300)}` });
+          o.log(`forward: round ${round + 1}/${o.rounds} (${m}) not measured: ${(e as Error).message}`);
+          continue;
+        }
+        // A mode without forwarding is reported (with the router's state), not measured for minutes.
+        const st = await forwardingState(L);
+        if (!st.ok) {
+          failures.push({ round, mode: m, what: st.what });
+          o.log(`forward: round ${round + 1}/${o.rounds} (${m}) not measured: ${st.what}`);
+          continue;
+        }
         const g = await iperf();
         if (g !== null) samples[m].push(g);
+        else failures.push({ round, mode: m, what: `iperf3 failed (${(await forwardingState(L)).what})` });
         let cr: number | null = null;
         if (m === 'a' || m === 'b') {
-          cr = await connRate();
+          const c = await connRate();
+          cr = c.rate;
           if (cr !== null) connSamples[m].push(cr);
+          else failures.push({ round, mode: m, what: c.why ?? 'connection rate failed' });
         }
         o.log(`forward: round ${round + 1}/${o.rounds} (${m}) ${g === null ? 'iperf3 failed' : `${g.toFixed(2)} Gbit/s`}${cr !== null ? `, ${cr.toFixed(0)} conn/s` : ''}`);
       }
@@ -142,5 +180,6 @@ export async function forwardBench(L: BenchLab, o: ForwardOptions): Promise<Forw
     connPerSec,
     connSamples,
     ratios: { full: ratio(gbps.b, gbps.a), set10k: ratio(gbps.c, gbps.a), iptables10k: ratio(gbps.d, gbps.a), connRate: ratio(connPerSec.b, connPerSec.a) },
+    failures,
   };
 }

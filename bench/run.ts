@@ -1,39 +1,57 @@
-// `npm run bench [-- --quick] [--only apply,forward,footprint,dashboard] [--no-save]`
+// `npm run bench [-- --quick] [--only apply,forward,footprint,conntrack,dashboard] [--no-save]`
 // Runs the benchmarks in labs with unique prefixes, prints a table per section and, as the last
 // line, one JSON object with every figure; also writes bench/results/<YYYY-MM-DD>.json.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { realRunner } from '../agent/system/runner';
-import { benchLab, startAgent, buildAgentBundle, ROOT, type BenchLab } from './env';
+import { benchLab, startAgent, buildAgentBundle, ROOT, bounded, installSignalCleanup, cleanupAll, type BenchLab } from './env';
 import { applyBench } from './apply';
 import { forwardBench } from './forward';
 import { footprintBench } from './footprint';
+import { conntrackBench } from './conntrack';
 import { dashboardBench } from './dashboard';
 import { table } from './stats';
 
-type Section = 'apply' | 'forward' | 'footprint' | 'dashboard';
-const SECTIONS: Section[] = ['apply', 'forward', 'footprint', 'dashboard'];
+type Section = 'apply' | 'forward' | 'footprint' | 'conntrack' | 'dashboard';
+const SECTIONS: Section[] = ['apply', 'forward', 'footprint', 'conntrack', 'dashboard'];
 
 export interface BenchArgs {
   quick: boolean;
   only: Section[];
   save: boolean;
+  /** --rules N,M: the apply section's rule-set sizes (default 10,100,1000[,10000]). */
+  rules: number[] | null;
+  /** --flows N,M and --ct-modes events,watched,poll: the conntrack section's table sizes and modes. */
+  flows: number[] | null;
+  ctModes: ('events' | 'watched' | 'poll')[] | null;
 }
 
 export function parseBenchArgs(args: string[]): BenchArgs {
-  const out: BenchArgs = { quick: false, only: [...SECTIONS], save: true };
+  const out: BenchArgs = { quick: false, only: [...SECTIONS], save: true, rules: null, flows: null, ctModes: null };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (a === '--quick') out.quick = true;
     else if (a === '--no-save') out.save = false;
-    else if (a === '--only') {
+    else if (a === '--flows') {
+      const v = (args[++i] ?? '').split(',').map(Number);
+      if (!v.length || v.some((n) => !Number.isInteger(n) || n < 0 || n > 250000)) throw new Error('--flows needs sizes: e.g. 0,50000');
+      out.flows = v;
+    } else if (a === '--ct-modes') {
+      const v = (args[++i] ?? '').split(',');
+      if (!v.length || v.some((m) => !['events', 'watched', 'poll'].includes(m))) throw new Error('--ct-modes: events,watched,poll');
+      out.ctModes = v as BenchArgs['ctModes'];
+    } else if (a === '--rules') {
+      const v = (args[++i] ?? '').split(',').map(Number);
+      if (!v.length || v.some((n) => !Number.isInteger(n) || n < 1 || n > 100000)) throw new Error('--rules needs sizes: e.g. 10000 or 100,10000');
+      out.rules = v;
+    } else if (a === '--only') {
       const v = args[++i];
-      if (!v) throw new Error('--only needs a list: apply,forward,footprint,dashboard');
+      if (!v) throw new Error(`--only needs a list: ${SECTIONS.join(',')}`);
       const parts = v.split(',').map((x) => x.trim());
       for (const p of parts) if (!SECTIONS.includes(p as Section)) throw new Error(`unknown section ${JSON.stringify(p)} (${SECTIONS.join(', ')})`);
       out.only = parts as Section[];
-    } else throw new Error(`unknown argument ${JSON.stringify(a)}; usage: bench [--quick] [--only ${SECTIONS.join(',')}] [--no-save]`);
+    } else throw new Error(`unknown argument ${JSON.stringify(a)}; usage: bench [--quick] [--only ${SECTIONS.join(',')}] [--rules N,M] [--no-save]`);
   }
   return out;
 }
@@ -82,14 +100,29 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write('bench: must run as root (network namespaces, nftables)\n');
     return 1;
   }
+  installSignalCleanup(log);
   const result: Record<string, unknown> = { date: new Date().toISOString(), quick: args.quick, machine: await machineInfo() };
   const started = performance.now();
+  const failed: Record<string, string> = {};
+  /** One section: bounded in time; a failure is reported and the run goes on (its lab is removed). */
+  async function section(name: string, deadlineMs: number, fn: () => Promise<void>): Promise<void> {
+    if (!args.only.includes(name as Section)) return;
+    const t0 = performance.now();
+    try {
+      await bounded(`section ${name}`, deadlineMs, fn());
+    } catch (e) {
+      failed[name] = (e as Error).message;
+      console.log(`\n${name}: FAILED after ${Math.round((performance.now() - t0) / 1000)} s: ${(e as Error).message}`);
+      log(`${name} failed: ${(e as Error).stack ?? (e as Error).message}`);
+      await cleanupAll();
+    }
+  }
 
-  if (args.only.includes('apply')) {
+  await section('apply', (args.quick ? 10 : 30) * 60000, async () => {
     const r = await withLab('ba', 2, async (L) => {
       startAgent(L);
       return applyBench(L, {
-        ruleSizes: args.quick ? [10, 100, 1000] : [10, 100, 1000, 10000],
+        ruleSizes: args.rules ?? (args.quick ? [10, 100, 1000] : [10, 100, 1000, 10000]),
         changes: args.quick ? 8 : 20,
         setSize: 10000,
         setChanges: args.quick ? 4 : 10,
@@ -100,6 +133,12 @@ export async function main(argv: string[]): Promise<number> {
     console.log(table(['series', 'changes', 'ok', 'p50 ms', 'p95 ms', 'max ms', 'agent apply p50', 'db write p50'], r.series.map((s) => [s.name, s.changes, s.ok, s.p50, s.p95, s.max, s.agentApplyP50, s.writeP50])));
     console.log(`growth: ~${r.slopeMsPer1000Rules} ms per 1 000 rules (intercept ${r.interceptMs} ms)`);
     const by = (n: string) => r.series.find((s) => s.name === n);
+    const big = Math.max(...r.series.filter((s) => s.kind === 'rules').map((s) => s.size));
+    const part = by(`rules-${big}`);
+    const full = by(`rules-${big}-full`);
+    if (part?.p50 && full?.p50) console.log(`one-rule change at ${big} rules: partial sync ${part.p50} ms vs every chain refilled ${full.p50} ms p50 (ratio ${Math.round((part.p50 / full.p50) * 1000) / 1000}; goal ≤ 300 ms at 10 000)`);
+    const load = by(`rules-${big}-load`);
+    if (load?.p50) console.log(`loading ${big} rules: ${load.p50} ms p50 (goal ≤ 1 000 ms at 10 000)`);
     Object.assign(result, {
       apply_series: r.series,
       apply_p50_ms_10: by('rules-10')?.p50 ?? null,
@@ -107,14 +146,16 @@ export async function main(argv: string[]): Promise<number> {
       apply_p95_ms_100: by('rules-100')?.p95 ?? null,
       apply_p50_ms_1000: by('rules-1000')?.p50 ?? null,
       apply_p50_ms_10000_rules: by('rules-10000')?.p50 ?? null,
+      apply_p50_ms_10000_rules_full: by('rules-10000-full')?.p50 ?? null,
+      apply_p50_ms_10000_rules_load: by('rules-10000-load')?.p50 ?? null,
       apply_ms_10k: by('set-10000-load')?.p50 ?? null,
       apply_ms_10k_unload: by('set-10000-unload')?.p50 ?? null,
       apply_ms_10k_one_entry: by('set-10000-one-entry')?.p50 ?? null,
       apply_ms_per_1000_rules: r.slopeMsPer1000Rules,
     });
-  }
+  });
 
-  if (args.only.includes('forward')) {
+  await section('forward', (args.quick ? 8 : 20) * 60000, async () => {
     const r = await withLab('bf', 2, (L) => forwardBench(L, { rounds: args.quick ? 2 : 5, seconds: args.quick ? 2 : 4, connCount: args.quick ? 200 : 500, log }));
     console.log(`\nForwarding (iperf3 -P 4 LAN → 203.0.113.80 through the router; medians of alternated runs; (d) uses ${r.iptables})`);
     const row = (m: 'a' | 'b' | 'c' | 'd', what: string, ratio: number | null) => [what, r.gbps[m], r.samples[m].map((x) => x.toFixed(2)).join(' '), ratio];
@@ -128,6 +169,7 @@ export async function main(argv: string[]): Promise<number> {
       ['(a) baseline', r.connPerSec.a, r.connSamples.a.map((x) => x.toFixed(0)).join(' '), 1],
       ['(b) linkward', r.connPerSec.b, r.connSamples.b.map((x) => x.toFixed(0)).join(' '), r.ratios.connRate],
     ]));
+    for (const f of r.failures) console.log(`  not measured: round ${f.round + 1} (${f.mode}): ${f.what}`);
     Object.assign(result, {
       forward_gbps: r.gbps,
       forward_samples_gbps: r.samples,
@@ -138,10 +180,11 @@ export async function main(argv: string[]): Promise<number> {
       conn_rate_baseline: r.connPerSec.a,
       conn_rate_linkward: r.connPerSec.b,
       conn_rate_ratio: r.ratios.connRate,
+      forward_failures: r.failures,
     });
-  }
+  });
 
-  if (args.only.includes('footprint')) {
+  await section('footprint', (args.quick ? 8 : 15) * 60000, async () => {
     const opts = { seconds: args.quick ? 20 : 60, warmupS: args.quick ? 5 : 10, rules: 1000, log };
     const tsxRun = await withLab('bc', 4, (L) => footprintBench(L, opts));
     const bundle = await buildAgentBundle();
@@ -167,9 +210,34 @@ export async function main(argv: string[]): Promise<number> {
       footprint_tsx: tsxRun,
       footprint_bundled: bundled,
     });
-  }
+  });
 
-  if (args.only.includes('dashboard')) {
+  await section('conntrack', (args.quick ? 10 : 25) * 60000, async () => {
+    const r = await withLab('bt', 2, (L) => conntrackBench(L, {
+      flows: args.flows ?? (args.quick ? [0, 50000] : [0, 50000, 200000]),
+      modes: args.ctModes ?? ['events', 'watched', 'poll'],
+      seconds: args.quick ? 20 : 60,
+      warmupS: args.quick ? 5 : 10,
+      failover: true,
+      log,
+    }));
+    const goal = (x: { flows: number; agentCpuPct: number; childrenCpuPct: number; agentRssMbMax: number }) => x.flows === 50000 ? `${x.agentCpuPct + x.childrenCpuPct <= 1 ? 'CPU met' : 'CPU missed'}, ${x.agentRssMbMax <= 100 ? 'RSS met' : 'RSS missed'}` : '–';
+    console.log(`\nAgent with many tracked flows (idle ${r.rows[0]?.seconds ?? '–'} s; 2 uplinks probed every 250 ms; flows loaded with conntrack -R; goal at 50 000: ≤ 1 % CPU incl. children, ≤ 100 MB RSS)`);
+    console.log(table(['flows', 'conntrack reading', 'agent CPU %', 'children CPU %', 'total %', 'RSS MB max', 'RSS MB median', 'seeded in s', 'goal'], r.rows.map((x) => [x.flows, x.flows === 0 ? 'baseline: no flows loaded (events)' : x.mode === 'events' ? 'event stream + counts' : x.mode === 'watched' ? 'events, page open (listing for bytes)' : 'full listing every 5 s', x.agentCpuPct, x.childrenCpuPct, Math.round((x.agentCpuPct + x.childrenCpuPct) * 100) / 100, x.agentRssMbMax, x.agentRssMbMedian, x.seedS, goal(x)])));
+    const ev = r.rows.find((x) => x.flows === 50000 && x.mode === 'events');
+    const po = r.rows.find((x) => x.flows === 50000 && x.mode === 'poll');
+    if (ev && po) console.log(`events vs poll at 50 000 flows: total CPU ${Math.round((ev.agentCpuPct + ev.childrenCpuPct) * 100) / 100} % vs ${Math.round((po.agentCpuPct + po.childrenCpuPct) * 100) / 100} % (ratio ${po.agentCpuPct + po.childrenCpuPct > 0 ? Math.round(((ev.agentCpuPct + ev.childrenCpuPct) / (po.agentCpuPct + po.childrenCpuPct)) * 1000) / 1000 : '–'})`);
+    if (r.failover) console.log(`failover with ${r.failover.flows} flows (${r.failover.isp1Flows} on isp1): detection → kernel clear ${r.failover.detectToKernelClearMs ?? '–'} ms, → card 0 ${r.failover.detectToCardZeroMs ?? '–'} ms (goal ≤ 1000 ms)`);
+    Object.assign(result, {
+      conntrack_rows: r.rows,
+      conntrack_failover: r.failover,
+      agent_cpu_pct_50k_flows: ev ? Math.round((ev.agentCpuPct + ev.childrenCpuPct) * 100) / 100 : null,
+      agent_rss_mb_50k_flows: ev?.agentRssMbMax ?? null,
+      agent_cpu_pct_50k_flows_poll: po ? Math.round((po.agentCpuPct + po.childrenCpuPct) * 100) / 100 : null,
+    });
+  });
+
+  await section('dashboard', 10 * 60000, async () => {
     const r = await withLab('bw', 2, (L) => dashboardBench(L, { requests: args.quick ? 10 : 30, rules: 1000, log }));
     if (!r.measurable) {
       console.log(`\nDashboard: not measurable: ${r.reason}`);
@@ -188,7 +256,8 @@ export async function main(argv: string[]): Promise<number> {
         dashboard: r,
       });
     }
-  }
+  });
+  if (Object.keys(failed).length) result.failed_sections = failed;
 
   const fo = failoverSummary();
   if (fo && Array.isArray(fo.profiles)) {

@@ -2,10 +2,10 @@
 // the table already carries this plan's marker and has not drifted), then the route and ip rule
 // deltas, then sysctls. Applying the same plan twice makes zero kernel changes.
 import type { NftInventory, Plan } from '../../lib/compile/types';
-import { planMarker, renderTransaction, setDeltas, type RenderOptions } from '../../lib/compile/transaction';
+import { planMarker, renderTransaction, renderPartialTransaction, setDeltas, type AppliedTable, type RenderOptions } from '../../lib/compile/transaction';
 import { META_CHAIN } from '../../lib/compile/constants';
 import type { Runner } from './runner';
-import { applyScript, checkScript, readInventory, readTableSnapshot, readTableState, tableFingerprint } from './nft';
+import { applyScript, checkScript, readInventory, readMarker, readTableSnapshot, readTableState, tableFingerprint, type TableParts } from './nft';
 import { syncRoutes, syncRules, type RouteOp, type RuleOp } from './routes';
 import { syncAddresses, type AddrOp } from './addresses';
 import { applySysctls, type SysctlChange } from './sysctl';
@@ -14,7 +14,7 @@ export interface ApplyCtx {
   runner: Runner;
   /** Filled by applyPlan: the marker and fingerprint recorded after our last nft apply, and the
    *  static sets' elements it left in the kernel (verified by reading them back). */
-  cache?: { marker: string; fingerprint: string | null; sets?: Plan['staticSets'] };
+  cache?: { marker: string; fingerprint: string | null; parts?: TableParts | null; sets?: Plan['staticSets']; applied?: AppliedTable };
   /** Internal: serializes concurrent applyPlan calls on the same ctx. */
   lock?: Promise<unknown>;
 }
@@ -53,8 +53,56 @@ export function buildTransaction(plan: Plan, existing: NftInventory | null, opts
   return renderTransaction(plan, withoutMeta(existing), opts);
 }
 
+const appliedOf = (p: Plan): AppliedTable => ({ nftDeclaration: p.nftDeclaration, nftObjects: p.nftObjects, inventory: p.inventory, staticSets: p.staticSets, dynamicSets: p.dynamicSets });
+
+/** Partial sync: the kernel still carries our last apply (its marker, one small read) and the new
+ *  plan differs in chains, counters and set elements only → flush and refill the changed chains,
+ *  one transaction, straight to `nft -f` (a refusal changes nothing; the full path follows). The
+ *  table is read back afterwards like after any apply: a mismatch of its static sets → full refill. */
+async function applyPartial(ctx: ApplyCtx, plan: Plan, marker: string): Promise<{ changed: boolean; reason: string } | null> {
+  const c = ctx.cache;
+  if (!c?.applied || !c.sets || c.marker === marker || process.env.LINKWARD_NFT_PARTIAL === '0') return null;
+  const partial = renderPartialTransaction(plan, { ...c.applied, staticSets: c.sets });
+  if (!partial) return null;
+  // our marker (one small read): the kernel holds our last apply, as far as a cheap look tells; the
+  // read-back after the apply checks the rest (and repairs drift with a full apply)
+  if (!c.parts || (await readMarker(ctx.runner)) !== c.marker) return null;
+  try {
+    await applyScript(ctx.runner, partial.script);
+  } catch {
+    return null;
+  }
+  const snap = await readTableSnapshot(ctx.runner, plan.dynamicSets);
+  if (!sameSets(snap.sets, plan.staticSets) || !untouchedAsLeft(c.parts, snap.parts, partial.chains, plan)) {
+    // the kernel was not what we believed (sets or chains changed behind our back): full refill now
+    const full = buildTransaction(plan, await readInventory(ctx.runner));
+    await checkScript(ctx.runner, full);
+    await applyScript(ctx.runner, full);
+    const again = await readTableSnapshot(ctx.runner, plan.dynamicSets);
+    const ok = sameSets(again.sets, plan.staticSets);
+    ctx.cache = { marker, fingerprint: again.fingerprint, parts: again.parts, sets: ok ? plan.staticSets : undefined, applied: ok ? appliedOf(plan) : undefined };
+    return { changed: true, reason: 'marker-differs (partial: kernel differed from our last apply: refilled)' };
+  }
+  ctx.cache = { marker, fingerprint: snap.fingerprint, parts: snap.parts, sets: plan.staticSets, applied: appliedOf(plan) };
+  return { changed: true, reason: `marker-differs (partial: ${partial.chains.length} chain${partial.chains.length === 1 ? '' : 's'}${partial.setDeltas ? `, set deltas in ${partial.setDeltas}` : ''})` };
+}
+
+/** After a partial apply: every chain it did not refill holds the rules it held after our last
+ *  apply, the other objects are unchanged, and chains and counters are exactly the plan's. */
+function untouchedAsLeft(before: TableParts, after: TableParts | null, refilled: string[], plan: Plan): boolean {
+  if (!after || after.objects !== before.objects) return false;
+  const want = (xs: string[]) => [...xs].sort().join('\n');
+  if (want(after.counters) !== want(plan.inventory.counters)) return false;
+  if (want(after.chains) !== want([...plan.inventory.chains, META_CHAIN])) return false;
+  const skip = new Set([...refilled, META_CHAIN]);
+  for (const c of plan.inventory.chains) if (!skip.has(c) && after.rules[c] !== before.rules[c]) return false;
+  return true;
+}
+
 async function applyNft(ctx: ApplyCtx, plan: Plan): Promise<{ changed: boolean; reason: string }> {
   const marker = planMarker(plan);
+  const fast = await applyPartial(ctx, plan, marker);
+  if (fast) return fast;
   // one read for marker and inventory (was two nft runs before every apply)
   const state = await readTableState(ctx.runner);
   const current = state?.marker ?? null;
@@ -98,10 +146,12 @@ async function applyNft(ctx: ApplyCtx, plan: Plan): Promise<{ changed: boolean; 
     await checkScript(ctx.runner, full);
     await applyScript(ctx.runner, full);
     const again = await readTableSnapshot(ctx.runner, plan.dynamicSets);
-    ctx.cache = { marker, fingerprint: again.fingerprint, sets: sameSets(again.sets, plan.staticSets) ? plan.staticSets : undefined };
+    const ok = sameSets(again.sets, plan.staticSets);
+    ctx.cache = { marker, fingerprint: again.fingerprint, parts: again.parts, sets: ok ? plan.staticSets : undefined, applied: ok ? appliedOf(plan) : undefined };
     return { changed: true, reason: `${reason} (set delta mismatch: refilled)` };
   }
-  ctx.cache = { marker, fingerprint: snap.fingerprint, sets: sameSets(snap.sets, plan.staticSets) ? plan.staticSets : undefined };
+  const ok = sameSets(snap.sets, plan.staticSets);
+  ctx.cache = { marker, fingerprint: snap.fingerprint, parts: snap.parts, sets: ok ? plan.staticSets : undefined, applied: ok ? appliedOf(plan) : undefined };
   return { changed: true, reason: useDelta ? `${reason} (set deltas)` : reason };
 }
 

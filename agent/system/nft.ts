@@ -199,7 +199,7 @@ function strip(v: Json): Json {
 }
 
 /** Pure: the table document with handles, counter values, quota usage and dynamic-set elements removed. */
-export function normalizeTableJson(text: string, dynamicSets: string[] = []): string {
+export function normalizeTableJson(text: string, dynamicSets: string[] = [], opts: { noElements?: boolean } = {}): string {
   const items = parseDoc(text, 'nft -j list table') as Record<string, Json>[];
   const dyn = new Set(dynamicSets);
   const kept: Json[] = [];
@@ -216,7 +216,7 @@ export function normalizeTableJson(text: string, dynamicSets: string[] = []): st
       if (k === 'set' || k === 'map') {
         const flags = Array.isArray(o.flags) ? o.flags : [];
         // elements of kernel-owned sets (listed as dynamic, or with timeouts) change at runtime
-        if (dyn.has(String(o.name)) || flags.includes('dynamic') || flags.includes('timeout')) delete o.elem;
+        if (opts.noElements || dyn.has(String(o.name)) || flags.includes('dynamic') || flags.includes('timeout')) delete o.elem;
       }
       return [k, o];
     });
@@ -259,10 +259,52 @@ export function setElementsFromJson(text: string): Record<string, string[]> {
 }
 
 /** One read of the whole table: its drift fingerprint and the elements of its sets (null if absent). */
-export async function readTableSnapshot(runner: Runner, dynamicSets: string[] = []): Promise<{ fingerprint: string | null; sets: Record<string, string[]> | null }> {
+/** The table in parts (from normalized JSON): a hash of each chain's rules, the chain and counter
+ *  names, and a hash of every other object (table, sets without elements, ct helpers) — what a
+ *  partial sync checks after its apply: the chains it did not touch must be as it left them. */
+export interface TableParts {
+  rules: Record<string, string>;
+  chains: string[];
+  counters: string[];
+  objects: string;
+}
+
+export function tableParts(normalized: string): TableParts {
+  const hash = (s: string) => createHash('sha256').update(s).digest('hex');
+  const byChain = new Map<string, string[]>();
+  const chains: string[] = [];
+  const counters: string[] = [];
+  const other: string[] = [];
+  for (const item of JSON.parse(normalized) as Record<string, Record<string, unknown>>[]) {
+    if (item.rule) {
+      const c = String(item.rule.chain);
+      const { handle: _h, ...r } = item.rule;
+      void _h;
+      (byChain.get(c) ?? byChain.set(c, []).get(c)!).push(JSON.stringify(r));
+    } else if (item.chain) {
+      chains.push(String(item.chain.name));
+      const { handle: _h, ...c } = item.chain;
+      void _h;
+      if (c.hook !== undefined) other.push(JSON.stringify({ chain: c })); // base chains: hook, policy
+    } else if (item.counter) counters.push(String(item.counter.name));
+    else {
+      const [k, v] = Object.entries(item)[0] ?? ['', {}];
+      const { handle: _h, elem: _e, ...o } = (v ?? {}) as Record<string, unknown>;
+      void _h;
+      void _e;
+      other.push(JSON.stringify({ [k]: o }));
+    }
+  }
+  const rules: Record<string, string> = {};
+  for (const [c, rs] of byChain) rules[c] = hash(rs.join('\n'));
+  return { rules, chains: chains.sort(), counters: counters.sort(), objects: hash(other.sort().join('\n')) };
+}
+
+export async function readTableSnapshot(runner: Runner, dynamicSets: string[] = []): Promise<{ fingerprint: string | null; parts: TableParts | null; sets: Record<string, string[]> | null }> {
   const out = await nftRead(runner, ['-j', 'list', 'table', TABLE_FAMILY, TABLE_NAME]);
-  if (out === null) return { fingerprint: null, sets: null };
-  return { fingerprint: createHash('sha256').update(normalizeTableJson(out, dynamicSets)).digest('hex'), sets: setElementsFromJson(out) };
+  if (out === null) return { fingerprint: null, parts: null, sets: null };
+  const norm = normalizeTableJson(out, dynamicSets);
+  return { fingerprint: createHash('sha256').update(norm).digest('hex'), parts: tableParts(norm), sets: setElementsFromJson(out) };
 }
 
 const RuleObj = z.object({ chain: z.string(), comment: z.string().optional() });
@@ -322,6 +364,13 @@ export async function readTableState(runner: Runner): Promise<{ marker: string |
     }
   }
   return { marker, inventory: inventoryFromJson(out) };
+}
+
+/** The plan marker alone (`nft -j list chain inet linkward lw_meta`: one small chain, not the
+ *  whole table); null when the table or the chain does not exist. */
+export async function readMarker(runner: Runner): Promise<string | null> {
+  const out = await nftRead(runner, ['-j', 'list', 'chain', TABLE_FAMILY, TABLE_NAME, META_CHAIN]);
+  return out === null ? null : markerFromChainJson(out);
 }
 
 /** `nft -j list set inet linkward NAME`; null when the set (or the table) does not exist. */

@@ -30,6 +30,9 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Do not throw on non-zero exit; return the result (a timeout or a failed start still throws). */
   allowFail?: boolean;
+  /** Do not read stdout (result.stdout is ''): commands that print what they did, line by line
+   *  (`conntrack -D` prints every deleted flow: 100 000 lines in a failover). */
+  discardStdout?: boolean;
 }
 
 export interface RunResult {
@@ -108,6 +111,7 @@ async function execaRun(argv: string[], opts: RunOptions = {}): Promise<RunResul
   const r = await execa(cmd, args, {
     input: opts.input,
     stdin: opts.input === undefined ? 'ignore' : 'pipe',
+    stdout: opts.discardStdout ? 'ignore' : 'pipe',
     timeout: opts.timeoutMs ?? 15000,
     forceKillAfterDelay: KILL_AFTER_MS,
     maxBuffer: MAX_OUTPUT,

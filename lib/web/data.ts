@@ -18,8 +18,9 @@ import * as auditStore from '../store/audit';
 import * as drops from '../store/drops';
 import { eventStream } from './live';
 import { validateSession } from '../auth/session';
+import * as conns from './connections';
 
-export type { StatusInfo, UplinkView, CounterView, Sample, ConnectionView } from './queries';
+export type { StatusInfo, UplinkView, CounterView, Sample } from './queries';
 export type { LiveTopics, LiveMessage, LiveUplink, LiveCounters, LiveConnections, LiveEvent, LiveApply } from './live';
 export { isDemo, uplinkCounterNames, AGENT_STALE_MS } from './queries';
 export { emptyConfig, invalidMessage } from '../store/revisions';
@@ -46,7 +47,8 @@ export const revisionNeighbors = guarded(q.revisionNeighbors);
 export const recentEvents = guarded(q.recentEvents);
 export const getCounters = guarded(q.getCounters);
 export const getSamples = guarded(q.getSamples);
-export const getConnections = guarded(q.getConnections);
+/** The Connections page and /api/connections: one page of flows + aggregates (lib/web/connections). */
+export const connectionsPage = guarded(conns.connectionsView);
 export const pendingLabRequests = guarded(q.pendingLabRequests);
 export const recentNotifications = guarded(q.recentNotifications);
 export const backupFile = guarded(q.backupFile);

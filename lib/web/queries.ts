@@ -207,25 +207,6 @@ export async function getSamples(names: string[], sinceMs: number, points = 120)
   return out;
 }
 
-export interface ConnectionView {
-  id: number;
-  proto: string;
-  src: string;
-  dst: string;
-  sport: number | null;
-  dport: number | null;
-  state: string | null;
-  uplink: string | null;
-  packets: number;
-  bytes: number;
-  ts: number;
-}
-
-export async function getConnections(limit = 2000): Promise<ConnectionView[]> {
-  const rows = await prisma().connection.findMany({ orderBy: { id: 'asc' }, take: limit });
-  return rows.map((r) => ({ ...r, packets: Number(r.packets), bytes: Number(r.bytes) }));
-}
-
 export async function pendingLabRequests() {
   return prisma().agentRequest.findMany({ where: { doneAt: null }, orderBy: { id: 'desc' }, take: 20 });
 }

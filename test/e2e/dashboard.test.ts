@@ -349,9 +349,9 @@ test('overview: disable an uplink changes the desired revision; applying… show
 });
 
 test('connections page lists and filters', async () => {
-  const ins = db.prepare('INSERT INTO Connection (proto, src, dst, sport, dport, state, uplink, packets, bytes, ts) VALUES (?,?,?,?,?,?,?,?,?,?)');
-  ins.run('tcp', '192.168.7.10', '198.51.100.7', 40000, 443, 'ESTABLISHED', 'wan1', 120, 90000, Date.now());
-  ins.run('udp', '192.168.7.11', '192.0.2.53', 5353, 53, null, 'wan2', 2, 140, Date.now());
+  const ins = db.prepare('INSERT INTO Connection (id, proto, src, dst, sport, dport, state, uplink, host, packets, bytes, rate, firstSeen, ts) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)');
+  ins.run(1, 'tcp', '192.168.7.10', '198.51.100.7', 40000, 443, 'ESTABLISHED', 'wan1', '192.168.7.10', 120, 90000, 4500, Date.now(), Date.now());
+  ins.run(2, 'udp', '192.168.7.11', '192.0.2.53', 5353, 53, null, 'wan2', '192.168.7.11', 2, 140, null, Date.now(), Date.now());
   await page.goto(`${srv.url}/connections`);
   await page.getByTestId('conn-count').getByText('2 of 2 connections').waitFor();
   await page.getByLabel('Filter').fill('443');

@@ -77,7 +77,7 @@ before(async () => {
   assert.equal(r2.code, 0, r2.stderr);
   // Agent-written tables, so the connections, drops and bans pages show data too.
   const now = Date.now();
-  db.prepare("INSERT INTO Connection (proto, src, dst, sport, dport, state, uplink, packets, bytes, ts) VALUES ('tcp', '10.77.66.20', '203.0.113.66', 40000, 443, 'ESTABLISHED', 'zq-fiber', 10, 1000, ?)").run(now);
+  db.prepare("INSERT INTO Connection (id, proto, src, dst, sport, dport, state, uplink, host, packets, bytes, firstSeen, ts) VALUES (1, 'tcp', '10.77.66.20', '203.0.113.66', 40000, 443, 'ESTABLISHED', 'zq-fiber', '10.77.66.20', 10, 1000, ?, ?)").run(now, now);
   db.prepare("INSERT INTO DropLog (ts, chain, inIf, uplink, src, dst, proto, dport, count) VALUES (?, 'input', 'wan1', 'zq-fiber', '203.0.113.66', '198.51.100.2', 'tcp', 2300, 3)").run(now);
   db.prepare('INSERT INTO Ban (address, expiresAt, timeoutS, firstSeen, updatedAt) VALUES (?, ?, 600, ?, ?)').run('203.0.113.66', now + 600_000, now, now);
 });

@@ -38,7 +38,8 @@ test('every Prisma model works on a database created by our SQL migrations', asy
     await db.counter.create({ data: { name: 'lw_r_x', kind: 'rule', ref: 'x', packets: 2n ** 40n, bytes: 1n, updatedAt: now } });
     await db.counterSample.create({ data: { name: 'lw_r_x', ts: now, packets: 1n, bytes: 1n } });
     await db.event.create({ data: { ts: now, type: 'apply', message: 'm' } });
-    await db.connection.create({ data: { proto: 'tcp', src: 'a', dst: 'b', ts: now } });
+    await db.connection.create({ data: { id: -5, family: 6, proto: 'tcp', src: 'a', dst: 'b', host: 'a', rate: 1.5, firstSeen: now, ts: now } });
+    await db.watch.create({ data: { name: 'connections', until: now } });
     const u = await db.user.create({ data: { username: 'admin', passwordHash: 'h', createdAt: now } });
     await db.session.create({ data: { id: 'sid', userId: u.id, createdAt: now, expiresAt: now + 1 } });
     await db.auditLog.create({ data: { ts: now, actor: 'a', action: 'b' } });

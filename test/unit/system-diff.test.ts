@@ -168,7 +168,7 @@ test('parseConntrack: extended format, accounting, reply direction, bounded', ()
   ].join('\n');
   const c = parseConntrack(text);
   assert.equal(c.length, 3);
-  assert.deepEqual(c[0], { proto: 'tcp', src: '192.168.1.10', dst: '203.0.113.5', sport: 40000, dport: 443, state: 'ESTABLISHED', mark: 256, replySrc: '203.0.113.5', replyDst: '10.1.0.2', packets: 9, bytes: 1300, timeout: 431999, flags: ['ASSURED'] });
+  assert.deepEqual(c[0], { proto: 'tcp', family: 4, src: '192.168.1.10', dst: '203.0.113.5', sport: 40000, dport: 443, state: 'ESTABLISHED', mark: 256, replySrc: '203.0.113.5', replyDst: '10.1.0.2', packets: 9, bytes: 1300, timeout: 431999, flags: ['ASSURED'] });
   assert.equal(c[1].proto, 'icmp');
   assert.equal(c[1].mark, 512);
   assert.deepEqual(c[2].flags, ['UNREPLIED']);

@@ -14,6 +14,13 @@ test('runs argv without a shell, keeps the final newline, sets LC_ALL=C', async 
   assert.equal(r.stderr, '');
 });
 
+test('discardStdout: stdout is not read (a command printing what it did), stderr and the exit code are', async () => {
+  const r = await realRunner.run(['sh', '-c', 'yes flow | head -n 100000; echo "100000 deleted" >&2'], { discardStdout: true });
+  assert.equal(r.stdout, '');
+  assert.equal(r.stderr.trim(), '100000 deleted');
+  assert.equal(r.exitCode, 0);
+});
+
 test('input goes to stdin; without input stdin is empty (no hang)', async () => {
   assert.equal((await run(['cat'], { input: 'hello\nworld\n' })).stdout, 'hello\nworld\n');
   assert.equal((await run(['cat'], { timeoutMs: 2000 })).stdout, '');

@@ -4,7 +4,7 @@
 // Built once per compile by createContext; chain renderers only read the derived fields.
 import type { Config, Policy } from '../../validations/config';
 import type { CounterSpec, UplinkPlan } from '../types';
-import type { NftHelper, NftSet } from '../nft';
+import type { NftChain, NftHelper, NftSet } from '../nft';
 import type { Lan6Plan } from '../ipv6';
 import { familyOf } from '../../validations/net';
 import { NFLOG_GROUP, NFLOG_SNAPLEN } from '../constants';
@@ -70,6 +70,8 @@ export interface FirewallContext {
   readonly counters: CounterRegistry;
   readonly sets: NftSet[];
   readonly helpers: Map<string, NftHelper>;
+  /** Regular chains holding groups of admin rules (rules.ts), declared after the constant ones. */
+  readonly ruleChains: NftChain[];
   readonly warnings: string[];
 }
 
@@ -111,6 +113,7 @@ export function createContext(
     counters: new CounterRegistry(),
     sets: [],
     helpers: new Map(),
+    ruleChains: [],
     warnings: [],
     log: (prefix) => (opts.nflog ? `log prefix "${prefix}" group ${NFLOG_GROUP} snaplen ${NFLOG_SNAPLEN}` : `log prefix "${prefix}"`),
     ifsOf: (names) => (names ?? uplinks.map((u) => u.name)).map((n) => byName.get(n)!.interface),

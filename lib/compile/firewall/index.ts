@@ -6,6 +6,10 @@
 //   select.ts    select (policies, pins, weighted pick)
 //   helpers.ts   prerouting_helper and the ct helper objects
 //   input.ts, forward.ts (+ filter.ts, rules.ts), output.ts, nat.ts
+//  - Big admin rule sets (> RULE_GROUP_INLINE rules in a chain) live in regular chains
+//    rules_<chain>_<first rule> of ~32 rules each (content-defined boundaries, rules.ts), jumped to in
+//    order: a one-rule change alters one group chain, which the agent alone flushes and refills
+//    (lib/compile/transaction.ts renderPartialTransaction).
 // Design notes (where this deviates from or details the brief):
 //  - Uplink selection lives in the regular chain `select`, jumped to from prerouting_mangle (LAN)
 //    and output_route (router-originated).
@@ -63,7 +67,8 @@ export function composeFirewall(config: Config, uplinks: UplinkPlan[], usable: R
     const rules = FAMILIES.flatMap((f) => RENDERERS[name][f](ctx));
     return hook ? { name, hook: hookLine(hook), rules } : { name, rules };
   });
-  return result(ctx, chains);
+  // the rule groups of big rule sets (rules.ts), jumped to from input/forward/output
+  return result(ctx, [...chains, ...ctx.ruleChains]);
 }
 
 function result(ctx: FirewallContext, chains: NftChain[]): FirewallResult {

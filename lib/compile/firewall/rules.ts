@@ -11,9 +11,54 @@ import type { FirewallContext } from './context';
 import { cnt, famKw, portStr } from './fragments';
 import { canonicalNet } from '../../validations/net';
 
-/** Enabled rules of one chain, config order. */
+/** Chains with at most this many enabled admin rules keep them inline. */
+export const RULE_GROUP_INLINE = 64;
+/** A group ends before a rule whose name hashes to 0 mod this (~32 rules a group on average)... */
+export const RULE_GROUP_SPREAD = 32;
+/** ...or when it has this many rules. */
+export const RULE_GROUP_MAX = 128;
+
+/** FNV-1a of a name (deterministic group boundaries). */
+function nameHash(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/** The enabled rules of one chain split into groups, config order. Boundaries depend on the rules'
+ *  names, not their positions (content-defined chunking), so inserting, removing or changing a rule
+ *  changes its own group only (and at most merges or splits it with a neighbour). */
+export function ruleGroups<T extends { name: string }>(rules: readonly T[]): T[][] {
+  const groups: T[][] = [];
+  let cur: T[] = [];
+  for (const r of rules) {
+    if (cur.length > 0 && (cur.length >= RULE_GROUP_MAX || nameHash(r.name) % RULE_GROUP_SPREAD === 0)) {
+      groups.push(cur);
+      cur = [];
+    }
+    cur.push(r);
+  }
+  if (cur.length) groups.push(cur);
+  return groups;
+}
+
+/** The chain of a group: named after its first rule (stable while that rule stays first). */
+export const ruleGroupChain = (chain: Rule['chain'], first: string) => `rules_${chain}_${first}`;
+
+/** Enabled rules of one chain, config order: inline, or (more than RULE_GROUP_INLINE) one jump per
+ *  group chain, the groups registered in ctx.ruleChains. Every admin rule's verdict is final
+ *  (accept, drop, reject), so a rule in a jumped-to chain decides exactly as it would inline. */
 export function adminRules(ctx: FirewallContext, chain: Rule['chain']): string[] {
-  return ctx.config.rules.filter((r) => r.enabled && r.chain === chain).flatMap((r) => adminRule(ctx, r));
+  const rules = ctx.config.rules.filter((r) => r.enabled && r.chain === chain);
+  if (rules.length <= RULE_GROUP_INLINE) return rules.flatMap((r) => adminRule(ctx, r));
+  return ruleGroups(rules).map((g) => {
+    const name = ruleGroupChain(chain, g[0].name);
+    ctx.ruleChains.push({ name, rules: g.flatMap((r) => adminRule(ctx, r)) });
+    return `jump ${name}`;
+  });
 }
 
 /** The families a rule applies to: [] = none (contradiction, warned), [null] = family-neutral. */

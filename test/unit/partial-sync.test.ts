@@ -1,0 +1,148 @@
+// Partial sync of the nft table (issue 16): big admin rule sets live in rule-group chains with
+// content-defined boundaries; a one-rule change flushes and refills only the changed group chain,
+// and the result equals a full apply of the same plan (compared as dumped state of the fake).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { compile } from '../../lib/compile/compile';
+import { parseConfig, type Config } from '../../lib/validations/config';
+import { renderPartialTransaction, changedChains, blocks } from '../../lib/compile/transaction';
+import { ruleGroups, RULE_GROUP_INLINE, RULE_GROUP_MAX } from '../../lib/compile/firewall/rules';
+import { applyPlan, type ApplyCtx } from '../../agent/system/apply';
+import { FakeSystem } from '../../agent/system/fake';
+import { FIXTURE_FACTS } from './system-fixtures';
+import type { Plan } from '../../lib/compile/types';
+
+function config(rules: { name: string; port: number }[], extra: Record<string, unknown> = {}): Config {
+  const doc = {
+    version: 1,
+    lan: [{ name: 'lan', interface: 'lan0', address: '192.168.1.1/24' }],
+    uplinks: [
+      { name: 'one', interface: 'u1', gateway: '10.1.0.1', weight: 3 },
+      { name: 'two', interface: 'u2', gateway: '10.2.0.1', weight: 1 },
+    ],
+    rules: rules.map((r) => ({ name: r.name, chain: r.port % 7 === 0 ? 'input' : 'forward', action: r.port % 2 ? 'accept' : 'drop', protocol: 'tcp', port: r.port })),
+    ...extra,
+  };
+  const p = parseConfig(doc);
+  if (!p.ok) throw new Error(p.errors.join('; '));
+  return p.value;
+}
+
+const many = (n: number) => Array.from({ length: n }, (_, i) => ({ name: `r-${i}`, port: 1000 + i }));
+const plan = (c: Config): Plan => compile(c, FIXTURE_FACTS);
+
+function fake(): FakeSystem {
+  const f = new FakeSystem();
+  f.addLink('u1', { addresses: [{ address: '10.1.0.2', prefix: 24 }] });
+  f.addLink('u2', { addresses: [{ address: '10.2.0.2', prefix: 24 }] });
+  f.addLink('lan0', { addresses: [{ address: '192.168.1.1', prefix: 24 }] });
+  return f;
+}
+
+test('ruleGroups: boundaries follow the names, so an insertion changes one group', () => {
+  const rules = many(2000);
+  const g = ruleGroups(rules);
+  assert.ok(g.length > 20 && g.every((x) => x.length <= RULE_GROUP_MAX), `${g.length} groups`);
+  assert.deepEqual(g.flat().map((r) => r.name), rules.map((r) => r.name), 'order kept');
+  const ins = [...rules.slice(0, 1000), { name: 'new-one', port: 1 }, ...rules.slice(1000)];
+  const h = ruleGroups(ins);
+  const key = (x: { name: string }[][]) => x.map((grp) => grp.map((r) => r.name).join(','));
+  const before = new Set(key(g));
+  const changed = key(h).filter((k) => !before.has(k));
+  assert.ok(changed.length >= 1 && changed.length <= 2, `${changed.length} groups changed`);
+});
+
+test('small rule sets stay inline; big ones are jumps to group chains', () => {
+  const small = plan(config(many(RULE_GROUP_INLINE)));
+  assert.ok(!/jump rules_/.test(small.nftDeclaration));
+  const big = plan(config(many(1000)));
+  const chains = [...blocks(big.nftDeclaration, 'chain').keys()].filter((c) => c.startsWith('rules_'));
+  assert.ok(chains.length > 10);
+  assert.deepEqual([...blocks(big.nftDeclaration, 'chain').keys()].sort(), [...big.inventory.chains].sort());
+  for (const c of chains) assert.match(big.nftDeclaration, new RegExp(`jump ${c}\\n`));
+});
+
+test('a one-rule change: the partial transaction flushes and refills one chain; the result equals a full apply', async () => {
+  const rulesA = many(3000);
+  const rulesB = rulesA.map((r) => (r.name === 'r-1500' ? { ...r, port: 9 } : r));
+  const A = plan(config(rulesA));
+  const B = plan(config(rulesB));
+  assert.deepEqual(changedChains(B, A).length, 1);
+  const p = renderPartialTransaction(B, A);
+  assert.ok(p, 'partial possible');
+  assert.equal(p.chains.length, 1);
+  assert.equal((p.script.match(/^flush chain /gm) ?? []).length, 2, 'the group chain and lw_meta');
+  assert.ok(p.script.length < B.nftDeclaration.length / 20, `partial ${p.script.length} bytes vs declaration ${B.nftDeclaration.length}`);
+  // through applyPlan: A full, then B partial; against a fresh full apply of B
+  const f1 = fake();
+  const ctx: ApplyCtx = { runner: f1.runner };
+  await applyPlan(ctx, A);
+  const r = await applyPlan(ctx, B);
+  assert.match(r.nftReason, /partial: 1 chain/);
+  const f2 = fake();
+  await applyPlan({ runner: f2.runner }, B);
+  assert.equal(f1.dump({ tables: ['linkward'] }), f2.dump({ tables: ['linkward'] }));
+  // idempotent: the same plan again changes nothing
+  const again = await applyPlan(ctx, B);
+  assert.equal(again.nftChanged, false);
+});
+
+test('insert and delete rules: new group chains and counters are added, gone ones deleted; equals a full apply', async () => {
+  const rulesA = many(1500);
+  const rulesB = [...rulesA.slice(0, 300), ...rulesA.slice(400, 1000), { name: 'added-x', port: 7 }, ...rulesA.slice(1000)];
+  const A = plan(config(rulesA));
+  const B = plan(config(rulesB));
+  const p = renderPartialTransaction(B, A);
+  assert.ok(p);
+  assert.match(p.script, /counter lw_r_added_x \{ \}/);
+  assert.match(p.script, /delete counter inet linkward lw_r_r_350\n/);
+  assert.ok(p.chains.length <= 6, `${p.chains.length} chains changed: ${p.chains.join(' ')}`);
+  const f1 = fake();
+  const ctx: ApplyCtx = { runner: f1.runner };
+  await applyPlan(ctx, A);
+  const r = await applyPlan(ctx, B);
+  assert.match(r.nftReason, /partial/);
+  const f2 = fake();
+  await applyPlan({ runner: f2.runner }, B);
+  assert.equal(f1.dump({ tables: ['linkward'] }), f2.dump({ tables: ['linkward'] }));
+});
+
+test('a new address list (a new set) or a drifted kernel table takes the full path', async () => {
+  const A = plan(config(many(200)));
+  const withList = (n: number) => {
+    const c = config(many(n), { addressLists: [{ name: 'bad', entries: ['203.0.113.0/24'] }] });
+    return plan({ ...c, rules: [{ ...c.rules[0], name: 'uses-bad', sourceList: 'bad', port: undefined, protocol: undefined }, ...c.rules] } as Config);
+  };
+  const B = withList(200);
+  assert.equal(renderPartialTransaction(B, A), null);
+  const f = fake();
+  const ctx: ApplyCtx = { runner: f.runner };
+  await applyPlan(ctx, A);
+  const r = await applyPlan(ctx, B);
+  assert.doesNotMatch(r.nftReason, /partial/);
+  // someone replaced our marker: no partial sync on top of an unknown table
+  const C = withList(201);
+  f.nft.linkward.chains.lw_meta = ['return comment "lw:someone-else"'];
+  const r2 = await applyPlan(ctx, C);
+  assert.doesNotMatch(r2.nftReason, /partial/);
+  const f2 = fake();
+  await applyPlan({ runner: f2.runner }, C);
+  assert.equal(f.dump({ tables: ['linkward'] }), f2.dump({ tables: ['linkward'] }));
+});
+
+test('drift in an unchanged chain (someone edited it) is not carried over: the read-back after a partial sync finds it and refills', async () => {
+  const rules = many(1000);
+  const A = plan(config(rules));
+  const B = plan(config(rules.map((r) => (r.name === 'r-10' ? { ...r, port: 5 } : r))));
+  const f = fake();
+  const ctx: ApplyCtx = { runner: f.runner };
+  await applyPlan(ctx, A);
+  const other = Object.keys(f.nft.linkward.chains).find((c) => c.startsWith('rules_forward_') && !c.endsWith('r-0') && !changedChains(B, A).includes(c))!;
+  f.nft.linkward.chains[other].push('tcp dport 22 accept');
+  const r = await applyPlan(ctx, B);
+  assert.match(r.nftReason, /kernel differed from our last apply: refilled/);
+  assert.ok(!f.nft.linkward.chains[other].includes('tcp dport 22 accept'), 'the foreign rule is gone');
+  const g = fake();
+  await applyPlan({ runner: g.runner }, B);
+  assert.equal(f.dump({ tables: ['linkward'] }), g.dump({ tables: ['linkward'] }));
+});

@@ -42,7 +42,15 @@ export const run = command('agent', USAGE, async (args) => {
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
-  await agent.stop();
+  // Stop within 10 s whatever a child or a stuck reconcile does, and exit even if some handle
+  // (a socket, a watcher) still holds the event loop: a stopped agent must never linger.
+  const hard = setTimeout(() => {
+    process.stderr.write('linkward agent: stop took longer than 10 s; exiting\n');
+    process.exit(0);
+  }, 10_000);
+  hard.unref();
+  await Promise.race([agent.stop(), new Promise((r) => setTimeout(r, 9_000).unref())]);
   db.close();
+  setTimeout(() => process.exit(0), 1_000).unref();
   return 0;
 });

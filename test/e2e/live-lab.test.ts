@@ -61,6 +61,7 @@ after(async () => {
     const exited = new Promise((r) => agent.once('exit', r));
     agent.kill('SIGTERM');
     await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+    if (agent.exitCode === null && agent.signalCode === null) agent.kill('SIGKILL'); // never hang the file on it
   }
   db?.close();
   if (process.env.LW_E2E_DEBUG) console.log(agentLog);

@@ -181,3 +181,25 @@ export function ImportForm({ action, baseRevision }: { action: Action; baseRevis
     </form>
   );
 }
+
+/** Restore a backup (Settings → Backup): a file and a typed confirmation. */
+export function RestoreBackupForm({ action }: { action: Action }) {
+  const [state, formAction] = useActionState(action, initialFormState);
+  return (
+    <form action={formAction} className="space-y-3" data-testid="restore-backup-form">
+      <Result state={state} />
+      <div>
+        <label htmlFor="rb-file" className="label">Backup file (.lwbackup)</label>
+        <input id="rb-file" name="file" type="file" accept=".lwbackup,application/gzip" className="block text-sm file:mr-2 file:rounded-md file:border file:border-zinc-300 file:bg-white file:px-3 file:py-1.5 file:text-sm dark:file:border-zinc-700 dark:file:bg-zinc-800 dark:file:text-zinc-100" />
+        <FieldErrors id="rb-file-err" errors={state.fieldErrors?.file} />
+      </div>
+      <div>
+        <label htmlFor="rb-confirm" className="label">Type RESTORE to replace every revision, account and the history with the backup&apos;s</label>
+        <input id="rb-confirm" name="confirm" className="input w-40 font-mono" autoComplete="off" />
+        <FieldErrors id="rb-confirm-err" errors={state.fieldErrors?.confirm} />
+      </div>
+      <p className="help">The database only (the HTTPS certificate and key stay as they are; <code>sudo linkward restore FILE</code> puts those back too). The agent applies the restored configuration at once.</p>
+      <SubmitButton>Restore backup</SubmitButton>
+    </form>
+  );
+}

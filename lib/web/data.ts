@@ -52,6 +52,7 @@ export const connectionsPage = guarded(conns.connectionsView);
 export const pendingLabRequests = guarded(q.pendingLabRequests);
 export const recentNotifications = guarded(q.recentNotifications);
 export const backupFile = guarded(q.backupFile);
+export const restoreBackupUpload = guarded(q.restoreBackupUpload);
 
 // Desired state and history (lib/store).
 // One parse of the desired state per request (the layout and the page both read it).

@@ -227,6 +227,19 @@ export async function recentNotifications(take = 8) {
 
 /** A backup file of the database and the configuration directory (the dashboard's download;
  *  the same as `linkward backup`), audited under `actor`. */
+/** Put a backup's database back (the dashboard's restore): online, like `linkward restore FILE`,
+ *  but never the configuration files (/etc/linkward: TLS key, web options) — the dashboard runs
+ *  unprivileged; the CLI restores those. Recorded in the audit log of the restored database. */
+export async function restoreBackupUpload(actor: string, data: Buffer): Promise<{ latestRevision: number | null; migrationsApplied: string[]; skippedFiles: string[] }> {
+  const { restoreBackup, readBackup } = await import('../backup/backup');
+  const { dbPath } = await import('../db/path');
+  const { audit } = await import('../auth/users');
+  const skippedFiles = Object.keys(readBackup(data).files);
+  const r = await restoreBackup(data, { dbFile: dbPath(), configDir: null });
+  await audit(actor, 'backup.restore', `restored from the dashboard (revision ${r.latestRevision ?? 'none'}${skippedFiles.length ? `; files not restored: ${skippedFiles.join(', ')}` : ''})`);
+  return { latestRevision: r.latestRevision, migrationsApplied: r.migrationsApplied, skippedFiles };
+}
+
 export async function backupFile(actor: string): Promise<{ name: string; data: Buffer }> {
   const { createBackup, linkwardVersion } = await import('../backup/backup');
   const { configDir, dbPath } = await import('../db/path');

@@ -410,6 +410,44 @@ test('settings: save, import a bad config (nothing stored), export', async () =>
   await page.getByText(/Identical to the current configuration/).waitFor();
 });
 
+test('settings: restore a downloaded backup in the browser (typed confirmation; the database only)', async () => {
+  await page.goto(`${srv.url}/settings`);
+  const cookie = (await ctx.cookies()).map((c) => `${c.name}=${c.value}`).join('; ');
+  const res = await fetch(`${srv.url}/api/backup`, { headers: { cookie } });
+  assert.equal(res.status, 200);
+  const backup = Buffer.from(await res.arrayBuffer());
+  const at = maxRev();
+  // a change after the backup
+  await page.getByLabel('Log at most (per minute)').fill('77');
+  await page.getByRole('button', { name: 'Save settings' }).click();
+  await page.getByText(/Saved as revision/).waitFor();
+  assert.equal(maxRev(), at + 1);
+  const form = page.getByTestId('restore-backup-form');
+  const file = { name: 'router.lwbackup', mimeType: 'application/gzip', buffer: backup };
+  // without the typed confirmation: refused, nothing changed
+  await form.locator('input[type=file]').setInputFiles(file);
+  await form.getByRole('button', { name: 'Restore backup' }).click();
+  await form.getByText('type RESTORE to confirm').waitFor();
+  assert.equal(maxRev(), at + 1);
+  // a file that is not a backup: refused with the reason, nothing changed
+  await form.locator('input[type=file]').setInputFiles({ name: 'x.lwbackup', mimeType: 'application/gzip', buffer: Buffer.from('not a backup') });
+  await form.getByLabel(/Type RESTORE/).fill('RESTORE');
+  await form.getByRole('button', { name: 'Restore backup' }).click();
+  await form.getByText('Nothing restored.').waitFor();
+  assert.equal(maxRev(), at + 1);
+  await form.locator('input[type=file]').setInputFiles(file);
+  await form.getByLabel(/Type RESTORE/).fill('RESTORE');
+  await form.getByRole('button', { name: 'Restore backup' }).click();
+  await form.getByText(new RegExp(`Restored: revision ${at} is the desired configuration`)).waitFor();
+  await shot(page, '12b-settings-restore');
+  assert.equal(maxRev(), at, 'the revisions are the backup\'s again');
+  const audit = db.prepare("SELECT actor FROM AuditLog WHERE action = 'backup.restore'").pluck().all() as string[];
+  assert.deepEqual(audit, ['admin'], 'the restore is in the (restored) audit log');
+  // the browser's session was in the backup: still signed in
+  await page.goto(`${srv.url}/settings`);
+  await page.getByTestId('restore-backup-form').waitFor();
+});
+
 test('server actions are refused without a session or from another origin', async () => {
   // Capture a real server-action request (toggle of a rule) made by the signed-in browser.
   await page.goto(`${srv.url}/rules`);

@@ -94,3 +94,45 @@ test('linkward backup FILE / restore FILE; --pre-upgrade keeps this and the prev
     t.cleanup();
   }
 });
+
+test('the dashboard restore puts the database back but never the configuration files, and audits it', async () => {
+  const t = tmpDb('lwbakweb');
+  const saved = { db: process.env.LINKWARD_DB, conf: process.env.LINKWARD_CONFIG_DIR };
+  try {
+    const db = openDb(t.db);
+    rev(db, 'one');
+    const conf = path.join(t.dir, 'etc');
+    fs.mkdirSync(path.join(conf, 'tls'), { recursive: true });
+    fs.writeFileSync(path.join(conf, 'web.env'), 'A=1\n');
+    fs.writeFileSync(path.join(conf, 'tls', 'key.pem'), 'KEY\n');
+    const { data } = createBackup({ dbFile: t.db, configDir: conf, linkwardVersion: '9.9' });
+    rev(db, 'two');
+    fs.writeFileSync(path.join(conf, 'web.env'), 'A=2\n');
+    process.env.LINKWARD_DB = t.db;
+    process.env.LINKWARD_CONFIG_DIR = conf;
+    const { restoreBackupUpload } = await import('../../lib/web/queries');
+    const r = await restoreBackupUpload('admin', data);
+    assert.equal(r.latestRevision, 1);
+    assert.deepEqual(r.skippedFiles.sort(), ['tls/key.pem', 'web.env']);
+    assert.equal(count(db, 'Revision'), 1, 'the database is the backup\'s');
+    assert.equal(fs.readFileSync(path.join(conf, 'web.env'), 'utf8'), 'A=2\n', 'the configuration files are left alone');
+    const a = db.prepare("SELECT actor, detail FROM AuditLog WHERE action = 'backup.restore'").all() as { actor: string; detail: string }[];
+    assert.equal(a.length, 1);
+    assert.equal(a[0].actor, 'admin');
+    assert.match(a[0].detail, /files not restored: .*web\.env/);
+    await assert.rejects(restoreBackupUpload('admin', Buffer.from('not a backup')), /./, 'a damaged file is refused');
+    assert.equal(count(db, 'Revision'), 1);
+    db.close();
+    const { restoreBackupFormSchema } = await import('../../lib/web/actions/schemas');
+    const form = (file: Blob, confirm: string) => restoreBackupFormSchema.safeParse({ file, confirm });
+    assert.equal(form(new Blob([new Uint8Array(data)]), 'RESTORE').success, true);
+    assert.equal(form(new Blob([new Uint8Array(data)]), 'restore').success, false, 'the typed confirmation is exact');
+    assert.equal(form(new Blob([]), 'RESTORE').success, false, 'no file chosen');
+  } finally {
+    if (saved.db === undefined) delete process.env.LINKWARD_DB; else process.env.LINKWARD_DB = saved.db;
+    if (saved.conf === undefined) delete process.env.LINKWARD_CONFIG_DIR; else process.env.LINKWARD_CONFIG_DIR = saved.conf;
+    const { disconnect } = await import('../../lib/db/prisma');
+    await disconnect();
+    t.cleanup();
+  }
+});

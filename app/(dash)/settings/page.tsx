@@ -1,9 +1,9 @@
 import type { Metadata } from 'next';
 import { latestRevision, listRevisions, emptyConfig, redactSecrets, recentNotifications } from '@/lib/web/data';
-import { SettingsForm, ImportForm } from '@/components/SettingsForms';
+import { SettingsForm, ImportForm, RestoreBackupForm } from '@/components/SettingsForms';
 import { settingsValues } from '@/lib/web/settings';
 import { fmtAgo } from '@/lib/web/format';
-import { saveSettings, importConfig } from '@/lib/web/actions/settings';
+import { saveSettings, importConfig, restoreBackupAction } from '@/lib/web/actions/settings';
 import { NotificationsForm, SendTestButton, MetricsAccessForm } from '@/components/ObserveForms';
 import { saveNotifications, sendTestNotification, saveMetricsAccess } from '@/lib/web/actions/observe';
 
@@ -71,8 +71,10 @@ export default async function SettingsPage() {
           <p className="text-sm muted">Download the desired configuration as versioned JSON (the same document `linkward export` prints).</p>
           <a href="/api/export" className="btn" download>Download configuration</a>
           <h3 className="pt-3 text-sm font-semibold">Backup</h3>
-          <p className="text-sm muted">Everything in one file: the database (all revisions, counter history, accounts, audit log) and the router&apos;s linkward configuration files (HTTPS certificate and key). Keep it private. Put it back with <code>linkward restore FILE</code> on the router.</p>
+          <p className="text-sm muted">Everything in one file: the database (all revisions, counter history, accounts, audit log) and the router&apos;s linkward configuration files (HTTPS certificate and key). Keep it private. Put it back below (the database) or with <code>sudo linkward restore FILE</code> on the router (everything).</p>
           <a href="/api/backup" className="btn" download>Download backup</a>
+          <h3 className="pt-3 text-sm font-semibold">Restore a backup</h3>
+          <RestoreBackupForm action={restoreBackupAction} />
           <h3 className="pt-3 text-sm font-semibold">Recent revisions</h3>
           {revisions.length === 0 ? (
             <p className="text-sm muted">None yet.</p>

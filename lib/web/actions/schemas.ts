@@ -53,6 +53,11 @@ export const importFormSchema = z.object({
 });
 
 export const restoreSchema = z.object({ id: revisionNumber, baseRevision: baseRevisionField });
+/** Restore a backup file (linkward backup / Download backup) from the dashboard: the database only. */
+export const restoreBackupFormSchema = z.object({
+  file: z.instanceof(Blob, { message: 'choose a backup file' }).refine((b) => b.size > 0, 'choose a backup file').refine((b) => b.size <= MAX_IMPORT_BYTES, 'file too large (max 8 MiB): use sudo linkward restore FILE on the router'),
+  confirm: z.string().refine((s) => s.trim() === 'RESTORE', 'type RESTORE to confirm'),
+});
 export const confirmSchema = z.object({ revision: revisionNumber, auto: z.literal('1').optional() });
 
 export const labRequestSchema = z.object({ uplink: nameSchema, type: z.enum(['lab.break', 'lab.restore']) });

@@ -3,7 +3,8 @@
 // the review (preview) of both. Writes go through the store's one write path with the page's base
 // revision: a stale save is refused ("changed meanwhile") and the form keeps what was typed.
 import { validatedAction, revalidateAll } from './validated';
-import { settingsFormSchema, importFormSchema } from './schemas';
+import { settingsFormSchema, importFormSchema, restoreBackupFormSchema } from './schemas';
+import { restoreBackupUpload } from '../queries';
 import { parseSettings, settingsFieldErrors, settingsFormValues, parseImportText } from '../settings';
 import type { FormState, FormValues } from '../forms';
 import { confirmWithinFrom, reviewChange, reviewState, staleReview, type ReviewState } from '../review';
@@ -75,4 +76,20 @@ export const reviewImport = validatedAction(importFormSchema, async (data, { seq
   const parsed = parseImportText(await importText(data));
   if (!parsed.ok) return reviewState({ ok: false, errors: [parsed.error] }, seq);
   return reviewState(await reviewChange(parsed.doc, cur?.config ?? null), seq);
+});
+
+/** Restore a backup file: the database (revisions, history, accounts, audit) is replaced online;
+ *  the agent applies the restored desired revision. The configuration files are left alone (the
+ *  dashboard runs unprivileged): the message says which were in the backup. Sessions are those of
+ *  the backup, so this browser usually has to sign in again. */
+export const restoreBackupAction = validatedAction(restoreBackupFormSchema, async ({ file }, { user, seq }): Promise<FormState> => {
+  let r: Awaited<ReturnType<typeof restoreBackupUpload>>;
+  try {
+    r = await restoreBackupUpload(user.username, Buffer.from(await file.arrayBuffer()));
+  } catch (e) {
+    return { ok: false, seq, message: 'Nothing restored.', fieldErrors: { file: [(e as Error).message] } };
+  }
+  revalidateAll();
+  const files = r.skippedFiles.length ? ` The backup also holds ${r.skippedFiles.join(', ')}: restore those on the router with sudo linkward restore FILE.` : '';
+  return { ok: true, seq, message: `Restored: revision ${r.latestRevision ?? 'none'} is the desired configuration${r.migrationsApplied.length ? ` (migrated ${r.migrationsApplied.join(', ')})` : ''}. Accounts and sessions are those of the backup: sign in again if asked.${files}` };
 });

@@ -166,7 +166,8 @@ export class ConnTracker {
   private pendingUpd = new Map<number, FlowBytes>();
   private fullWrite = true;
   private flushTimer: ReturnType<typeof setTimeout> | null = null;
-  private lastCounts = '';
+  /** The per-uplink counts last reported; none yet = no flows (an empty first listing changes nothing). */
+  private lastCounts = '[]';
   /** Flows per uplink, the router's own excluded (kept as flows come and go). */
   private readonly perUplink = new Map<string, number>();
   /** Interned strings (hosts, states, uplink names): a slot never keeps a listing line alive. */

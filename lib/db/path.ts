@@ -25,7 +25,7 @@ export function dbPath(): string {
  *  pointed at the wrong file (the demo and the CLI disagreeing was a real trap): the file must
  *  exist. Throws a message that names the file and how the default is chosen. */
 export function requireExistingDb(file = dbPath()): string {
-  if (fs.existsSync(file)) return file;
+  if (fs.existsSync(/*turbopackIgnore: true*/ file)) return file;
   const how = process.env.LINKWARD_DB?.trim() ? `LINKWARD_DB=${process.env.LINKWARD_DB}` : 'the default: data/linkward.db in the checkout; LINKWARD_DB names another file';
   throw new Error(`no database at ${file} (${how}): nothing has been stored there. The agent, the dashboard, the demo and the CLI use the same file; \`linkward import FILE\` creates it`);
 }

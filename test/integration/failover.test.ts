@@ -260,7 +260,10 @@ test('agent killed (-9) right after isp1 went down, restarted: same kernel state
     assert.equal(desired.kind, 'ok');
     if (desired.kind !== 'ok') return;
     const ifnames = [...desired.config.lan.map((l) => l.interface), ...desired.config.uplinks.map((u) => u.interface)];
-    const expected = compile(desired.config, { interfaces: await gatherFacts(L.runner, ifnames), health: { isp1: 'down', isp2: 'up', isp3: 'up' } });
+    // nflog: the agent runs ulogd2 where it is installed (logged rules then render `log group`);
+    // the one fact taken from what the agent recorded, everything else observed here
+    const recorded = JSON.parse((L.db.prepare('SELECT facts FROM AgentState WHERE id = 1').pluck().get() as string | null) ?? '{}') as { nflog?: boolean };
+    const expected = compile(desired.config, { interfaces: await gatherFacts(L.runner, ifnames), health: { isp1: 'down', isp2: 'up', isp3: 'up' }, ...(recorded.nflog ? { nflog: true } : {}) });
     const marker = (await withNetns(realRunner, L.lab.namespaces.router).run(['nft', 'list', 'chain', 'inet', 'linkward', 'lw_meta'])).stdout;
     assert.ok(marker.includes(`lw:${planHash(expected)}`), 'kernel carries the plan with isp1 down');
     note(`restart: the killed agent had ${after.nft === before.nft && after.routes === before.routes ? 'already applied' : 'NOT yet applied'} the failover; the new one converged`);

@@ -160,9 +160,13 @@ test('degraded: +300 ms on isp2 → degraded within the window; removed → up',
   try {
     const deg = await waitState(L, 'isp2', 'degraded', 30000);
     note(`+300 ms → degraded after ${deg.since - t0} ms (window 10000 ms): ${deg.reason}`);
-    const select = await ns('router').run(['nft', 'list', 'chain', 'inet', 'linkward', 'select']);
-    // isp1 weight 3 → 6 next to the degraded isp2 (weight 1): numgen mod 7.
-    assert.match(select.stdout, /numgen random mod 7 map \{ 0-5 : 0x00000100, 6 : 0x00000200 \}/, select.stdout);
+    // isp1 weight 3 → 6 next to the degraded isp2 (weight 1): numgen mod 7. The state is written as
+    // soon as the prober decides and the apply follows it: wait (bounded) for the kernel.
+    let select = '';
+    await waitFor('the degraded weights in the kernel', async () => {
+      select = (await ns('router').run(['nft', 'list', 'chain', 'inet', 'linkward', 'select'])).stdout;
+      return /numgen random mod 7 map \{ 0-5 : 0x00000100, 6 : 0x00000200 \}/.test(select);
+    }, 5000).catch(() => assert.fail(select));
     await waitFor('uplink.degraded webhook', () => events(hits('/hook')).includes('uplink.degraded'), 20000);
   } finally {
     await d.undo();

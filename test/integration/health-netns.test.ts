@@ -211,7 +211,7 @@ test('health probing in namespaces', { skip: !isRoot ? 'needs root' : !hasPing ?
         assert.ok(snap.uplinks!.wan1.lossPct! >= 10, `loss ${snap.uplinks!.wan1.lossPct}`);
       });
 
-      await t.test('20 % loss for 40 s on both uplinks: zero transitions', async () => {
+      await t.test('20 % loss for 25 s on both uplinks: zero transitions', async () => {
         let method = 'netem';
         const tc = async (ns: string, dev: string, add: boolean) =>
           withNetns(realRunner, ns).run(['tc', 'qdisc', add ? 'add' : 'del', 'dev', dev, 'root', ...(add ? ['netem', 'loss', '20%'] : [])], { allowFail: !add });
@@ -225,7 +225,7 @@ test('health probing in namespaces', { skip: !isRoot ? 'needs root' : !hasPing ?
           }
         }
         const n = cli.transitions().length;
-        await sleep(40_000);
+        await sleep(25_000);
         const snap = await cli.snapshot();
         if (method === 'netem') {
           await tc(NS.I1, 'i1', false);

@@ -427,18 +427,18 @@ test('settings: restore a downloaded backup in the browser (typed confirmation; 
   // without the typed confirmation: refused, nothing changed
   await form.locator('input[type=file]').setInputFiles(file);
   await form.getByRole('button', { name: 'Restore backup' }).click();
-  await form.getByText('type RESTORE to confirm').waitFor();
+  await form.getByText('type RESTORE to confirm', { exact: true }).waitFor();
   assert.equal(maxRev(), at + 1);
   // a file that is not a backup: refused with the reason, nothing changed
   await form.locator('input[type=file]').setInputFiles({ name: 'x.lwbackup', mimeType: 'application/gzip', buffer: Buffer.from('not a backup') });
   await form.getByLabel(/Type RESTORE/).fill('RESTORE');
   await form.getByRole('button', { name: 'Restore backup' }).click();
-  await form.getByText('Nothing restored.').waitFor();
+  await form.getByText('Nothing restored.', { exact: true }).first().waitFor();
   assert.equal(maxRev(), at + 1);
   await form.locator('input[type=file]').setInputFiles(file);
   await form.getByLabel(/Type RESTORE/).fill('RESTORE');
   await form.getByRole('button', { name: 'Restore backup' }).click();
-  await form.getByText(new RegExp(`Restored: revision ${at} is the desired configuration`)).waitFor();
+  await form.getByText(new RegExp(`Restored: revision ${at} is the desired configuration`)).first().waitFor();
   await shot(page, '12b-settings-restore');
   assert.equal(maxRev(), at, 'the revisions are the backup\'s again');
   const audit = db.prepare("SELECT actor FROM AuditLog WHERE action = 'backup.restore'").pluck().all() as string[];

@@ -4,6 +4,7 @@
 // (pushed as soon as the agent writes a new state), the server-rendered values until then.
 import { useLive } from './Live';
 import type { LiveUplink } from '@/lib/web/data';
+import { parseIpv6Side, type Ipv6Side } from '@/lib/web/uplink6';
 
 export const STATE_STYLE: Record<string, string> = {
   up: 'bg-emerald-100 text-emerald-900 dark:bg-emerald-900/60 dark:text-emerald-100',
@@ -26,19 +27,6 @@ export interface UplinkLiveInitial {
   connections: number;
   /** Parsed IPv6 side; null when the uplink has no ipv6 block. */
   ipv6: Ipv6Side | null;
-}
-export type Ipv6Side = { state: string; reason: string; address: string | null; gateway: string | null; prefix: string | null; latencyMs: number | null; lossPct: number | null };
-
-function parse6(json: string | null): Ipv6Side | null {
-  if (!json) return null;
-  try {
-    const v = JSON.parse(json) as Record<string, unknown>;
-    const str = (x: unknown) => (typeof x === 'string' ? x : null);
-    const num = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) ? x : null);
-    return { state: str(v.state) ?? 'unknown', reason: str(v.reason) ?? '', address: str(v.address), gateway: str(v.gateway), prefix: str(v.prefix), latencyMs: num(v.latencyMs), lossPct: num(v.lossPct) };
-  } catch {
-    return null;
-  }
 }
 
 function fmtAgo(ts: number | null): string {
@@ -68,7 +56,7 @@ function useUplink(init: UplinkLiveInitial): { u: UplinkLiveInitial; total: numb
       ...init,
       state: live.state, since: live.since, reason: live.reason, address: live.address, gateway: live.gateway ?? init.gateway,
       latencyMs: live.latencyMs, lossPct: live.lossPct, connections: live.connections,
-      ipv6: init.ipv6 ? (parse6(live.ipv6) ?? init.ipv6) : null,
+      ipv6: init.ipv6 ? (parseIpv6Side(live.ipv6) ?? init.ipv6) : null,
     },
     total,
   };

@@ -1,6 +1,7 @@
 // Read-side queries for the dashboard (server only). BigInt counters become numbers here.
 // NOT session-checked: pages, components and route handlers read through lib/web/data.ts (the
 // data access layer, every function behind the session check); only it and tests import this.
+import { parseIpv6Side, type Ipv6Side } from './uplink6';
 import { prisma } from '../db/prisma';
 import { latestRevision } from '../store/revisions';
 import { counterUplinkIn, counterUplinkOut } from '../compile/constants';
@@ -79,7 +80,7 @@ export interface UplinkView {
   /** Metered: cap, usage this period, warn marks, onCap, and what the probes cost a month. */
   metered: { capBytes: number; usedBytes: number | null; periodStart: number | null; warnAt: number[]; onCap: string; probeBytesPerMonth: number } | null;
   /** The IPv6 side (state per family), when the uplink has IPv6 configured. */
-  ipv6: { state: string; reason: string; address: string | null; gateway: string | null; prefix: string | null; latencyMs: number | null; lossPct: number | null } | null;
+  ipv6: Ipv6Side | null;
 }
 
 export async function getUplinks(): Promise<UplinkView[]> {
@@ -127,18 +128,8 @@ export async function getUplinksAt(): Promise<{ revision: number | null; uplinks
   return { revision: rev?.id ?? null, uplinks };
 }
 
-function parseIpv6Status(json: string | null): UplinkView['ipv6'] {
-  const empty = { state: 'unknown', reason: 'not reported yet', address: null, gateway: null, prefix: null, latencyMs: null, lossPct: null };
-  if (!json) return empty;
-  try {
-    const v = JSON.parse(json) as Record<string, unknown>;
-    const str = (x: unknown) => (typeof x === 'string' ? x : null);
-    const num = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) ? x : null);
-    return { state: str(v.state) ?? 'unknown', reason: str(v.reason) ?? '', address: str(v.address), gateway: str(v.gateway), prefix: str(v.prefix), latencyMs: num(v.latencyMs), lossPct: num(v.lossPct) };
-  } catch {
-    return empty;
-  }
-}
+const IPV6_NOT_REPORTED: NonNullable<UplinkView['ipv6']> = { state: 'unknown', reason: 'not reported yet', address: null, gateway: null, prefix: null, latencyMs: null, lossPct: null };
+const parseIpv6Status = (json: string | null): UplinkView['ipv6'] => parseIpv6Side(json) ?? IPV6_NOT_REPORTED;
 
 /** Revisions stored after the applied one (the overview's "not applied yet" list). */
 export async function pendingRevisions(applied: number | null, take = 10) {

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import Database from 'better-sqlite3';
 import type { Browser, Page } from 'playwright-core';
-import { startServer, launchBrowser, setupAdmin, logout, shot, waitFor, type WebServer } from './helpers';
+import { startServer, launchBrowser, setupAdmin, logout, shot, waitFor, type WebServer, stopChild } from './helpers';
 import { setupLab, type LabEnv } from '../helpers/lab';
 import { cli, BIN } from '../helpers/cli';
 import { withNetns, realRunner } from '../../agent/system/runner';
@@ -39,12 +39,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await srv?.stop();
-  if (agent && agent.exitCode === null) {
-    const exited = new Promise((r) => agent.once('exit', r));
-    agent.kill('SIGTERM');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-    if (agent.exitCode === null && agent.signalCode === null) agent.kill('SIGKILL'); // never hang the file on it
-  }
+  await stopChild(agent);
   db?.close();
   await L?.cleanup();
 });

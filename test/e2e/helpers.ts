@@ -132,3 +132,13 @@ export async function waitFor<T>(fn: () => Promise<T> | T, what: string, timeout
   }
   throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
 }
+
+/** Stop a child process (an agent started by a test): SIGTERM, up to 5 s, then SIGKILL — a
+ *  child that ignores SIGTERM must never keep the test file alive. */
+export async function stopChild(child: import('node:child_process').ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+}

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import Database from 'better-sqlite3';
 import type { Browser, Page } from 'playwright-core';
-import { startServer, launchBrowser, setupAdmin, shot, waitFor, type WebServer } from './helpers';
+import { startServer, launchBrowser, setupAdmin, shot, waitFor, type WebServer, stopChild } from './helpers';
 import { setupLab, type LabEnv } from '../helpers/lab';
 import { cli, BIN } from '../helpers/cli';
 import { labBreak, labRestore, labExec, tcpWhoAmI } from '../../lab/lab';
@@ -57,12 +57,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await srv?.stop();
-  if (agent && agent.exitCode === null) {
-    const exited = new Promise((r) => agent.once('exit', r));
-    agent.kill('SIGTERM');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-    if (agent.exitCode === null && agent.signalCode === null) agent.kill('SIGKILL'); // never hang the file on it
-  }
+  await stopChild(agent);
   db?.close();
   if (process.env.LW_E2E_DEBUG) console.log(agentLog);
   await L?.cleanup();

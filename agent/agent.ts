@@ -496,12 +496,25 @@ export class Agent extends EventEmitter {
   /** One long-running `nft -j -i` for the 2 s counter reads (the plain runner when one was injected). */
   private readonly counterReader: NftCounterReader;
 
+  private lastCounterRead = 0;
+  /** Counter reads done (tests, bench). */
+  counterReads = 0;
+
+  /** A counter read is due: someone watches the counters, or the history sample is due. */
+  countersDue(now = Date.now()): boolean {
+    if (now - this.lastCounterRead >= this.opts.sampleMs - this.opts.counterMs / 2) return true;
+    if (this.lastConfig?.uplinks.some((u) => u.metered)) return true; // data caps need fresh usage
+    return (this.store.watchUntil('counters') ?? 0) > now;
+  }
+
   /** Read every named counter and store it (and a sample every sampleMs). */
   async collectCounters(): Promise<void> {
     if (!this.lastPlan) return;
+    this.lastCounterRead = Date.now();
+    this.counterReads++;
     const values = await this.counterReader.read();
     const now = Date.now();
-    const sample = now - this.lastSample >= this.opts.sampleMs;
+    const sample = now - this.lastSample >= this.opts.sampleMs - this.opts.counterMs / 2; // tolerance: reads come on counterMs ticks
     if (sample) this.lastSample = now;
     this.store.writeCounters(values, this.lastPlan.counters, sample);
     this.lastCounterValues = new Map(values.map((v) => [v.name, v.bytes]));
@@ -785,7 +798,10 @@ export class Agent extends EventEmitter {
     this.every(this.opts.resyncMs, () => this.reconcile('periodic resync').then(() => undefined));
     this.every(this.opts.counterMs, async () => {
       if (this.store.fileState() === 'replaced') this.reopenDb();
-      await this.collectCounters();
+      // Counters every counterMs only while someone watches them (an open dashboard, /api/counters,
+      // a /metrics scrape: Watch "counters"), else every sampleMs for the history.
+      if (this.countersDue()) await this.collectCounters();
+      else this.store.heartbeat(process.pid);
       this.writeUplinkStatus();
       // Right after the counters: a moved drop/port-scan counter means new drop records or bans.
       await this.collectVisibility();

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 
 /** How long one read keeps the agent reading bytes (the page polls every 2 s). */
-export const WATCH_MS = 10_000;
+export { WATCH_MS } from './watch';
 
 export const SORTS = ['bytes', 'rate', 'newest', 'oldest', 'src', 'dst'] as const;
 

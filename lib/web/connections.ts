@@ -4,9 +4,10 @@
 // better-sqlite3 connection, so a page with 50 000 tracked flows ships 50 rows and a few sums,
 // never a snapshot. Reading it marks the table as watched (Watch "connections"): while watched,
 // the agent lists conntrack every few seconds for per-flow bytes and rates.
-import { connQuerySchema, SORTS, WATCH_MS, type ConnQuery, type ConnRowView, type ConnectionsPage } from './connections-query';
+import { connQuerySchema, SORTS, type ConnQuery, type ConnRowView, type ConnectionsPage } from './connections-query';
 import type { DB } from '../db/sqlite';
 import { metricsDb } from '../metrics/read';
+import { markWatched } from './watch';
 
 const ORDER: Record<(typeof SORTS)[number], string> = {
   bytes: 'bytes DESC, id',
@@ -61,7 +62,7 @@ const COLS = 'id, family, proto, src, dst, sport, dport, state, uplink, host, lo
 /** One page of flows with the aggregates, in one read transaction. Marks the table watched. */
 export function connectionsPageOn(db: DB, input: ConnQuery = {}, now = Date.now()): ConnectionsPage {
   const query = connQuerySchema.parse(input);
-  markWatched(db, now);
+  markWatched(db, 'connections', now);
   const w = where(query);
   return db.transaction((): ConnectionsPage => {
     const total = db.prepare(`SELECT COUNT(*) FROM Connection ${w.sql}`).pluck().get(...w.args) as number;
@@ -77,19 +78,6 @@ export function connectionsPageOn(db: DB, input: ConnQuery = {}, now = Date.now(
     const bytesAt = db.prepare('SELECT MAX(ts) FROM Connection').pluck().get() as number | null;
     return { t: now, query: { ...query, page }, total, all, rows: rows.map(toRow), perUplink, topHosts, topFlows, bytesAt: bytesAt ? bytesAt : null };
   })();
-}
-
-const lastMark = new WeakMap<DB, number>();
-
-/** Watch "connections" until now + WATCH_MS (written at most every 2 s per process). */
-export function markWatched(db: DB, now = Date.now()): void {
-  if (now - (lastMark.get(db) ?? 0) < 2000) return;
-  try {
-    db.prepare('INSERT INTO Watch (name, until) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET until = excluded.until').run('connections', now + WATCH_MS);
-    lastMark.set(db, now);
-  } catch {
-    // a busy database: the agent keeps the last reading; the page still shows what is there
-  }
 }
 
 /** The dashboard's read: this process's connection to the database (lib/web/data guards it). */

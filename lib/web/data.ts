@@ -19,6 +19,8 @@ import * as drops from '../store/drops';
 import { eventStream } from './live';
 import { validateSession } from '../auth/session';
 import * as conns from './connections';
+import { markWatched } from './watch';
+import { metricsDb } from '../metrics/read';
 
 export type { StatusInfo, UplinkView, CounterView, Sample } from './queries';
 export type { LiveTopics, LiveMessage, LiveUplink, LiveCounters, LiveConnections, LiveEvent, LiveApply } from './live';
@@ -47,6 +49,8 @@ export const revisionNeighbors = guarded(q.revisionNeighbors);
 export const recentEvents = guarded(q.recentEvents);
 export const getCounters = guarded(q.getCounters);
 export const getSamples = guarded(q.getSamples);
+/** A reader of live counters is here: the agent reads them every 2 s (else every 10 s). */
+export const markCountersWatched = guarded(() => markWatched(metricsDb(), 'counters'));
 /** The Connections page and /api/connections: one page of flows + aggregates (lib/web/connections). */
 export const connectionsPage = guarded(conns.connectionsView);
 export const pendingLabRequests = guarded(q.pendingLabRequests);

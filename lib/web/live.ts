@@ -13,6 +13,7 @@
 import { openDb, type DB } from '../db/sqlite';
 import { dbPath } from '../db/path';
 import { statusFrom, type StatusInfo } from './queries';
+import { markWatched } from './watch';
 
 export const POLL_MS = 100;
 
@@ -58,6 +59,7 @@ class LiveHub {
   subscribe(fn: Listener): () => void {
     this.open();
     this.listeners.add(fn);
+    markWatched(this.db!, 'counters');
     // The newcomer gets every topic's current value.
     try {
       for (const m of this.snapshot()) fn(m);
@@ -102,6 +104,8 @@ class LiveHub {
 
   private tick(): void {
     if (!this.db || this.listeners.size === 0) return;
+    // An open dashboard wants live counters: the agent reads them every 2 s while this is marked.
+    markWatched(this.db, 'counters');
     let v: number;
     try {
       v = this.db.pragma('data_version', { simple: true }) as number;

@@ -71,7 +71,9 @@ test('a new revision is applied by the running agent', async () => {
   assert.match(list, /comment "lw:rule:watch-me"/);
 });
 
-test('counters are refreshed every ~2 s and sampled for history', async () => {
+test('counters are refreshed every ~2 s while watched and sampled for history', async () => {
+  // What an open dashboard does (lib/web/watch): without it the agent reads every 10 s.
+  L.db.prepare("INSERT INTO Watch (name, until) VALUES ('counters', ?) ON CONFLICT(name) DO UPDATE SET until = excluded.until").run(Date.now() + 60000);
   const get = () => L.db.prepare("SELECT packets, updatedAt FROM Counter WHERE name = 'lw_b_lan_out'").get() as { packets: number; updatedAt: number } | undefined;
   const first = await waitFor('counter row', get);
   await tcpWhoAmIMany(L.prefix, 'lan', '203.0.113.80', 80, 10);

@@ -39,6 +39,8 @@ before(async () => {
   doc.firewall = { ...doc.firewall, portScan: { enabled: true, ports: 5, seconds: 10, banSeconds: 5 } };
   const r = await saveConfig(doc, { author: 'test', source: 'cli' });
   assert.ok(r.ok, JSON.stringify(r));
+  // The Drops page is open (lib/web/watch): counters, and with them the drop-set gates, every 2 s.
+  L.db.prepare("INSERT INTO Watch (name, until) VALUES ('counters', ?) ON CONFLICT(name) DO UPDATE SET until = excluded.until").run(Date.now() + 3600_000);
   agent = L.agent({ dropMs: 500, packetLog: false }); // the fallback path: kernel drop-record sets (NFLOG: packetlog-lab.test.ts)
   await agent.start();
   assert.equal(L.db.prepare('SELECT appliedRevision FROM AgentState WHERE id = 1').pluck().get(), r.ok ? r.revision : -1);

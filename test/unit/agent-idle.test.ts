@@ -153,3 +153,26 @@ test('desired(): the same stored revision is validated once; a new or edited one
     t.cleanup();
   }
 });
+
+test('counters: read every counterMs only while watched (dashboard, /metrics), else every sampleMs', async () => {
+  const t = tmpDb();
+  const { Agent } = await import('../../agent/agent');
+  try {
+    const fake = new FakeSystem();
+    const agent = new Agent({ db: t.db, runner: fake.runner, health: false, watchLinks: false, log: () => undefined, counterMs: 2000, sampleMs: 10000 });
+    const now = Date.now();
+    assert.equal(agent.countersDue(now), true, 'never read: due');
+    (agent as unknown as { lastCounterRead: number }).lastCounterRead = now;
+    assert.equal(agent.countersDue(now + 2000), false, 'nobody watches: not at the next 2 s tick');
+    assert.equal(agent.countersDue(now + 8000), false);
+    assert.equal(agent.countersDue(now + 10000), true, 'the history sample is due');
+    // The dashboard (lib/web/watch markWatched) marks "counters" for 10 s.
+    const { markWatched } = await import('../../lib/web/watch');
+    markWatched(t.db, 'counters', now + 1000);
+    assert.equal(agent.countersDue(now + 2000), true, 'watched: every tick');
+    assert.equal(agent.countersDue(now + 9000), true);
+    assert.equal(t.db.prepare("SELECT until FROM Watch WHERE name = 'counters'").pluck().get(), now + 11000);
+  } finally {
+    t.cleanup();
+  }
+});

@@ -19,6 +19,7 @@ import { NftCounterReader } from './system/nft';
 import { deleteByMark } from './system/conntrack';
 import { ConnTracker, type ConnContext } from './connections';
 import { watchLinks, type LinkWatcher } from './system/ipmonitor';
+import { DriftWatch } from './system/driftwatch';
 import { AgentStore, isDbFault, type UplinkStatusRow } from './store';
 import { HealthMonitor, type UplinkSnapshot } from './health/monitor';
 import { watchDbWrites, type DbWatch } from './system/dbwatch';
@@ -52,6 +53,10 @@ export interface AgentOptions {
   health?: boolean;
   /** Watch `ip monitor` for link/address changes. */
   watchLinks?: boolean;
+  /** Skip the periodic resync while `nft monitor` and `ip monitor` saw nothing since the last
+   *  verification (agent/system/driftwatch.ts; default true with watchLinks; a full resync still
+   *  runs every RESYNC_BACKSTOP_MS). */
+  driftWatch?: boolean;
   pollMs?: number;
   resyncMs?: number;
   counterMs?: number;
@@ -81,6 +86,9 @@ export interface ReconcileResult {
 }
 
 type Timer = ReturnType<typeof setTimeout>;
+
+/** A full periodic resync runs at least this often even when the monitors saw nothing. */
+export const RESYNC_BACKSTOP_MS = 10 * 60_000;
 
 export class Agent extends EventEmitter {
   private db: DB;
@@ -120,6 +128,12 @@ export class Agent extends EventEmitter {
   private health: HealthMonitor | null = null;
   private links: LinkWatcher | null = null;
   private dbWatch: DbWatch | null = null;
+  private drift: DriftWatch | null = null;
+  /** The drift generation at the start of the last successful reconcile, and when it ended. */
+  private verifiedGen = -1;
+  private verifiedAt = 0;
+  /** Periodic resyncs run / skipped because nothing could have drifted (tests, bench). */
+  resyncs = { run: 0, skipped: 0 };
   private running = false;
   private busy: Promise<ReconcileResult> | null = null;
   private dirty: string | null = null;
@@ -264,8 +278,17 @@ export class Agent extends EventEmitter {
     return out;
   }
 
+  /** The periodic resync is needed: no drift watch, a monitor down, an event since the last
+   *  verification (our own applies make some too), a failed apply, or the backstop is due. */
+  resyncDue(now = Date.now()): boolean {
+    const d = this.drift;
+    if (!d || !d.watching || this.failures > 0) return true;
+    return d.generation !== this.verifiedGen || now - this.verifiedAt >= RESYNC_BACKSTOP_MS;
+  }
+
   private async doReconcile(trigger: string): Promise<ReconcileResult> {
     const t0 = performance.now();
+    const gen = this.drift?.generation ?? -1;
     let desired = this.store.desired();
     if (desired.kind === 'unavailable') {
       // The database cannot be read: keep converging on the last config we validated (health
@@ -343,6 +366,8 @@ export class Agent extends EventEmitter {
       this.configureHealth(config, facts, plan);
       this.conns?.setContext(connContext(config, facts));
       this.writeUplinkStatus();
+      this.verifiedGen = gen; // the kernel matched the plan as of this reconcile's start
+      this.verifiedAt = Date.now();
       return { ok: true, revision, changed, ms };
     } catch (e) {
       const err = e instanceof Error ? e.message : String(e);
@@ -795,7 +820,14 @@ export class Agent extends EventEmitter {
     this.every(this.opts.pollMs, checkRevision);
     // inotify wake-up: a commit by the web/CLI is seen in milliseconds, not after up to pollMs (bench: apply latency)
     this.dbWatch = watchDbWrites(this.db.name, () => void checkRevision().catch((e) => this.log(`revision check failed: ${(e as Error).message}`)));
-    this.every(this.opts.resyncMs, () => this.reconcile('periodic resync').then(() => undefined));
+    this.every(this.opts.resyncMs, async () => {
+      if (!this.resyncDue()) {
+        this.resyncs.skipped++;
+        return;
+      }
+      this.resyncs.run++;
+      await this.reconcile(this.drift?.watching ? `periodic resync (${this.drift.generation !== this.verifiedGen ? `after ${this.drift.last}` : 'backstop'})` : 'periodic resync');
+    });
     this.every(this.opts.counterMs, async () => {
       if (this.store.fileState() === 'replaced') this.reopenDb();
       // Counters every counterMs only while someone watches them (an open dashboard, /api/counters,
@@ -823,10 +855,15 @@ export class Agent extends EventEmitter {
     // Expiring bans and the periodic full read of the sets (the counter tick covers new drops).
     this.every(this.opts.dropMs ?? 3000, () => this.collectVisibility());
     if (this.opts.watchLinks !== false) {
+      if (this.opts.driftWatch !== false) {
+        this.drift = new DriftWatch(this.runner, this.log);
+        this.drift.start();
+      }
+      const drift = this.drift;
       this.links = watchLinks(this.runner, (what) => {
         // Carrier/address changes reach the health monitor at once (no waiting for probes).
         void this.reconcileAndCleanup(`link change: ${what}`).catch((e: unknown) => this.log(`link change handling failed: ${e instanceof Error ? e.message : String(e)}`));
-      }, this.log);
+      }, this.log, 100, drift ? (what) => drift.bump(what) : undefined);
     }
   }
 
@@ -852,6 +889,7 @@ export class Agent extends EventEmitter {
     this.timers.clear();
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.links?.stop();
+    this.drift?.stop();
     this.dbWatch?.stop();
     this.health?.stop();
     this.conns?.stop();

@@ -1,15 +1,21 @@
 // Watches link, address and main-table default-route changes with a long-running
-// `ip -o monitor link address route` (argv array, LC_ALL=C). Events are debounced so a burst
+// `ip -o monitor link address route rule` (argv array, LC_ALL=C). Route events in our tables and
+// rule events are drift evidence only (onDrift: the periodic resync verifies after them). Events are debounced so a burst
 // (DHCP renew, ifup) triggers one reconcile. Route events count only for default routes outside
 // our own tables (a DHCP client installing or removing the gateway we learn for "auto"); the
 // agent's own route changes in tables 200-250 are ignored, so an apply does not wake it again.
 import type { Runner, SpawnedProcess } from './runner';
+import { TABLE_MIN, TABLE_MAX } from '../../lib/compile/constants';
 
 export interface LinkWatcher {
   stop(): void;
 }
 
-export function watchLinks(runner: Runner, onChange: (what: string) => void, log: (m: string) => void, debounceMs = 100): LinkWatcher {
+/** Drift evidence for the periodic resync (agent/system/driftwatch.ts): called for every route
+ *  event in our tables and every ip rule event (ours or anyone's), and when the monitor (re)starts. */
+export type DriftSink = (what: string) => void;
+
+export function watchLinks(runner: Runner, onChange: (what: string) => void, log: (m: string) => void, debounceMs = 100, onDrift?: DriftSink): LinkWatcher {
   let child: SpawnedProcess | null = null;
   let stopped = false;
   let timer: ReturnType<typeof setTimeout> | null = null;
@@ -27,10 +33,15 @@ export function watchLinks(runner: Runner, onChange: (what: string) => void, log
   const start = () => {
     restartTimer = null;
     if (stopped) return;
-    const p = runner.spawn(['ip', '-o', 'monitor', 'link', 'address', 'route'], {
+    onDrift?.('ip monitor started');
+    const p = runner.spawn(['ip', '-o', 'monitor', 'link', 'address', 'route', 'rule'], {
       unref: true,
       onStdoutLine: (line) => {
         restarts = 0;
+        if (isDriftLine(line)) {
+          onDrift?.('route/rule'); // never a wake-up: the agent's own applies make these
+          return;
+        }
         const what = classifyMonitorLine(line);
         if (what === null) return;
         pending.push(what);
@@ -38,6 +49,7 @@ export function watchLinks(runner: Runner, onChange: (what: string) => void, log
       },
       onExit: (code, signal, err) => {
         if (child === p) child = null;
+        onDrift?.('ip monitor exited');
         if (stopped) return;
         if (err) log(`ip monitor failed: ${err.message}`);
         else log(`ip monitor exited (${signal ?? code}); restarting`);
@@ -70,3 +82,11 @@ export function classifyMonitorLine(line: string): string | null {
   return m ? `${m[1] ? 'deleted ' : ''}${m[2]}` : 'link';
 }
 
+
+/** A line that can mean our routes or ip rules changed: a rule event ("1000:\tfrom … lookup 201",
+ *  the tab tells it from a link line) or a route event in one of our tables (200–250). */
+export function isDriftLine(line: string): boolean {
+  if (/^(Deleted )?\d+:\t/.test(line)) return true;
+  const t = / table (\d+)\b/.exec(line);
+  return t !== null && Number(t[1]) >= TABLE_MIN && Number(t[1]) <= TABLE_MAX;
+}

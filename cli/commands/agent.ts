@@ -22,6 +22,8 @@ export const run = command('agent', USAGE, async (args) => {
     log: flags.quiet ? () => undefined : undefined,
     requestHandlers,
     bootStateDir: bootStateDir(),
+    // LINKWARD_RESYNC_MS: the periodic drift check's period (default 30 s; tests use less)
+    ...(Number(process.env.LINKWARD_RESYNC_MS) >= 500 ? { resyncMs: Number(process.env.LINKWARD_RESYNC_MS) } : {}),
   });
   if (flags.once) {
     const r = await agent.runOnce();

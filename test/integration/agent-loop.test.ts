@@ -16,7 +16,8 @@ let agent: ChildProcess | null = null;
 const ns = () => L.lab.namespaces.router;
 
 function startAgent(): ChildProcess {
-  const p = spawn('ip', ['netns', 'exec', ns(), process.execPath, BIN, 'agent'], { env: { ...process.env, ...L.env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  // a short drift-check period: the drift test below waits for it
+  const p = spawn('ip', ['netns', 'exec', ns(), process.execPath, BIN, 'agent'], { env: { ...process.env, ...L.env, LINKWARD_RESYNC_MS: '1500' }, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   p.stderr!.on('data', (d) => (err = (err + d).slice(-4000)));
   p.on('exit', (code, sig) => {
@@ -105,10 +106,29 @@ test('link down/up and a DHCP renew restore the uplink routes without a restart'
   assert.doesNotMatch(await routesOf(202), /"dst":"default"/, 'no gateway known yet');
   await withNetns(realRunner, ns()).run(['ip', 'route', 'replace', 'default', 'via', '100.64.2.1', 'dev', 'wan2', 'metric', '102']);
   await waitFor('table 202 restored after the DHCP renew', async () => (await routesOf(202)) === t202, 15000);
-  // Traffic uses both uplinks again.
+  // Traffic uses both uplinks again (once both are back up: upAfter good rounds after the flap).
+  await waitFor('both uplinks up', () => (L.db.prepare("SELECT COUNT(*) FROM UplinkStatus WHERE state = 'up'").pluck().get() as number) === 2, 15000);
   const res = await tcpWhoAmIMany(L.prefix, 'lan', '203.0.113.80', 80, 60);
   const ips = new Set(res.map((r) => r?.ip));
   assert.ok(ips.has('100.64.1.2') && ips.has('100.64.2.2'), `both uplinks carry traffic (${[...ips]})`);
+});
+
+test('changes behind the agent\'s back (nft monitor, ip monitor events) are repaired by the next drift check', async () => {
+  const r = withNetns(realRunner, ns());
+  const maxEvent = () => L.db.prepare('SELECT COALESCE(MAX(id), 0) FROM Event').pluck().get() as number;
+  await new Promise((res) => setTimeout(res, 4000)); // monitors settled, a quiet verification done
+  const e0 = maxEvent();
+  await r.run(['nft', 'add', 'rule', 'inet', 'linkward', 'forward', 'counter', 'comment', '"foreign"']);
+  await waitFor('foreign rule removed', async () => !/foreign/.test((await r.run(['nft', 'list', 'chain', 'inet', 'linkward', 'forward'])).stdout), 15000);
+  const msgs = () => L.db.prepare('SELECT message FROM Event WHERE id > ?').pluck().all(e0) as string[];
+  await waitFor('the repair event', () => msgs().some((m) => /periodic resync \(after nft monitor: our table\).*nft table/.test(m)), 5000).catch(() => assert.fail(msgs().join('\n')));
+  // a route of ours deleted by hand: the ip monitor event leads to the repair
+  await new Promise((res) => setTimeout(res, 3000));
+  const e1 = maxEvent();
+  await r.run(['ip', 'route', 'del', 'default', 'table', '202']);
+  await waitFor('route restored', async () => /"dst":"default"/.test(await routesOf(202)), 15000);
+  const m2 = () => L.db.prepare('SELECT message FROM Event WHERE id > ?').pluck().all(e1) as string[];
+  await waitFor('the repair event', () => m2().some((m) => /periodic resync \(after route\/rule\).*route ops/.test(m)), 5000).catch(() => assert.fail(m2().join('\n')));
 });
 
 test('kill -9 at random moments never leaves a half-applied nft table; the next start converges', async () => {

@@ -1,0 +1,90 @@
+// Event-driven drift detection (agent/system/driftwatch.ts, agent/agent.ts resyncDue): the
+// periodic resync runs only after an event that could be drift, when a monitor is not running,
+// or when the backstop is due.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { DriftWatch } from '../../agent/system/driftwatch';
+import { isDriftLine } from '../../agent/system/ipmonitor';
+import { Agent, RESYNC_BACKSTOP_MS } from '../../agent/agent';
+import { openDb } from '../../lib/db/sqlite';
+import { FakeSystem } from '../../agent/system/fake';
+import type { Runner, SpawnOptions, SpawnedProcess } from '../../agent/system/runner';
+
+/** A runner whose spawned processes stay alive and can be fed lines. */
+function feedRunner() {
+  const procs: { argv: string[]; opts: SpawnOptions; killed: boolean }[] = [];
+  const runner = {
+    ...new FakeSystem().runner,
+    spawn: (argv: string[], opts: SpawnOptions = {}): SpawnedProcess => {
+      const p = { argv, opts, killed: false };
+      procs.push(p);
+      return { argv, pid: 4242, kill: () => { p.killed = true; opts.onExit?.(null, 'SIGTERM'); } } as unknown as SpawnedProcess;
+    },
+  } as Runner;
+  return { runner, procs };
+}
+
+test('ip monitor lines: rule events and routes in our tables are drift evidence, not wake-ups', () => {
+  assert.equal(isDriftLine('1000:\tfrom 100.64.1.2 lookup 201 proto static'), true);
+  assert.equal(isDriftLine('Deleted 1000:\tfrom 100.64.1.2 lookup 201'), true);
+  assert.equal(isDriftLine('default via 100.64.1.1 dev wan1 table 201 '), true);
+  assert.equal(isDriftLine('Deleted 10.0.0.0/8 dev wan2 table 250 scope link '), true);
+  assert.equal(isDriftLine('default via 100.64.1.1 dev wan1 table 100 '), false, 'a table that is not ours');
+  assert.equal(isDriftLine('3: wan1: <NO-CARRIER,BROADCAST,MULTICAST,UP> mtu 1500 state DOWN'), false, 'a link line (a space, no tab)');
+  assert.equal(isDriftLine('default via 100.64.2.1 dev wan2 metric 102 '), false, 'main table');
+});
+
+test('DriftWatch: only our table\'s nft events, stderr and monitor exits move the generation', () => {
+  const { runner, procs } = feedRunner();
+  const d = new DriftWatch(runner, () => undefined);
+  d.start();
+  assert.deepEqual(procs[0].argv, ['nft', 'monitor']);
+  assert.equal(d.watching, false, 'the ip monitor is not running yet');
+  d.bump('ip monitor started');
+  assert.equal(d.watching, true);
+  const g = d.generation;
+  procs[0].opts.onStdoutLine!('add rule ip dockerish fwdchain counter drop');
+  procs[0].opts.onStdoutLine!('add rule inet linkwardx forward accept');
+  assert.equal(d.generation, g, 'other tables do not count');
+  procs[0].opts.onStdoutLine!('delete rule inet linkward forward handle 12');
+  assert.equal(d.generation, g + 1);
+  procs[0].opts.onStderrLine!('netlink: Error: Could not receive netlink messages: No buffer space available');
+  assert.equal(d.generation, g + 2, 'lost events mean: verify');
+  procs[0].opts.onExit!(1, null);
+  assert.equal(d.watching, false, 'nft monitor gone');
+  d.stop();
+});
+
+test('Agent.resyncDue: quiet monitors skip the resync; an event, a dead monitor or the backstop do not', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lw-drift-'));
+  const db = openDb(path.join(dir, 'a.db'));
+  try {
+    const agent = new Agent({ db, runner: new FakeSystem().runner, health: false, watchLinks: false, log: () => undefined });
+    assert.equal(agent.resyncDue(), true, 'no drift watch: always');
+    const { runner } = feedRunner();
+    const d = new DriftWatch(runner, () => undefined);
+    d.start();
+    d.bump('ip monitor started');
+    const a = agent as unknown as { drift: DriftWatch; verifiedGen: number; verifiedAt: number };
+    a.drift = d;
+    const now = Date.now();
+    a.verifiedGen = d.generation;
+    a.verifiedAt = now;
+    assert.equal(agent.resyncDue(now + 30_000), false, 'nothing happened since the last verification');
+    assert.equal(agent.resyncDue(now + RESYNC_BACKSTOP_MS), true, 'backstop');
+    d.bump('nft monitor: our table');
+    assert.equal(agent.resyncDue(now + 30_000), true, 'an event (ours or not): verify');
+    a.verifiedGen = d.generation;
+    assert.equal(agent.resyncDue(now + 30_000), false);
+    d.bump('ip monitor exited');
+    a.verifiedGen = d.generation;
+    assert.equal(agent.resyncDue(now + 30_000), true, 'a monitor is down: resync as before');
+    d.stop();
+  } finally {
+    db.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -54,6 +54,8 @@ interface ProfileResult {
   lostAttempts: number[];
   falseTransitions: number;
   filteredTransitions: number;
+  /** loss:20 and one target filtered at the same time */
+  combinedTransitions: number;
   shownLossPct: number | null;
   lossSeconds: number;
 }
@@ -85,7 +87,7 @@ async function runProfile(L: LabEnv, profile: 'default' | 'fast', a: Args): Prom
   await sleep(1000);
   for (const u of ['isp1', 'isp2']) await waitState(L, u, 'up', 40000);
   if (a.ipv6) for (const u of ['isp1', 'isp2']) await waitState6(u, L, 'up', 40000);
-  const r: ProfileResult = { profile, trials: a.trials, failoverMs: [], failbackMs: [], detectMs: [], failover6Ms: [], failback6Ms: [], detect6Ms: [], lostAttempts: [], falseTransitions: 0, filteredTransitions: 0, shownLossPct: null, lossSeconds: a.lossSeconds };
+  const r: ProfileResult = { profile, trials: a.trials, failoverMs: [], failbackMs: [], detectMs: [], failover6Ms: [], failback6Ms: [], detect6Ms: [], lostAttempts: [], falseTransitions: 0, filteredTransitions: 0, combinedTransitions: 0, shownLossPct: null, lossSeconds: a.lossSeconds };
   const conn = startConnector(L, 'lan', { everyMs: 50, timeoutMs: 1000 });
   const conn6 = a.ipv6 ? startConnector(L, 'lan', { everyMs: 50, timeoutMs: 1000, dst: SERVER_ADDR6 }) : null;
   try {
@@ -152,6 +154,19 @@ async function runProfile(L: LabEnv, profile: 'default' | 'fast', a: Args): Prom
   }
   r.falseTransitions = transitions(L, t).filter((e) => e.ts <= t + a.lossSeconds * 1000).length;
   const loss = L.db.prepare('SELECT lossPct FROM UplinkStatus WHERE name = ?').get('isp1') as { lossPct: number | null } | undefined;
+  // (3) both at once: loss:20 on isp1 AND one of its three targets filtered (two left to answer)
+  await sleep(1000);
+  t = Date.now();
+  try {
+    for (const x of filtered) await labTargetFilter(L.prefix, x);
+    await labBreak(L.prefix, 'isp1', 'loss:20');
+    await sleep(a.lossSeconds * 1000);
+  } finally {
+    await labRestore(L.prefix, 'isp1');
+    for (const x of filtered) await labTargetUnfilter(L.prefix, x);
+  }
+  r.combinedTransitions = transitions(L, t).filter((e) => e.ts <= t + a.lossSeconds * 1000).length;
+  log(`${profile}: ${r.combinedTransitions} transitions in ${a.lossSeconds} s of loss:20 with one target filtered`);
   log(`${profile}: ${r.filteredTransitions} transitions in 20 s with one target filtered; ${r.falseTransitions} in ${a.lossSeconds} s of loss:20 on isp1 (probe loss shown at the end ${loss?.lossPct ?? 'n/a'} %)`);
   r.shownLossPct = loss?.lossPct ?? null;
   return r;
@@ -180,7 +195,8 @@ async function main(): Promise<number> {
     await agent.stop();
     await L.cleanup();
   }
-  const targets = { default: { failover: 3000, failback: 5000 }, fast: { failover: 1000, failback: 1500 } };
+  // issue 16: default ≤ 1.5 s, fast ≤ 0.5 s (failback: upAfter rounds, no goal in the issue)
+  const targets = { default: { failover: 1500, failback: 5000 }, fast: { failover: 500, failback: 1500 } };
   const rows = results.map((r) => ({
     profile: r.profile,
     trials: r.trials,
@@ -201,18 +217,19 @@ async function main(): Promise<number> {
     lostAttemptsMedian: median(r.lostAttempts),
     falseTransitions: r.falseTransitions,
     filteredTargetTransitions: r.filteredTransitions,
+    lossAndFilteredTransitions: r.combinedTransitions,
     probeLossPctShown: r.shownLossPct,
     lossSeconds: r.lossSeconds,
     targetFailoverMs: targets[r.profile].failover,
     targetFailbackMs: targets[r.profile].failback,
-    met: median(r.failoverMs) <= targets[r.profile].failover && median(r.failbackMs) <= targets[r.profile].failback && r.falseTransitions === 0 && r.filteredTransitions === 0,
+    met: median(r.failoverMs) <= targets[r.profile].failover && median(r.failbackMs) <= targets[r.profile].failback && r.falseTransitions === 0 && r.filteredTransitions === 0 && (r.profile === 'fast' || r.combinedTransitions === 0),
     raw: { failoverMs: r.failoverMs, failbackMs: r.failbackMs, detectMs: r.detectMs, ...(a.ipv6 ? { failover6Ms: r.failover6Ms, failback6Ms: r.failback6Ms, detect6Ms: r.detect6Ms } : {}) },
   }));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(8) : c.padStart(11))).join(' ');
-  process.stdout.write(line(['profile', 'detect med', 'fo median', 'fo max', 'fb median', 'fb max', 'filtered', 'loss:20', 'target met']) + '\n');
+  process.stdout.write(line(['profile', 'detect med', 'fo median', 'fo max', 'fb median', 'fb max', 'filtered', 'loss:20', 'both', 'target met']) + '\n');
   for (const [i, r] of results.entries()) {
-    process.stdout.write(line([r.profile, f(r.detectMs, median), f(r.failoverMs, median), f(r.failoverMs, max), f(r.failbackMs, median), f(r.failbackMs, max), `${r.filteredTransitions}/20s`, `${r.falseTransitions}/${r.lossSeconds}s`, rows[i].met ? 'yes' : 'NO']) + '\n');
-    if (a.ipv6) process.stdout.write(line([`${r.profile} v6`, f(r.detect6Ms, median), f(r.failover6Ms, median), f(r.failover6Ms, max), f(r.failback6Ms, median), f(r.failback6Ms, max), '', '', `x${rows[i].ratio6to4 ?? 'n/a'} of v4`]) + '\n');
+    process.stdout.write(line([r.profile, f(r.detectMs, median), f(r.failoverMs, median), f(r.failoverMs, max), f(r.failbackMs, median), f(r.failbackMs, max), `${r.filteredTransitions}/20s`, `${r.falseTransitions}/${r.lossSeconds}s`, `${r.combinedTransitions}/${r.lossSeconds}s`, rows[i].met ? 'yes' : 'NO']) + '\n');
+    if (a.ipv6) process.stdout.write(line([`${r.profile} v6`, f(r.detect6Ms, median), f(r.failover6Ms, median), f(r.failover6Ms, max), f(r.failback6Ms, median), f(r.failback6Ms, max), '', '', '', `x${rows[i].ratio6to4 ?? 'n/a'} of v4`]) + '\n');
   }
   const doc = { bench: 'failover', date: new Date().toISOString(), host: { node: process.version }, trialsPerProfile: a.trials, families: a.ipv6 ? ['ipv4', 'ipv6 (NPTv6)'] : ['ipv4'], results: rows };
   process.stdout.write(JSON.stringify(doc) + '\n');

@@ -77,10 +77,14 @@ function rssKb(pid: number): number {
   }
 }
 
+/** Health timing of the footprint lab: a probe every 250 ms per target. */
+export const FOOTPRINT_TIMING = { intervalMs: 500, timeoutMs: 1000 } as const;
+
 export function footprintConfig(base: ConfigInput, rules: number): ConfigInput {
   const doc = benchConfig(base, { rules });
-  // The "probed every 250 ms": the default timing, whose probe period is 250 ms.
-  for (const u of doc.uplinks ?? []) if (u.health) u.health = { ...u.health, intervalMs: HEALTH_DEFAULTS.intervalMs, timeoutMs: HEALTH_DEFAULTS.timeoutMs };
+  // The "probed every 250 ms": rounds of 500 ms (probes every min(500/2, 1000/3) = 250 ms;
+  // the defaults probe every 125 ms since 2026-12 for sub-second failover: bench/failover.ts).
+  for (const u of doc.uplinks ?? []) if (u.health) u.health = { ...u.health, intervalMs: FOOTPRINT_TIMING.intervalMs, timeoutMs: FOOTPRINT_TIMING.timeoutMs };
   return doc;
 }
 

@@ -7,7 +7,11 @@
 //   decoupled from the decision interval: several probes fall in every answer window.
 //   (Not below 50 ms unless intervalMs is shorter.)
 // - A target "answered" in a round at time T when it gave a reply with rtt <= timeoutMs that
-//   was received in the window (T - W, T], W = max(intervalMs, timeoutMs) + intervalMs/4.
+//   was received in the window (T - W, T], W = intervalMs + intervalMs/4. The window is about
+//   when replies ARRIVE: with a probe every P <= intervalMs/2 a working target's replies arrive
+//   every P whatever their rtt, so W need not cover the timeout (it did until 2026-12: W was
+//   max(intervalMs, timeoutMs) + intervalMs/4, which made the default down span 2.1 s instead
+//   of 0.8 s). A slow path delays detection by its rtt (the last replies are still on their way).
 // - A round is good when >= quorum targets answered.
 // - unknown -> up after 1 good round; unknown -> down after downAfter consecutive bad rounds.
 // - up -> down after downAfter consecutive bad rounds AND
@@ -126,7 +130,7 @@ export function probeIntervalMs(s: Timing): number {
 
 /** W: a reply received within W before a round counts for that round. */
 export function answerWindowMs(s: Timing): number {
-  return Math.max(s.intervalMs, s.timeoutMs) + s.intervalMs / 4;
+  return s.intervalMs + s.intervalMs / 4;
 }
 
 /** D: up -> down on an outage needs every target silent for D (= the span of downAfter windows). */

@@ -34,7 +34,7 @@ test('generated configs validate; blocklist addresses are distinct, never adjace
   assert.equal(fillerRules(5).length, 5);
   const f = parseConfig(footprintConfig(labConfig(4), 1000));
   assert.ok(f.ok);
-  // "probed every 250 ms": the default timing (500/1000), whose probe period is 250 ms
+  // "probed every 250 ms": rounds of 500 ms, timeout 1000 ms (the defaults probe every 125 ms)
   assert.ok(f.ok && f.value.uplinks.every((u) => u.health?.intervalMs === 500 && u.health?.timeoutMs === 1000));
   assert.equal(probeOf(footprintConfig(labConfig(4), 1000)), 250);
 });

@@ -68,7 +68,7 @@ test('unknown resolves to up after the first good round', () => {
   assert.equal(h.state, 'unknown');
   const { transitions } = simulate(h, DEFAULTS, { answers: () => true, durationMs: 5000 });
   assert.equal(transitions.length, 1);
-  assert.deepEqual({ ...transitions[0], reason: undefined }, { uplink: 'wan1', from: 'unknown', to: 'up', at: 500, reason: undefined });
+  assert.deepEqual({ ...transitions[0], reason: undefined }, { uplink: 'wan1', from: 'unknown', to: 'up', at: DEFAULTS.intervalMs, reason: undefined });
   assert.match(transitions[0].reason, /first good round \(3\/3/);
   const v = h.view();
   assert.equal(v.lossPct, 0);
@@ -126,7 +126,7 @@ test('20 % random loss per probe over 60 s: zero transitions with the defaults (
   const h = new UplinkHealth('wan1', DEFAULTS, 0);
   const { transitions, rounds } = simulate(h, DEFAULTS, { answers: () => rnd() >= 0.2, durationMs: 60_000 });
   assert.deepEqual(transitions.map((t) => t.to), ['up']);
-  assert.equal(rounds.length, 120);
+  assert.equal(rounds.length, 60_000 / DEFAULTS.intervalMs);
   const loss = h.view().lossPct!;
   assert.ok(loss > 5 && loss < 40, `loss ${loss}`);
 });
@@ -265,13 +265,16 @@ function simulateRealistic(s: HealthSettings, o: { seed: number; loss: number; d
 // 20 % loss in each direction, as the lab's loss:20: 1 - 0.8 * 0.8 = 36 % of probes lost.
 const LOSS36 = 0.36;
 
-test('probeIntervalMs: two probes per round and three per timeout (250 ms default, 120 ms fast)', () => {
-  assert.equal(probeIntervalMs(DEFAULTS), 250);
-  assert.equal(probeIntervalMs(FAST), 120);
+test('probeIntervalMs: two probes per round and three per timeout (125 ms default, 50 ms fast)', () => {
+  assert.equal(probeIntervalMs(DEFAULTS), 125);
+  assert.equal(probeIntervalMs(FAST), 50);
+  assert.equal(answerWindowMs(DEFAULTS), 312.5, 'the window covers arrivals, not the timeout');
+  assert.equal(downSpanMs(DEFAULTS), 812.5);
+  assert.equal(downSpanMs(FAST), 225);
   assert.equal(probeIntervalMs({ intervalMs: 100, timeoutMs: 50 }), 50, 'floor 50 ms');
   assert.equal(probeIntervalMs({ intervalMs: 40, timeoutMs: 60 }), 40, 'never slower than the rounds');
   assert.equal(downSpanMs(FAST), answerWindowMs(FAST) + FAST.intervalMs);
-  assert.equal(partialSpanMs(DEFAULTS), downSpanMs(DEFAULTS) + 3 * 500);
+  assert.equal(partialSpanMs(DEFAULTS), downSpanMs(DEFAULTS) + 3 * DEFAULTS.intervalMs);
 });
 
 test('fast profile, 36 % probe loss, 60 s: zero transitions after up (20 seeds)', () => {

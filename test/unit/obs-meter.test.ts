@@ -65,5 +65,5 @@ test('probe cost: the metered default is one probe per target every 10 s', () =>
   const lte = effectiveHealth(p.value.uplinks[0]);
   assert.equal(lte.probeEveryMs, 10000);
   assert.equal(probeBytesPerMonth(lte), 3 * 259200 * 168);
-  assert.equal(probeBytesPerMonth(effectiveHealth(p.value.uplinks[1])), 10368000 * 168, 'unmetered: 4 probes/s');
+  assert.equal(probeBytesPerMonth(effectiveHealth(p.value.uplinks[1])), 2 * 10368000 * 168, 'unmetered: 8 probes/s (every 125 ms)');
 });

@@ -22,7 +22,7 @@ export const ICMPV6_TYPES = [
   'destination-unreachable', 'packet-too-big', 'time-exceeded', 'parameter-problem', 'echo-request', 'echo-reply',
 ] as const;
 
-// Defaults: probes every 125 ms per target, down span 0.81 s, up after 1.25 s (docs/failover.md).
-export const HEALTH_DEFAULTS = { method: 'icmp', intervalMs: 250, timeoutMs: 1000, downAfter: 3, upAfter: 5 } as const;
-// Fast: probes every 50 ms per target, down span 0.225 s (not meant for lossy links).
-export const HEALTH_FAST = { intervalMs: 100, timeoutMs: 300, downAfter: 2, upAfter: 3 } as const;
+// Defaults: probes every 125 ms per target, down span 1.06 s, up after 1.25 s (docs/failover.md).
+export const HEALTH_DEFAULTS = { method: 'icmp', intervalMs: 250, timeoutMs: 1000, downAfter: 4, upAfter: 5 } as const;
+// Fast: probes every 50 ms per target, down span 0.325 s (not meant for a lossy link with a dead target).
+export const HEALTH_FAST = { intervalMs: 100, timeoutMs: 300, downAfter: 3, upAfter: 3 } as const;

@@ -229,7 +229,7 @@ test('updateSettings keeps the state and forgets removed targets', () => {
   assert.equal(h.state, 'up');
   assert.equal(h.view().lossPct, null);
   let tr: Transition[] = [];
-  for (let k = 1; k <= 3; k++) tr = tr.concat(h.round(2000 + answerWindowMs(DEFAULTS) + k * 500));
+  for (let k = 1; k <= DEFAULTS.downAfter; k++) tr = tr.concat(h.round(2000 + answerWindowMs(DEFAULTS) + k * DEFAULTS.intervalMs));
   assert.deepEqual(tr.map((t) => t.to), ['down']);
 });
 
@@ -269,12 +269,12 @@ test('probeIntervalMs: two probes per round and three per timeout (125 ms defaul
   assert.equal(probeIntervalMs(DEFAULTS), 125);
   assert.equal(probeIntervalMs(FAST), 50);
   assert.equal(answerWindowMs(DEFAULTS), 312.5, 'the window covers arrivals, not the timeout');
-  assert.equal(downSpanMs(DEFAULTS), 812.5);
-  assert.equal(downSpanMs(FAST), 225);
+  assert.equal(downSpanMs(DEFAULTS), 1062.5);
+  assert.equal(downSpanMs(FAST), 325);
   assert.equal(probeIntervalMs({ intervalMs: 100, timeoutMs: 50 }), 50, 'floor 50 ms');
   assert.equal(probeIntervalMs({ intervalMs: 40, timeoutMs: 60 }), 40, 'never slower than the rounds');
-  assert.equal(downSpanMs(FAST), answerWindowMs(FAST) + FAST.intervalMs);
-  assert.equal(partialSpanMs(DEFAULTS), downSpanMs(DEFAULTS) + 3 * DEFAULTS.intervalMs);
+  assert.equal(downSpanMs(FAST), answerWindowMs(FAST) + (FAST.downAfter - 1) * FAST.intervalMs);
+  assert.equal(partialSpanMs(DEFAULTS), downSpanMs(DEFAULTS) + DEFAULTS.downAfter * DEFAULTS.intervalMs);
 });
 
 test('fast profile, 36 % probe loss, 60 s: zero transitions after up (20 seeds)', () => {
@@ -292,9 +292,12 @@ test('fast profile, 36 % probe loss: at most 1 flap in 200 simulated minutes', (
   assert.ok(flaps <= 1, `flaps ${flaps}`);
 });
 
-test('the probe rate is what makes the fast profile steady: one probe per round flaps at 36 % loss', () => {
+test('the probe rate is what makes a short down span steady: one probe per round flaps at 36 % loss', () => {
+  // the fast timing with downAfter 2 (a 225 ms down span): steady with a probe every 50 ms (the
+  // simulation of docs/failover.md), flapping with one probe per round
+  const s = { ...FAST, downAfter: 2 };
   let flaps = 0;
-  for (let seed = 1; seed <= 5; seed++) flaps += simulateRealistic(FAST, { seed, loss: LOSS36, durationMs: 60_000, probeMs: FAST.intervalMs }).transitions.length - 1;
+  for (let seed = 1; seed <= 5; seed++) flaps += simulateRealistic(s, { seed, loss: LOSS36, durationMs: 60_000, probeMs: s.intervalMs }).transitions.length - 1;
   assert.ok(flaps >= 2, `only ${flaps} flaps in 5 simulated minutes`);
 });
 

@@ -15,6 +15,9 @@ export interface ApplyCtx {
   /** Filled by applyPlan: the marker and fingerprint recorded after our last nft apply, and the
    *  static sets' elements it left in the kernel (verified by reading them back). */
   cache?: { marker: string; fingerprint: string | null; parts?: TableParts | null; sets?: Plan['staticSets']; applied?: AppliedTable };
+  /** True when nothing can have touched our table since our last apply was verified (the agent's
+   *  drift watch): a partial apply then skips its marker read. */
+  kernelAsLeft?: () => boolean;
   /** Internal: serializes concurrent applyPlan calls on the same ctx. */
   lock?: Promise<unknown>;
 }
@@ -66,7 +69,7 @@ async function applyPartial(ctx: ApplyCtx, plan: Plan, marker: string): Promise<
   if (!partial) return null;
   // our marker (one small read): the kernel holds our last apply, as far as a cheap look tells; the
   // read-back after the apply checks the rest (and repairs drift with a full apply)
-  if (!c.parts || (await readMarker(ctx.runner)) !== c.marker) return null;
+  if (!c.parts || (!ctx.kernelAsLeft?.() && (await readMarker(ctx.runner)) !== c.marker)) return null;
   try {
     await applyScript(ctx.runner, partial.script);
   } catch {

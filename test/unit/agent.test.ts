@@ -118,3 +118,44 @@ test('a revision that fails validation is refused and recorded without touching 
     s.cleanup();
   }
 });
+
+test('a health-triggered reconcile reuses the facts while the link watcher reported nothing; other triggers read', async () => {
+  const s = setup();
+  try {
+    s.save(CONFIG);
+    // long-lived watchers (nft monitor, ip monitor) stay alive in this runner
+    const alive: { argv: string[]; opts: import('../../agent/system/runner').SpawnOptions }[] = [];
+    const runner = { ...s.fake.runner, spawn: (argv: string[], opts: import('../../agent/system/runner').SpawnOptions = {}) => {
+      alive.push({ argv, opts });
+      if (argv[0] === 'ip' && argv.includes('monitor')) opts.onStdoutLine?.('1000:\tfrom all lookup 201'); // a line: running
+      return { argv, pid: 1, kill: () => undefined } as unknown as import('../../agent/system/runner').SpawnedProcess;
+    } };
+    const agent = new Agent({ db: s.db, runner, health: false, log: () => undefined, pollMs: 50, resyncMs: 600000, packetLog: false });
+    await agent.start();
+    try {
+      const ipMon = alive.find((p) => p.argv[0] === 'ip' && p.argv.includes('monitor'));
+      assert.ok(ipMon, 'the link watcher runs');
+      const reads0 = agent.factsReads.read;
+      assert.equal((await agent.reconcile('health: isp1 down')).ok, true);
+      assert.equal(agent.factsReads.read, reads0, 'no ip -j reads for the health transition');
+      assert.equal(agent.factsReads.reused, 1);
+      assert.equal((await agent.reconcile('periodic resync')).ok, true);
+      assert.equal(agent.factsReads.read, reads0 + 1, 'any other trigger reads');
+      // a link event (debounced 100 ms) makes its own reconcile, which reads; a health reconcile
+      // before that read would not reuse the older facts
+      const reads1 = agent.factsReads.read;
+      const gen = (agent as unknown as { linkGen: number }).linkGen;
+      ipMon!.opts.onStdoutLine!('3: wan1: <NO-CARRIER,BROADCAST,MULTICAST,UP> mtu 1500 state DOWN');
+      await new Promise((r) => setTimeout(r, 400));
+      assert.equal((agent as unknown as { linkGen: number }).linkGen, gen + 1);
+      assert.equal(agent.factsReads.read, reads1 + 1, 'the link change reconcile read the facts');
+      (agent as unknown as { linkGen: number }).linkGen++; // an event not yet read
+      assert.equal((await agent.reconcile('health: isp1 up')).ok, true);
+      assert.equal(agent.factsReads.read, reads1 + 2, 'stale facts are not reused');
+    } finally {
+      await agent.stop();
+    }
+  } finally {
+    s.cleanup();
+  }
+});

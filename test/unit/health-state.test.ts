@@ -265,13 +265,13 @@ function simulateRealistic(s: HealthSettings, o: { seed: number; loss: number; d
 // 20 % loss in each direction, as the lab's loss:20: 1 - 0.8 * 0.8 = 36 % of probes lost.
 const LOSS36 = 0.36;
 
-test('probeIntervalMs: two probes per round and three per timeout (125 ms default, 50 ms fast)', () => {
+test('probeIntervalMs: two probes per round and three per timeout (125 ms default, 40 ms fast)', () => {
   assert.equal(probeIntervalMs(DEFAULTS), 125);
-  assert.equal(probeIntervalMs(FAST), 50);
+  assert.equal(probeIntervalMs(FAST), 40);
   assert.equal(answerWindowMs(DEFAULTS), 312.5, 'the window covers arrivals, not the timeout');
   assert.equal(downSpanMs(DEFAULTS), 1062.5);
-  assert.equal(downSpanMs(FAST), 325);
-  assert.equal(probeIntervalMs({ intervalMs: 100, timeoutMs: 50 }), 50, 'floor 50 ms');
+  assert.equal(downSpanMs(FAST), 260);
+  assert.equal(probeIntervalMs({ intervalMs: 100, timeoutMs: 50 }), 40, 'floor 40 ms');
   assert.equal(probeIntervalMs({ intervalMs: 40, timeoutMs: 60 }), 40, 'never slower than the rounds');
   assert.equal(downSpanMs(FAST), answerWindowMs(FAST) + (FAST.downAfter - 1) * FAST.intervalMs);
   assert.equal(partialSpanMs(DEFAULTS), downSpanMs(DEFAULTS) + DEFAULTS.downAfter * DEFAULTS.intervalMs);
@@ -293,7 +293,7 @@ test('fast profile, 36 % probe loss: at most 1 flap in 200 simulated minutes', (
 });
 
 test('the probe rate is what makes a short down span steady: one probe per round flaps at 36 % loss', () => {
-  // the fast timing with downAfter 2 (a 225 ms down span): steady with a probe every 50 ms (the
+  // the fast timing with downAfter 2 (a 180 ms down span): steady with a probe every 40 ms (the
   // simulation of docs/failover.md), flapping with one probe per round
   const s = { ...FAST, downAfter: 2 };
   let flaps = 0;

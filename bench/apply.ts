@@ -25,11 +25,11 @@ async function save(doc: ConfigInput, summary: string): Promise<void> {
   if (!r.ok) throw new Error(`bench: config rejected: ${r.errors.slice(0, 3).join('; ')}`);
 }
 
-export interface Raw { lat: number[]; agentMs: number[]; writeMs: number[]; changes: number; ok: number }
+interface Raw { lat: number[]; agentMs: number[]; writeMs: number[]; changes: number; ok: number }
 
 /** Write each doc in turn, measure commit → kernel. `label(i)` files change i under a series (null =
  *  preparatory, not counted). Random 100-400 ms gaps so changes land at a random phase of the agent's poll. */
-export async function measure(L: BenchLab, watch: MarkerWatch, name: string, docs: ConfigInput[], timeoutMs: number, label: (i: number) => string | null): Promise<Map<string, Raw>> {
+async function measure(L: BenchLab, watch: MarkerWatch, name: string, docs: ConfigInput[], timeoutMs: number, label: (i: number) => string | null): Promise<Map<string, Raw>> {
   const out = new Map<string, Raw>();
   for (let i = 0; i < docs.length; i++) {
     const marker = await expectedMarker(L, docs[i]);

@@ -15,7 +15,7 @@ import { conntrackBench } from './conntrack';
 import { dashboardBench } from './dashboard';
 import { table } from './stats';
 import { ensurePeerPackages } from './peer/install';
-import { peerBench } from './peer/peer';
+import { peerBench, PEER_PARTS, type PeerPart } from './peer/peer';
 
 type Section = 'apply' | 'forward' | 'footprint' | 'conntrack' | 'dashboard' | 'peer';
 const SECTIONS: Section[] = ['apply', 'forward', 'footprint', 'conntrack', 'dashboard'];
@@ -33,10 +33,12 @@ export interface BenchArgs {
   ctModes: ('events' | 'watched' | 'poll')[] | null;
   /** --peer shorewall: run the side-by-side section (alone, unless --only names more). */
   peer: (typeof PEERS)[number] | null;
+  /** --peer-parts forward,apply,failover: a subset of the peer section. */
+  peerParts: PeerPart[] | null;
 }
 
 export function parseBenchArgs(args: string[]): BenchArgs {
-  const out: BenchArgs = { quick: false, only: [...SECTIONS], save: true, rules: null, flows: null, ctModes: null, peer: null };
+  const out: BenchArgs = { quick: false, only: [...SECTIONS], save: true, rules: null, flows: null, ctModes: null, peer: null, peerParts: null };
   let onlyGiven = false;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
@@ -46,6 +48,10 @@ export function parseBenchArgs(args: string[]): BenchArgs {
       const v = args[++i] ?? '';
       if (!(PEERS as readonly string[]).includes(v)) throw new Error(`--peer needs one of: ${PEERS.join(', ')}`);
       out.peer = v as BenchArgs['peer'];
+    } else if (a === '--peer-parts') {
+      const v = (args[++i] ?? '').split(',');
+      if (!v.length || v.some((p) => !(PEER_PARTS as readonly string[]).includes(p))) throw new Error(`--peer-parts: ${PEER_PARTS.join(',')}`);
+      out.peerParts = v as PeerPart[];
     }
     else if (a === '--flows') {
       const v = (args[++i] ?? '').split(',').map(Number);
@@ -275,7 +281,7 @@ export async function main(argv: string[]): Promise<number> {
   });
   await section('peer', (args.quick ? 12 : 25) * 60000, async () => {
     const installed = await ensurePeerPackages(log);
-    const r = await withLab('bp', 2, (L) => peerBench(L, { quick: args.quick, log }));
+    const r = await withLab('bp', 2, (L) => peerBench(L, { quick: args.quick, parts: args.peerParts ?? undefined, log }));
     console.log(`\nSide by side with ${r.shorewallVersion ? `Shorewall ${r.shorewallVersion}` : 'Shorewall'} + LSM (${r.lsmVersion}); ${r.iptables}; same lab, alternated`);
     console.log(table(['figure', 'linkward', 'shorewall(+lsm)', 'ratio sw/lw', 'runs linkward', 'runs shorewall'], r.rows.map((x) => [x.figure, x.linkward, x.shorewall, x.ratio, x.samples.linkward.join(' '), x.samples.shorewall.join(' ')])));
     for (const x of r.rows) for (const f of x.failed) console.log(`  FAILED (${x.figure}): ${f}`);

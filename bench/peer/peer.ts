@@ -20,15 +20,19 @@ import { parseConfig, HEALTH_FAST, type ConfigInput, type Config } from '../../l
 import { uninstallKernelState } from '../../agent/uninstall';
 import { labBreak, labRestore } from '../../lab/lab';
 import { withNetns, realRunner, type SpawnedProcess } from '../../agent/system/runner';
-import { type BenchLab, inNs, onCleanup, startAgent, stopAgent, MarkerWatch, sleep, bounded } from '../env';
+import { type BenchLab, inNs, onCleanup, startAgent, stopAgent, sleep, bounded } from '../env';
+import { readTableComment } from '../../agent/system/nft';
 import { agentOnce, forwardingState, SERVER } from '../forward';
-import { measure } from '../apply';
 import { benchConfig, blocklistEntries, median, round } from '../stats';
 import { ProbeProc, settledAfter, firstVia, type ConnSample } from '../lib/failover-lab';
 import { shorewallFiles, lsmFiles, parseLsmEvents, LSM_DEFAULTS, LSM_TUNED, type PeerFacts, type LsmTiming } from './shorewall';
 
+export const PEER_PARTS = ['forward', 'apply', 'failover'] as const;
+export type PeerPart = (typeof PEER_PARTS)[number];
 export interface PeerOptions {
   quick: boolean;
+  /** Which parts to run (default all). */
+  parts?: PeerPart[];
   log: (s: string) => void;
 }
 
@@ -152,8 +156,16 @@ export async function peerBench(L: BenchLab, o: PeerOptions): Promise<PeerResult
   };
 
   try {
+    const want = (p: PeerPart) => (o.parts ?? PEER_PARTS).includes(p);
+    const agentLogTail = () => {
+      try {
+        return fs.readFileSync(path.join(L.dir, 'agent.log'), 'utf8').trim().split('\n').slice(-4).join(' | ').slice(-600);
+      } catch {
+        return '(no agent log)';
+      }
+    };
     // ------------------------------------------------------------------ (a) forwarding
-    {
+    if (want('forward')) {
       log('forwarding: baseline / linkward / shorewall, alternated');
       const rounds = o.quick ? 2 : 3;
       const seconds = o.quick ? 2 : 4;
@@ -191,36 +203,66 @@ export async function peerBench(L: BenchLab, o: PeerOptions): Promise<PeerResult
     }
 
     // ------------------------------------------------------------------ (b) apply
-    {
+    if (want('apply')) {
       const k = o.quick ? 2 : 3;
       const sizes: { name: string; doc: (flip: number) => ConfigInput }[] = [
         { name: 'small (lab config)', doc: (f) => benchConfig(base, { flip: f }) },
         { name: '1 000 rules', doc: (f) => benchConfig(base, { rules: 1000, flip: f }) },
         { name: '10 000-entry blocklist', doc: (f) => benchConfig(base, { rules: 10, flip: f, blocklist: blocklistEntries(10000) }) },
       ];
-      // linkward: the running agent, commit → kernel marker, one-rule changes
+      // linkward: the running agent; commit to SQLite → the kernel's plan marker (lw_meta comment)
+      // changes and the agent reports that revision applied. (bench/apply.ts predicts the marker
+      // by compiling in the bench; here the agent's packet-log state can differ from the
+      // prediction after the router resets, so the change itself is what is waited for.)
       const lw = new Map<string, { ms: number[]; failed: string[] }>();
+      const latestRev = () => (L.db.prepare('SELECT MAX(id) AS id FROM Revision').get() as { id: number | null }).id;
+      const applied = () => (L.db.prepare('SELECT appliedRevision FROM AgentState WHERE id = 1').get() as { appliedRevision: number | null } | undefined)?.appliedRevision ?? null;
+      async function lwChange(doc: ConfigInput, timeoutMs: number): Promise<number> {
+        const before = await readTableComment(L.rtr).catch(() => null);
+        const s = await saveConfig(doc, { author: 'bench', source: 'cli' });
+        if (!s.ok) throw new Error(`bench config rejected: ${s.errors.slice(0, 3).join('; ')}`);
+        const t0 = performance.now();
+        const rev = latestRev();
+        for (let n = 0; n < 100000 && performance.now() - t0 < timeoutMs; n++) {
+          const m = await readTableComment(L.rtr).catch(() => null);
+          if (m !== null && m !== before) {
+            const t = performance.now() - t0;
+            // the agent confirms the revision (it writes AgentState right after the apply)
+            for (let k = 0; k < 200 && applied() !== rev; k++) await sleep(10);
+            if (applied() !== rev) throw new Error(`kernel marker changed but the agent reports revision ${applied()} (want ${rev})`);
+            return t;
+          }
+          await sleep(20);
+        }
+        throw new Error(`revision ${rev} did not reach the kernel in ${timeoutMs / 1000} s (kernel ${before}, agent at ${applied()}; agent log: ${agentLogTail()})`);
+      }
       try {
         await resetRouter();
         startAgent(L);
-        const watch = new MarkerWatch(L);
-        await sleep(500);
-        try {
-          for (const s of sizes) {
-            const docs = [s.doc(0)];
-            for (let i = 1; i <= k + 1; i++) docs.push(s.doc(i));
-            log(`apply linkward: ${s.name} × ${k + 1}`);
-            const m = await measure(L, watch, `peer-${s.name}`, docs, 60000, (i) => (i > 0 ? 'x' : null)).catch((e: Error) => e);
-            if (m instanceof Error) lw.set(s.name, { ms: [], failed: [m.message] });
-            else lw.set(s.name, { ms: m.get('x')?.lat ?? [], failed: (m.get('x')?.ok ?? 0) < (m.get('x')?.changes ?? 0) ? ['some changes did not reach the kernel in 60 s'] : [] });
+        for (const s of sizes) {
+          log(`apply linkward: ${s.name} × ${k}`);
+          const r = { ms: [] as number[], failed: [] as string[] };
+          lw.set(s.name, r);
+          try {
+            await lwChange(s.doc(0), 120000); // preparatory: load this size
+            await sleep(300);
+            for (let i = 1; i <= k; i++) {
+              r.ms.push(await lwChange(s.doc(i), 60000));
+              await sleep(100 + Math.random() * 300);
+            }
+            log(`apply linkward: ${s.name}: ${r.ms.map((x) => Math.round(x)).join(' ')} ms`);
+          } catch (e) {
+            r.failed.push((e as Error).message);
+            log(`apply linkward ${s.name} FAILED: ${(e as Error).message}`);
+            break; // the other sizes would wait for the same reason
           }
-        } finally {
-          watch.stop();
         }
+        await stopAgent(L);
       } catch (e) {
         log(`apply linkward FAILED: ${(e as Error).message}`);
         for (const s of sizes) if (!lw.has(s.name)) lw.set(s.name, { ms: [], failed: [(e as Error).message] });
       }
+      for (const s of sizes) if (!lw.has(s.name)) lw.set(s.name, { ms: [], failed: ['not measured: an earlier size failed'] });
       // Shorewall: the same change, then `shorewall reload` (and `restart`), wall time
       const sw = new Map<string, { reload: number[]; restart: number[]; failed: string[] }>();
       try {
@@ -231,13 +273,17 @@ export async function peerBench(L: BenchLab, o: PeerOptions): Promise<PeerResult
           const r = { reload: [] as number[], restart: [] as number[], failed: [] as string[] };
           sw.set(s.name, r);
           try {
-            writeShorewall(s.doc(0));
-            await shorewall('reload');
-            for (let i = 1; i <= k; i++) {
+            // Shorewall recompiles and reloads the whole configuration whatever changed, so the
+            // first reload at a size (from the previous size's config) counts as a change too.
+            // The 10 000-entry list costs tens of seconds per reload here: fewer repetitions.
+            const big = s.name.includes('blocklist');
+            const reloads = big ? (o.quick ? 1 : 2) : k;
+            const restarts = big ? 1 : k;
+            for (let i = 1; i <= reloads; i++) {
               writeShorewall(s.doc(i));
               r.reload.push(await shorewall('reload'));
             }
-            for (let i = 1; i <= k; i++) {
+            for (let i = 1; i <= restarts; i++) {
               writeShorewall(s.doc(100 + i));
               r.restart.push(await shorewall('restart'));
             }
@@ -260,7 +306,7 @@ export async function peerBench(L: BenchLab, o: PeerOptions): Promise<PeerResult
     }
 
     // ------------------------------------------------------------------ (c) failover / failback
-    {
+    if (want('failover')) {
       const trials = o.quick ? 1 : 2;
       const doc = benchConfig(base, {});
       const fast = structuredClone(doc);
@@ -348,7 +394,7 @@ export async function peerBench(L: BenchLab, o: PeerOptions): Promise<PeerResult
           for (const s of l.skipped) skipped.add(s);
           fs.writeFileSync(conf, l.conf);
           fs.writeFileSync(script, l.script, { mode: 0o755 });
-          lsm = withNetns(realRunner, rtrNs).spawn(['lsm', '-c', conf, '-p', path.join(stateDir, 'lsm.pid')], { logFile: path.join(stateDir, `lsm-${label.replace(/[^a-z]/g, '')}.log`) });
+          lsm = withNetns(realRunner, rtrNs).spawn(['lsm', '-f', '-c', conf, '-p', path.join(stateDir, 'lsm.pid')], { logFile: path.join(stateDir, `lsm-${label.replace(/[^a-z]/g, '')}.log`) });
           await sleep(3000);
           if (lsm.done) throw new Error('lsm exited at start');
           // ready: the last event of isp1 (if any) is an enable that finished

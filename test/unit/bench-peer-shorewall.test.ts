@@ -100,7 +100,7 @@ test('LSM: one connection per uplink from its address out of its interface; even
   assert.ok(l.script.includes('/sbin/shorewall -q $action $dev'));
   assert.ok(l.skipped.some((s) => /LSM pings 203\.0\.113\.10 only \(linkward: 3 targets/.test(s)));
   const t = lsmFiles(lab(2), facts, LSM_TUNED, '/tmp/x/lsm-event').conf;
-  assert.ok(t.includes('  interval_ms=240\n') && t.includes('  max_successive_pkts_lost=2\n') && t.includes('  min_successive_pkts_rcvd=3\n'));
+  assert.ok(t.includes('  interval_ms=240\n') && t.includes('  max_successive_pkts_lost=2\n') && t.includes('  min_successive_pkts_rcvd=2\n') && t.includes('  max_packet_loss=99\n') && t.includes('  min_packet_loss=98\n'));
 });
 
 test('strict grammars: odd paths and names are refused before anything is written', () => {
@@ -108,6 +108,7 @@ test('strict grammars: odd paths and names are refused before anything is writte
   assert.throws(() => shorewallFiles(lab(2), { ...facts, stateDir: '/tmp/../etc' }), /unexpected path/);
   assert.throws(() => lsmFiles(lab(2), facts, LSM_DEFAULTS, '/tmp/x;rm'), /unexpected path/);
   assert.throws(() => lsmFiles(lab(2), facts, { ...LSM_DEFAULTS, intervalMs: 0 }, '/tmp/x'), /bad LSM timing/);
+  assert.throws(() => lsmFiles(lab(2), facts, { ...LSM_DEFAULTS, maxPacketLoss: 100, minPacketLoss: 99 }, '/tmp/x'), /min_packet_loss < max_packet_loss ≤ 99/);
   assert.throws(() => shorewallFiles(lab(2), { ...facts, uplinks: { isp1: facts.uplinks.isp1 } }), /no lab facts for uplink isp2/);
   const c = lab(2);
   c.uplinks[0].interface = 'wan1;x';

@@ -59,7 +59,7 @@ function natScript(uplinks: string[]): string {
   return `table ip ${NAT_TABLE} {\n\tchain post {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n${uplinks.map((u) => `\t\toifname "${u}" masquerade\n`).join('')}\t}\n}\n`;
 }
 
-async function agentOnce(L: BenchLab): Promise<void> {
+export async function agentOnce(L: BenchLab): Promise<void> {
   // The database is named explicitly (not only inherited): an agent that finds no configuration
   // exits 0 having applied nothing — no ip_forward, no NAT — and every measurement after it fails.
   const r = await withNetns(realRunner, L.lab.namespaces.router).run(['env', `LINKWARD_DB=${L.dbFile}`, process.execPath, BIN, 'agent', '--once', '--quiet'], { timeoutMs: 120000, allowFail: true });

@@ -1,4 +1,6 @@
 // `npm run bench [-- --quick] [--only apply,forward,footprint,conntrack,dashboard] [--no-save]`
+// `npm run bench -- --peer shorewall [--quick] [--no-save]`: only the side-by-side section (peer),
+// installing Debian's shorewall and lsm when missing; writes bench/results/peer-shorewall-<date>.json.
 // Runs the benchmarks in labs with unique prefixes, prints a table per section and, as the last
 // line, one JSON object with every figure; also writes bench/results/<YYYY-MM-DD>.json.
 import fs from 'node:fs';
@@ -12,9 +14,13 @@ import { footprintBench } from './footprint';
 import { conntrackBench } from './conntrack';
 import { dashboardBench } from './dashboard';
 import { table } from './stats';
+import { ensurePeerPackages } from './peer/install';
+import { peerBench, PEER_PARTS, type PeerPart } from './peer/peer';
 
-type Section = 'apply' | 'forward' | 'footprint' | 'conntrack' | 'dashboard';
+type Section = 'apply' | 'forward' | 'footprint' | 'conntrack' | 'dashboard' | 'peer';
 const SECTIONS: Section[] = ['apply', 'forward', 'footprint', 'conntrack', 'dashboard'];
+/** Peers that --peer knows (bench/peer/). */
+const PEERS = ['shorewall'] as const;
 
 export interface BenchArgs {
   quick: boolean;
@@ -25,14 +31,28 @@ export interface BenchArgs {
   /** --flows N,M and --ct-modes events,watched,poll: the conntrack section's table sizes and modes. */
   flows: number[] | null;
   ctModes: ('events' | 'watched' | 'poll')[] | null;
+  /** --peer shorewall: run the side-by-side section (alone, unless --only names more). */
+  peer: (typeof PEERS)[number] | null;
+  /** --peer-parts forward,apply,failover: a subset of the peer section. */
+  peerParts: PeerPart[] | null;
 }
 
 export function parseBenchArgs(args: string[]): BenchArgs {
-  const out: BenchArgs = { quick: false, only: [...SECTIONS], save: true, rules: null, flows: null, ctModes: null };
+  const out: BenchArgs = { quick: false, only: [...SECTIONS], save: true, rules: null, flows: null, ctModes: null, peer: null, peerParts: null };
+  let onlyGiven = false;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (a === '--quick') out.quick = true;
     else if (a === '--no-save') out.save = false;
+    else if (a === '--peer') {
+      const v = args[++i] ?? '';
+      if (!(PEERS as readonly string[]).includes(v)) throw new Error(`--peer needs one of: ${PEERS.join(', ')}`);
+      out.peer = v as BenchArgs['peer'];
+    } else if (a === '--peer-parts') {
+      const v = (args[++i] ?? '').split(',');
+      if (!v.length || v.some((p) => !(PEER_PARTS as readonly string[]).includes(p))) throw new Error(`--peer-parts: ${PEER_PARTS.join(',')}`);
+      out.peerParts = v as PeerPart[];
+    }
     else if (a === '--flows') {
       const v = (args[++i] ?? '').split(',').map(Number);
       if (!v.length || v.some((n) => !Number.isInteger(n) || n < 0 || n > 250000)) throw new Error('--flows needs sizes: e.g. 0,50000');
@@ -51,8 +71,10 @@ export function parseBenchArgs(args: string[]): BenchArgs {
       const parts = v.split(',').map((x) => x.trim());
       for (const p of parts) if (!SECTIONS.includes(p as Section)) throw new Error(`unknown section ${JSON.stringify(p)} (${SECTIONS.join(', ')})`);
       out.only = parts as Section[];
-    } else throw new Error(`unknown argument ${JSON.stringify(a)}; usage: bench [--quick] [--only ${SECTIONS.join(',')}] [--rules N,M] [--no-save]`);
+      onlyGiven = true;
+    } else throw new Error(`unknown argument ${JSON.stringify(a)}; usage: bench [--quick] [--only ${SECTIONS.join(',')}] [--rules N,M] [--peer shorewall] [--no-save]`);
   }
+  if (out.peer) out.only = onlyGiven ? [...out.only, 'peer'] : ['peer'];
   return out;
 }
 
@@ -257,9 +279,25 @@ export async function main(argv: string[]): Promise<number> {
       });
     }
   });
+  await section('peer', (args.quick ? 12 : 25) * 60000, async () => {
+    const installed = await ensurePeerPackages(log);
+    const r = await withLab('bp', 2, (L) => peerBench(L, { quick: args.quick, parts: args.peerParts ?? undefined, log }));
+    console.log(`\nSide by side with ${r.shorewallVersion ? `Shorewall ${r.shorewallVersion}` : 'Shorewall'} + LSM (${r.lsmVersion}); ${r.iptables}; same lab, alternated`);
+    console.log(table(['figure', 'linkward', 'shorewall(+lsm)', 'ratio sw/lw', 'runs linkward', 'runs shorewall'], r.rows.map((x) => [x.figure, x.linkward, x.shorewall, x.ratio, x.samples.linkward.join(' '), x.samples.shorewall.join(' ')])));
+    for (const x of r.rows) for (const f of x.failed) console.log(`  FAILED (${x.figure}): ${f}`);
+    for (const s of r.skipped) console.log(`  not equivalent: ${s}`);
+    for (const n of r.notes) console.log(`  ${n}`);
+    const doc = { bench: 'peer-shorewall', date: result.date, quick: args.quick, machine: result.machine, installedNow: installed, ...r };
+    Object.assign(result, { peer: doc });
+    if (args.save) {
+      const dir = path.join(ROOT, 'bench', 'results');
+      fs.mkdirSync(dir, { recursive: true });
+      fs.writeFileSync(path.join(dir, `peer-shorewall-${new Date().toISOString().slice(0, 10)}.json`), JSON.stringify(doc, null, 2) + '\n');
+    }
+  });
   if (Object.keys(failed).length) result.failed_sections = failed;
 
-  const fo = failoverSummary();
+  const fo = args.peer && args.only.length === 1 ? null : failoverSummary();
   if (fo && Array.isArray(fo.profiles)) {
     console.log(`\nFailover (from ${fo.file}, bench/failover.ts)`);
     const rows = (fo.profiles as Record<string, unknown>[]).map((p) => [String(p.profile), p.trials as number, p.failoverMedianMs as number, p.failoverMaxMs as number, p.failbackMedianMs as number, p.failbackMaxMs as number, (p.failover6MedianMs as number | undefined) ?? '-', (p.ratio6to4 as number | undefined) ?? '-', p.falseTransitions as number, String(p.met)]);
@@ -268,7 +306,7 @@ export async function main(argv: string[]): Promise<number> {
   if (fo) result.failover = fo;
 
   result.total_s = Math.round((performance.now() - started) / 1000);
-  if (args.save) {
+  if (args.save && !(args.peer && args.only.length === 1)) {
     const dir = path.join(ROOT, 'bench', 'results');
     fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(path.join(dir, `${new Date().toISOString().slice(0, 10)}.json`), JSON.stringify(result, null, 2) + '\n');

@@ -10,6 +10,8 @@ command -v nft >/dev/null || need+=(nftables)
 command -v ip >/dev/null || need+=(iproute2)
 command -v conntrack >/dev/null || need+=(conntrack)
 command -v iperf3 >/dev/null || need+=(iperf3)
+# Not here on purpose: shorewall and lsm, the peer of `npm run bench -- --peer shorewall`, which
+# installs them itself when missing (bench/peer/install.ts) so that no other run carries them.
 command -v radvd >/dev/null || need+=(radvd)   # router advertisements for IPv6 LANs (the agent runs it)
 command -v dhcpcd >/dev/null || need+=(dhcpcd-base)   # DHCPv6 prefix delegation (ipv6.prefix "auto"; the agent runs it)
 command -v kea-dhcp6 >/dev/null || need+=(kea-dhcp6-server)   # the lab ISPs' DHCPv6-PD servers

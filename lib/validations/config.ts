@@ -114,7 +114,7 @@ export const healthSchema = z
     method: z.enum(HEALTH_METHODS).default('icmp'),
     /** TCP port for method "tcp" (default 80); UDP port for "dns" (default 53). */
     port: portSchema.optional(),
-    intervalMs: z.number().int().min(100, 'must be ≥ 100').max(60000, 'must be ≤ 60000').optional(),
+    intervalMs: z.number().int().min(50, 'must be ≥ 50').max(60000, 'must be ≤ 60000').optional(),
     timeoutMs: z.number().int().min(50, 'must be ≥ 50').max(30000, 'must be ≤ 30000').optional(),
     downAfter: z.number().int().min(1).max(100).optional(),
     upAfter: z.number().int().min(1).max(1000).optional(),

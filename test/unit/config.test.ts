@@ -232,3 +232,13 @@ test('references are reported together with schema errors, even when zod stops b
   assert.deepEqual(r2.errors.filter((e) => e.includes('unknown uplink')), ['policies[1].uplink: unknown uplink "ghost"']);
   assert.equal(new Set(r2.errors).size, r2.errors.length);
 });
+
+test('the health profiles validate (the fast profile is a config an admin can write)', async () => {
+  const { HEALTH_DEFAULTS, HEALTH_FAST } = await import('../../lib/validations/config');
+  for (const h of [HEALTH_DEFAULTS, HEALTH_FAST]) {
+    const r = parseConfig({ version: 1, uplinks: [{ name: 'isp1', interface: 'wan1', health: { targets: ['192.0.2.1'], ...h } }] });
+    assert.ok(r.ok, r.ok ? '' : r.errors.join('; '));
+  }
+  const bad = parseConfig({ version: 1, uplinks: [{ name: 'isp1', interface: 'wan1', health: { targets: ['192.0.2.1'], intervalMs: 40 } }] });
+  assert.ok(!bad.ok && bad.errors.some((e) => /^uplinks\[0\]\.health\.intervalMs: must be ≥ 50/.test(e)), JSON.stringify(bad));
+});

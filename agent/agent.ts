@@ -57,6 +57,9 @@ export interface AgentOptions {
    *  verification (agent/system/driftwatch.ts; default true with watchLinks; a full resync still
    *  runs every RESYNC_BACKSTOP_MS). */
   driftWatch?: boolean;
+  /** Read the counters every counterMs whether or not anyone watches (the behaviour before
+   *  2026-12; LINKWARD_IDLE=eager, for the footprint bench's comparison). */
+  eagerCounters?: boolean;
   pollMs?: number;
   resyncMs?: number;
   counterMs?: number;
@@ -555,7 +558,7 @@ export class Agent extends EventEmitter {
 
   /** A counter read is due: someone watches the counters, or the history sample is due. */
   countersDue(now = Date.now()): boolean {
-    if (now - this.lastCounterRead >= this.opts.sampleMs - this.opts.counterMs / 2) return true;
+    if (this.opts.eagerCounters || now - this.lastCounterRead >= this.opts.sampleMs - this.opts.counterMs / 2) return true;
     if (this.lastConfig?.uplinks.some((u) => u.metered)) return true; // data caps need fresh usage
     return (this.store.watchUntil('counters') ?? 0) > now;
   }

@@ -175,17 +175,6 @@ export async function stopAgent(L: BenchLab): Promise<void> {
   L.agent = null;
 }
 
-/** Bundle the agent (bench/agent-main.ts) with esbuild (tsx's own dependency) into node_modules/.cache,
- *  where its external packages resolve. Returns the file, or null when esbuild is unavailable. */
-export async function buildAgentBundle(): Promise<string | null> {
-  const out = path.join(ROOT, 'node_modules', '.cache', 'linkward-bench', 'agent.mjs');
-  const esbuild = path.join(ROOT, 'node_modules', '.bin', 'esbuild');
-  if (!fs.existsSync(esbuild)) return null;
-  fs.mkdirSync(path.dirname(out), { recursive: true });
-  const r = await realRunner.run([esbuild, path.join(ROOT, 'bench', 'agent-main.ts'), '--bundle', '--platform=node', '--format=esm', '--packages=external', '--target=node20', '--log-level=warning', `--outfile=${out}`], { timeoutMs: 60000, allowFail: true });
-  return r.exitCode === 0 ? out : null;
-}
-
 /** The marker ("lw:<planHash>") the kernel must carry once `doc` is applied in this lab. */
 export async function expectedMarker(L: BenchLab, doc: ConfigInput): Promise<string> {
   const parsed = parseConfig(doc);

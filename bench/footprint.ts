@@ -19,6 +19,8 @@ export interface FootprintOptions {
   nodeArgs?: string[];
   /** Run this bundled agent file instead of `bin/linkward.js agent` (tsx). */
   bundle?: string;
+  /** Extra environment for the agent (e.g. LINKWARD_IDLE=eager). */
+  env?: Record<string, string>;
 }
 
 export interface FootprintResult {
@@ -155,7 +157,7 @@ export async function footprintBench(L: BenchLab, o: FootprintOptions): Promise<
   const watch = new MarkerWatch(L);
   try {
     const marker = await expectedMarker(L, doc);
-    const agent = startAgent(L, [], o.nodeArgs ?? [], o.bundle);
+    const agent = startAgent(L, [], o.nodeArgs ?? [], o.bundle, o.env ?? {});
     const pid = agent.pid;
     if (!pid) throw new Error('agent did not start');
     const t0 = performance.now();

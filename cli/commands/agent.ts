@@ -22,6 +22,9 @@ export const run = command('agent', USAGE, async (args) => {
     log: flags.quiet ? () => undefined : undefined,
     requestHandlers,
     bootStateDir: bootStateDir(),
+    // LINKWARD_IDLE=eager: counters every 2 s and a full resync every 30 s whatever happens (the
+    // idle behaviour before 2026-12: the footprint bench's comparison row)
+    ...(process.env.LINKWARD_IDLE === 'eager' ? { eagerCounters: true, driftWatch: false } : {}),
     // LINKWARD_RESYNC_MS: the periodic drift check's period (default 30 s; tests use less)
     ...(Number(process.env.LINKWARD_RESYNC_MS) >= 500 ? { resyncMs: Number(process.env.LINKWARD_RESYNC_MS) } : {}),
   });

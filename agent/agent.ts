@@ -10,9 +10,9 @@ import type { Facts, Plan, HealthState } from '../lib/compile/types';
 import { compile } from '../lib/compile/compile';
 import { MARK_MASK, counterUplinkIn, counterUplinkOut, uplinkIdOfMark } from '../lib/compile/constants';
 import { realRunner, type Runner } from './system/runner';
-import { gatherFacts, gatherFactsFull } from './system/facts';
+import { gatherFacts, readFactsDocs, factsFromDocs } from './system/facts';
 import { isIPv6 } from '../lib/validations/net';
-import { applyPlan, resetApplyCache, ApplyError, type ApplyCtx } from './system/apply';
+import { applyPlan, resetApplyCache, prefetchMarker, stopVerify, ApplyError, type ApplyCtx } from './system/apply';
 import { openDb } from '../lib/db/sqlite';
 import type { SysctlChange } from './system/sysctl';
 import { NftCounterReader } from './system/nft';
@@ -168,7 +168,7 @@ export class Agent extends EventEmitter {
     this.log = opts.log ?? ((m) => process.stderr.write(`${new Date().toISOString()} linkward-agent: ${m}\n`));
     this.db = opts.db;
     this.attachDb(opts.db);
-    this.applyCtx = { runner: this.runner };
+    this.applyCtx = { runner: this.runner, onDrift: (why) => void (this.running && this.reconcile(`drift: ${why}`)) };
     const st = this.store.state();
     this.lastAppliedRevision = (st.appliedRevision as number | null) ?? null;
   }
@@ -266,6 +266,11 @@ export class Agent extends EventEmitter {
 
   private async doReconcile(trigger: string): Promise<ReconcileResult> {
     const t0 = performance.now();
+    // The kernel reads that do not depend on the config start first and run while the revision
+    // is validated (synchronous): the `ip -j` facts and the partial sync's marker look.
+    const factsDocs = readFactsDocs(this.runner);
+    factsDocs.catch(() => undefined);
+    if (this.store.latestRevisionId() !== this.lastAppliedRevision) prefetchMarker(this.applyCtx);
     let desired = this.store.desired();
     if (desired.kind === 'unavailable') {
       // The database cannot be read: keep converging on the last config we validated (health
@@ -292,7 +297,7 @@ export class Agent extends EventEmitter {
     const ifnames = [...config.lan.map((l) => l.interface), ...config.uplinks.map((u) => u.interface)];
     let interfaces: Facts['interfaces'] | null = null;
     try {
-      const full = await gatherFactsFull(this.runner, ifnames);
+      const full = factsFromDocs(ifnames, await factsDocs);
       interfaces = full.interfaces;
       this.ipv6 = full.ipv6;
       // Carrier/address facts reach the health monitor before compiling, so a lost carrier takes
@@ -841,6 +846,7 @@ export class Agent extends EventEmitter {
     this.conns?.stop();
     this.counterReader.close();
     if (this.busy) await this.busy.catch(() => undefined);
+    await stopVerify(this.applyCtx);
     await this.ra.stop();
     await this.pd.stop();
     await this.packetLog.stop();

@@ -28,7 +28,7 @@ export interface ApplyCtx {
   /** Internal: the pending read-back (timer and the running check). */
   verify?: { timer: ReturnType<typeof setTimeout> | null; running: Promise<void> | null };
   /** Internal: a marker read started by prefetchMarker() (the partial path's cheap look). */
-  markerRead?: { after: number; read: Promise<string | null> };
+  markerRead?: { after: number; at: number; read: Promise<string | null> };
   /** Internal: bumped by every nft apply (a prefetched marker read must be newer). */
   applies?: number;
 }
@@ -79,12 +79,13 @@ export function prefetchMarker(ctx: ApplyCtx): void {
   if (!c?.applied || c.fingerprint === DRIFT || process.env.LINKWARD_NFT_PARTIAL === '0') return;
   const read = readMarker(ctx.runner);
   read.catch(() => undefined);
-  ctx.markerRead = { after: ctx.applies ?? 0, read };
+  ctx.markerRead = { after: ctx.applies ?? 0, at: performance.now(), read };
 }
 
 async function markerNow(ctx: ApplyCtx, pre: ApplyCtx['markerRead']): Promise<string | null> {
   try {
-    if (pre && pre.after === (ctx.applies ?? 0)) return await pre.read;
+    // only a read of this reconcile (no apply since it started, at most 2 s old)
+    if (pre && pre.after === (ctx.applies ?? 0) && performance.now() - pre.at < 2000) return await pre.read;
     return await readMarker(ctx.runner);
   } catch {
     return null;

@@ -7,7 +7,7 @@ import { compile } from '../../lib/compile/compile';
 import { parseConfig, type Config } from '../../lib/validations/config';
 import { renderPartialTransaction, changedChains, blocks } from '../../lib/compile/transaction';
 import { ruleGroups, RULE_GROUP_INLINE, RULE_GROUP_MAX } from '../../lib/compile/firewall/rules';
-import { applyPlan, verifyApplied, stopVerify, DRIFT, type ApplyCtx } from '../../agent/system/apply';
+import { applyPlan, verifyApplied, stopVerify, prefetchMarker, DRIFT, type ApplyCtx } from '../../agent/system/apply';
 import { FakeSystem } from '../../agent/system/fake';
 import { FIXTURE_FACTS } from './system-fixtures';
 import type { Plan } from '../../lib/compile/types';
@@ -185,5 +185,29 @@ test('several partial applies before one read-back: every refilled chain is acce
   f.nft.linkward.chains[victim].push('tcp dport 23 accept');
   assert.equal((await applyPlan(ctx, P(10, 'r-900'))).nftReason, 'drift');
   assert.ok(!f.nft.linkward.chains[victim].includes('tcp dport 23 accept'));
+  await stopVerify(ctx);
+});
+
+test('a marker read prefetched for this apply is used (no second read); a stale one is not', async () => {
+  const rules = many(300);
+  const P = (port: number) => plan(config(rules.map((r) => (r.name === 'r-10' ? { ...r, port } : r))));
+  const f = fake();
+  const ctx: ApplyCtx = { runner: f.runner, verifyDelayMs: 60000 };
+  await applyPlan(ctx, P(5));
+  const metaReads = () => f.calls.filter((c) => c.argv.join(' ') === 'nft -j list chain inet linkward lw_meta').length;
+  prefetchMarker(ctx);
+  const n0 = metaReads();
+  assert.equal(n0, 1, 'the prefetch reads the marker');
+  assert.match((await applyPlan(ctx, P(6))).nftReason, /partial/);
+  assert.equal(metaReads(), n0, 'no second read');
+  // prefetched before an apply that came in between: read again
+  prefetchMarker(ctx);
+  ctx.applies = (ctx.applies ?? 0) + 1;
+  assert.match((await applyPlan(ctx, P(7))).nftReason, /partial/);
+  assert.equal(metaReads(), n0 + 2);
+  // a prefetched read of a foreign marker: the full path
+  f.nft.linkward.chains.lw_meta = ['return comment "lw:someone-else"'];
+  prefetchMarker(ctx);
+  assert.doesNotMatch((await applyPlan(ctx, P(8))).nftReason, /partial/);
   await stopVerify(ctx);
 });

@@ -11,6 +11,7 @@ import { openDb, type DB } from '../lib/db/sqlite';
 import { parseConfig, type Config, type ConfigInput } from '../lib/validations/config';
 import { compile, planHash } from '../lib/compile/compile';
 import type { IfaceFacts } from '../lib/compile/types';
+import { findPluginDir } from '../agent/ulogd';
 
 export const ROOT = path.resolve(import.meta.dirname, '..');
 export const BIN = path.join(ROOT, 'bin', 'linkward.js');
@@ -35,6 +36,8 @@ export interface BenchLab {
   rtr: Runner;
   baseConfig: ConfigInput;
   ifaces: Record<string, IfaceFacts> | null;
+  /** The agent runs ulogd2 here (installed with its plugins): its plan logs to NFLOG. */
+  nflog?: boolean;
   agent: SpawnedProcess | null;
   cleanup(): Promise<void>;
 }
@@ -192,8 +195,10 @@ export async function expectedMarker(L: BenchLab, doc: ConfigInput): Promise<str
     const names = [...config.lan.map((l) => l.interface), ...config.uplinks.map((u) => u.interface)];
     L.ifaces = await gatherFacts(L.rtr, names);
   }
+  // The agent logs to NFLOG when it runs ulogd2 (agent/ulogd.ts: ulogd and its plugins present).
+  L.nflog ??= 'dir' in findPluginDir() && (await L.rtr.run(['ulogd', '-V'], { allowFail: true, timeoutMs: 5000 }).catch(() => null))?.exitCode === 0;
   // Health only changes the plan when an uplink is 'down'; the lab's uplinks are all healthy.
-  return `lw:${planHash(compile(config, { interfaces: L.ifaces, health: {} }))}`;
+  return `lw:${planHash(compile(config, { interfaces: L.ifaces, health: {}, ...(L.nflog ? { nflog: true } : {}) }))}`;
 }
 
 /**

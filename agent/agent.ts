@@ -10,9 +10,9 @@ import type { Facts, Plan, HealthState } from '../lib/compile/types';
 import { compile } from '../lib/compile/compile';
 import { MARK_MASK, counterUplinkIn, counterUplinkOut, uplinkIdOfMark } from '../lib/compile/constants';
 import { realRunner, type Runner } from './system/runner';
-import { gatherFacts, gatherFactsFull } from './system/facts';
+import { gatherFacts, readFactsDocs, factsFromDocs, type FactsDocs } from './system/facts';
 import { isIPv6 } from '../lib/validations/net';
-import { applyPlan, resetApplyCache, ApplyError, type ApplyCtx } from './system/apply';
+import { applyPlan, resetApplyCache, prefetchMarker, stopVerify, ApplyError, type ApplyCtx } from './system/apply';
 import { openDb } from '../lib/db/sqlite';
 import type { SysctlChange } from './system/sysctl';
 import { NftCounterReader } from './system/nft';
@@ -187,7 +187,11 @@ export class Agent extends EventEmitter {
     this.attachDb(opts.db);
     // Partial applies skip their marker read when the drift watch saw nothing on our table (or
     // routes) since a reconcile verified that the kernel holds our last apply.
-    this.applyCtx = { runner: this.runner, kernelAsLeft: () => Boolean(this.drift?.watching) && this.drift!.generation === this.verifiedGen && this.failures === 0 };
+    this.applyCtx = {
+      runner: this.runner,
+      kernelAsLeft: () => Boolean(this.drift?.watching) && this.drift!.generation === this.verifiedGen && this.failures === 0,
+      onDrift: (why) => void (this.running && this.reconcile(`drift: ${why}`)),
+    };
     const st = this.store.state();
     this.lastAppliedRevision = (st.appliedRevision as number | null) ?? null;
   }
@@ -283,8 +287,8 @@ export class Agent extends EventEmitter {
     return out;
   }
 
-  /** The last facts read, with the link-event count at the time (a health transition reuses them). */
-  private factsCache: { json: string; ifnames: string; linkGen: number; at: number } | null = null;
+  /** The last facts read (the raw `ip -j` documents), with the link-event count at the time. */
+  private factsCache: { docs: FactsDocs; linkGen: number; at: number } | null = null;
   /** Link/address/default-route events seen (the link watcher's debounced callbacks). */
   private linkGen = 0;
   /** Facts reads done / reused (tests, bench). */
@@ -293,18 +297,18 @@ export class Agent extends EventEmitter {
   /** Links, addresses, gateways. A health transition is the hot path of a failover: when the link
    *  watcher runs and reported nothing since the last read (less than 30 s ago), nothing it watches
    *  changed, so the last read is reused (4 `ip -j` runs saved). Any other trigger reads. */
-  private async readFacts(trigger: string, ifnames: string[]): Promise<{ interfaces: Facts['interfaces']; ipv6: boolean }> {
+  private readFacts(trigger: string): Promise<FactsDocs> {
     const c = this.factsCache;
-    const key = ifnames.join(' ');
-    if (trigger.startsWith('health:') && c && this.links && this.drift?.ipRunning && c.linkGen === this.linkGen && c.ifnames === key && Date.now() - c.at < 30_000) {
+    if (trigger.startsWith('health:') && c && this.links && this.drift?.ipRunning && c.linkGen === this.linkGen && Date.now() - c.at < 30_000) {
       this.factsReads.reused++;
-      return JSON.parse(c.json) as { interfaces: Facts['interfaces']; ipv6: boolean };
+      return Promise.resolve(c.docs);
     }
     const linkGen = this.linkGen;
-    const full = await gatherFactsFull(this.runner, ifnames);
     this.factsReads.read++;
-    this.factsCache = { json: JSON.stringify(full), ifnames: key, linkGen, at: Date.now() };
-    return full;
+    return readFactsDocs(this.runner).then((docs) => {
+      this.factsCache = { docs, linkGen, at: Date.now() };
+      return docs;
+    });
   }
 
   /** The periodic resync is needed: no drift watch, a monitor down, an event since the last
@@ -318,6 +322,11 @@ export class Agent extends EventEmitter {
   private async doReconcile(trigger: string): Promise<ReconcileResult> {
     const t0 = performance.now();
     const gen = this.drift?.generation ?? -1;
+    // The kernel reads that do not depend on the config start first and run while the revision
+    // is validated (synchronous): the `ip -j` facts and the partial sync's marker look.
+    const factsDocs = this.readFacts(trigger);
+    factsDocs.catch(() => undefined);
+    if (this.store.latestRevisionId() !== this.lastAppliedRevision) prefetchMarker(this.applyCtx);
     let desired = this.store.desired();
     if (desired.kind === 'unavailable') {
       // The database cannot be read: keep converging on the last config we validated (health
@@ -344,7 +353,7 @@ export class Agent extends EventEmitter {
     const ifnames = [...config.lan.map((l) => l.interface), ...config.uplinks.map((u) => u.interface)];
     let interfaces: Facts['interfaces'] | null = null;
     try {
-      const full = await this.readFacts(trigger, ifnames);
+      const full = factsFromDocs(ifnames, await factsDocs);
       interfaces = full.interfaces;
       this.ipv6 = full.ipv6;
       // Carrier/address facts reach the health monitor before compiling, so a lost carrier takes
@@ -927,6 +936,7 @@ export class Agent extends EventEmitter {
     this.conns?.stop();
     this.counterReader.close();
     if (this.busy) await this.busy.catch(() => undefined);
+    await stopVerify(this.applyCtx);
     await this.ra.stop();
     await this.pd.stop();
     await this.packetLog.stop();

@@ -8,7 +8,7 @@
 // bounded queue and written, with one report of the outage, as soon as a write succeeds again.
 import fs from 'node:fs';
 import type { DB } from '../lib/db/sqlite';
-import { parseConfig, type Config } from '../lib/validations/config';
+import { parseConfigIncremental, type Config, type RuleParseCache } from '../lib/validations/config';
 import type { CounterSpec } from '../lib/compile/types';
 import type { FlowRow, FlowBytes } from './connections';
 
@@ -107,6 +107,8 @@ export class AgentStore {
   private specsByName = new Map<string, CounterSpec>();
   /** The last revision validated by desired() (its text and result). */
   private lastDesired: { id: number; text: string; config: Config } | null = null;
+  /** The rules of the last valid revision, validated (a one-rule change validates one rule). */
+  private ruleCache: RuleParseCache = new Map();
 
   constructor(db: DB) {
     this.db = db;
@@ -326,7 +328,7 @@ export class AgentStore {
     } catch (e) {
       return { kind: 'invalid', revision: row.id, errors: [`(document): not valid JSON: ${(e as Error).message}`] };
     }
-    const parsed = parseConfig(doc);
+    const parsed = parseConfigIncremental(doc, this.ruleCache);
     if (!parsed.ok) return { kind: 'invalid', revision: row.id, errors: parsed.errors };
     this.lastDesired = { id: row.id, text: row.config, config: parsed.value };
     return { kind: 'ok', revision: row.id, config: parsed.value, row };

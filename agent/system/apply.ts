@@ -13,14 +13,31 @@ import { applySysctls, type SysctlChange } from './sysctl';
 export interface ApplyCtx {
   runner: Runner;
   /** Filled by applyPlan: the marker and fingerprint recorded after our last nft apply, and the
-   *  static sets' elements it left in the kernel (verified by reading them back). */
-  cache?: { marker: string; fingerprint: string | null; parts?: TableParts | null; sets?: Plan['staticSets']; applied?: AppliedTable };
+   *  static sets' elements it left in the kernel (verified by reading them back). After a partial
+   *  apply `fingerprint` is null until the table has been read back and checked (`verify`), and
+   *  `refilled` lists the chains partial applies refilled since `parts` was read; DRIFT when that
+   *  check found the kernel differing from our applies (the next apply of the plan is full). */
+  cache?: { marker: string; fingerprint: string | null; parts?: TableParts | null; sets?: Plan['staticSets']; applied?: AppliedTable; refilled?: string[] };
   /** True when nothing can have touched our table since our last apply was verified (the agent's
    *  drift watch): a partial apply then skips its marker read. */
   kernelAsLeft?: () => boolean;
   /** Internal: serializes concurrent applyPlan calls on the same ctx. */
   lock?: Promise<unknown>;
+  /** Called when the read-back after partial applies (off the apply path) found drift: the caller
+   *  should reconcile again (that apply repairs it with a full transaction). */
+  onDrift?: (why: string) => void;
+  /** The read-back after partial applies waits this long without a new apply (ms, default 1000). */
+  verifyDelayMs?: number;
+  /** Internal: the pending read-back (timer and the running check). */
+  verify?: { timer: ReturnType<typeof setTimeout> | null; running: Promise<void> | null };
+  /** Internal: a marker read started by prefetchMarker() (the partial path's cheap look). */
+  markerRead?: { after: number; at: number; read: Promise<string | null> };
+  /** Internal: bumped by every nft apply (a prefetched marker read must be newer). */
+  applies?: number;
 }
+
+/** The fingerprint of a table the read-back found differing from our applies. */
+export const DRIFT = 'drift';
 
 export interface ApplyResult {
   nftChanged: boolean;
@@ -58,41 +75,107 @@ export function buildTransaction(plan: Plan, existing: NftInventory | null, opts
 
 const appliedOf = (p: Plan): AppliedTable => ({ nftDeclaration: p.nftDeclaration, nftObjects: p.nftObjects, inventory: p.inventory, staticSets: p.staticSets, dynamicSets: p.dynamicSets });
 
+/** Start the partial path's cheap look at the kernel (its marker, `nft list chain lw_meta`) now,
+ *  while the caller validates and compiles: applyPlan uses it when no nft apply came in between. */
+export function prefetchMarker(ctx: ApplyCtx): void {
+  const c = ctx.cache;
+  if (!c?.applied || c.fingerprint === DRIFT || process.env.LINKWARD_NFT_PARTIAL === '0') return;
+  const read = readMarker(ctx.runner);
+  read.catch(() => undefined);
+  ctx.markerRead = { after: ctx.applies ?? 0, at: performance.now(), read };
+}
+
+async function markerNow(ctx: ApplyCtx, pre: ApplyCtx['markerRead']): Promise<string | null> {
+  try {
+    // only a read of this reconcile (no apply since it started, at most 2 s old)
+    if (pre && pre.after === (ctx.applies ?? 0) && performance.now() - pre.at < 2000) return await pre.read;
+    return await readMarker(ctx.runner);
+  } catch {
+    return null;
+  }
+}
+
 /** Partial sync: the kernel still carries our last apply (its marker, one small read) and the new
  *  plan differs in chains, counters and set elements only → flush and refill the changed chains,
  *  one transaction, straight to `nft -f` (a refusal changes nothing; the full path follows). The
- *  table is read back afterwards like after any apply: a mismatch of its static sets → full refill. */
-async function applyPartial(ctx: ApplyCtx, plan: Plan, marker: string): Promise<{ changed: boolean; reason: string } | null> {
+ *  whole table is read back and checked afterwards, off the apply path (scheduleVerify): a chain
+ *  or set that differs from what our applies left → DRIFT, a full apply follows. */
+async function applyPartial(ctx: ApplyCtx, plan: Plan, marker: string, pre: ApplyCtx['markerRead']): Promise<{ changed: boolean; reason: string } | null> {
   const c = ctx.cache;
-  if (!c?.applied || !c.sets || c.marker === marker || process.env.LINKWARD_NFT_PARTIAL === '0') return null;
+  if (!c?.applied || !c.sets || !c.parts || c.marker === marker || c.fingerprint === DRIFT || process.env.LINKWARD_NFT_PARTIAL === '0') return null;
   const partial = renderPartialTransaction(plan, { ...c.applied, staticSets: c.sets });
   if (!partial) return null;
-  // our marker (one small read): the kernel holds our last apply, as far as a cheap look tells; the
-  // read-back after the apply checks the rest (and repairs drift with a full apply)
-  if (!c.parts || (!ctx.kernelAsLeft?.() && (await readMarker(ctx.runner)) !== c.marker)) return null;
+  // our marker (one small read, usually started before the compile): the kernel holds our last
+  // apply, as far as a cheap look tells; the read-back after the apply checks the rest
+  // (skipped when the agent's drift watch saw nothing since a verification: ctx.kernelAsLeft)
+  if (!ctx.kernelAsLeft?.() && (await markerNow(ctx, pre)) !== c.marker) return null;
+  ctx.applies = (ctx.applies ?? 0) + 1;
   try {
     await applyScript(ctx.runner, partial.script);
   } catch {
     return null;
   }
-  const snap = await readTableSnapshot(ctx.runner, plan.dynamicSets);
-  if (!sameSets(snap.sets, plan.staticSets) || !untouchedAsLeft(c.parts, snap.parts, partial.chains, plan)) {
-    // the kernel was not what we believed (sets or chains changed behind our back): full refill now
-    const full = buildTransaction(plan, await readInventory(ctx.runner));
-    await checkScript(ctx.runner, full);
-    await applyScript(ctx.runner, full);
-    const again = await readTableSnapshot(ctx.runner, plan.dynamicSets);
-    const ok = sameSets(again.sets, plan.staticSets);
-    ctx.cache = { marker, fingerprint: again.fingerprint, parts: again.parts, sets: ok ? plan.staticSets : undefined, applied: ok ? appliedOf(plan) : undefined };
-    return { changed: true, reason: 'marker-differs (partial: kernel differed from our last apply: refilled)' };
-  }
-  ctx.cache = { marker, fingerprint: snap.fingerprint, parts: snap.parts, sets: plan.staticSets, applied: appliedOf(plan) };
+  // the cache as it is now (a read-back may have finished meanwhile): parts and refilled together
+  const now = ctx.cache ?? c;
+  const refilled = [...new Set([...(now.refilled ?? []), ...partial.chains])];
+  ctx.cache = { marker, fingerprint: now.fingerprint === DRIFT ? DRIFT : null, parts: now.parts, sets: plan.staticSets, applied: appliedOf(plan), refilled };
+  scheduleVerify(ctx);
   return { changed: true, reason: `marker-differs (partial: ${partial.chains.length} chain${partial.chains.length === 1 ? '' : 's'}${partial.setDeltas ? `, set deltas in ${partial.setDeltas}` : ''})` };
+}
+
+/** The read-back after partial applies, once no apply came for verifyDelayMs (a burst of changes
+ *  is read back once, and never delays the next apply). */
+function scheduleVerify(ctx: ApplyCtx): void {
+  const v = (ctx.verify ??= { timer: null, running: null });
+  if (v.timer) clearTimeout(v.timer);
+  v.timer = setTimeout(() => {
+    v.timer = null;
+    if (v.running) return scheduleVerify(ctx); // one at a time; check again later
+    v.running = verifyApplied(ctx).finally(() => {
+      v.running = null;
+    });
+  }, ctx.verifyDelayMs ?? 1000);
+  v.timer.unref?.();
+}
+
+/** Check the table against what our applies left: a snapshot carrying our latest marker must hold
+ *  the plan's chains, counters and set elements, and every chain no partial apply refilled since the
+ *  last check must hold exactly the rules it held then. Consistent → the snapshot becomes the new
+ *  baseline (fingerprint, parts); differing → DRIFT and onDrift. A snapshot of an older or foreign
+ *  marker proves nothing (an apply ran meanwhile, or someone replaced the table: the next apply
+ *  finds that marker and takes the full path). Never throws. */
+export async function verifyApplied(ctx: ApplyCtx, notify = true): Promise<void> {
+  const c0 = ctx.cache;
+  if (!c0 || c0.fingerprint !== null || !c0.applied) return;
+  let snap;
+  try {
+    snap = await readTableSnapshot(ctx.runner, c0.applied.dynamicSets);
+  } catch {
+    return; // cannot read now: the periodic resync reads and checks it
+  }
+  const c = ctx.cache;
+  if (!c || c.fingerprint !== null || !c.applied || snap.marker !== c.marker) return;
+  const ok = c.parts && sameSets(snap.sets, c.applied.staticSets) && untouchedAsLeft(c.parts, snap.parts, c.refilled ?? [], c.applied);
+  if (ok) {
+    ctx.cache = { ...c, fingerprint: snap.fingerprint, parts: snap.parts, refilled: [] };
+    return;
+  }
+  ctx.cache = { ...c, fingerprint: DRIFT };
+  if (notify) ctx.onDrift?.('the table differs from what our last apply left (read back after a partial apply)');
+}
+
+/** Cancel a pending read-back (the agent stops; tests). */
+export function stopVerify(ctx: ApplyCtx): Promise<void> {
+  const v = ctx.verify;
+  if (!v) return Promise.resolve();
+  if (v.timer) clearTimeout(v.timer);
+  v.timer = null;
+  return v.running ?? Promise.resolve();
 }
 
 /** After a partial apply: every chain it did not refill holds the rules it held after our last
  *  apply, the other objects are unchanged, and chains and counters are exactly the plan's. */
-function untouchedAsLeft(before: TableParts, after: TableParts | null, refilled: string[], plan: Plan): boolean {
+function untouchedAsLeft(before: TableParts, after: TableParts | null, refilled: string[], plan: Pick<Plan, 'inventory'>): boolean {
   if (!after || after.objects !== before.objects) return false;
   const want = (xs: string[]) => [...xs].sort().join('\n');
   if (want(after.counters) !== want(plan.inventory.counters)) return false;
@@ -104,25 +187,35 @@ function untouchedAsLeft(before: TableParts, after: TableParts | null, refilled:
 
 async function applyNft(ctx: ApplyCtx, plan: Plan): Promise<{ changed: boolean; reason: string }> {
   const marker = planMarker(plan);
-  const fast = await applyPartial(ctx, plan, marker);
+  const pre = ctx.markerRead; // prefetched for this apply, or unused
+  ctx.markerRead = undefined;
+  const fast = await applyPartial(ctx, plan, marker, pre);
   if (fast) return fast;
   // one read for marker and inventory (was two nft runs before every apply)
   const state = await readTableState(ctx.runner);
   const current = state?.marker ?? null;
   let reason = current === null ? 'no-table' : 'marker-differs';
   if (current === marker) {
-    const fp = await tableFingerprint(ctx.runner, plan.dynamicSets);
-    if (!ctx.cache || ctx.cache.marker !== marker) {
-      ctx.cache = { marker, fingerprint: fp }; // first look after start: trust the marker
-      return { changed: false, reason: 'first-trust' };
+    if (ctx.cache?.marker === marker && ctx.cache.fingerprint === null) {
+      // partial applies not read back yet: check them now (the same check as verifyApplied)
+      await verifyApplied(ctx, false);
+      if (ctx.cache?.marker === marker && ctx.cache.fingerprint !== null && ctx.cache.fingerprint !== DRIFT) return { changed: false, reason: 'unchanged' };
+      reason = 'drift';
+    } else {
+      const fp = await tableFingerprint(ctx.runner, plan.dynamicSets);
+      if (!ctx.cache || ctx.cache.marker !== marker) {
+        ctx.cache = { marker, fingerprint: fp }; // first look after start: trust the marker
+        return { changed: false, reason: 'first-trust' };
+      }
+      if (fp === ctx.cache.fingerprint) return { changed: false, reason: 'unchanged' };
+      reason = 'drift';
     }
-    if (fp === ctx.cache.fingerprint) return { changed: false, reason: 'unchanged' };
-    reason = 'drift';
   }
+  ctx.applies = (ctx.applies ?? 0) + 1;
   const existing = state?.inventory ?? null;
   // Element deltas for static sets only when the kernel still carries exactly our last apply
   // (its marker) and we know what that apply left in those sets; never to repair drift.
-  const keepSets = reason === 'marker-differs' && ctx.cache?.sets && current === ctx.cache.marker ? ctx.cache.sets : undefined;
+  const keepSets = reason === 'marker-differs' && ctx.cache?.sets && ctx.cache.fingerprint !== DRIFT && current === ctx.cache.marker ? ctx.cache.sets : undefined;
   const useDelta = keepSets !== undefined && setDeltas(plan, existing, keepSets).size > 0;
   if (useDelta) {
     // A delta transaction goes straight to `nft -f`: it is one kernel transaction, so a refusal

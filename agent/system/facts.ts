@@ -119,17 +119,36 @@ function bestDefault(routes: z.infer<typeof MainRoutesJson>, dev: string): strin
   return best?.gw;
 }
 
-/** Read links, addresses of both families and main-table default gateways (IPv4 and IPv6) for
- *  the given interfaces; `ipv6` is false when the kernel has no IPv6 (the -6 read fails). */
-export async function gatherFactsFull(runner: Runner, ifnames: string[]): Promise<{ interfaces: Record<string, IfaceFacts>; ipv6: boolean }> {
+/** The raw `ip -j` documents facts are made of (links, addresses, IPv4 and IPv6 main routes). */
+export interface FactsDocs {
+  links: string;
+  addrs: string;
+  routes: string;
+  /** null: the kernel has no IPv6 (the -6 read failed). */
+  routes6: string | null;
+}
+
+/** Run the four `ip -j` reads (in parallel). Independent of the config: the agent starts them
+ *  before it validates the revision, which then runs while they do. */
+export async function readFactsDocs(runner: Runner): Promise<FactsDocs> {
   const [links, addrs, routes, routes6] = await Promise.all([
     runner.run(['ip', '-j', 'link', 'show']),
     runner.run(['ip', '-j', 'addr', 'show']),
     runner.run(['ip', '-j', '-4', 'route', 'show', 'table', 'main']),
     runner.run(['ip', '-j', '-6', 'route', 'show', 'table', 'main'], { allowFail: true }),
   ]);
-  const ipv6 = routes6.exitCode === 0;
-  return { interfaces: factsFromJson(ifnames, links.stdout, addrs.stdout, routes.stdout, ipv6 ? routes6.stdout : undefined), ipv6 };
+  return { links: links.stdout, addrs: addrs.stdout, routes: routes.stdout, routes6: routes6.exitCode === 0 ? routes6.stdout : null };
+}
+
+/** Pure: facts of the given interfaces from the documents of readFactsDocs. */
+export function factsFromDocs(ifnames: string[], d: FactsDocs): { interfaces: Record<string, IfaceFacts>; ipv6: boolean } {
+  return { interfaces: factsFromJson(ifnames, d.links, d.addrs, d.routes, d.routes6 ?? undefined), ipv6: d.routes6 !== null };
+}
+
+/** Read links, addresses of both families and main-table default gateways (IPv4 and IPv6) for
+ *  the given interfaces; `ipv6` is false when the kernel has no IPv6 (the -6 read fails). */
+export async function gatherFactsFull(runner: Runner, ifnames: string[]): Promise<{ interfaces: Record<string, IfaceFacts>; ipv6: boolean }> {
+  return factsFromDocs(ifnames, await readFactsDocs(runner));
 }
 
 /** Read links, addresses and main-table default gateways for the given interfaces. */

@@ -200,7 +200,10 @@ function strip(v: Json): Json {
 
 /** Pure: the table document with handles, counter values, quota usage and dynamic-set elements removed. */
 export function normalizeTableJson(text: string, dynamicSets: string[] = [], opts: { noElements?: boolean } = {}): string {
-  const items = parseDoc(text, 'nft -j list table') as Record<string, Json>[];
+  return normalizeItems(parseDoc(text, 'nft -j list table') as Record<string, Json>[], dynamicSets, opts);
+}
+
+function normalizeItems(items: Record<string, Json>[], dynamicSets: string[], opts: { noElements?: boolean } = {}): string {
   const dyn = new Set(dynamicSets);
   const kept: Json[] = [];
   for (const item of items) {
@@ -248,8 +251,12 @@ export function elementText(e: unknown): string | null {
 
 /** Pure: elements of every set of table inet linkward in an `nft -j list table` document. */
 export function setElementsFromJson(text: string): Record<string, string[]> {
+  return setElementsOf(parseDoc(text, 'nft -j list table'));
+}
+
+function setElementsOf(items: Record<string, unknown>[]): Record<string, string[]> {
   const out: Record<string, string[]> = {};
-  for (const item of parseDoc(text, 'nft -j list table')) {
+  for (const item of items) {
     const s = item.set as { name?: unknown; table?: unknown; elem?: unknown } | undefined;
     if (!s || typeof s.name !== 'string' || (s.table !== undefined && s.table !== TABLE_NAME)) continue;
     const elems = Array.isArray(s.elem) ? s.elem : [];
@@ -258,7 +265,6 @@ export function setElementsFromJson(text: string): Record<string, string[]> {
   return out;
 }
 
-/** One read of the whole table: its drift fingerprint and the elements of its sets (null if absent). */
 /** The table in parts (from normalized JSON): a hash of each chain's rules, the chain and counter
  *  names, and a hash of every other object (table, sets without elements, ct helpers) — what a
  *  partial sync checks after its apply: the chains it did not touch must be as it left them. */
@@ -300,18 +306,34 @@ export function tableParts(normalized: string): TableParts {
   return { rules, chains: chains.sort(), counters: counters.sort(), objects: hash(other.sort().join('\n')) };
 }
 
-export async function readTableSnapshot(runner: Runner, dynamicSets: string[] = []): Promise<{ fingerprint: string | null; parts: TableParts | null; sets: Record<string, string[]> | null }> {
+/** One read of the whole table: its drift fingerprint, its parts, the elements of its sets and
+ *  the plan marker it carries (all null when the table is absent). The document is parsed once. */
+export interface TableSnapshot {
+  fingerprint: string | null;
+  parts: TableParts | null;
+  sets: Record<string, string[]> | null;
+  marker: string | null;
+}
+
+export async function readTableSnapshot(runner: Runner, dynamicSets: string[] = []): Promise<TableSnapshot> {
   const out = await nftRead(runner, ['-j', 'list', 'table', TABLE_FAMILY, TABLE_NAME]);
-  if (out === null) return { fingerprint: null, parts: null, sets: null };
-  const norm = normalizeTableJson(out, dynamicSets);
-  return { fingerprint: createHash('sha256').update(norm).digest('hex'), parts: tableParts(norm), sets: setElementsFromJson(out) };
+  if (out === null) return { fingerprint: null, parts: null, sets: null, marker: null };
+  const items = parseDoc(out, 'nft -j list table');
+  const marker = markerOf(items);
+  const sets = setElementsOf(items);
+  const norm = normalizeItems(items as Record<string, Json>[], dynamicSets);
+  return { fingerprint: createHash('sha256').update(norm).digest('hex'), parts: tableParts(norm), sets, marker };
 }
 
 const RuleObj = z.object({ chain: z.string(), comment: z.string().optional() });
 
 /** Pure: the plan marker from `nft -j list chain inet linkward lw_meta` output. */
 export function markerFromChainJson(text: string): string | null {
-  for (const item of parseDoc(text, 'nft -j list chain')) {
+  return markerOf(parseDoc(text, 'nft -j list chain'));
+}
+
+function markerOf(items: Record<string, unknown>[]): string | null {
+  for (const item of items) {
     if (!('rule' in item)) continue;
     const r = RuleObj.safeParse(item.rule);
     if (r.success && r.data.chain === META_CHAIN && r.data.comment?.startsWith(COMMENT_PREFIX)) return r.data.comment;

@@ -457,7 +457,9 @@ export function referenceIssues(doc: unknown): Issue[] {
   return out;
 }
 
-export const configSchema = configBaseSchema.superRefine((c, ctx) => {
+/** The checks across sections (names, interfaces, ids, references, lockout) of a document whose
+ *  sections passed their own schemas. */
+function crossChecks(c: z.output<typeof configBaseSchema>, ctx: z.RefinementCtx): void {
   uniqueNames(c.lan, 'lan', ctx);
   uniqueNames(c.uplinks, 'uplinks', ctx);
   uniqueNames(c.services, 'services', ctx);
@@ -500,7 +502,9 @@ export const configSchema = configBaseSchema.superRefine((c, ctx) => {
   if (total > 500000) ctx.addIssue({ code: 'custom', path: ['addressLists'], message: 'at most 500000 entries in all lists together' });
   // Issue 8: refuse configs that explicitly lock the LAN out of the dashboard (lib/validations/lockout.ts).
   for (const issue of lockoutIssues(c)) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
-});
+}
+
+export const configSchema = configBaseSchema.superRefine(crossChecks);
 
 /** Input document (what users write: defaults optional). */
 export type ConfigInput = z.input<typeof configSchema>;
@@ -574,6 +578,47 @@ export function parseConfig(doc: unknown): ParseResult<Config> {
     return { ok: false, ...res };
   }
   return { ok: true, value: assignUplinkIds(r.data) };
+}
+
+/** Rules already validated by ruleSchema, by their JSON text (parseConfigIncremental). */
+export type RuleParseCache = Map<string, Readonly<Rule>>;
+
+/** configSchema with rules that are ruleSchema's own output already (same list limit, same
+ *  cross-section checks): only parseConfigIncremental gives it rules, each parsed by ruleSchema. */
+const preparsedRulesSchema = configBaseSchema
+  .extend({ rules: list(z.custom<z.output<typeof ruleSchema>>(), 20000, 'rules').default([]) })
+  .strict()
+  .superRefine(crossChecks);
+
+/**
+ * parseConfig for a document that usually differs little from the last one (the agent validates
+ * every revision): each rule is validated on its own by ruleSchema — or taken from `cache` when the
+ * same rule text was validated before — and the whole document, with those rules, by the same
+ * section schemas and cross-section checks as configSchema. Any error: parseConfig(doc) itself
+ * (its messages, unchanged). `cache` is replaced by the rules of a valid document. Cached rules are
+ * frozen (shared by successive configs).
+ */
+export function parseConfigIncremental(doc: unknown, cache: RuleParseCache): ParseResult<Config> {
+  const raw = field(doc, 'rules');
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc) || !Array.isArray(raw)) return parseConfig(doc);
+  const next: RuleParseCache = new Map();
+  const rules: Readonly<Rule>[] = [];
+  for (const r of raw) {
+    const key = JSON.stringify(r);
+    let v = next.get(key) ?? cache.get(key);
+    if (v === undefined) {
+      const p = ruleSchema.safeParse(r);
+      if (!p.success) return parseConfig(doc);
+      v = Object.freeze(p.data);
+    }
+    next.set(key, v);
+    rules.push(v);
+  }
+  const r = preparsedRulesSchema.safeParse({ ...(doc as Record<string, unknown>), rules });
+  if (!r.success) return parseConfig(doc);
+  cache.clear();
+  for (const [k, v] of next) cache.set(k, v);
+  return { ok: true, value: assignUplinkIds(r.data as ConfigParsed) };
 }
 
 /** The quorum for one family's `n` targets of an uplink (each family is probed and decided on its

@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { withNetns, realRunner } from '../../agent/system/runner';
-import { applyPlan, type ApplyCtx } from '../../agent/system/apply';
+import { applyPlan, verifyApplied, stopVerify, DRIFT, type ApplyCtx } from '../../agent/system/apply';
 import { compile } from '../../lib/compile/compile';
 import { parseConfig, type Config } from '../../lib/validations/config';
 import { FIXTURE_FACTS } from '../unit/system-fixtures';
@@ -96,4 +96,22 @@ test('a one-rule change with 2 000 rules refills one chain; other chains and all
   assert.doesNotMatch(full.nftReason, /partial/);
   const k3 = await kernel(NS[1]);
   assert.equal(k2.text, k3.text);
+  // the read-back (off the apply path; here at once) finds the kernel as our applies left it
+  await stopVerify(ctx);
+  await verifyApplied(ctx);
+  assert.ok(ctx.cache?.fingerprint && ctx.cache.fingerprint !== DRIFT, 'read back: consistent');
+  assert.equal((await applyPlan(ctx, B)).nftReason, 'unchanged');
+  // a rule added behind our back in a chain the next partial apply does not touch: the read-back
+  // after that apply finds it, the apply that follows repairs it
+  const drifts: string[] = [];
+  ctx.onDrift = (why) => drifts.push(why);
+  await sh(NS[0], ['nft', 'add', 'rule', 'inet', 'linkward', 'rules_input_r-0', 'tcp', 'dport', '4444', 'accept']);
+  const C = plan(10);
+  assert.match((await applyPlan(ctx, C)).nftReason, /partial: 1 chain/);
+  await stopVerify(ctx);
+  await verifyApplied(ctx);
+  assert.equal(drifts.length, 1);
+  assert.equal((await applyPlan(ctx, C)).nftReason, 'drift');
+  assert.doesNotMatch((await sh(NS[0], ['nft', 'list', 'chain', 'inet', 'linkward', 'rules_input_r-0'])).stdout, /4444/);
+  await stopVerify(ctx);
 });

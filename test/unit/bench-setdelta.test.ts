@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FakeSystem } from '../../agent/system/fake';
-import { applyPlan, type ApplyCtx } from '../../agent/system/apply';
+import { applyPlan, verifyApplied, stopVerify, DRIFT, type ApplyCtx } from '../../agent/system/apply';
 import { compile, renderTransaction } from '../../lib/compile/compile';
 import { stripSetElements } from '../../lib/compile/transaction';
 import { parseConfig } from '../../lib/validations/config';
@@ -85,10 +85,15 @@ test('applyPlan sends deltas after its own apply; the kernel ends equal to a fre
   const g = newFake();
   await applyPlan({ runner: g.runner }, plan(changed(1)));
   assert.deepEqual([...f.state().nft.linkward.sets[name].elements].sort(), [...g.state().nft.linkward.sets[name].elements].sort());
-  // someone adds an element behind our back; the next delta apply notices and refills
+  // someone adds an element behind our back; the read-back after the next delta apply (off the
+  // apply path, here run at once) notices, and the apply that follows refills
   f.nft.linkward.sets[name].elements.push('10.254.254.254');
   const r3 = await applyPlan(ctx, plan(changed(2)));
-  assert.match(r3.nftReason, /refilled/);
+  assert.match(r3.nftReason, /set deltas/);
+  await stopVerify(ctx);
+  await verifyApplied(ctx);
+  assert.equal(ctx.cache?.fingerprint, DRIFT);
+  assert.equal((await applyPlan(ctx, plan(changed(2)))).nftReason, 'drift');
   assert.ok(!f.state().nft.linkward.sets[name].elements.includes('10.254.254.254'), 'foreign element removed');
   assert.equal(f.state().nft.linkward.sets[name].elements.length, 2000);
   // an element we would delete was removed behind our back: nft refuses the delta (nothing

@@ -7,7 +7,7 @@ import { compile } from '../../lib/compile/compile';
 import { parseConfig, type Config } from '../../lib/validations/config';
 import { renderPartialTransaction, changedChains, blocks } from '../../lib/compile/transaction';
 import { ruleGroups, RULE_GROUP_INLINE, RULE_GROUP_MAX } from '../../lib/compile/firewall/rules';
-import { applyPlan, type ApplyCtx } from '../../agent/system/apply';
+import { applyPlan, verifyApplied, stopVerify, prefetchMarker, DRIFT, type ApplyCtx } from '../../agent/system/apply';
 import { FakeSystem } from '../../agent/system/fake';
 import { FIXTURE_FACTS } from './system-fixtures';
 import type { Plan } from '../../lib/compile/types';
@@ -130,19 +130,84 @@ test('a new address list (a new set) or a drifted kernel table takes the full pa
   assert.equal(f.dump({ tables: ['linkward'] }), f2.dump({ tables: ['linkward'] }));
 });
 
-test('drift in an unchanged chain (someone edited it) is not carried over: the read-back after a partial sync finds it and refills', async () => {
+test('drift in an unchanged chain (someone edited it) is not carried over: the read-back after a partial sync finds it, a full apply refills', async () => {
   const rules = many(1000);
   const A = plan(config(rules));
   const B = plan(config(rules.map((r) => (r.name === 'r-10' ? { ...r, port: 5 } : r))));
   const f = fake();
-  const ctx: ApplyCtx = { runner: f.runner };
+  const drifts: string[] = [];
+  const ctx: ApplyCtx = { runner: f.runner, onDrift: (why) => drifts.push(why), verifyDelayMs: 60000 };
   await applyPlan(ctx, A);
   const other = Object.keys(f.nft.linkward.chains).find((c) => c.startsWith('rules_forward_') && !c.endsWith('r-0') && !changedChains(B, A).includes(c))!;
   f.nft.linkward.chains[other].push('tcp dport 22 accept');
   const r = await applyPlan(ctx, B);
-  assert.match(r.nftReason, /kernel differed from our last apply: refilled/);
+  assert.match(r.nftReason, /partial: 1 chain/);
+  // the read-back runs off the apply path (here: at once instead of after the quiet time)
+  await stopVerify(ctx);
+  await verifyApplied(ctx);
+  assert.equal(drifts.length, 1, 'the agent is told to reconcile');
+  assert.equal(ctx.cache?.fingerprint, DRIFT);
+  const again = await applyPlan(ctx, B);
+  assert.equal(again.nftReason, 'drift');
   assert.ok(!f.nft.linkward.chains[other].includes('tcp dport 22 accept'), 'the foreign rule is gone');
   const g = fake();
   await applyPlan({ runner: g.runner }, B);
   assert.equal(f.dump({ tables: ['linkward'] }), g.dump({ tables: ['linkward'] }));
+  // consistent now: a read-back finds nothing, the same plan again changes nothing
+  assert.equal((await applyPlan(ctx, B)).nftChanged, false);
+  assert.equal(drifts.length, 1);
+});
+
+test('several partial applies before one read-back: every refilled chain is accepted, an untouched one is still checked', async () => {
+  const rules = many(1000);
+  const P = (port: number, name = 'r-10') => plan(config(rules.map((r) => (r.name === name ? { ...r, port } : r))));
+  const f = fake();
+  const drifts: string[] = [];
+  const ctx: ApplyCtx = { runner: f.runner, onDrift: (why) => drifts.push(why), verifyDelayMs: 60000 };
+  await applyPlan(ctx, P(5));
+  for (const [port, name] of [[6, 'r-10'], [7, 'r-500'], [8, 'r-900']] as const) assert.match((await applyPlan(ctx, P(port, name))).nftReason, /partial/);
+  assert.equal(ctx.cache?.fingerprint, null, 'not read back yet');
+  assert.ok((ctx.cache?.refilled ?? []).length >= 3);
+  await stopVerify(ctx);
+  await verifyApplied(ctx);
+  assert.equal(drifts.length, 0);
+  assert.ok(ctx.cache?.fingerprint && ctx.cache.fingerprint !== DRIFT, 'verified: a new baseline');
+  assert.deepEqual(ctx.cache?.refilled, []);
+  // the periodic resync (same plan) of a verified table: unchanged, no apply
+  assert.equal((await applyPlan(ctx, P(8, 'r-900'))).nftReason, 'unchanged');
+  // a partial apply, then the resync comes before the read-back: it checks the table itself
+  await applyPlan(ctx, P(9, 'r-900'));
+  const last = P(9, 'r-900');
+  assert.equal((await applyPlan(ctx, last)).nftReason, 'unchanged');
+  // foreign edit after a partial apply, found by the resync's own check → full apply at once
+  await applyPlan(ctx, P(10, 'r-900'));
+  const victim = Object.keys(f.nft.linkward.chains).find((c) => c.startsWith('rules_input_'))!;
+  f.nft.linkward.chains[victim].push('tcp dport 23 accept');
+  assert.equal((await applyPlan(ctx, P(10, 'r-900'))).nftReason, 'drift');
+  assert.ok(!f.nft.linkward.chains[victim].includes('tcp dport 23 accept'));
+  await stopVerify(ctx);
+});
+
+test('a marker read prefetched for this apply is used (no second read); a stale one is not', async () => {
+  const rules = many(300);
+  const P = (port: number) => plan(config(rules.map((r) => (r.name === 'r-10' ? { ...r, port } : r))));
+  const f = fake();
+  const ctx: ApplyCtx = { runner: f.runner, verifyDelayMs: 60000 };
+  await applyPlan(ctx, P(5));
+  const metaReads = () => f.calls.filter((c) => c.argv.join(' ') === 'nft -j list chain inet linkward lw_meta').length;
+  prefetchMarker(ctx);
+  const n0 = metaReads();
+  assert.equal(n0, 1, 'the prefetch reads the marker');
+  assert.match((await applyPlan(ctx, P(6))).nftReason, /partial/);
+  assert.equal(metaReads(), n0, 'no second read');
+  // prefetched before an apply that came in between: read again
+  prefetchMarker(ctx);
+  ctx.applies = (ctx.applies ?? 0) + 1;
+  assert.match((await applyPlan(ctx, P(7))).nftReason, /partial/);
+  assert.equal(metaReads(), n0 + 2);
+  // a prefetched read of a foreign marker: the full path
+  f.nft.linkward.chains.lw_meta = ['return comment "lw:someone-else"'];
+  prefetchMarker(ctx);
+  assert.doesNotMatch((await applyPlan(ctx, P(8))).nftReason, /partial/);
+  await stopVerify(ctx);
 });

@@ -53,12 +53,52 @@ export const ruleGroupChain = (chain: Rule['chain'], first: string) => `rules_${
  *  (accept, drop, reject), so a rule in a jumped-to chain decides exactly as it would inline. */
 export function adminRules(ctx: FirewallContext, chain: Rule['chain']): string[] {
   const rules = ctx.config.rules.filter((r) => r.enabled && r.chain === chain);
-  if (rules.length <= RULE_GROUP_INLINE) return rules.flatMap((r) => adminRule(ctx, r));
+  if (rules.length <= RULE_GROUP_INLINE) return rules.flatMap((r) => adminRuleCached(ctx, r));
   return ruleGroups(rules).map((g) => {
     const name = ruleGroupChain(chain, g[0].name);
-    ctx.ruleChains.push({ name, rules: g.flatMap((r) => adminRule(ctx, r)) });
+    ctx.ruleChains.push({ name, rules: g.flatMap((r) => adminRuleCached(ctx, r)) });
     return `jump ${name}`;
   });
+}
+
+/** Rendered admin rules (lines and warnings) by rule object — the agent validates a revision
+ *  incrementally (parseConfigIncremental), so an unchanged rule is the same frozen object in the
+ *  next config — and by what else adminRule reads: its uplink's interface, the families of its
+ *  lists, the log statement. A one-rule change of a big rule set renders one rule; the output is
+ *  adminRule's. Weak: gone with the configs that hold the rules. */
+const ruleCache = new WeakMap<Rule, { key: string; lines: string[]; warnings: string[] }>();
+/** Per compile (context): the families ("4", "6", "46"; "" = empty) of each address list. */
+const listFamilies = new WeakMap<FirewallContext, Map<string, string>>();
+
+function familiesOfList(ctx: FirewallContext, name: string): string {
+  let m = listFamilies.get(ctx);
+  if (!m) listFamilies.set(ctx, (m = new Map()));
+  let f = m.get(name);
+  if (f === undefined) {
+    const entries = ctx.config.addressLists.find((x) => x.name === name)?.entries ?? [];
+    f = ([4, 6] as const).filter((fam) => ofFamily(entries, fam).length > 0).join('');
+    m.set(name, f);
+  }
+  return f;
+}
+
+function adminRuleCached(ctx: FirewallContext, r: Rule): string[] {
+  if (!Object.isFrozen(r)) return adminRule(ctx, r); // a rule object that may still change
+  const key = [
+    r.uplink === undefined ? '' : ctx.byName.get(r.uplink)?.interface ?? '?',
+    r.sourceList === undefined ? '' : familiesOfList(ctx, r.sourceList),
+    r.destinationList === undefined ? '' : familiesOfList(ctx, r.destinationList),
+    r.log ? ctx.log('') : '',
+  ].join('\u0000');
+  const hit = ruleCache.get(r);
+  if (hit && hit.key === key) {
+    ctx.warnings.push(...hit.warnings);
+    return [...hit.lines];
+  }
+  const before = ctx.warnings.length;
+  const lines = adminRule(ctx, r);
+  ruleCache.set(r, { key, lines: [...lines], warnings: ctx.warnings.slice(before) });
+  return lines;
 }
 
 /** The families a rule applies to: [] = none (contradiction, warned), [null] = family-neutral. */

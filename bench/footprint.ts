@@ -21,6 +21,8 @@ export interface FootprintOptions {
   bundle?: string;
   /** Extra environment for the agent (e.g. LINKWARD_IDLE=eager). */
   env?: Record<string, string>;
+  /** Extra `linkward agent` arguments (e.g. --no-health). */
+  agentArgs?: string[];
 }
 
 export interface FootprintResult {
@@ -157,7 +159,7 @@ export async function footprintBench(L: BenchLab, o: FootprintOptions): Promise<
   const watch = new MarkerWatch(L);
   try {
     const marker = await expectedMarker(L, doc);
-    const agent = startAgent(L, [], o.nodeArgs ?? [], o.bundle, o.env ?? {});
+    const agent = startAgent(L, o.agentArgs ?? [], o.nodeArgs ?? [], o.bundle, o.env ?? {});
     const pid = agent.pid;
     if (!pid) throw new Error('agent did not start');
     const t0 = performance.now();

@@ -135,8 +135,6 @@ export class Agent extends EventEmitter {
   /** The drift generation at the start of the last successful reconcile, and when it ended. */
   private verifiedGen = -1;
   private verifiedAt = 0;
-  /** Periodic resyncs run / skipped because nothing could have drifted (tests, bench). */
-  resyncs = { run: 0, skipped: 0 };
   private running = false;
   private busy: Promise<ReconcileResult> | null = null;
   private dirty: string | null = null;
@@ -562,8 +560,6 @@ export class Agent extends EventEmitter {
   private readonly counterReader: NftCounterReader;
 
   private lastCounterRead = 0;
-  /** Counter reads done (tests, bench). */
-  counterReads = 0;
 
   /** A counter read is due: someone watches the counters, or the history sample is due. */
   countersDue(now = Date.now()): boolean {
@@ -576,7 +572,6 @@ export class Agent extends EventEmitter {
   async collectCounters(): Promise<void> {
     if (!this.lastPlan) return;
     this.lastCounterRead = Date.now();
-    this.counterReads++;
     const values = await this.counterReader.read();
     const now = Date.now();
     const sample = now - this.lastSample >= this.opts.sampleMs - this.opts.counterMs / 2; // tolerance: reads come on counterMs ticks
@@ -861,11 +856,7 @@ export class Agent extends EventEmitter {
     // inotify wake-up: a commit by the web/CLI is seen in milliseconds, not after up to pollMs (bench: apply latency)
     this.dbWatch = watchDbWrites(this.db.name, () => void checkRevision().catch((e) => this.log(`revision check failed: ${(e as Error).message}`)));
     this.every(this.opts.resyncMs, async () => {
-      if (!this.resyncDue()) {
-        this.resyncs.skipped++;
-        return;
-      }
-      this.resyncs.run++;
+      if (!this.resyncDue()) return;
       await this.reconcile(this.drift?.watching ? `periodic resync (${this.drift.generation !== this.verifiedGen ? `after ${this.drift.last}` : 'backstop'})` : 'periodic resync');
     });
     this.every(this.opts.counterMs, async () => {

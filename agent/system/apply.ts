@@ -80,6 +80,7 @@ const appliedOf = (p: Plan): AppliedTable => ({ nftDeclaration: p.nftDeclaration
 export function prefetchMarker(ctx: ApplyCtx): void {
   const c = ctx.cache;
   if (!c?.applied || c.fingerprint === DRIFT || process.env.LINKWARD_NFT_PARTIAL === '0') return;
+  if (ctx.kernelAsLeft?.()) return; // applyPartial will not look at the marker: no nft run for nothing
   const read = readMarker(ctx.runner);
   read.catch(() => undefined);
   ctx.markerRead = { after: ctx.applies ?? 0, at: performance.now(), read };

@@ -1,7 +1,7 @@
 // Watches link, address and main-table default-route changes with a long-running
 // `ip -o monitor link address route rule` (argv array, LC_ALL=C). Route events in our tables and
-// rule events are drift evidence only (onDrift: the periodic resync verifies after them). Events are debounced so a burst
-// (DHCP renew, ifup) triggers one reconcile. Route events count only for default routes outside
+// rule events are drift evidence only (onDrift: the periodic resync verifies after them). Events
+// are debounced so a burst (DHCP renew, ifup) triggers one reconcile. Route events count only for default routes outside
 // our own tables (a DHCP client installing or removing the gateway we learn for "auto"); the
 // agent's own route changes in tables 200-250 are ignored, so an apply does not wake it again.
 import type { Runner, SpawnedProcess } from './runner';
@@ -81,7 +81,6 @@ export function classifyMonitorLine(line: string): string | null {
   const m = /^(Deleted )?\d+: ([^:@\s]+)[:@\s]/.exec(line);
   return m ? `${m[1] ? 'deleted ' : ''}${m[2]}` : 'link';
 }
-
 
 /** A line that can mean our routes or ip rules changed: a rule event ("1000:\tfrom … lookup 201",
  *  the tab tells it from a link line) or a route event in one of our tables (200–250). */

@@ -134,6 +134,8 @@ export class Agent extends EventEmitter {
   private drift: DriftWatch | null = null;
   /** The drift generation at the start of the last successful reconcile, and when it ended. */
   private verifiedGen = -1;
+  /** The nft part of verifiedGen (DriftWatch.nftGeneration at the same moment). */
+  private verifiedNftGen = -1;
   private verifiedAt = 0;
   private running = false;
   private busy: Promise<ReconcileResult> | null = null;
@@ -187,8 +189,20 @@ export class Agent extends EventEmitter {
     // routes) since a reconcile verified that the kernel holds our last apply.
     this.applyCtx = {
       runner: this.runner,
-      kernelAsLeft: () => Boolean(this.drift?.watching) && this.drift!.generation === this.verifiedGen && this.failures === 0,
+      kernelAsLeft: () => Boolean(this.drift?.watching) && this.drift!.settled && this.drift!.generation === this.verifiedGen && this.failures === 0,
+      ownCommit: (pid) => this.drift?.ownCommit(pid),
       onDrift: (why) => void (this.running && this.reconcile(`drift: ${why}`)),
+      // The read-back after partial applies verifies the table: our own apply's nft events do
+      // not need a resync then — unless something else (routes, rules) moved since the last
+      // verification, which only a reconcile checks.
+      verifyToken: () => (this.drift ? { gen: this.drift.generation, nft: this.drift.nftGeneration } : null),
+      onVerified: (t) => {
+        const tok = t as { gen: number; nft: number } | null;
+        if (!tok || tok.gen <= this.verifiedGen || this.verifiedNftGen < 0) return;
+        if (tok.gen - tok.nft !== this.verifiedGen - this.verifiedNftGen) return; // a route/rule event too
+        this.verifiedGen = tok.gen;
+        this.verifiedNftGen = tok.nft;
+      },
     };
     const st = this.store.state();
     this.lastAppliedRevision = (st.appliedRevision as number | null) ?? null;
@@ -292,12 +306,14 @@ export class Agent extends EventEmitter {
   /** Facts reads done / reused (tests, bench). */
   factsReads = { read: 0, reused: 0 };
 
-  /** Links, addresses, gateways. A health transition is the hot path of a failover: when the link
-   *  watcher runs and reported nothing since the last read (less than 30 s ago), nothing it watches
-   *  changed, so the last read is reused (4 `ip -j` runs saved). Any other trigger reads. */
+  /** Links, addresses, gateways. A health transition (the hot path of a failover) and a new
+   *  revision (the admin's change): when the link watcher runs and reported nothing since the last
+   *  read (less than 30 s ago), nothing it watches changed, so the last read is reused (4 `ip -j`
+   *  runs saved). A change it has not delivered yet (its 100 ms debounce) triggers a reconcile of
+   *  its own, which reads. Any other trigger (start, resync, link change, retry) reads. */
   private readFacts(trigger: string): Promise<FactsDocs> {
     const c = this.factsCache;
-    if (trigger.startsWith('health:') && c && this.links && this.drift?.ipRunning && c.linkGen === this.linkGen && Date.now() - c.at < 30_000) {
+    if ((trigger.startsWith('health:') || /^revision \d+$/.test(trigger)) && c && this.links && this.drift?.ipRunning && c.linkGen === this.linkGen && Date.now() - c.at < 30_000) {
       this.factsReads.reused++;
       return Promise.resolve(c.docs);
     }
@@ -320,6 +336,7 @@ export class Agent extends EventEmitter {
   private async doReconcile(trigger: string): Promise<ReconcileResult> {
     const t0 = performance.now();
     const gen = this.drift?.generation ?? -1;
+    const nftGen = this.drift?.nftGeneration ?? -1;
     // The kernel reads that do not depend on the config start first and run while the revision
     // is validated (synchronous): the `ip -j` facts and the partial sync's marker look.
     const factsDocs = this.readFacts(trigger);
@@ -403,6 +420,7 @@ export class Agent extends EventEmitter {
       this.conns?.setContext(connContext(config, facts));
       this.writeUplinkStatus();
       this.verifiedGen = gen; // the kernel matched the plan as of this reconcile's start
+      this.verifiedNftGen = nftGen;
       this.verifiedAt = Date.now();
       return { ok: true, revision, changed, ms };
     } catch (e) {

@@ -1,5 +1,6 @@
 // Where the idle agent's CPU goes: the footprint lab (4 uplinks, 1 000 rules, probes every 250 ms),
-// the agent run with --cpu-prof for `seconds`, then the top self-time functions of the profile.
+// the agent's steady state profiled (bench/lib/prof-preload.mjs: from 20 s after its start, for
+// `seconds` − 15 s, so start-up and the first apply are not in it), then the top self-time functions.
 // `node --import tsx bench/profile-idle.ts [seconds] [dir]` (root; not part of npm test).
 import fs from 'node:fs';
 import path from 'node:path';
@@ -11,7 +12,8 @@ const dir = path.resolve(process.argv[3] ?? '/tmp/lw-prof');
 fs.mkdirSync(dir, { recursive: true });
 const L = await benchLab('bq', 4);
 try {
-  const r = await footprintBench(L, { seconds, warmupS: 10, rules: 1000, log: (s) => process.stderr.write(`${s}\n`), nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`] });
+  const r = await footprintBench(L, { seconds, warmupS: 10, rules: 1000, log: (s) => process.stderr.write(`${s}\n`), nodeArgs: ['--import', path.resolve('bench/lib/prof-preload.mjs')],
+    env: { LW_PROF_DELAY_MS: '35000', LW_PROF_MS: String((seconds - 30) * 1000), LW_PROF_OUT: path.join(dir, `steady-${Date.now()}.cpuprofile`) } });
   console.log(`agent ${r.agentCpuPct} % + children ${r.childrenCpuPct} % (with the profiler's own overhead)`);
 } finally {
   await L.cleanup();

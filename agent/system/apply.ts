@@ -26,14 +26,25 @@ export interface ApplyCtx {
   /** Called when the read-back after partial applies (off the apply path) found drift: the caller
    *  should reconcile again (that apply repairs it with a full transaction). */
   onDrift?: (why: string) => void;
+  /** Told the process id of each `nft -f` we run (the drift watch then knows that transaction's
+   *  events as ours). */
+  ownCommit?: (pid: number) => void;
+  /** Taken just before a read-back reads the table; handed to onVerified when the read-back found
+   *  the table as our applies left it (the agent: its drift generations at that moment). */
+  verifyToken?: () => unknown;
+  onVerified?: (token: unknown) => void;
   /** The read-back after partial applies waits this long without a new apply (ms, default 1000). */
   verifyDelayMs?: number;
   /** Internal: the pending read-back (timer and the running check). */
-  verify?: { timer: ReturnType<typeof setTimeout> | null; running: Promise<void> | null };
+  verify?: { timer: ReturnType<typeof setTimeout> | null; running: Promise<void> | null; abort?: AbortController | null };
   /** Internal: a marker read started by prefetchMarker() (the partial path's cheap look). */
   markerRead?: { after: number; at: number; read: Promise<string | null> };
   /** Internal: bumped by every nft apply (a prefetched marker read must be newer). */
   applies?: number;
+  /** Internal: the sysctls, LAN addresses, routes and ip rules our last complete apply left in the
+   *  kernel (their JSON). A new plan with the same ones, applied while kernelAsLeft(), skips their
+   *  reads (7 commands): nothing watched changed them since. */
+  rest?: string;
 }
 
 /** The fingerprint of a table the read-back found differing from our applies. */
@@ -112,7 +123,7 @@ async function applyPartial(ctx: ApplyCtx, plan: Plan, marker: string, pre: Appl
   if (!ctx.kernelAsLeft?.() && (await markerNow(ctx, pre)) !== c.marker) return null;
   ctx.applies = (ctx.applies ?? 0) + 1;
   try {
-    await applyScript(ctx.runner, partial.script);
+    await applyScript(ctx.runner, partial.script, undefined, ctx.ownCommit);
   } catch {
     return null;
   }
@@ -132,8 +143,11 @@ function scheduleVerify(ctx: ApplyCtx): void {
   v.timer = setTimeout(() => {
     v.timer = null;
     if (v.running) return scheduleVerify(ctx); // one at a time; check again later
-    v.running = verifyApplied(ctx).finally(() => {
+    const ac = new AbortController();
+    v.abort = ac;
+    v.running = verifyApplied(ctx, true, ac.signal).finally(() => {
       v.running = null;
+      v.abort = null;
     });
   }, ctx.verifyDelayMs ?? 1000);
   v.timer.unref?.();
@@ -145,20 +159,25 @@ function scheduleVerify(ctx: ApplyCtx): void {
  *  baseline (fingerprint, parts); differing → DRIFT and onDrift. A snapshot of an older or foreign
  *  marker proves nothing (an apply ran meanwhile, or someone replaced the table: the next apply
  *  finds that marker and takes the full path). Never throws. */
-export async function verifyApplied(ctx: ApplyCtx, notify = true): Promise<void> {
+export async function verifyApplied(ctx: ApplyCtx, notify = true, signal?: AbortSignal): Promise<void> {
   const c0 = ctx.cache;
   if (!c0 || c0.fingerprint !== null || !c0.applied) return;
+  const token = ctx.verifyToken?.();
+  const applies = ctx.applies ?? 0;
   let snap;
   try {
-    snap = await readTableSnapshot(ctx.runner, c0.applied.dynamicSets);
+    // an apply that comes meanwhile aborts the read (it would not prove anything about that
+    // apply, and it would compete with it for the CPU); its own read-back follows
+    snap = await readTableSnapshot(ctx.runner, c0.applied.dynamicSets, signal, () => (ctx.applies ?? 0) !== applies || Boolean(signal?.aborted));
   } catch {
-    return; // cannot read now: the periodic resync reads and checks it
+    return; // cannot read now (or aborted): the next read-back or the periodic resync checks it
   }
   const c = ctx.cache;
-  if (!c || c.fingerprint !== null || !c.applied || snap.marker !== c.marker) return;
+  if (!snap || !c || c.fingerprint !== null || !c.applied || snap.marker !== c.marker) return;
   const ok = c.parts && sameSets(snap.sets, c.applied.staticSets) && untouchedAsLeft(c.parts, snap.parts, c.refilled ?? [], c.applied);
   if (ok) {
     ctx.cache = { ...c, fingerprint: snap.fingerprint, parts: snap.parts, refilled: [] };
+    ctx.onVerified?.(token);
     return;
   }
   ctx.cache = { ...c, fingerprint: DRIFT };
@@ -225,24 +244,24 @@ async function applyNft(ctx: ApplyCtx, plan: Plan): Promise<{ changed: boolean; 
     // delta): the full transaction, checked first as always.
     const delta = buildTransaction(plan, existing, { keepSets });
     try {
-      await applyScript(ctx.runner, delta);
+      await applyScript(ctx.runner, delta, undefined, ctx.ownCommit);
     } catch {
       const full = buildTransaction(plan, existing);
       await checkScript(ctx.runner, full); // throws NftError: nothing applied
-      await applyScript(ctx.runner, full);
+      await applyScript(ctx.runner, full, undefined, ctx.ownCommit);
     }
   } else {
     const text = buildTransaction(plan, existing);
     await checkScript(ctx.runner, text); // throws NftError: nothing applied
-    await applyScript(ctx.runner, text);
+    await applyScript(ctx.runner, text, undefined, ctx.ownCommit);
   }
-  const snap = await readTableSnapshot(ctx.runner, plan.dynamicSets);
+  const snap = (await readTableSnapshot(ctx.runner, plan.dynamicSets))!;
   if (useDelta && !sameSets(snap.sets, plan.staticSets)) {
     // the kernel's sets were not what we believed (changed behind our back): full refill now
     const full = buildTransaction(plan, await readInventory(ctx.runner));
     await checkScript(ctx.runner, full);
-    await applyScript(ctx.runner, full);
-    const again = await readTableSnapshot(ctx.runner, plan.dynamicSets);
+    await applyScript(ctx.runner, full, undefined, ctx.ownCommit);
+    const again = (await readTableSnapshot(ctx.runner, plan.dynamicSets))!;
     const ok = sameSets(again.sets, plan.staticSets);
     ctx.cache = { marker, fingerprint: again.fingerprint, parts: again.parts, sets: ok ? plan.staticSets : undefined, applied: ok ? appliedOf(plan) : undefined };
     return { changed: true, reason: `${reason} (set delta mismatch: refilled)` };
@@ -264,10 +283,25 @@ function sameSets(kernel: Record<string, string[]> | null, want: Plan['staticSet
   return true;
 }
 
+/** The part of a plan outside nft, as one comparable key. */
+const restKey = (p: Plan): string => JSON.stringify([p.sysctls, p.addresses, p.addressScopes, p.routes, p.rules]);
+
 async function applyPlanUnlocked(ctx: ApplyCtx, plan: Plan): Promise<ApplyResult> {
   const t0 = performance.now();
+  ctx.verify?.abort?.abort(); // a read-back in progress: this apply goes first (it is read back after)
+  // Decided before nft runs (our own apply is drift evidence until it is verified): only a new
+  // plan (another marker) whose sysctls, addresses, routes and rules equal what our last complete
+  // apply left, while the drift watch saw nothing since its verification. A resync of the same
+  // plan always reads and repairs them.
+  const key = restKey(plan);
+  const skipRest = ctx.rest === key && ctx.cache !== undefined && ctx.cache.marker !== planMarker(plan) && Boolean(ctx.kernelAsLeft?.());
   const nft = await applyNft(ctx, plan); // throws before any route/rule change
   const res: ApplyResult = { nftChanged: nft.changed, nftReason: nft.reason, routeOps: [], ruleOps: [], addrOps: [], sysctlsChanged: [], durationMs: 0 };
+  if (skipRest && nft.reason.startsWith('marker-differs (partial')) {
+    res.durationMs = Math.round((performance.now() - t0) * 10) / 10;
+    return res;
+  }
+  ctx.rest = undefined;
   const errors: Error[] = [];
   // sysctls first: IPv6 forwarding and accept_ra must be in place before routes via RA gateways
   try {
@@ -292,6 +326,7 @@ async function applyPlanUnlocked(ctx: ApplyCtx, plan: Plan): Promise<ApplyResult
   }
   res.durationMs = Math.round((performance.now() - t0) * 10) / 10;
   if (errors.length > 0) throw new ApplyError(errors, res);
+  ctx.rest = key;
   return res;
 }
 
@@ -310,4 +345,5 @@ export function applyPlan(ctx: ApplyCtx, plan: Plan): Promise<ApplyResult> {
 /** Forget the recorded fingerprint (forces the next apply to re-check nft like after a restart). */
 export function resetApplyCache(ctx: ApplyCtx): void {
   delete ctx.cache;
+  delete ctx.rest;
 }

@@ -2,8 +2,9 @@
 // every route table and ip rule to find changes made behind our back. Those reads cost ~0.2 % of
 // a core every 30 s with 1 000 rules. Instead, a long-running `nft monitor` (our table's events)
 // and the link watcher's `ip monitor … route rule` (our tables' routes, ip rules) bump a
-// generation on anything that could be drift — including the agent's own applies, whose events
-// arrive after the apply. The agent records the generation at the start of each successful
+// generation on anything that could be drift. The agent's own `nft -f` transactions are known by
+// their process id (the kernel's "# new generation N by process PID" line after each transaction's
+// events) and do not count; its own route/rule changes do. The agent records the generation at the start of each successful
 // reconcile (a reconcile compares the kernel with the plan: it is a verification); the periodic
 // resync runs only when the generation moved since, when a monitor is not running, or when the
 // backstop interval passed. Nothing is trusted from the events themselves: an event only means
@@ -13,10 +14,19 @@ import { NFT_TABLE_REF } from '../../lib/compile/constants';
 
 /** How long after its start a monitor is assumed to listen. */
 const SETTLE_MS = 1000;
+/** Events of our table not followed by their transaction's "# new generation" line within this
+ *  long count as drift anyway (an nft that does not print it). */
+const GEN_LINE_MS = 200;
+/** Our own `nft -f` pids are remembered this long (a failed apply commits nothing). */
+const OWN_PID_MS = 60_000;
+const GEN_RE = /^# new generation \d+ by process (\d+) /;
 
 export class DriftWatch {
   /** Moves on every event that could be drift and on every monitor start/stop/error. */
   generation = 0;
+  /** The part of `generation` that came from the nft monitor (our table's events, its own
+   *  start/stop/errors): a read-back of the table verifies those, not routes or rules. */
+  nftGeneration = 0;
   /** Why it last moved (logs, tests). */
   last = '';
   private nft: SpawnedProcess | null = null;
@@ -25,12 +35,18 @@ export class DriftWatch {
   private restarts = 0;
   /** The ip monitor feeding routes/rules (the link watcher) is running. */
   ipRunning = false;
+  /** Transactions of our own `nft -f` runs (pid → when), and how many were recognised. */
+  private own = new Map<number, number>();
+  ownTransactions = 0;
+  /** Events of our table seen since the last "# new generation" line (their author unknown yet). */
+  private pending: ReturnType<typeof setTimeout> | null = null;
 
   constructor(private readonly runner: Runner, private readonly log: (m: string) => void) {}
 
   /** Drift evidence from elsewhere (the link watcher's route/rule events). */
   bump(what: string): void {
     this.generation++;
+    if (what.startsWith('nft monitor')) this.nftGeneration++;
     this.last = what;
     if (what === 'ip monitor started') this.ipRunning = true;
     else if (what === 'ip monitor exited') this.ipRunning = false;
@@ -44,16 +60,51 @@ export class DriftWatch {
     return this.nft !== null && this.ipRunning && !this.stopped;
   }
 
+  /** No event of our table waits for its transaction's author. */
+  get settled(): boolean {
+    return this.pending === null;
+  }
+
+  /** Our own `nft -f` runs as `pid`: the events of its transaction are not drift. */
+  ownCommit(pid: number): void {
+    const now = Date.now();
+    for (const [p, at] of this.own) if (now - at > OWN_PID_MS) this.own.delete(p);
+    this.own.set(pid, now);
+  }
+
+  /** One line of `nft monitor`: our table's events wait for the "# new generation N by process
+   *  PID (comm)" line the kernel sends after each transaction; one by our own nft is ours, any
+   *  other (or none within GEN_LINE_MS) is drift evidence. */
+  private onLine(line: string): void {
+    const g = GEN_RE.exec(line);
+    if (g) {
+      if (!this.pending) return;
+      clearTimeout(this.pending);
+      this.pending = null;
+      const pid = Number(g[1]);
+      if (this.own.delete(pid)) this.ownTransactions++;
+      else this.bump('nft monitor: our table');
+      return;
+    }
+    if (`${line} `.includes(` ${NFT_TABLE_REF} `) && !this.pending) {
+      this.pending = setTimeout(() => {
+        this.pending = null;
+        this.bump('nft monitor: our table (no transaction line)');
+      }, GEN_LINE_MS);
+      this.pending.unref?.();
+    }
+  }
+
   start(): void {
     this.restartTimer = null;
     if (this.stopped) return;
-    const table = ` ${NFT_TABLE_REF} `;
     const p = this.runner.spawn(['nft', 'monitor'], {
       unref: true,
       onStdoutLine: (line) => {
         this.restarts = 0;
-        // "add rule inet linkward forward …", "delete chain inet linkward …", "flush table …"
-        if (`${line} `.includes(table)) this.bump('nft monitor: our table');
+        // "add rule inet linkward forward …", "delete chain inet linkward …", "flush table …",
+        // then "# new generation 12 by process 3456 (nft)"
+        this.onLine(line);
       },
       onStderrLine: (line) => this.bump(`nft monitor: ${line.slice(0, 80)}`), // e.g. ENOBUFS: events lost
       onExit: (code, signal, err) => {
@@ -72,6 +123,8 @@ export class DriftWatch {
 
   stop(): void {
     this.stopped = true;
+    if (this.pending) clearTimeout(this.pending);
+    this.pending = null;
     if (this.restartTimer) clearTimeout(this.restartTimer);
     this.nft?.kill('SIGTERM');
     this.nft = null;

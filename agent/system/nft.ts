@@ -46,10 +46,10 @@ function isNoTable(stderr: string): boolean {
 }
 
 /** Run a read-only nft command; null when the table does not exist. */
-async function nftRead(runner: Runner, args: string[]): Promise<string | null> {
+async function nftRead(runner: Runner, args: string[], signal?: AbortSignal): Promise<string | null> {
   let r;
   try {
-    r = await runner.run(['nft', ...args], { allowFail: true });
+    r = await runner.run(['nft', ...args], { allowFail: true, ...(signal ? { signal } : {}) });
   } catch (e) {
     const ce = e instanceof CommandError ? e : undefined;
     throw new NftError('read', `nft ${args.join(' ')}`, ce?.stderr ?? String(e), ce?.exitCode, e);
@@ -81,11 +81,11 @@ export async function readInventory(runner: Runner): Promise<NftInventory | null
   return out === null ? null : inventoryFromJson(out);
 }
 
-async function runScript(runner: Runner, stage: 'check' | 'apply', text: string, timeoutMs: number): Promise<void> {
+async function runScript(runner: Runner, stage: 'check' | 'apply', text: string, timeoutMs: number, onPid?: (pid: number) => void): Promise<void> {
   const argv = stage === 'check' ? ['nft', '-c', '-f', '-'] : ['nft', '-f', '-'];
   let r;
   try {
-    r = await runner.run(argv, { input: text, allowFail: true, timeoutMs });
+    r = await runner.run(argv, { input: text, allowFail: true, timeoutMs, ...(onPid ? { onPid } : {}) });
   } catch (e) {
     const ce = e instanceof CommandError ? e : undefined;
     throw new NftError(stage, ce?.timedOut ? 'timed out' : 'could not run nft', ce?.stderr ?? String(e), ce?.exitCode, e);
@@ -98,9 +98,10 @@ export function checkScript(runner: Runner, text: string, timeoutMs = 60000): Pr
   return runScript(runner, 'check', text, timeoutMs);
 }
 
-/** `nft -f -`: apply a script as one kernel transaction. Throws NftError with nft's stderr. */
-export function applyScript(runner: Runner, text: string, timeoutMs = 60000): Promise<void> {
-  return runScript(runner, 'apply', text, timeoutMs);
+/** `nft -f -`: apply a script as one kernel transaction. Throws NftError with nft's stderr.
+ *  `onPid`: told the nft process id (its transaction's "by process" in `nft monitor`). */
+export function applyScript(runner: Runner, text: string, timeoutMs = 60000, onPid?: (pid: number) => void): Promise<void> {
+  return runScript(runner, 'apply', text, timeoutMs, onPid);
 }
 
 export interface CounterValue {
@@ -315,8 +316,11 @@ export interface TableSnapshot {
   marker: string | null;
 }
 
-export async function readTableSnapshot(runner: Runner, dynamicSets: string[] = []): Promise<TableSnapshot> {
-  const out = await nftRead(runner, ['-j', 'list', 'table', TABLE_FAMILY, TABLE_NAME]);
+/** `stale()`, asked once nft answered: true when the answer is no longer wanted (an apply came
+ *  meanwhile), which saves parsing megabytes of JSON for nothing (null is returned). */
+export async function readTableSnapshot(runner: Runner, dynamicSets: string[] = [], signal?: AbortSignal, stale?: () => boolean): Promise<TableSnapshot | null> {
+  const out = await nftRead(runner, ['-j', 'list', 'table', TABLE_FAMILY, TABLE_NAME], signal);
+  if (stale?.()) return null;
   if (out === null) return { fingerprint: null, parts: null, sets: null, marker: null };
   const items = parseDoc(out, 'nft -j list table');
   const marker = markerOf(items);

@@ -33,6 +33,11 @@ export interface RunOptions {
   /** Do not read stdout (result.stdout is ''): commands that print what they did, line by line
    *  (`conntrack -D` prints every deleted flow: 100 000 lines in a failover). */
   discardStdout?: boolean;
+  /** Told the command's process id once it is started (e.g. to recognise its own netlink
+   *  transaction in `nft monitor`'s "# new generation N by process PID" lines). */
+  onPid?: (pid: number) => void;
+  /** Aborting it terminates the command (SIGTERM); the run then throws like a killed one. */
+  signal?: AbortSignal;
 }
 
 export interface RunResult {
@@ -108,7 +113,7 @@ const text = (v: unknown): string => (typeof v === 'string' ? v : v instanceof U
 
 async function execaRun(argv: string[], opts: RunOptions = {}): Promise<RunResult> {
   const [cmd, args] = checkArgv(argv, 'run');
-  const r = await execa(cmd, args, {
+  const sub = execa(cmd, args, {
     input: opts.input,
     stdin: opts.input === undefined ? 'ignore' : 'pipe',
     stdout: opts.discardStdout ? 'ignore' : 'pipe',
@@ -119,7 +124,10 @@ async function execaRun(argv: string[], opts: RunOptions = {}): Promise<RunResul
     reject: false,
     stripFinalNewline: false,
     encoding: 'utf8',
+    ...(opts.signal ? { cancelSignal: opts.signal } : {}),
   });
+  if (opts.onPid && sub.pid !== undefined) opts.onPid(sub.pid);
+  const r = await sub;
   const stdout = text(r.stdout);
   let stderr = text(r.stderr);
   if (r.isMaxBuffer) stderr += `\n(output exceeded ${MAX_OUTPUT} bytes; command killed)`;

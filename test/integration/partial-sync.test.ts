@@ -10,6 +10,7 @@ import { compile } from '../../lib/compile/compile';
 import { parseConfig, type Config } from '../../lib/validations/config';
 import { FIXTURE_FACTS } from '../unit/system-fixtures';
 import type { Plan } from '../../lib/compile/types';
+import { DriftWatch } from '../../agent/system/driftwatch';
 
 const NS = [`lwt${process.pid}ps1`, `lwt${process.pid}ps2`];
 const isRoot = process.getuid?.() === 0;
@@ -114,4 +115,30 @@ test('a one-rule change with 2 000 rules refills one chain; other chains and all
   assert.equal((await applyPlan(ctx, C)).nftReason, 'drift');
   assert.doesNotMatch((await sh(NS[0], ['nft', 'list', 'chain', 'inet', 'linkward', 'rules_input_r-0'])).stdout, /4444/);
   await stopVerify(ctx);
+});
+
+test('nft monitor in the real kernel: our own partial apply (its nft pid) is not drift; a foreign rule is', { skip: !isRoot }, async () => {
+  const runner = withNetns(realRunner, NS[1]);
+  const d = new DriftWatch(runner, () => undefined);
+  const ctx: ApplyCtx = { runner, verifyDelayMs: 60000, ownCommit: (pid) => d.ownCommit(pid) };
+  try {
+    await applyPlan(ctx, plan(2000));
+    d.start();
+    d.bump('ip monitor started'); // (no link watcher here)
+    await new Promise((r) => setTimeout(r, 1500)); // the monitor listens ("settled")
+    const g = d.generation;
+    const r = await applyPlan(ctx, plan(7));
+    assert.match(r.nftReason, /partial/);
+    for (let i = 0; i < 50 && d.ownTransactions === 0; i++) await new Promise((res) => setTimeout(res, 20));
+    await new Promise((res) => setTimeout(res, 300)); // longer than the wait for a transaction line
+    assert.equal(d.ownTransactions, 1, 'our transaction recognised by its pid');
+    assert.equal(d.generation, g, 'no drift from our own apply');
+    assert.equal(d.settled, true);
+    await sh(NS[1], ['nft', 'add', 'rule', 'inet', 'linkward', 'forward', 'counter']);
+    for (let i = 0; i < 50 && d.generation === g; i++) await new Promise((res) => setTimeout(res, 20));
+    assert.equal(d.generation, g + 1, 'a foreign rule is drift');
+  } finally {
+    d.stop();
+    await stopVerify(ctx);
+  }
 });

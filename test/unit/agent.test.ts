@@ -119,7 +119,7 @@ test('a revision that fails validation is refused and recorded without touching 
   }
 });
 
-test('a health-triggered reconcile reuses the facts while the link watcher reported nothing; other triggers read', async () => {
+test('a health- or revision-triggered reconcile reuses the facts while the link watcher reported nothing; other triggers read', async () => {
   const s = setup();
   try {
     s.save(CONFIG);
@@ -141,6 +141,14 @@ test('a health-triggered reconcile reuses the facts while the link watcher repor
       assert.equal(agent.factsReads.reused, 1);
       assert.equal((await agent.reconcile('periodic resync')).ok, true);
       assert.equal(agent.factsReads.read, reads0 + 1, 'any other trigger reads');
+      // a new revision (the admin's change) reuses them too
+      s.save({ ...CONFIG, uplinks: CONFIG.uplinks.map((u, i) => (i === 0 ? { ...u, weight: 7 } : u)) });
+      const latest = (s.db.prepare('SELECT MAX(id) AS id FROM Revision').get() as { id: number }).id;
+      const used = agent.factsReads.reused;
+      assert.equal((await agent.reconcile(`revision ${latest}`)).ok, true);
+      assert.equal(agent.factsReads.read, reads0 + 1, 'no ip -j reads for a new revision');
+      assert.ok(agent.factsReads.reused >= used + 1, 'reused (the revision poll may have run one too)');
+      assert.equal(s.agentState().appliedRevision, latest, 'and it was applied');
       // a link event (debounced 100 ms) makes its own reconcile, which reads; a health reconcile
       // before that read would not reuse the older facts
       const reads1 = agent.factsReads.read;

@@ -37,7 +37,7 @@ test('ip monitor lines: rule events and routes in our tables are drift evidence,
   assert.equal(isDriftLine('default via 100.64.2.1 dev wan2 metric 102 '), false, 'main table');
 });
 
-test('DriftWatch: only our table\'s nft events, stderr and monitor exits move the generation', () => {
+test('DriftWatch: only our table\'s nft events (by another process than our own nft), stderr and monitor exits move the generation', async () => {
   const { runner, procs } = feedRunner();
   const d = new DriftWatch(runner, () => undefined);
   d.start();
@@ -49,10 +49,31 @@ test('DriftWatch: only our table\'s nft events, stderr and monitor exits move th
   procs[0].opts.onStdoutLine!('add rule ip dockerish fwdchain counter drop');
   procs[0].opts.onStdoutLine!('add rule inet linkwardx forward accept');
   assert.equal(d.generation, g, 'other tables do not count');
+  procs[0].opts.onStdoutLine!('# new generation 7 by process 990 (nft)');
+  assert.equal(d.generation, g, 'other tables do not count');
   procs[0].opts.onStdoutLine!('delete rule inet linkward forward handle 12');
-  assert.equal(d.generation, g + 1);
+  assert.equal(d.settled, false, 'an event of our table waits for its transaction line');
+  procs[0].opts.onStdoutLine!('# new generation 8 by process 991 (nft)');
+  assert.equal(d.generation, g + 1, 'by someone else: drift');
+  assert.equal(d.settled, true);
+  // our own nft -f (its pid told by the runner): its transaction is not drift
+  d.ownCommit(4711);
+  procs[0].opts.onStdoutLine!('delete rule inet linkward rules_3 handle 40');
+  procs[0].opts.onStdoutLine!('add rule inet linkward rules_3 tcp dport 22 accept');
+  procs[0].opts.onStdoutLine!('# new generation 9 by process 4711 (nft)');
+  assert.equal(d.generation, g + 1, 'our own transaction');
+  assert.equal(d.ownTransactions, 1);
+  // the same pid again is not ours any more (one transaction per nft run)
+  procs[0].opts.onStdoutLine!('add rule inet linkward rules_3 tcp dport 23 accept');
+  procs[0].opts.onStdoutLine!('# new generation 10 by process 4711 (nft)');
+  assert.equal(d.generation, g + 2);
+  // events without a transaction line: drift after a moment
+  procs[0].opts.onStdoutLine!('add rule inet linkward forward accept');
+  assert.equal(d.generation, g + 2);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(d.generation, g + 3, 'no transaction line: drift');
   procs[0].opts.onStderrLine!('netlink: Error: Could not receive netlink messages: No buffer space available');
-  assert.equal(d.generation, g + 2, 'lost events mean: verify');
+  assert.equal(d.generation, g + 4, 'lost events mean: verify');
   procs[0].opts.onExit!(1, null);
   assert.equal(d.watching, false, 'nft monitor gone');
   d.stop();
@@ -82,6 +103,47 @@ test('Agent.resyncDue: quiet monitors skip the resync; an event, a dead monitor 
     d.bump('ip monitor exited');
     a.verifiedGen = d.generation;
     assert.equal(agent.resyncDue(now + 30_000), true, 'a monitor is down: resync as before');
+    d.stop();
+  } finally {
+    db.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a read-back that finds the table as our partial applies left it verifies their nft events (no resync, the next partial apply skips its marker read); a route/rule event in between does not count', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lw-drift-'));
+  const db = openDb(path.join(dir, 'a.db'));
+  try {
+    const agent = new Agent({ db, runner: new FakeSystem().runner, health: false, watchLinks: false, log: () => undefined });
+    const { runner } = feedRunner();
+    const d = new DriftWatch(runner, () => undefined);
+    d.start();
+    d.bump('ip monitor started');
+    const a = agent as unknown as { drift: DriftWatch; verifiedGen: number; verifiedNftGen: number; verifiedAt: number; applyCtx: import('../../agent/system/apply').ApplyCtx };
+    a.drift = d;
+    const now = Date.now();
+    a.verifiedGen = d.generation;
+    a.verifiedNftGen = d.nftGeneration;
+    a.verifiedAt = now;
+    assert.equal(a.applyCtx.kernelAsLeft!(), true);
+    d.bump('nft monitor: our table'); // our own partial apply's events
+    d.bump('nft monitor: our table');
+    assert.equal(a.applyCtx.kernelAsLeft!(), false);
+    assert.equal(agent.resyncDue(now + 30_000), true);
+    const tok = a.applyCtx.verifyToken!();
+    a.applyCtx.onVerified!(tok); // the read-back found the table as left
+    assert.equal(a.applyCtx.kernelAsLeft!(), true, 'verified by the read-back');
+    assert.equal(agent.resyncDue(now + 30_000), false, 'no resync for our own apply');
+    // a route event and nft events, then a clean read-back: the route event still needs a reconcile
+    d.bump('nft monitor: our table');
+    d.bump('ip monitor: route table 201');
+    a.applyCtx.onVerified!(a.applyCtx.verifyToken!());
+    assert.equal(a.applyCtx.kernelAsLeft!(), false, 'a route/rule event: not verified by a table read-back');
+    assert.equal(agent.resyncDue(now + 30_000), true);
+    // an older token (taken before events that came after it) does not verify those
+    const v = a.verifiedGen;
+    a.applyCtx.onVerified!({ gen: v - 1, nft: 0 });
+    assert.equal(a.verifiedGen, v);
     d.stop();
   } finally {
     db.close();

@@ -211,3 +211,71 @@ test('a marker read prefetched for this apply is used (no second read); a stale 
   assert.doesNotMatch((await applyPlan(ctx, P(8))).nftReason, /partial/);
   await stopVerify(ctx);
 });
+
+test('a partial apply while the kernel is as we left it skips the route/rule/sysctl reads when those parts are unchanged; a changed route, a resync of the same plan or a watch that saw something reads them', async () => {
+  const rules = many(300);
+  const P = (port: number, extra: Record<string, unknown> = {}) => plan(config(rules.map((r) => (r.name === 'r-10' ? { ...r, port } : r)), extra));
+  const f = fake();
+  let asLeft = true;
+  const ctx: ApplyCtx = { runner: f.runner, verifyDelayMs: 60000, kernelAsLeft: () => asLeft };
+  const restReads = () => f.calls.filter((c) => c.argv[0] === 'sysctl' || (c.argv[0] === 'ip' && /route|rule|addr/.test(c.argv.join(' ')))).length;
+  await applyPlan(ctx, P(5)); // full apply: reads and syncs everything
+  let n = restReads();
+  assert.ok(n > 0, 'the first apply reads routes, rules and sysctls');
+  const r6 = await applyPlan(ctx, P(6));
+  assert.match(r6.nftReason, /partial/);
+  assert.equal(restReads(), n, 'a one-rule change with the kernel as left: no route/rule/sysctl read');
+  assert.deepEqual([r6.routeOps, r6.ruleOps, r6.sysctlsChanged], [[], [], []]);
+  // the same plan again (a resync): everything is read and checked
+  await applyPlan(ctx, P(6));
+  assert.ok(restReads() > n, 'a resync of the same plan reads them');
+  n = restReads();
+  // the watch saw something: read
+  asLeft = false;
+  await applyPlan(ctx, P(7));
+  assert.ok(restReads() > n, 'not as left: read');
+  n = restReads();
+  asLeft = true;
+  await applyPlan(ctx, P(8)); // sets the key again after the complete apply above
+  assert.equal(restReads(), n);
+  // a route change (another gateway for uplink two): read and synced
+  const other = plan(config(rules, { uplinks: [{ name: 'one', interface: 'u1', gateway: '10.1.0.1', weight: 3 }, { name: 'two', interface: 'u2', gateway: '10.2.0.9', weight: 1 }] }));
+  const rr = await applyPlan(ctx, other);
+  assert.ok(restReads() > n, 'changed routes: read');
+  assert.ok(rr.routeOps.length > 0, 'and the route changed');
+  await stopVerify(ctx);
+});
+
+test('an apply aborts a read-back in progress (the kill reaches the nft read); the read-back after that apply verifies', async () => {
+  const rules = many(300);
+  const P = (port: number) => plan(config(rules.map((r) => (r.name === 'r-10' ? { ...r, port } : r))));
+  const f = fake();
+  let aborted = 0;
+  let slow = false;
+  const runner = {
+    ...f.runner,
+    run: async (argv: string[], opts: import('../../agent/system/runner').RunOptions = {}) => {
+      if (slow && argv.join(' ') === 'nft -j list table inet linkward') {
+        await new Promise<void>((resolve, reject) => {
+          const t = setTimeout(resolve, 300);
+          opts.signal?.addEventListener('abort', () => { clearTimeout(t); aborted++; reject(new Error('killed')); });
+        });
+      }
+      return f.runner.run(argv, opts);
+    },
+  };
+  let verified = 0;
+  const ctx: ApplyCtx = { runner, verifyDelayMs: 20, onVerified: () => verified++ };
+  await applyPlan(ctx, P(5));
+  slow = true;
+  assert.match((await applyPlan(ctx, P(6))).nftReason, /partial/);
+  await new Promise((r) => setTimeout(r, 80)); // the read-back started and waits on nft
+  assert.ok(ctx.verify?.running, 'read-back running');
+  assert.match((await applyPlan(ctx, P(7))).nftReason, /partial/);
+  assert.equal(aborted, 1, 'the apply killed the read');
+  slow = false;
+  for (let i = 0; i < 100 && verified === 0; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(verified, 1, 'the next read-back verified');
+  assert.notEqual(ctx.cache?.fingerprint, null);
+  await stopVerify(ctx);
+});

@@ -5,7 +5,7 @@
 import { saveConfig } from '../lib/store/revisions';
 import type { ConfigInput } from '../lib/validations/config';
 import { benchConfig, blocklistEntries, percentile, median, round, linearFit } from './stats';
-import { type BenchLab, expectedMarker, MarkerWatch, BACKSTOP_MS, agentReport, sleep, startAgent, stopAgent } from './env';
+import { type BenchLab, expectedMarker, MarkerWatch, BACKSTOP_MS, QUIET_BACKSTOP_MS, agentReport, sleep, startAgent, stopAgent } from './env';
 
 export interface SeriesResult {
   name: string;
@@ -110,7 +110,8 @@ export async function applyBench(L: BenchLab, o: ApplyBenchOptions): Promise<App
   const without = benchConfig(base, { rules: 10, flip: 0 });
   const withList = benchConfig(base, { rules: 10, flip: 0, blocklist: big });
   const alt: ConfigInput[] = [without];
-  for (let i = 0; i < 2 * o.setChanges; i++) alt.push(i % 2 === 0 ? withList : without);
+  // a distinct plan each time (flip), like the loads below: no stale monitor line can match
+  for (let i = 0; i < 2 * o.setChanges; i++) alt.push(i % 2 === 0 ? benchConfig(base, { rules: 10, flip: 2000 + i, blocklist: big }) : benchConfig(base, { rules: 10, flip: 2000 + i }));
   const m = await measure(L, watch, `set-${o.setSize}`, alt, 60000, (i) => (i === 0 ? null : i % 2 === 1 ? 'load' : 'unload'));
   series.push(summarize(`set-${o.setSize}-load`, o.setSize, 'set-load', m.get('load')));
   series.push(summarize(`set-${o.setSize}-unload`, o.setSize, 'set-unload', m.get('unload')));
@@ -130,7 +131,9 @@ export async function applyBench(L: BenchLab, o: ApplyBenchOptions): Promise<App
   if (n >= 1000) {
     o.log(`apply: ${n} rules loaded from 10 × ${Math.ceil(o.changes / 2)}`);
     const loads: ConfigInput[] = [benchConfig(base, { rules: 10, flip: 0 })];
-    for (let i = 0; i < 2 * Math.ceil(o.changes / 2); i++) loads.push(i % 2 === 0 ? benchConfig(base, { rules: n, flip: 0 }) : benchConfig(base, { rules: 10, flip: 0 }));
+    // every load and unload its own plan marker (flip): a late monitor line of an earlier load of
+    // the same plan must not count as this one's (nft monitor prints 10 000 rules for a while)
+    for (let i = 0; i < 2 * Math.ceil(o.changes / 2); i++) loads.push(i % 2 === 0 ? benchConfig(base, { rules: n, flip: 1000 + i }) : benchConfig(base, { rules: 10, flip: 1000 + i }));
     const ml = await measure(L, watch, `rules-${n}-load`, loads, 60000, (i) => (i === 0 ? null : i % 2 === 1 ? 'load' : null));
     series.push(summarize(`rules-${n}-load`, n, 'rules-load', ml.get('load')));
     o.log(`apply: ${n} rules × ${o.changes} one-rule changes, partial sync off`);
@@ -146,7 +149,7 @@ export async function applyBench(L: BenchLab, o: ApplyBenchOptions): Promise<App
   } finally {
     watch.stop();
   }
-  o.log(`apply: marker detection: ${watch.stats.monitor} by nft monitor event, ${watch.stats.poll} by the ${BACKSTOP_MS} ms backstop poll, ${watch.stats.restarts} monitor restarts ${watch.stats.errors.join(' | ')}`);
+  o.log(`apply: marker detection: ${watch.stats.monitor} by nft monitor event, ${watch.stats.poll} by the backstop poll (${BACKSTOP_MS} ms once the monitor printed or lost anything, else ${QUIET_BACKSTOP_MS} ms), ${watch.stats.restarts} monitor restarts ${watch.stats.errors.join(' | ')}`);
   const rs = series.filter((s) => s.kind === 'rules' && s.p50 !== null);
   const fit = linearFit(rs.map((s) => s.size), rs.map((s) => s.p50 as number));
   return { series, slopeMsPer1000Rules: round(fit.slope * 1000), interceptMs: round(fit.intercept) };

@@ -1,6 +1,7 @@
 // Diagnostic: an in-process agent started like the real one (link and drift watchers, no health), one-rule
 // changes committed one after another, every command it runs timed (relative to the commit).
-// `node --import tsx bench/trace-live.ts [rules]` (env CHANGES=n, PROBE_CMDS=1: time a few nft reads).
+// `node --import tsx bench/trace-live.ts [rules]` (env CHANGES=n; ALT=1: loads from 10 rules and back;
+// PROBE_CMDS=1: time a few nft reads).
 import { benchLab, nsRunner, sleep } from './env';
 import { Agent } from '../agent/agent';
 import { saveConfig } from '../lib/store/revisions';
@@ -29,7 +30,8 @@ try {
   for (let i = 1; i <= Number(process.env.CHANGES ?? 6); i++) {
     trace = [];
     t0 = performance.now();
-    const s = await saveConfig(benchConfig(L.baseConfig, { rules, flip: i }), { author: 'bench', source: 'cli' });
+    // ALT=1: loads of `rules` from 10 and back (odd changes load), instead of one-rule changes
+    const s = await saveConfig(benchConfig(L.baseConfig, { rules: process.env.ALT && i % 2 === 0 ? 10 : rules, flip: i }), { author: 'bench', source: 'cli' });
     const tSaved = performance.now() - t0;
     const rev = s.ok ? s.revision : null;
     for (let k = 0; k < 2000 && (agent as unknown as { lastAppliedRevision: number | null }).lastAppliedRevision !== rev; k++) await sleep(2);

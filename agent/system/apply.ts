@@ -112,7 +112,7 @@ async function markerNow(ctx: ApplyCtx, pre: ApplyCtx['markerRead']): Promise<st
  *  one transaction, straight to `nft -f` (a refusal changes nothing; the full path follows). The
  *  whole table is read back and checked afterwards, off the apply path (scheduleVerify): a chain
  *  or set that differs from what our applies left → DRIFT, a full apply follows. */
-async function applyPartial(ctx: ApplyCtx, plan: Plan, marker: string, pre: ApplyCtx['markerRead']): Promise<{ changed: boolean; reason: string } | null> {
+async function applyPartial(ctx: ApplyCtx, plan: Plan, marker: string, pre: ApplyCtx['markerRead']): Promise<NftOutcome | null> {
   const c = ctx.cache;
   if (!c?.applied || !c.sets || !c.parts || c.marker === marker || c.fingerprint === DRIFT || process.env.LINKWARD_NFT_PARTIAL === '0') return null;
   const partial = renderPartialTransaction(plan, { ...c.applied, staticSets: c.sets });
@@ -132,7 +132,7 @@ async function applyPartial(ctx: ApplyCtx, plan: Plan, marker: string, pre: Appl
   const refilled = [...new Set([...(now.refilled ?? []), ...partial.chains])];
   ctx.cache = { marker, fingerprint: now.fingerprint === DRIFT ? DRIFT : null, parts: now.parts, sets: plan.staticSets, applied: appliedOf(plan), refilled };
   scheduleVerify(ctx);
-  return { changed: true, reason: `marker-differs (partial: ${partial.chains.length} chain${partial.chains.length === 1 ? '' : 's'}${partial.setDeltas ? `, set deltas in ${partial.setDeltas}` : ''})` };
+  return { changed: true, partial: true, reason: `marker-differs (partial: ${partial.chains.length} chain${partial.chains.length === 1 ? '' : 's'}${partial.setDeltas ? `, set deltas in ${partial.setDeltas}` : ''})` };
 }
 
 /** The read-back after partial applies, once no apply came for verifyDelayMs (a burst of changes
@@ -205,7 +205,14 @@ function untouchedAsLeft(before: TableParts, after: TableParts | null, refilled:
   return true;
 }
 
-async function applyNft(ctx: ApplyCtx, plan: Plan): Promise<{ changed: boolean; reason: string }> {
+/** What the nft step did; `partial`: only changed chains were refilled (applyPartial). */
+interface NftOutcome {
+  changed: boolean;
+  reason: string;
+  partial?: true;
+}
+
+async function applyNft(ctx: ApplyCtx, plan: Plan): Promise<NftOutcome> {
   const marker = planMarker(plan);
   const pre = ctx.markerRead; // prefetched for this apply, or unused
   ctx.markerRead = undefined;
@@ -289,15 +296,15 @@ const restKey = (p: Plan): string => JSON.stringify([p.sysctls, p.addresses, p.a
 async function applyPlanUnlocked(ctx: ApplyCtx, plan: Plan): Promise<ApplyResult> {
   const t0 = performance.now();
   ctx.verify?.abort?.abort(); // a read-back in progress: this apply goes first (it is read back after)
-  // Decided before nft runs (our own apply is drift evidence until it is verified): only a new
-  // plan (another marker) whose sysctls, addresses, routes and rules equal what our last complete
-  // apply left, while the drift watch saw nothing since its verification. A resync of the same
-  // plan always reads and repairs them.
+  // Skipped only after a partial apply (a new plan: another marker) whose sysctls, addresses,
+  // routes and rules equal what our last complete apply left, while the drift watch saw nothing
+  // since its verification (asked before nft runs). A resync of the same plan always reads and
+  // repairs them.
   const key = restKey(plan);
-  const skipRest = ctx.rest === key && ctx.cache !== undefined && ctx.cache.marker !== planMarker(plan) && Boolean(ctx.kernelAsLeft?.());
+  const restAsLeft = ctx.rest === key && Boolean(ctx.kernelAsLeft?.());
   const nft = await applyNft(ctx, plan); // throws before any route/rule change
   const res: ApplyResult = { nftChanged: nft.changed, nftReason: nft.reason, routeOps: [], ruleOps: [], addrOps: [], sysctlsChanged: [], durationMs: 0 };
-  if (skipRest && nft.reason.startsWith('marker-differs (partial')) {
+  if (restAsLeft && nft.partial) {
     res.durationMs = Math.round((performance.now() - t0) * 10) / 10;
     return res;
   }

@@ -4,10 +4,10 @@
 // and the link watcher's `ip monitor … route rule` (our tables' routes, ip rules) bump a
 // generation on anything that could be drift. The agent's own `nft -f` transactions are known by
 // their process id (the kernel's "# new generation N by process PID" line after each transaction's
-// events) and do not count; its own route/rule changes do. The agent records the generation at the start of each successful
-// reconcile (a reconcile compares the kernel with the plan: it is a verification); the periodic
-// resync runs only when the generation moved since, when a monitor is not running, or when the
-// backstop interval passed. Nothing is trusted from the events themselves: an event only means
+// events) and do not count; its own route/rule changes do. The agent records the generation at
+// the start of each successful reconcile (a reconcile compares the kernel with the plan: it is a
+// verification); the periodic resync runs only when the generation moved since, when a monitor
+// is not running, or when the backstop interval passed. Nothing is trusted from the events themselves: an event only means
 // "verify"; a lost event (monitor exited or its socket overran: a stderr line) means "verify".
 import type { Runner, SpawnedProcess } from './runner';
 import { NFT_TABLE_REF } from '../../lib/compile/constants';
@@ -15,7 +15,8 @@ import { NFT_TABLE_REF } from '../../lib/compile/constants';
 /** How long after its start a monitor is assumed to listen. */
 const SETTLE_MS = 1000;
 /** Events of our table not followed by their transaction's "# new generation" line within this
- *  long count as drift anyway (an nft that does not print it). */
+ *  long after the last of them count as drift anyway (an nft that does not print it). Measured
+ *  from the last event: nft monitor needs a while to print a 10 000-rule transaction. */
 const GEN_LINE_MS = 200;
 /** Our own `nft -f` pids are remembered this long (a failed apply commits nothing). */
 const OWN_PID_MS = 60_000;
@@ -38,8 +39,10 @@ export class DriftWatch {
   /** Transactions of our own `nft -f` runs (pid → when), and how many were recognised. */
   private own = new Map<number, number>();
   ownTransactions = 0;
-  /** Events of our table seen since the last "# new generation" line (their author unknown yet). */
+  /** Events of our table seen since the last "# new generation" line (their author unknown yet),
+   *  and when the last of them came. */
   private pending: ReturnType<typeof setTimeout> | null = null;
+  private pendingLast = 0;
 
   constructor(private readonly runner: Runner, private readonly log: (m: string) => void) {}
 
@@ -86,13 +89,20 @@ export class DriftWatch {
       else this.bump('nft monitor: our table');
       return;
     }
-    if (`${line} `.includes(` ${NFT_TABLE_REF} `) && !this.pending) {
-      this.pending = setTimeout(() => {
-        this.pending = null;
-        this.bump('nft monitor: our table (no transaction line)');
-      }, GEN_LINE_MS);
-      this.pending.unref?.();
-    }
+    if (!`${line} `.includes(` ${NFT_TABLE_REF} `)) return;
+    this.pendingLast = Date.now();
+    if (!this.pending) this.awaitGenLine(GEN_LINE_MS);
+  }
+
+  /** No transaction line GEN_LINE_MS after the last event of our table: drift. */
+  private awaitGenLine(ms: number): void {
+    this.pending = setTimeout(() => {
+      const quiet = Date.now() - this.pendingLast;
+      if (quiet < GEN_LINE_MS) return this.awaitGenLine(GEN_LINE_MS - quiet);
+      this.pending = null;
+      this.bump('nft monitor: our table (no transaction line)');
+    }, ms);
+    this.pending.unref?.();
   }
 
   start(): void {

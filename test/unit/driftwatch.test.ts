@@ -67,6 +67,15 @@ test('DriftWatch: only our table\'s nft events (by another process than our own 
   procs[0].opts.onStdoutLine!('add rule inet linkward rules_3 tcp dport 23 accept');
   procs[0].opts.onStdoutLine!('# new generation 10 by process 4711 (nft)');
   assert.equal(d.generation, g + 2);
+  // our own big transaction printed over more than GEN_LINE_MS (10 000 rules): still ours
+  d.ownCommit(4712);
+  for (let i = 0; i < 5; i++) {
+    procs[0].opts.onStdoutLine!(`add rule inet linkward rules_${i} tcp dport ${i} accept`);
+    await new Promise((r) => setTimeout(r, 80));
+  }
+  procs[0].opts.onStdoutLine!('# new generation 11 by process 4712 (nft)');
+  assert.equal(d.generation, g + 2, 'a long-printed own transaction is not drift');
+  assert.equal(d.ownTransactions, 2);
   // events without a transaction line: drift after a moment
   procs[0].opts.onStdoutLine!('add rule inet linkward forward accept');
   assert.equal(d.generation, g + 2);

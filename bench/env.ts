@@ -23,6 +23,22 @@ export function benchPrefix(tag: string): string {
   return `${tag}${(process.pid % 1679616).toString(36)}`.slice(0, 8);
 }
 
+/** `base` with every `run` timed: `line(startedAt, ms, text)` gets the start (performance.now()),
+ *  the duration and the command as text (its first 7 words, and the size of its stdin). */
+export function timedRunner(base: Runner, line: (startedAt: number, ms: number, text: string) => void): Runner {
+  return {
+    ...base,
+    run: async (argv, opts) => {
+      const t = performance.now();
+      try {
+        return await base.run(argv, opts);
+      } finally {
+        line(t, performance.now() - t, `${argv.slice(0, 7).join(' ')}${opts?.input ? ` (stdin ${opts.input.length} B)` : ''}`);
+      }
+    },
+  };
+}
+
 export function nsRunner(ns: string): Runner {
   return withNetns(realRunner, ns);
 }
@@ -207,7 +223,7 @@ export class MarkerWatch {
   private stopped = false;
   /** Since the last reset(): the monitor lost events (stderr, e.g. ENOBUFS, or it exited), or it
    *  is printing a transaction whose marker line has not come yet. */
-  private lossy = false;
+  private fastPoll = false;
   /** How the markers were detected (monitor event vs. fallback poll) and monitor restarts. */
   readonly stats = { monitor: 0, poll: 0, restarts: 0, errors: [] as string[] };
   constructor(private readonly L: BenchLab) {
@@ -218,7 +234,7 @@ export class MarkerWatch {
       onStdoutLine: (line) => {
         const m = /^add rule inet linkward lw_meta .*comment "(lw:[0-9a-f]+)"/.exec(line);
         if (!m) {
-          this.lossy = true; // a transaction is being printed (10 000 lines take nft a while): poll fast
+          this.fastPoll = true; // a transaction is being printed (10 000 lines take nft a while): poll fast
           return;
         }
         const t = performance.now();
@@ -226,11 +242,11 @@ export class MarkerWatch {
         this.waiters.get(m[1])?.(t);
       },
       onStderrLine: (line) => {
-        this.lossy = true;
+        this.fastPoll = true;
         if (this.stats.errors.length < 5) this.stats.errors.push(line);
       },
       onExit: () => {
-        this.lossy = true;
+        this.fastPoll = true;
         // netlink buffer overruns (ENOBUFS) on big transactions can end `nft monitor`: restart it
         if (!this.stopped && this.stats.restarts < 1000) {
           this.stats.restarts++;
@@ -242,20 +258,20 @@ export class MarkerWatch {
   /** Forget earlier sightings (call before writing a revision). */
   reset(): void {
     this.seen.clear();
-    this.lossy = false;
+    this.fastPoll = false;
   }
   /** ms from t0 until the kernel carries `marker` (null on timeout). Monitor events, with a
    *  kernel poll as a backstop (nft monitor loses events when a big transaction overruns its
    *  netlink socket buffer, and prints a 10 000-rule transaction for a while before its marker
    *  line): every BACKSTOP_MS once the monitor reported a loss (stderr, exit) or printed any other
-   *  line, else (nothing applied yet) every QUIET_BACKSTOP_MS — each poll is an `nft list` that fetches every rule (~50 ms of
-   *  CPU at 10 000 rules), and polling every 30 ms competed with the agent it measures. Every hit
-   *  is confirmed by reading the kernel. */
+   *  line, else (nothing applied yet) every QUIET_BACKSTOP_MS. Each poll is an `nft list` that
+   *  fetches every rule (~50 ms of CPU at 10 000 rules): polling every 30 ms throughout competed
+   *  with the agent it measures. Every hit is confirmed by reading the kernel. */
   async wait(marker: string, t0: number, timeoutMs: number): Promise<number | null> {
     const deadline = t0 + timeoutMs;
     for (let i = 0; i < 100000 && performance.now() < deadline; i++) {
       const ev = this.seen.get(marker) ?? (await new Promise<number | null>((resolve) => {
-        const timer = setTimeout(() => { this.waiters.delete(marker); resolve(null); }, this.lossy ? BACKSTOP_MS : QUIET_BACKSTOP_MS);
+        const timer = setTimeout(() => { this.waiters.delete(marker); resolve(null); }, this.fastPoll ? BACKSTOP_MS : QUIET_BACKSTOP_MS);
         this.waiters.set(marker, (t) => { clearTimeout(timer); this.waiters.delete(marker); resolve(t); });
       }));
       const now = performance.now();

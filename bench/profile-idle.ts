@@ -1,6 +1,7 @@
 // Where the idle agent's CPU goes: the footprint lab (4 uplinks, 1 000 rules, probes every 250 ms),
-// the agent's steady state profiled (bench/lib/prof-preload.mjs: from 20 s after its start, for
-// `seconds` − 15 s, so start-up and the first apply are not in it), then the top self-time functions.
+// the agent's steady state profiled (bench/lib/prof-preload.mjs: from 35 s after its start, for
+// `seconds` − 30 s, so start-up, the first apply and the resync after the monitors settled are
+// not in it), then the top self-time functions.
 // `node --import tsx bench/profile-idle.ts [seconds] [dir]` (root; not part of npm test).
 import fs from 'node:fs';
 import path from 'node:path';

@@ -1,10 +1,9 @@
 // Diagnostic (not part of `npm run bench`): one in-process agent in a lab, every command it runs timed.
 // Usage: node --import tsx bench/trace-apply.ts [rules] [blocklistSize]
-import { benchLab, nsRunner } from './env';
+import { benchLab, nsRunner, timedRunner } from './env';
 import { Agent } from '../agent/agent';
 import { saveConfig } from '../lib/store/revisions';
 import { benchConfig, blocklistEntries } from './stats';
-import type { Runner } from '../agent/system/runner';
 
 const rules = Number(process.argv[2] ?? 100);
 const setSize = Number(process.argv[3] ?? 0);
@@ -12,17 +11,7 @@ const L = await benchLab('bt', 2);
 try {
   const base = nsRunner(L.lab.namespaces.router);
   let trace: string[] = [];
-  const runner: Runner = {
-    ...base,
-    run: async (argv, opts) => {
-      const t = performance.now();
-      try {
-        return await base.run(argv, opts);
-      } finally {
-        trace.push(`${(performance.now() - t).toFixed(1).padStart(7)} ms  ${argv.slice(0, 7).join(' ')}${opts?.input ? ` (stdin ${opts.input.length} B)` : ''}`);
-      }
-    },
-  };
+  const runner = timedRunner(base, (_t, ms, text) => trace.push(`${ms.toFixed(1).padStart(7)} ms  ${text}`));
   const agent = new Agent({ db: L.db, runner, health: false, watchLinks: false, log: () => undefined });
   const list = setSize ? blocklistEntries(setSize) : undefined;
   for (let i = 0; i < 4; i++) {

@@ -2,11 +2,10 @@
 // changes committed one after another, every command it runs timed (relative to the commit).
 // `node --import tsx bench/trace-live.ts [rules]` (env CHANGES=n; ALT=1: loads from 10 rules and back;
 // PROBE_CMDS=1: time a few nft reads).
-import { benchLab, nsRunner, sleep } from './env';
+import { benchLab, nsRunner, sleep, timedRunner } from './env';
 import { Agent } from '../agent/agent';
 import { saveConfig } from '../lib/store/revisions';
 import { benchConfig } from './stats';
-import type { Runner } from '../agent/system/runner';
 
 const rules = Number(process.argv[2] ?? 100);
 const L = await benchLab('bu', 2);
@@ -14,15 +13,7 @@ try {
   const base = nsRunner(L.lab.namespaces.router);
   let trace: string[] = [];
   let t0 = 0;
-  const runner: Runner = {
-    ...base,
-    run: async (argv, opts) => {
-      const t = performance.now();
-      try { return await base.run(argv, opts); } finally {
-        trace.push(`@${(t - t0).toFixed(1).padStart(6)} ${(performance.now() - t).toFixed(1).padStart(7)} ms  ${argv.slice(0, 7).join(' ')}${opts?.input ? ` (stdin ${opts.input.length} B)` : ''}`);
-      }
-    },
-  };
+  const runner = timedRunner(base, (t, ms, text) => trace.push(`@${(t - t0).toFixed(1).padStart(6)} ${ms.toFixed(1).padStart(7)} ms  ${text}`));
   await saveConfig(benchConfig(L.baseConfig, { rules, flip: 0 }), { author: 'bench', source: 'cli' });
   const agent = new Agent({ db: L.db, runner, health: false, log: (m) => trace.push(`   log ${m}`) });
   await agent.start();

@@ -408,14 +408,16 @@ export class Agent extends EventEmitter {
         this.log(msg);
       } else this.store.heartbeat(process.pid);
       this.lastAppliedRevision = revision;
-      this.saveBootState(plan, revision, res.sysctlsChanged);
-      this.failures = 0;
-      this.replans = 0;
+      // The confirmation clock right after the applied mark, before the boot ruleset's fsyncs: a
+      // reader (dashboard, CLI) must not find the revision applied with no deadline pending.
       try {
         this.confirm.onApplied(revision); // bookkeeping: a database fault here is not an apply failure
       } catch (e) {
         if (!isDbFault(e)) throw e;
       }
+      this.saveBootState(plan, revision, res.sysctlsChanged);
+      this.failures = 0;
+      this.replans = 0;
       this.configureHealth(config, facts, plan);
       this.conns?.setContext(connContext(config, facts));
       this.writeUplinkStatus();

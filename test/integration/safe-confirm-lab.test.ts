@@ -147,16 +147,22 @@ test('rollback still happens with the web process killed and the agent restarted
     web = spawn(process.execPath, [path.join(ROOT, 'lib', 'web', 'server.mjs'), '--port', String(port), '--host', '127.0.0.1', '--dir', ROOT], { env: { ...process.env, ...L.env }, stdio: 'ignore' });
     await waitFor('dashboard listening', async () => (await fetch(`http://127.0.0.1:${port}/login`, { redirect: 'manual' }).catch(() => null))?.status, 30000);
   }
-  await lockoutAndWaitForRollback(async () => {
-    if (web) {
-      web.kill('SIGKILL');
-      await new Promise((r) => (web!.exitCode !== null || web!.signalCode !== null ? r(null) : web!.once('exit', r)));
-    }
-    await sleep(3000);
-    await stopAgent(agent);
-    agentLog += '\n--- agent restarted ---\n';
-    agent = startAgent();
-  });
+  try {
+    await lockoutAndWaitForRollback(async () => {
+      if (web) {
+        web.kill('SIGKILL');
+        await new Promise((r) => (web!.exitCode !== null || web!.signalCode !== null ? r(null) : web!.once('exit', r)));
+      }
+      await sleep(3000);
+      await stopAgent(agent);
+      agentLog += '\n--- agent restarted ---\n';
+      agent = startAgent();
+    });
+  } finally {
+    // a failure before the kill must not leave the dashboard running (it kept this file alive
+    // until the 10-minute test timeout)
+    if (web && web.exitCode === null && web.signalCode === null) web.kill('SIGKILL');
+  }
   if (!hasBuild) process.stdout.write('# no .next build: web kill part skipped (agent restart still exercised)\n');
 });
 

@@ -14,16 +14,25 @@ export function isIfname(s: string): boolean {
 /** Parse dotted-quad IPv4 into a 32-bit unsigned number, or null. No leading zeros, no shorthand. */
 export function parseIPv4(s: string): number | null {
   if (typeof s !== 'string' || s.length > 15) return null;
-  const parts = s.split('.');
-  if (parts.length !== 4) return null;
+  // by character: four dot-separated decimal parts, each 0 or 1-3 digits without a leading zero, ≤ 255
   let n = 0;
-  for (const p of parts) {
-    if (!/^(0|[1-9][0-9]{0,2})$/.test(p)) return null;
-    const v = Number(p);
-    if (v > 255) return null;
-    n = n * 256 + v;
+  let parts = 0;
+  let v = 0;
+  let digits = 0;
+  for (let i = 0; i <= s.length; i++) {
+    const c = i < s.length ? s.charCodeAt(i) : 46; // the end closes the last part like a dot
+    if (c === 46) {
+      if (digits === 0 || v > 255 || ++parts > 4) return null;
+      n = n * 256 + v;
+      v = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57) {
+      if (digits === 3 || (digits === 1 && v === 0)) return null; // a fourth digit, or a leading zero
+      v = v * 10 + (c - 48);
+      digits++;
+    } else return null;
   }
-  return n >>> 0;
+  return parts === 4 ? n >>> 0 : null;
 }
 
 export function formatIPv4(n: number): string {

@@ -10,6 +10,41 @@ test('parseIPv4 accepts dotted quads only', () => {
   }
 });
 
+/** The grammar parseIPv4 implements, written as the regular expression it replaced. */
+function referenceIPv4(s: string): number | null {
+  if (s.length > 15) return null;
+  const parts = s.split('.');
+  if (parts.length !== 4) return null;
+  let n = 0;
+  for (const p of parts) {
+    if (!/^(0|[1-9][0-9]{0,2})$/.test(p) || Number(p) > 255) return null;
+    n = n * 256 + Number(p);
+  }
+  return n >>> 0;
+}
+
+test('parseIPv4 (by character) agrees with the regular-expression grammar on 200 000 strings', () => {
+  const alphabet = '0123456789.....a -/:';
+  let seed = 12345;
+  const rnd = (k: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % k);
+  const cases = ['1.2.3.4', '255.255.255.255', '256.1.1.1', '00.1.1.1', '1.2.3.4.', '.1.2.3', '1.2.3.04', '1.2.3.1000', '9.9.9.9.9'];
+  for (let i = 0; i < 200000; i++) {
+    let s = '';
+    const len = rnd(18);
+    for (let k = 0; k < len; k++) s += alphabet[rnd(alphabet.length)];
+    cases.push(s);
+    // near-valid: four random parts of 1-4 digits
+    cases.push([0, 1, 2, 3].map(() => String(rnd(2) ? rnd(300) : rnd(10000)).padStart(rnd(3) + 1, rnd(5) ? '' : '0')).join('.'));
+  }
+  let valid = 0;
+  for (const c of cases) {
+    const want = referenceIPv4(c);
+    assert.equal(parseIPv4(c), want, JSON.stringify(c));
+    if (want !== null) valid++;
+  }
+  assert.ok(valid > 1000, `the corpus holds valid addresses too (${valid})`);
+});
+
 test('parseCidr and host bits', () => {
   assert.deepEqual(parseCidr('10.0.0.0/8'), { address: 0x0a000000, prefix: 8 });
   assert.equal(parseCidr('10.0.0.0/33'), null);

@@ -1,5 +1,6 @@
-// node:test reporter (second reporter of scripts/test.sh): after the run, each test file's wall
-// time (its top-level tests summed), slowest first, so a CI log shows where the suite's minutes go.
+// node:test reporter (second reporter of scripts/test.sh): after the run, each test file's time as
+// the sum of its top-level tests' durations (its imports and after() hooks, e.g. a lab's teardown,
+// are not in it), slowest first, so a CI log shows where the suite's minutes go.
 export default async function* fileTimes(source) {
   const byFile = new Map();
   for await (const ev of source) {

@@ -11,9 +11,10 @@ bash scripts/setup.sh
 unit=()
 while IFS= read -r f; do unit+=("$f"); done < <(find test/unit test/golden -name '*.test.ts' 2>/dev/null | sort)
 rc=0
-# TAP on stdout as before; scripts/test-file-times.mjs adds each file's time on stderr at the end
+# Options given to npm test (npm test -- --test-name-pattern=x) go before the files: node 20
+# takes anything after the first file for a file. TAP on stdout as before; scripts/test-file-times.mjs adds each file's time on stderr at the end
 report=(--test-reporter=tap --test-reporter-destination=stdout --test-reporter=./scripts/test-file-times.mjs --test-reporter-destination=stderr)
-node --import tsx --test "${report[@]}" --test-concurrency=2 --test-timeout=600000 "${unit[@]}" "$@" || rc=$?
+node --import tsx --test "${report[@]}" --test-concurrency=2 --test-timeout=600000 "$@" "${unit[@]}" || rc=$?
 
 files=()
 if [ "$(id -u)" -eq 0 ]; then
@@ -24,7 +25,7 @@ if [ "$(id -u)" -eq 0 ]; then
     LINKWARD_STANDALONE=1 npx next build >&2
     while IFS= read -r f; do files+=("$f"); done < <(find test/e2e -name '*.test.ts' | sort)
   fi
-  node --import tsx --test "${report[@]}" --test-concurrency=1 --test-timeout=600000 "${files[@]}" "$@" || rc=$?
+  node --import tsx --test "${report[@]}" --test-concurrency=1 --test-timeout=600000 "$@" "${files[@]}" || rc=$?
 else
   echo "linkward test: not root: skipping kernel (nft, netns) and browser tests; run with sudo for the full suite" >&2
 fi

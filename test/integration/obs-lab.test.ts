@@ -207,7 +207,8 @@ test('5 % loss against a 10 % loss threshold for 30 s: no transition', async () 
 test('metered isp3 with a 400 kB cap: thresholds notified, cap reached → out; usage survives a restart and a counter reset', async () => {
   // What the health probes alone cost on the metered uplink (slow default: one probe per target
   // every 10 s), measured on its own byte counters while nothing else uses it.
-  // The window opened in the loss test before (isp2 only); alone, this test opens its own.
+  // The window opened in the loss test before (isp2 only); alone, this test opens its own. A test
+  // put between the two must not use isp3 (its bytes would count as probe cost).
   const from = isp3IdleFrom ?? { bytes: isp3Used(), at: Date.now() };
   await sleep(Math.max(0, from.at + 40000 - Date.now()));
   const perSec = (isp3Used() - from.bytes) / ((Date.now() - from.at) / 1000);

@@ -12,7 +12,8 @@ unit=()
 while IFS= read -r f; do unit+=("$f"); done < <(find test/unit test/golden -name '*.test.ts' 2>/dev/null | sort)
 rc=0
 # Options given to npm test (npm test -- --test-name-pattern=x) go before the files: node 20
-# takes anything after the first file for a file. TAP on stdout as before; scripts/test-file-times.mjs adds each file's time on stderr at the end
+# takes anything after the first file for a file. TAP on stdout as before; a second reporter,
+# scripts/test-file-times.mjs, adds each file's time on stderr at the end.
 report=(--test-reporter=tap --test-reporter-destination=stdout --test-reporter=./scripts/test-file-times.mjs --test-reporter-destination=stderr)
 node --import tsx --test "${report[@]}" --test-concurrency=2 --test-timeout=600000 "$@" "${unit[@]}" || rc=$?
 

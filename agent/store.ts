@@ -90,6 +90,12 @@ export type Deferred =
   | { op: 'request'; args: [number, string, number] };
 const LATEST_ONLY = new Set<Deferred['op']>(['started', 'applied', 'failed']);
 
+/** The agent connection's page cache, in KiB (as PRAGMA cache_size, negative). better-sqlite3
+ *  builds SQLite with a 16 MB default; writing the Connection table of 50 000 flows filled 8 MB
+ *  of it, which stayed in the agent's RSS. 2 MB is SQLite's own default; the file's pages stay in
+ *  the kernel's page cache. Measured in docs/performance.md (issue 16, fifth round). */
+export const AGENT_CACHE_KIB = -2000;
+
 export class AgentStore {
   private readonly db: DB;
   private readonly st;
@@ -114,6 +120,7 @@ export class AgentStore {
     this.db = db;
     db.defaultSafeIntegers(false);
     db.pragma(`busy_timeout = ${AGENT_BUSY_TIMEOUT_MS}`);
+    db.pragma(`cache_size = ${AGENT_CACHE_KIB}`);
     this.file = db.name;
     this.inode = inodeOf(db.name);
     this.st = {

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { saveConfig, latestRevision } from '../lib/store/revisions';
 import { markOf } from '../lib/compile/constants';
 import { labBreak, labRestore } from '../lab/lab';
-import { footprintConfig, measureProcess, type ProcessUse } from './footprint';
+import { footprintConfig, measureProcess, rssKb, type ProcessUse } from './footprint';
 import { type BenchLab, startAgent, stopAgent, sleep, MarkerWatch, expectedMarker } from './env';
 import { round } from './stats';
 
@@ -36,6 +36,9 @@ export interface CtRow extends ProcessUse {
   mode: CtMode;
   /** Seconds from the agent's start until the Connection table held every loaded flow. */
   seedS: number | null;
+  /** The agent's RSS peak from its start to the end of the warm-up (VmRSS every 100 ms): the
+   *  seeding listing's transient, which the measured window starts after. */
+  startRssMbMax: number;
   rowsInDb: number;
 }
 
@@ -63,13 +66,25 @@ async function kernelCount(L: BenchLab): Promise<number> {
 
 const dbRows = (L: BenchLab) => L.db.prepare('SELECT COUNT(*) FROM Connection').pluck().get() as number;
 
-async function startAndSeed(L: BenchLab, mode: CtMode, marker: string, want: number, log: (s: string) => void): Promise<{ pid: number; seedS: number | null }> {
+/** Samples a process's RSS every 100 ms until stopped: the peak in MB. */
+function rssPeak(pid: number): { stop: () => number } {
+  let max = rssKb(pid);
+  const t = setInterval(() => (max = Math.max(max, rssKb(pid))), 100);
+  return { stop: () => (clearInterval(t), Math.round((Math.max(max, rssKb(pid)) / 1024) * 10) / 10) };
+}
+
+async function startAndSeed(L: BenchLab, mode: CtMode, marker: string, want: number, log: (s: string) => void): Promise<{ pid: number; seedS: number | null; peak: { stop: () => number } }> {
   const watch = new MarkerWatch(L);
   const t0 = performance.now();
+  let peak: { stop: () => number } | null = null;
   try {
     const a = startAgent(L, [], [], undefined, mode === 'poll' ? { LINKWARD_CONNTRACK: 'poll' } : {});
     if (!a.pid) throw new Error('agent did not start');
+    peak = rssPeak(a.pid);
     if ((await watch.wait(marker, t0, 60000)) === null) throw new Error('agent did not apply within 60 s');
+  } catch (e) {
+    peak?.stop();
+    throw e;
   } finally {
     watch.stop();
   }
@@ -82,7 +97,7 @@ async function startAndSeed(L: BenchLab, mode: CtMode, marker: string, want: num
     await sleep(100);
   }
   if (seedS === null) log(`conntrack: ${mode}: the Connection table has ${dbRows(L)} of ${want} rows after 120 s`);
-  return { pid: L.agent?.pid as number, seedS };
+  return { pid: L.agent?.pid as number, seedS, peak };
 }
 
 export async function conntrackBench(L: BenchLab, o: CtOptions): Promise<CtResult> {
@@ -105,7 +120,7 @@ export async function conntrackBench(L: BenchLab, o: CtOptions): Promise<CtResul
     o.log(`conntrack: loaded ${n} flows in ${Math.round(performance.now() - t0)} ms (kernel count ${have})`);
     const modes = n === 0 ? (['events'] as CtMode[]) : o.modes; // the baseline: no flows
     for (const mode of modes) {
-      const { pid, seedS } = await startAndSeed(L, mode, marker, n, o.log);
+      const { pid, seedS, peak } = await startAndSeed(L, mode, marker, n, o.log);
       let watcher: ReturnType<typeof setInterval> | null = null;
       if (mode === 'watched') {
         const mark = () => L.db.prepare("INSERT INTO Watch (name, until) VALUES ('connections', ?) ON CONFLICT(name) DO UPDATE SET until = excluded.until").run(Date.now() + 10000);
@@ -115,10 +130,12 @@ export async function conntrackBench(L: BenchLab, o: CtOptions): Promise<CtResul
       try {
         o.log(`conntrack: ${n} flows, ${mode}: seeded in ${seedS ?? '–'} s; warming up ${o.warmupS} s, measuring ${o.seconds} s`);
         await sleep(o.warmupS * 1000);
+        const startRssMbMax = peak.stop();
         const m = await measureProcess(pid, o.seconds);
-        rows.push({ ...m, flows: n, mode, seedS, rowsInDb: dbRows(L) });
-        o.log(`conntrack: ${n} flows, ${mode}: agent ${m.agentCpuPct} % + children ${m.childrenCpuPct} %, RSS max ${m.agentRssMbMax} MB`);
+        rows.push({ ...m, flows: n, mode, seedS, startRssMbMax, rowsInDb: dbRows(L) });
+        o.log(`conntrack: ${n} flows, ${mode}: agent ${m.agentCpuPct} % + children ${m.childrenCpuPct} %, RSS max ${m.agentRssMbMax} MB (start-up peak ${startRssMbMax} MB)`);
       } finally {
+        peak.stop();
         if (watcher) clearInterval(watcher);
         L.db.prepare("DELETE FROM Watch WHERE name = 'connections'").run();
       }
@@ -133,7 +150,7 @@ export async function conntrackBench(L: BenchLab, o: CtOptions): Promise<CtResul
 
 /** Break isp1 with the agent running: its down transition → none of its loaded flows left. */
 async function failoverCleanup(L: BenchLab, n: number, m1: number, log: (s: string) => void): Promise<CtResult['failover']> {
-  if (!L.agent || L.agent.done) await startAndSeed(L, 'events', await expectedMarker(L, footprintConfig(L.baseConfig, 0)), n, log);
+  if (!L.agent || L.agent.done) (await startAndSeed(L, 'events', await expectedMarker(L, footprintConfig(L.baseConfig, 0)), n, log)).peak.stop();
   const isp1Flows = Math.ceil(n / 2);
   const state = () => L.db.prepare("SELECT state, since, connections FROM UplinkStatus WHERE name = 'isp1'").get() as { state: string; since: number; connections: number } | undefined;
   const loadedOnIsp1 = async () => {

@@ -73,7 +73,7 @@ function reapedChildTicks(stat: string): number {
   return Number(f[13]) + Number(f[14]); // cutime + cstime: children the agent waited for
 }
 
-function rssKb(pid: number): number {
+export function rssKb(pid: number): number {
   try {
     return rssKbFromStatus(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
   } catch {

@@ -248,9 +248,10 @@ export async function main(argv: string[]): Promise<number> {
       failover: true,
       log,
     }));
-    const goal = (x: { flows: number; agentCpuPct: number; childrenCpuPct: number; agentRssMbMax: number }) => x.flows === 50000 ? `${x.agentCpuPct + x.childrenCpuPct <= 1 ? 'CPU met' : 'CPU missed'}, ${x.agentRssMbMax <= 100 ? 'RSS met' : 'RSS missed'}` : '–';
+    // RSS is judged over the agent's whole life: the window and the start-up (the seeding listing)
+    const goal = (x: { flows: number; agentCpuPct: number; childrenCpuPct: number; agentRssMbMax: number; startRssMbMax: number }) => x.flows === 50000 ? `${x.agentCpuPct + x.childrenCpuPct <= 1 ? 'CPU met' : 'CPU missed'}, ${Math.max(x.agentRssMbMax, x.startRssMbMax) <= 100 ? 'RSS met' : x.agentRssMbMax <= 100 ? 'RSS met after start-up, missed at it' : 'RSS missed'}` : '–';
     console.log(`\nAgent with many tracked flows (idle ${r.rows[0]?.seconds ?? '–'} s; 2 uplinks probed every 250 ms; flows loaded with conntrack -R; goal at 50 000: ≤ 1 % CPU incl. children, ≤ 100 MB RSS)`);
-    console.log(table(['flows', 'conntrack reading', 'agent CPU %', 'children CPU %', 'total %', 'RSS MB max', 'RSS MB median', 'seeded in s', 'goal'], r.rows.map((x) => [x.flows, x.flows === 0 ? 'baseline: no flows loaded (events)' : x.mode === 'events' ? 'event stream + counts' : x.mode === 'watched' ? 'events, page open (listing for bytes)' : 'full listing every 5 s', x.agentCpuPct, x.childrenCpuPct, Math.round((x.agentCpuPct + x.childrenCpuPct) * 100) / 100, x.agentRssMbMax, x.agentRssMbMedian, x.seedS, goal(x)])));
+    console.log(table(['flows', 'conntrack reading', 'agent CPU %', 'children CPU %', 'total %', 'RSS MB max', 'RSS MB median', 'RSS MB max at start-up', 'seeded in s', 'goal'], r.rows.map((x) => [x.flows, x.flows === 0 ? 'baseline: no flows loaded (events)' : x.mode === 'events' ? 'event stream + counts' : x.mode === 'watched' ? 'events, page open (listing for bytes)' : 'full listing every 5 s', x.agentCpuPct, x.childrenCpuPct, Math.round((x.agentCpuPct + x.childrenCpuPct) * 100) / 100, x.agentRssMbMax, x.agentRssMbMedian, x.startRssMbMax, x.seedS, goal(x)])));
     const ev = r.rows.find((x) => x.flows === 50000 && x.mode === 'events');
     const po = r.rows.find((x) => x.flows === 50000 && x.mode === 'poll');
     if (ev && po) console.log(`events vs poll at 50 000 flows: total CPU ${Math.round((ev.agentCpuPct + ev.childrenCpuPct) * 100) / 100} % vs ${Math.round((po.agentCpuPct + po.childrenCpuPct) * 100) / 100} % (ratio ${po.agentCpuPct + po.childrenCpuPct > 0 ? Math.round(((ev.agentCpuPct + ev.childrenCpuPct) / (po.agentCpuPct + po.childrenCpuPct)) * 1000) / 1000 : '–'})`);
@@ -260,6 +261,7 @@ export async function main(argv: string[]): Promise<number> {
       conntrack_failover: r.failover,
       agent_cpu_pct_50k_flows: ev ? Math.round((ev.agentCpuPct + ev.childrenCpuPct) * 100) / 100 : null,
       agent_rss_mb_50k_flows: ev?.agentRssMbMax ?? null,
+      agent_rss_mb_50k_flows_start: ev?.startRssMbMax ?? null,
       agent_cpu_pct_50k_flows_poll: po ? Math.round((po.agentCpuPct + po.childrenCpuPct) * 100) / 100 : null,
     });
   });

@@ -13,6 +13,7 @@
 // measurement and as the fallback when the event stream cannot run.
 import { dumpConnections, countConnections, listConnections, watchConnections, type ConnEntry, type ConntrackWatch } from './system/conntrack';
 import type { Runner } from './system/runner';
+import { heapForSize, type SizeScope } from './heapsize';
 import { parseIPv4, parseCidr, cidrContains, parseIPv6, parseCidr6, cidr6Contains, type Cidr, type Cidr6 } from '../lib/validations/net';
 
 /** One row of the Connection table (ids are the conntrack id as a signed 32-bit integer). */
@@ -103,6 +104,8 @@ export interface ConnTrackerOptions {
   onCounts?: () => void;
   /** The kernel's flow count (default: its counter file, else `conntrack -C`). */
   count?: () => Promise<number>;
+  /** Where the listings run (default: V8 optimizing for size while they do; agent/heapsize.ts). */
+  heap?: Pick<SizeScope, 'run'>;
 }
 
 const signed = (n: number) => n | 0;
@@ -183,7 +186,7 @@ export class ConnTracker {
   readonly stats = { dumps: 0, events: 0, checks: 0, resyncs: [] as string[], lost: 0, writes: 0 };
 
   constructor(opts: ConnTrackerOptions) {
-    this.o = { mode: 'events', pollMs: 5000, watchDumpMs: 5000, checkMs: 10000, flushMs: 300, now: Date.now, count: () => countConnections(opts.runner), ...opts } as ConnTracker['o'];
+    this.o = { mode: 'events', pollMs: 5000, watchDumpMs: 5000, checkMs: 10000, flushMs: 300, now: Date.now, count: () => countConnections(opts.runner), heap: heapForSize, ...opts } as ConnTracker['o'];
     this.mode = this.o.mode;
     this.log = opts.log ?? (() => undefined);
   }
@@ -428,7 +431,9 @@ export class ConnTracker {
       this.resyncWanted ??= why;
       return;
     }
-    this.resyncing = this.resync(why)
+    // the listing is the agent's largest allocation burst: V8 optimizes for size while it runs
+    this.resyncing = this.o.heap
+      .run(() => this.resync(why))
       .catch((e: unknown) => this.log(`conntrack listing failed (${why}): ${(e as Error).message}`))
       .finally(() => {
         this.resyncing = null;

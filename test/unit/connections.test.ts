@@ -167,6 +167,32 @@ test('ConnTracker: lost events and a count that does not match lead to a listing
   }
 });
 
+test('ConnTracker: every listing runs inside the heap scope (V8 optimizing for size), events do not', async () => {
+  const t = tmpDb();
+  const ct = new ScriptedConntrack();
+  let inScope = 0;
+  const seen: { listings: number; inScope: number }[] = [];
+  const heap = { run: async <T>(fn: () => Promise<T>) => { inScope++; try { return await fn(); } finally { seen.push({ listings: ct.listings, inScope }); inScope--; } } };
+  const tr = new ConnTracker({ runner: ct.runner, store: new AgentStore(t.db), flushMs: 5, checkMs: 1e9, count: async () => ct.table.length, heap });
+  try {
+    tr.setContext(ctx);
+    ct.table = [L4(1, '192.168.1.10', 40000, 256)];
+    tr.start();
+    await sleep(20);
+    await tr.settled();
+    ct.emit(EV('NEW', L4(2, '192.168.1.11', 40001, 256)));
+    ct.events?.onStderrLine?.('WARNING: We have hit ENOBUFS! We are losing events.');
+    await sleep(20);
+    await tr.settled();
+    assert.equal(ct.listings, 2);
+    assert.deepEqual(seen, [{ listings: 1, inScope: 1 }, { listings: 2, inScope: 1 }], 'one scope per listing, each closed');
+    assert.equal(inScope, 0);
+  } finally {
+    tr.stop();
+    t.cleanup();
+  }
+});
+
 test('ConnTracker: while the page watches, listings give bytes and a rate per flow', async () => {
   const t = tmpDb();
   const ct = new ScriptedConntrack();

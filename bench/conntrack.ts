@@ -74,6 +74,8 @@ function rssPeak(pid: number): { stop: () => number } {
 }
 
 async function startAndSeed(L: BenchLab, mode: CtMode, marker: string, want: number, log: (s: string) => void): Promise<{ pid: number; seedS: number | null; peak: { stop: () => number } }> {
+  // the previous mode's agent left its rows: without this, "seeded in" would be ~0 s
+  L.db.prepare('DELETE FROM Connection').run();
   const watch = new MarkerWatch(L);
   const t0 = performance.now();
   let peak: { stop: () => number } | null = null;

@@ -104,7 +104,8 @@ export interface ConnTrackerOptions {
   onCounts?: () => void;
   /** The kernel's flow count (default: its counter file, else `conntrack -C`). */
   count?: () => Promise<number>;
-  /** Where the listings run (default: V8 optimizing for size while they do; agent/heapsize.ts). */
+  /** Where the events mode's listings run (default: V8 optimizing for size while they do;
+   *  agent/heapsize.ts). */
   heap?: Pick<SizeScope, 'run'>;
 }
 
@@ -432,8 +433,10 @@ export class ConnTracker {
       return;
     }
     // the listing is the agent's largest allocation burst: V8 optimizes for size while it runs
-    this.resyncing = this.o.heap
-      .run(() => this.resync(why))
+    // (events mode: the seeding, a resync, a watched listing at most ~2.5 % of the time; not in
+    // poll mode, where listings could run back to back and the whole agent would be in that mode)
+    const list = () => this.resync(why);
+    this.resyncing = (this.mode === 'poll' ? list() : this.o.heap.run(list))
       .catch((e: unknown) => this.log(`conntrack listing failed (${why}): ${(e as Error).message}`))
       .finally(() => {
         this.resyncing = null;

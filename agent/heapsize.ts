@@ -5,17 +5,22 @@
 // bench, 50 000 flows, alternating (docs/performance.md, issue 16, fifth round): RSS max in the
 // measured window 98.0 / 102.2 MB with it vs 119.2 / 116.2 MB without; the start-up peak
 // 108.9 / 116.1 vs 119.2 / 116.2 MB; seeding 3.1–3.3 s vs 2.9–3.4 s.
-// Not for the whole process: set for the agent's life it made applies 40–60 % slower.
-// Node keeps V8's flags writable after start (it turns off --freeze-flags-after-init), and the
-// flag is read where V8 sizes the heap and decides on GC, so setting it at run time takes effect;
-// the agent already sets --semi-space-growth-factor the same way (bin/linkward.js).
+// Not for the whole process: set for the agent's life it made applies slower (one-rule change at
+// 10 000 rules +65-79 %, a 10 000-rule load +27-30 %), and not in the tracker's poll mode, where
+// listings can run back to back (agent/connections.ts).
+// Node 20 leaves V8's flags writable after start (--no-freeze-flags-after-init is its default;
+// started with --freeze-flags-after-init, this call, like the --semi-space-growth-factor one in
+// bin/linkward.js, would abort the process). V8 reads the flag at each GC decision
+// (Heap::ShouldOptimizeForMemoryUsage), which is what takes effect here; what it implies only at
+// heap set-up (the capped young generation) does not apply when it is set at run time.
 import v8 from 'node:v8';
 
 export type SetFlags = (flags: string) => void;
 
-/** True when the process was started with the flag (then it is left as it is). */
-export function presetForSize(execArgv: readonly string[] = process.execArgv, nodeOptions = process.env.NODE_OPTIONS ?? ''): boolean {
-  return [...execArgv, ...nodeOptions.split(/\s+/)].some((a) => /^--(no-)?optimize[-_]for[-_]size$/.test(a));
+/** True when the process was started with the flag, either way (then it is left as it is; Node
+ *  refuses it in NODE_OPTIONS, so the command line is the only place). */
+export function presetForSize(execArgv: readonly string[] = process.execArgv): boolean {
+  return execArgv.some((a) => /^--(no-?)?optimize[-_]for[-_]size$/.test(a));
 }
 
 /** Runs fn with V8 optimizing for size; nested and concurrent scopes share one setting, the last

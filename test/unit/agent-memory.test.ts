@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { openDb } from '../../lib/db/sqlite';
 import { AgentStore, AGENT_CACHE_KIB } from '../../agent/store';
 import { SizeScope, presetForSize } from '../../agent/heapsize';
@@ -26,7 +27,7 @@ test('AgentStore: the agent connection uses a 2 MB page cache, not better-sqlite
   }
 });
 
-test('SizeScope: on for the outermost scope, restored after it, also when it throws', async () => {
+test('SizeScope: on for the first of overlapping scopes, restored after the last, also when it throws', async () => {
   const calls: string[] = [];
   const s = new SizeScope((f) => calls.push(f), false);
   assert.equal(await s.run(async () => 1), 1);
@@ -49,11 +50,20 @@ test('SizeScope: on for the outermost scope, restored after it, also when it thr
 });
 
 test('SizeScope: a process started with the flag (either way) is left as it is', async () => {
-  assert.equal(presetForSize(['--optimize-for-size'], ''), true);
-  assert.equal(presetForSize([], '--max-old-space-size=200 --optimize_for_size'), true);
-  assert.equal(presetForSize(['--no-optimize-for-size'], ''), true);
-  assert.equal(presetForSize(['--import', 'tsx'], '--max-old-space-size=200'), false);
+  assert.equal(presetForSize(['--optimize-for-size']), true);
+  assert.equal(presetForSize(['--max-old-space-size=200', '--optimize_for_size']), true);
+  assert.equal(presetForSize(['--no-optimize-for-size']), true);
+  assert.equal(presetForSize(['--nooptimize-for-size']), true);
+  assert.equal(presetForSize(['--import', 'tsx', '--max-old-space-size=200']), false);
   const calls: string[] = [];
   await new SizeScope((f) => calls.push(f), true).run(async () => 0);
   assert.deepEqual(calls, []);
+});
+
+test('SizeScope: the flag is V8’s (in --v8-options), and a process can set and unset it at run time', () => {
+  // Node 20 accepts unknown flags silently, so check the names against V8's own list
+  const opts = execFileSync(process.execPath, ['--v8-options'], { encoding: 'utf8' });
+  assert.match(opts, /^\s*--optimize-for-size \(/m);
+  const src = "import('node:v8').then(({default: v8}) => { v8.setFlagsFromString('--optimize-for-size'); const a = []; for (let i = 0; i < 1e5; i++) a.push({ i }); v8.setFlagsFromString('--no-optimize-for-size'); console.log(a.length); })";
+  assert.equal(execFileSync(process.execPath, ['-e', src], { encoding: 'utf8' }).trim(), '100000');
 });

@@ -167,7 +167,7 @@ test('ConnTracker: lost events and a count that does not match lead to a listing
   }
 });
 
-test('ConnTracker: every listing runs inside the heap scope (V8 optimizing for size), events do not', async () => {
+test('ConnTracker: events mode: every listing runs inside the heap scope (V8 optimizing for size), events do not', async () => {
   const t = tmpDb();
   const ct = new ScriptedConntrack();
   let inScope = 0;
@@ -187,6 +187,30 @@ test('ConnTracker: every listing runs inside the heap scope (V8 optimizing for s
     assert.equal(ct.listings, 2);
     assert.deepEqual(seen, [{ listings: 1, inScope: 1 }, { listings: 2, inScope: 1 }], 'one scope per listing, each closed');
     assert.equal(inScope, 0);
+  } finally {
+    tr.stop();
+    t.cleanup();
+  }
+});
+
+test('ConnTracker: poll mode lists outside the heap scope (its listings can run back to back)', async () => {
+  const t = tmpDb();
+  const ct = new ScriptedConntrack();
+  let scoped = 0;
+  const heap = { run: async <T>(fn: () => Promise<T>) => { scoped++; return fn(); } };
+  let listings = 0;
+  // poll mode reads a buffered listing (runner.run)
+  const runner: Runner = { ...ct.runner, run: async (argv) => { assert.ok(argv.includes('-L'), argv.join(' ')); listings++; return { exitCode: 0, stdout: `${ct.table.join('\n')}\n`, stderr: '' }; } };
+  const tr = new ConnTracker({ runner, store: new AgentStore(t.db), mode: 'poll', pollMs: 0, flushMs: 5, checkMs: 1e9, count: async () => ct.table.length, heap });
+  try {
+    tr.setContext(ctx);
+    ct.table = [L4(1, '192.168.1.10', 40000, 256)];
+    tr.start();
+    for (let i = 0; i < 40 && listings < 2; i++) await sleep(100);
+    await tr.settled();
+    assert.ok(listings >= 2, `listings: ${listings}`);
+    assert.equal(rows(t.db).length, 1);
+    assert.equal(scoped, 0);
   } finally {
     tr.stop();
     t.cleanup();

@@ -70,6 +70,7 @@ const dbRows = (L: BenchLab) => L.db.prepare('SELECT COUNT(*) FROM Connection').
 function rssPeak(pid: number): { stop: () => number } {
   let max = rssKb(pid);
   const t = setInterval(() => (max = Math.max(max, rssKb(pid))), 100);
+  t.unref(); // a failed step must not keep the bench alive
   return { stop: () => (clearInterval(t), Math.round((Math.max(max, rssKb(pid)) / 1024) * 10) / 10) };
 }
 
@@ -91,14 +92,19 @@ async function startAndSeed(L: BenchLab, mode: CtMode, marker: string, want: num
     watch.stop();
   }
   let seedS: number | null = null;
-  for (let i = 0; i < 1200; i++) {
-    if (dbRows(L) >= want) {
-      seedS = round((performance.now() - t0) / 1000, 1) as number;
-      break;
+  try {
+    for (let i = 0; i < 1200; i++) {
+      if (dbRows(L) >= want) {
+        seedS = round((performance.now() - t0) / 1000, 1) as number;
+        break;
+      }
+      await sleep(100);
     }
-    await sleep(100);
+    if (seedS === null) log(`conntrack: ${mode}: the Connection table has ${dbRows(L)} of ${want} rows after 120 s`);
+  } catch (e) {
+    peak.stop();
+    throw e;
   }
-  if (seedS === null) log(`conntrack: ${mode}: the Connection table has ${dbRows(L)} of ${want} rows after 120 s`);
   return { pid: L.agent?.pid as number, seedS, peak };
 }
 
@@ -124,12 +130,12 @@ export async function conntrackBench(L: BenchLab, o: CtOptions): Promise<CtResul
     for (const mode of modes) {
       const { pid, seedS, peak } = await startAndSeed(L, mode, marker, n, o.log);
       let watcher: ReturnType<typeof setInterval> | null = null;
-      if (mode === 'watched') {
-        const mark = () => L.db.prepare("INSERT INTO Watch (name, until) VALUES ('connections', ?) ON CONFLICT(name) DO UPDATE SET until = excluded.until").run(Date.now() + 10000);
-        mark();
-        watcher = setInterval(mark, 2000);
-      }
       try {
+        if (mode === 'watched') {
+          const mark = () => L.db.prepare("INSERT INTO Watch (name, until) VALUES ('connections', ?) ON CONFLICT(name) DO UPDATE SET until = excluded.until").run(Date.now() + 10000);
+          mark();
+          watcher = setInterval(mark, 2000);
+        }
         o.log(`conntrack: ${n} flows, ${mode}: seeded in ${seedS ?? '–'} s; warming up ${o.warmupS} s, measuring ${o.seconds} s`);
         await sleep(o.warmupS * 1000);
         const startRssMbMax = peak.stop();

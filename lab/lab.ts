@@ -189,11 +189,16 @@ async function ensureServer(prefix: string, name: ServerName, ns: string, bind: 
   } else if (name.startsWith('dhcp6-')) {
     // kea-dhcp6 stays in the foreground; `ip netns exec` execs it, so the child's pid is kea's
     const conf = path.join(dir, `${name}.json`);
+    let exit = '';
     const p = withNetns(realRunner, ns).spawn(['kea-dhcp6', '-c', conf], {
       detached: true, logFile: log, env: { KEA_PIDFILE_DIR: dir, KEA_LOCKFILE_DIR: 'none' },
+      onExit: (code, signal, error) => (exit = `exited ${code ?? signal ?? ''}${error ? ` (${error.message})` : ''}`),
     });
     if (p.pid !== undefined) fs.writeFileSync(pidfile, `${p.pid}\n`);
-    for (let i = 0; i < 40 && serverPid(prefix, name, ns) === null && !p.done; i++) await sleep(50);
+    // up to 10 s: the 2 s wait ran out once in a full test run (cause not found; the error now says
+    // whether kea exited or was still not seen in the namespace)
+    for (let i = 0; i < 200 && serverPid(prefix, name, ns) === null && !p.done; i++) await sleep(50);
+    if (serverPid(prefix, name, ns) === null) throw new Error(`lab: ${name} server did not start in ${ns}: ${exit || `pid ${p.pid ?? '–'} not (yet) kea-dhcp6 in that namespace after 10 s`} (see ${log})`);
   } else {
     const ports = name === 'echo'
       ? ['--tcp', ECHO_TCP_PORTS.join(','), '--udp', ECHO_UDP_PORTS.join(','), '--bind', bind.join(',')]

@@ -120,6 +120,14 @@ function readPid(file: string): number | null {
   }
 }
 
+function argv0Of(pid: number): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] ?? '';
+  } catch {
+    return '';
+  }
+}
+
 function cmdlineOf(pid: number): string {
   try {
     return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
@@ -134,7 +142,11 @@ const markerOf = (name: ServerName): string => (name.startsWith('dhcp6-') ? 'kea
 /** Pid of our server if it runs and is inside namespace `ns` (when given). */
 function serverPid(prefix: string, name: ServerName, ns?: string): number | null {
   const pid = readPid(path.join(labStateDir(prefix), `${name}.pid`));
-  if (pid === null || !cmdlineOf(pid).includes(markerOf(name))) return null;
+  if (pid === null) return null;
+  // kea is started through `ip netns exec ns kea-dhcp6 …`, whose own command line names kea too:
+  // only kea's argv[0] counts (before the exec, or during it, when the command line can read
+  // empty, the check said "running" once and "not running" a moment later)
+  if (name.startsWith('dhcp6-') ? path.basename(argv0Of(pid)) !== 'kea-dhcp6' : !cmdlineOf(pid).includes(markerOf(name))) return null;
   if (ns !== undefined) {
     const want = nsInode(`/run/netns/${ns}`);
     if (want === null || nsInode(`/proc/${pid}/ns/net`) !== want) return null;
@@ -195,8 +207,7 @@ async function ensureServer(prefix: string, name: ServerName, ns: string, bind: 
       onExit: (code, signal, error) => (exit = `exited ${code ?? signal ?? ''}${error ? ` (${error.message})` : ''}`),
     });
     if (p.pid !== undefined) fs.writeFileSync(pidfile, `${p.pid}\n`);
-    // up to 10 s: the 2 s wait ran out once in a full test run (cause not found; the error now says
-    // whether kea exited or was still not seen in the namespace)
+    // up to 10 s (was 2 s); the error says whether kea exited or was not seen in the namespace
     for (let i = 0; i < 200 && serverPid(prefix, name, ns) === null && !p.done; i++) await sleep(50);
     if (serverPid(prefix, name, ns) === null) throw new Error(`lab: ${name} server did not start in ${ns}: ${exit || `pid ${p.pid ?? '–'} not (yet) kea-dhcp6 in that namespace after 10 s`} (see ${log})`);
   } else {

@@ -37,7 +37,16 @@ export async function setupLab(tag: string, uplinks = 2, opts: Pick<LabUpOptions
   const prefix = uniquePrefix(tag);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `lw-${prefix}-`));
   await labDown(prefix).catch(() => undefined);
-  const lab = await labUp({ prefix, uplinks, configOut: path.join(dir, 'lab-config.json'), ...opts });
+  let lab: Awaited<ReturnType<typeof labUp>>;
+  try {
+    lab = await labUp({ prefix, uplinks, configOut: path.join(dir, 'lab-config.json'), ...opts });
+  } catch (e) {
+    // a lab that came up halfway (e.g. a server did not start) is removed here: the caller
+    // has no LabEnv to clean up
+    await labDown(prefix).catch(() => undefined);
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
   const dbFile = path.join(dir, 'linkward.db');
   const db = openDb(dbFile);
   const runner = netnsRunner(lab.namespaces.router);

@@ -120,33 +120,27 @@ function readPid(file: string): number | null {
   }
 }
 
-function argv0Of(pid: number): string {
+function argvOf(pid: number): string[] {
   try {
-    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] ?? '';
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
   } catch {
-    return '';
-  }
-}
-
-function cmdlineOf(pid: number): string {
-  try {
-    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
-  } catch {
-    return '';
+    return [];
   }
 }
 
 const MARKERS: Record<string, string> = { echo: 'echo-server.ts', 'lan-server': 'echo-server.ts', iperf3: 'iperf3' };
-const markerOf = (name: ServerName): string => (name.startsWith('dhcp6-') ? 'kea-dhcp6' : MARKERS[name]);
+
+/** Whether `argv` is our server `name`. kea is started through `ip netns exec ns kea-dhcp6 …`,
+ *  whose own command line names kea too: only kea's argv[0] counts (before the exec, or during
+ *  it, when the command line can read empty, the check said "running" once and "not running" a
+ *  moment later). */
+const isServer = (name: ServerName, argv: string[]): boolean =>
+  name.startsWith('dhcp6-') ? path.basename(argv[0] ?? '') === 'kea-dhcp6' : argv.join(' ').includes(MARKERS[name]);
 
 /** Pid of our server if it runs and is inside namespace `ns` (when given). */
 function serverPid(prefix: string, name: ServerName, ns?: string): number | null {
   const pid = readPid(path.join(labStateDir(prefix), `${name}.pid`));
-  if (pid === null) return null;
-  // kea is started through `ip netns exec ns kea-dhcp6 …`, whose own command line names kea too:
-  // only kea's argv[0] counts (before the exec, or during it, when the command line can read
-  // empty, the check said "running" once and "not running" a moment later)
-  if (name.startsWith('dhcp6-') ? path.basename(argv0Of(pid)) !== 'kea-dhcp6' : !cmdlineOf(pid).includes(markerOf(name))) return null;
+  if (pid === null || !isServer(name, argvOf(pid))) return null;
   if (ns !== undefined) {
     const want = nsInode(`/run/netns/${ns}`);
     if (want === null || nsInode(`/proc/${pid}/ns/net`) !== want) return null;
@@ -195,21 +189,21 @@ async function ensureServer(prefix: string, name: ServerName, ns: string, bind: 
   const dir = labStateDir(prefix);
   const pidfile = path.join(dir, `${name}.pid`);
   const log = path.join(dir, `${name}.log`);
+  let why = ''; // what the error below says beyond "did not start"
   if (name === 'iperf3') {
     await runIn(ns, ['iperf3', '-s', '-D', '-I', pidfile, '--logfile', log], { timeoutMs: 10000 });
     for (let i = 0; i < 40 && readPid(pidfile) === null; i++) await sleep(50);
   } else if (name.startsWith('dhcp6-')) {
     // kea-dhcp6 stays in the foreground; `ip netns exec` execs it, so the child's pid is kea's
     const conf = path.join(dir, `${name}.json`);
-    let exit = '';
     const p = withNetns(realRunner, ns).spawn(['kea-dhcp6', '-c', conf], {
       detached: true, logFile: log, env: { KEA_PIDFILE_DIR: dir, KEA_LOCKFILE_DIR: 'none' },
-      onExit: (code, signal, error) => (exit = `exited ${code ?? signal ?? ''}${error ? ` (${error.message})` : ''}`),
+      onExit: (code, signal, error) => (why = `: exited ${code ?? signal ?? ''}${error ? ` (${error.message})` : ''}`),
     });
     if (p.pid !== undefined) fs.writeFileSync(pidfile, `${p.pid}\n`);
     // up to 10 s (was 2 s); the error says whether kea exited or was not seen in the namespace
     for (let i = 0; i < 200 && serverPid(prefix, name, ns) === null && !p.done; i++) await sleep(50);
-    if (serverPid(prefix, name, ns) === null) throw new Error(`lab: ${name} server did not start in ${ns}: ${exit || `pid ${p.pid ?? '–'} not (yet) kea-dhcp6 in that namespace after 10 s`} (see ${log})`);
+    why ||= `: pid ${p.pid ?? '–'} not (yet) kea-dhcp6 in that namespace after 10 s`;
   } else {
     const ports = name === 'echo'
       ? ['--tcp', ECHO_TCP_PORTS.join(','), '--udp', ECHO_UDP_PORTS.join(','), '--bind', bind.join(',')]
@@ -217,7 +211,7 @@ async function ensureServer(prefix: string, name: ServerName, ns: string, bind: 
     await runIn(ns, [NODE, '--import', TSX_LOADER, SERVER_SCRIPT, ...ports, '--daemon', '--pidfile', pidfile, '--log', log], { timeoutMs: 20000 });
   }
   const pid = serverPid(prefix, name, ns);
-  if (pid === null) throw new Error(`lab: ${name} server did not start in ${ns} (see ${log})`);
+  if (pid === null) throw new Error(`lab: ${name} server did not start in ${ns}${why} (see ${log})`);
   return pid;
 }
 

@@ -71,7 +71,7 @@ function rssPeak(pid: number): { stop: () => number } {
   let max = rssKb(pid);
   const t = setInterval(() => (max = Math.max(max, rssKb(pid))), 100);
   t.unref(); // a failed step must not keep the bench alive
-  return { stop: () => (clearInterval(t), Math.round((Math.max(max, rssKb(pid)) / 1024) * 10) / 10) };
+  return { stop: () => (clearInterval(t), round(Math.max(max, rssKb(pid)) / 1024, 1) as number) };
 }
 
 async function startAndSeed(L: BenchLab, mode: CtMode, marker: string, want: number, log: (s: string) => void): Promise<{ pid: number; seedS: number | null; peak: { stop: () => number } }> {
@@ -80,19 +80,16 @@ async function startAndSeed(L: BenchLab, mode: CtMode, marker: string, want: num
   const watch = new MarkerWatch(L);
   const t0 = performance.now();
   let peak: { stop: () => number } | null = null;
-  try {
-    const a = startAgent(L, [], [], undefined, mode === 'poll' ? { LINKWARD_CONNTRACK: 'poll' } : {});
-    if (!a.pid) throw new Error('agent did not start');
-    peak = rssPeak(a.pid);
-    if ((await watch.wait(marker, t0, 60000)) === null) throw new Error('agent did not apply within 60 s');
-  } catch (e) {
-    peak?.stop();
-    throw e;
-  } finally {
-    watch.stop();
-  }
   let seedS: number | null = null;
   try {
+    try {
+      const a = startAgent(L, [], [], undefined, mode === 'poll' ? { LINKWARD_CONNTRACK: 'poll' } : {});
+      if (!a.pid) throw new Error('agent did not start');
+      peak = rssPeak(a.pid);
+      if ((await watch.wait(marker, t0, 60000)) === null) throw new Error('agent did not apply within 60 s');
+    } finally {
+      watch.stop();
+    }
     for (let i = 0; i < 1200; i++) {
       if (dbRows(L) >= want) {
         seedS = round((performance.now() - t0) / 1000, 1) as number;
@@ -102,7 +99,7 @@ async function startAndSeed(L: BenchLab, mode: CtMode, marker: string, want: num
     }
     if (seedS === null) log(`conntrack: ${mode}: the Connection table has ${dbRows(L)} of ${want} rows after 120 s`);
   } catch (e) {
-    peak.stop();
+    peak?.stop(); // the caller stops it on success
     throw e;
   }
   return { pid: L.agent?.pid as number, seedS, peak };

@@ -14,6 +14,7 @@
 import { dumpConnections, countConnections, listConnections, watchConnections, type ConnEntry, type ConntrackWatch } from './system/conntrack';
 import type { Runner } from './system/runner';
 import { heapForSize, type SizeScope } from './heapsize';
+import { FlowTable, type Slot } from './flowtable';
 import { parseIPv4, parseCidr, cidrContains, parseIPv6, parseCidr6, cidr6Contains, type Cidr, type Cidr6 } from '../lib/validations/net';
 
 /** One row of the Connection table (ids are the conntrack id as a signed 32-bit integer). */
@@ -49,22 +50,6 @@ export interface FlowBytes {
   ts: number;
   state: string | null;
   uplink: string | null;
-}
-
-/** What the mirror keeps per flow: no address strings (a 50 000-flow mirror is a few MB; the
- *  database has the rest). Strings here are interned (shared), never slices of a listing line. */
-interface Slot {
-  mark: number;
-  family: 4 | 6;
-  local: 0 | 1;
-  uplink: string | null;
-  host: string | null;
-  state: string | null;
-  packets: number;
-  bytes: number;
-  rate: number | null;
-  firstSeen: number;
-  ts: number;
 }
 
 /** Where the tracker writes (AgentStore implements it); each call is one transaction. false: the
@@ -154,8 +139,9 @@ function inLan(nets: Nets, addr: string | undefined): boolean {
 }
 
 export class ConnTracker {
-  /** The mirror: key (signed conntrack id) → what the counts, the cleanup and the rates need. */
-  private readonly flows = new Map<number, Slot>();
+  /** The mirror: key (signed conntrack id) → what the counts, the cleanup and the rates need
+   *  (typed arrays: agent/flowtable.ts). */
+  private readonly flows = new FlowTable();
   private readonly o: Required<Omit<ConnTrackerOptions, 'onCounts' | 'log'>> & Pick<ConnTrackerOptions, 'onCounts'>;
   private readonly log: (m: string) => void;
   private ctx: ConnContext = { uplinkOf: () => null, lan: [], local: [] };
@@ -215,8 +201,8 @@ export class ConnTracker {
     else this.perUplink.delete(sl.uplink);
   }
 
-  private put(id: number, sl: Slot): void {
-    const old = this.flows.get(id);
+  /** Set a flow; `old`: what the mirror has for it, when the caller read it already. */
+  private put(id: number, sl: Slot, old: Slot | undefined = this.flows.get(id)): void {
     if (old) this.countAdd(old, -1);
     this.flows.set(id, sl);
     this.countAdd(sl, 1);
@@ -239,14 +225,14 @@ export class ConnTracker {
     const netsChanged = JSON.stringify([ctx.lan, ctx.local]) !== JSON.stringify([this.ctx.lan, this.ctx.local]);
     this.ctx = ctx;
     this.nets = compileContext(ctx);
-    for (const [id, f] of this.flows) {
+    this.flows.forEach((id, f) => {
       const uplink = this.intern(ctx.uplinkOf(f.mark));
       if (uplink !== f.uplink) {
-        this.put(id, { ...f, uplink });
+        this.put(id, { ...f, uplink }, f);
         if (!this.pendingIns.has(id)) this.pendingUpd.set(id, this.bytesOf(id, { ...f, uplink }));
         else (this.pendingIns.get(id) as FlowRow).uplink = uplink;
       }
-    }
+    });
     if (netsChanged && this.running && this.flows.size > 0) this.requestResync('LAN or router addresses changed');
     this.scheduleFlush();
   }
@@ -356,7 +342,7 @@ export class ConnTracker {
     }
     const prev = this.flows.get(id);
     const sl = this.slot(e, now, prev);
-    this.put(id, sl);
+    this.put(id, sl, prev);
     this.pendingDel.delete(id);
     this.pendingUpd.delete(id);
     this.pendingIns.set(id, this.fullRow(id, e, sl));
@@ -365,15 +351,10 @@ export class ConnTracker {
   /** Flows the agent just deleted from the kernel (failover cleanup by mark): gone from the mirror,
    *  the table and the cards now, before their DESTROY events arrive. Returns how many. */
   forgetMark(mark: number, mask: number, family?: 4 | 6): number {
-    let n = 0;
-    for (const [id, f] of this.flows) {
-      if (family !== undefined && f.family !== family) continue;
-      if (((f.mark & mask) >>> 0) !== ((mark & mask) >>> 0)) continue;
-      this.drop(id);
-      n++;
-    }
-    if (n > 0) this.flush();
-    return n;
+    const ids = this.flows.keysByMark(mark, mask, family);
+    for (const id of ids) this.drop(id);
+    if (ids.length > 0) this.flush();
+    return ids.length;
   }
 
   /** Tracked flows per uplink, the router's own excluded. */
@@ -455,7 +436,8 @@ export class ConnTracker {
     const t0 = performance.now();
     if (this.stats.resyncs.length < 50) this.stats.resyncs.push(why);
     const now = this.o.now();
-    const seen = new Set<number>();
+    // every flow the listing shows is marked seen: the ones not marked since begin() are gone
+    this.flows.begin();
     // a full rewrite (start, or the database refused a write): empty the table, then every listed
     // flow is inserted, in batches (50 000 rows never sit in memory at once)
     const full = this.fullWrite;
@@ -468,10 +450,10 @@ export class ConnTracker {
     }
     const take = (e: ConnEntry) => {
       const id = flowKey(e);
-      seen.add(id);
       const prev = this.flows.get(id);
       const sl = this.slot(e, now, prev);
-      this.put(id, sl);
+      this.put(id, sl, prev);
+      this.flows.seen(id);
       this.pendingDel.delete(id);
       if (full || !prev || prev.uplink !== sl.uplink || prev.host !== sl.host || prev.family !== sl.family) {
         this.pendingUpd.delete(id);
@@ -496,7 +478,7 @@ export class ConnTracker {
     }
     this.stats.dumps++;
     // flows the listing did not show are gone
-    for (const id of [...this.flows.keys()]) if (!seen.has(id)) this.drop(id);
+    for (const id of this.flows.unseen()) this.drop(id);
     if (full) this.pendingDel.clear(); // the table was emptied
     const q = this.queue;
     this.queue = null;

@@ -191,6 +191,8 @@ export class Agent extends EventEmitter {
       runner: this.runner,
       kernelAsLeft: () => Boolean(this.drift?.watching) && this.drift!.settled && this.drift!.generation === this.verifiedGen && this.failures === 0,
       ownCommit: (pid) => this.drift?.ownCommit(pid),
+      // LINKWARD_BULK_QUIET=0 keeps the monitor listening (the apply bench's side-by-side)
+      bulk: (commit) => (this.drift && process.env.LINKWARD_BULK_QUIET !== '0' ? this.drift.quietDuring(commit) : commit()),
       onDrift: (why) => void (this.running && this.reconcile(`drift: ${why}`)),
       // The read-back after partial applies verifies the table: our own apply's nft events do
       // not need a resync then — unless something else (routes, rules) moved since the last

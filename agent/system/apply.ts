@@ -29,6 +29,9 @@ export interface ApplyCtx {
   /** Told the process id of each `nft -f` we run (the drift watch then knows that transaction's
    *  events as ours). */
   ownCommit?: (pid: number) => void;
+  /** Runs one of our large transactions (BULK_SCRIPT_BYTES and more) with the drift watch's
+   *  `nft monitor` unsubscribed (the agent: DriftWatch.quietDuring). */
+  bulk?: (commit: () => Promise<void>) => Promise<void>;
   /** Taken just before a read-back reads the table; handed to onVerified when the read-back found
    *  the table as our applies left it (the agent: its drift generations at that moment). */
   verifyToken?: () => unknown;
@@ -45,6 +48,19 @@ export interface ApplyCtx {
    *  kernel (their JSON). A new plan with the same ones, applied while kernelAsLeft(), skips their
    *  reads (7 commands): nothing watched changed them since. */
   rest?: string;
+}
+
+/** From this size a transaction (a full load of ~2 000 rules and more) is committed without our own
+ *  `nft monitor` listening: with a listener the kernel builds a notification for every object of
+ *  the transaction and the monitor prints each one as a line, ~0.1 s and more of a 10 000-rule load
+ *  (docs/performance.md, section 1). Smaller ones keep the monitor: restarting it costs a process
+ *  and, until a verification, the partial path's skipped marker read. */
+export const BULK_SCRIPT_BYTES = 256 * 1024;
+
+/** `nft -f` of one of our transactions: its pid goes to the drift watch; a large one runs unwatched. */
+function commit(ctx: ApplyCtx, text: string): Promise<void> {
+  const run = () => applyScript(ctx.runner, text, undefined, ctx.ownCommit);
+  return text.length >= BULK_SCRIPT_BYTES && ctx.bulk ? ctx.bulk(run) : run();
 }
 
 /** The fingerprint of a table the read-back found differing from our applies. */
@@ -123,7 +139,7 @@ async function applyPartial(ctx: ApplyCtx, plan: Plan, marker: string, pre: Appl
   if (!ctx.kernelAsLeft?.() && (await markerNow(ctx, pre)) !== c.marker) return null;
   ctx.applies = (ctx.applies ?? 0) + 1;
   try {
-    await applyScript(ctx.runner, partial.script, undefined, ctx.ownCommit);
+    await commit(ctx, partial.script);
   } catch {
     return null;
   }
@@ -251,23 +267,23 @@ async function applyNft(ctx: ApplyCtx, plan: Plan): Promise<NftOutcome> {
     // delta): the full transaction, checked first as always.
     const delta = buildTransaction(plan, existing, { keepSets });
     try {
-      await applyScript(ctx.runner, delta, undefined, ctx.ownCommit);
+      await commit(ctx, delta);
     } catch {
       const full = buildTransaction(plan, existing);
       await checkScript(ctx.runner, full); // throws NftError: nothing applied
-      await applyScript(ctx.runner, full, undefined, ctx.ownCommit);
+      await commit(ctx, full);
     }
   } else {
     const text = buildTransaction(plan, existing);
     await checkScript(ctx.runner, text); // throws NftError: nothing applied
-    await applyScript(ctx.runner, text, undefined, ctx.ownCommit);
+    await commit(ctx, text);
   }
   const snap = (await readTableSnapshot(ctx.runner, plan.dynamicSets))!;
   if (useDelta && !sameSets(snap.sets, plan.staticSets)) {
     // the kernel's sets were not what we believed (changed behind our back): full refill now
     const full = buildTransaction(plan, await readInventory(ctx.runner));
     await checkScript(ctx.runner, full);
-    await applyScript(ctx.runner, full, undefined, ctx.ownCommit);
+    await commit(ctx, full);
     const again = (await readTableSnapshot(ctx.runner, plan.dynamicSets))!;
     const ok = sameSets(again.sets, plan.staticSets);
     ctx.cache = { marker, fingerprint: again.fingerprint, parts: again.parts, sets: ok ? plan.staticSets : undefined, applied: ok ? appliedOf(plan) : undefined };

@@ -43,6 +43,10 @@ export class DriftWatch {
    *  and when the last of them came. */
   private pending: ReturnType<typeof setTimeout> | null = null;
   private pendingLast = 0;
+  /** quietDuring() calls in progress: the monitor is down on purpose and not restarted by its exit. */
+  private quiet = 0;
+  /** How many of our transactions ran with the monitor down (tests, bench). */
+  quietCommits = 0;
 
   constructor(private readonly runner: Runner, private readonly log: (m: string) => void) {}
 
@@ -118,9 +122,11 @@ export class DriftWatch {
       },
       onStderrLine: (line) => this.bump(`nft monitor: ${line.slice(0, 80)}`), // e.g. ENOBUFS: events lost
       onExit: (code, signal, err) => {
-        if (this.nft === p) this.nft = null;
+        const current = this.nft === p;
+        if (current) this.nft = null;
         this.bump('nft monitor exited');
-        if (this.stopped) return;
+        // stopped, or taken down by quietDuring (which starts the next one itself)
+        if (this.stopped || !current || this.quiet > 0) return;
         this.log(`nft monitor ${err ? `failed: ${err.message}` : `exited (${signal ?? code})`}; restarting`);
         const delay = Math.min(30000, 500 * 2 ** Math.min(this.restarts++, 6));
         this.restartTimer = setTimeout(() => this.start(), delay);
@@ -129,6 +135,29 @@ export class DriftWatch {
     });
     this.nft = p;
     this.bump('nft monitor started');
+  }
+
+  /** Run `commit` (one of our large transactions) with the nft monitor unsubscribed, then start it
+   *  again. Nothing is trusted meanwhile: the monitor's exit and restart move the generation, so
+   *  the next verification (the read-back after the apply, or the periodic resync) checks the
+   *  table; until then `watching` is false and partial applies read their marker. */
+  async quietDuring(commit: () => Promise<void>): Promise<void> {
+    const p = this.nft;
+    if (!p || this.stopped) return commit();
+    this.quiet++;
+    this.nft = null;
+    p.kill('SIGTERM');
+    // its netlink socket closes when it exits: only then does the kernel stop building events for it
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([p.exited, new Promise<void>((r) => { timer = setTimeout(r, 500); })]);
+    clearTimeout(timer);
+    try {
+      this.quietCommits++;
+      await commit();
+    } finally {
+      this.quiet--;
+      if (this.quiet === 0 && !this.stopped && !this.nft) this.start();
+    }
   }
 
   stop(): void {

@@ -4,6 +4,8 @@
 // same plan in a fresh namespace.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { withNetns, realRunner } from '../../agent/system/runner';
 import { applyPlan, verifyApplied, stopVerify, DRIFT, type ApplyCtx } from '../../agent/system/apply';
 import { compile } from '../../lib/compile/compile';
@@ -137,6 +139,53 @@ test('nft monitor in the real kernel: our own partial apply (its nft pid) is not
     await sh(NS[1], ['nft', 'add', 'rule', 'inet', 'linkward', 'forward', 'counter']);
     for (let i = 0; i < 50 && d.generation === g; i++) await new Promise((res) => setTimeout(res, 20));
     assert.equal(d.generation, g + 1, 'a foreign rule is drift');
+  } finally {
+    d.stop();
+    await stopVerify(ctx);
+  }
+});
+
+/** The `nft monitor` processes running in a namespace (by their argv, from /proc). */
+async function monitorsIn(ns: string): Promise<number[]> {
+  const pids = (await realRunner.run(['ip', 'netns', 'pids', ns])).stdout.split('\n').filter(Boolean).map(Number);
+  return pids.filter((pid) => {
+    try {
+      const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      return path.basename(argv[0]) === 'nft' && argv[1] === 'monitor';
+    } catch {
+      return false; // exited meanwhile
+    }
+  });
+}
+
+test('a large transaction with the drift watch unsubscribed (DriftWatch.quietDuring, real kernel): no nft monitor in the namespace while it commits; a new one afterwards sees a foreign rule again', { skip: !isRoot }, async () => {
+  const runner = withNetns(realRunner, NS[1]);
+  const d = new DriftWatch(runner, () => undefined);
+  const ctx: ApplyCtx = { runner, verifyDelayMs: 60000, ownCommit: (pid) => d.ownCommit(pid) };
+  try {
+    d.start();
+    d.bump('ip monitor started');
+    await new Promise((r) => setTimeout(r, 1500)); // the monitor listens
+    const before = await monitorsIn(NS[1]);
+    assert.equal(before.length, 1, 'one nft monitor before');
+    const g = d.generation;
+    let during: number[] | null = null;
+    await d.quietDuring(async () => {
+      during = await monitorsIn(NS[1]);
+      const r = await applyPlan(ctx, plan(11));
+      assert.equal(r.nftChanged, true);
+    });
+    assert.deepEqual(during, [], 'no nft monitor subscribed while our transaction committed');
+    const afterwards = await monitorsIn(NS[1]);
+    assert.equal(afterwards.length, 1, 'a monitor again');
+    assert.notEqual(afterwards[0], before[0], 'a new process');
+    assert.ok(d.generation > g, 'the unwatched gap moved the generation (a verification follows)');
+    assert.equal(d.watching, true);
+    await new Promise((r) => setTimeout(r, 1500)); // the new monitor listens
+    const g2 = d.generation;
+    await sh(NS[1], ['nft', 'add', 'rule', 'inet', 'linkward', 'forward', 'counter']);
+    for (let i = 0; i < 50 && d.generation === g2; i++) await new Promise((res) => setTimeout(res, 20));
+    assert.equal(d.generation, g2 + 1, 'the new monitor sees a foreign rule');
   } finally {
     d.stop();
     await stopVerify(ctx);

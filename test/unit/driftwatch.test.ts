@@ -88,6 +88,39 @@ test('DriftWatch: only our table\'s nft events (by another process than our own 
   d.stop();
 });
 
+test('DriftWatch.quietDuring: our large transaction runs with no nft monitor subscribed; the monitor starts again after it, and the gap moves the generation', async () => {
+  const { runner, procs } = feedRunner();
+  const d = new DriftWatch(runner, () => undefined);
+  d.start();
+  d.bump('ip monitor started');
+  const g = d.generation;
+  const ng = d.nftGeneration;
+  let during: { watching: boolean; killed: boolean; procs: number } | null = null;
+  await d.quietDuring(async () => {
+    during = { watching: d.watching, killed: procs[0].killed, procs: procs.length };
+  });
+  assert.deepEqual(during, { watching: false, killed: true, procs: 1 }, 'the commit ran with the monitor killed and none started');
+  assert.equal(procs.length, 2, 'a new monitor after the commit');
+  assert.deepEqual(procs[1].argv, ['nft', 'monitor']);
+  assert.equal(d.watching, true);
+  assert.equal(d.quietCommits, 1);
+  assert.ok(d.generation > g, 'nothing was watched meanwhile: verify');
+  assert.equal(d.generation - g, d.nftGeneration - ng, 'all of it nft monitor generation (a table read-back verifies it)');
+  // the killed monitor's exit did not schedule a restart of its own (the restart delay is 500 ms)
+  await new Promise((r) => setTimeout(r, 700));
+  assert.equal(procs.length, 2);
+  // a failing commit: the monitor comes back all the same, the error goes to the caller
+  await assert.rejects(d.quietDuring(async () => { throw new Error('nft refused'); }), /nft refused/);
+  assert.equal(procs.length, 3);
+  assert.equal(d.watching, true);
+  d.stop();
+  // stopped (or the monitor down): the commit just runs
+  let ran = false;
+  await d.quietDuring(async () => { ran = true; });
+  assert.equal(ran, true);
+  assert.equal(procs.length, 3);
+});
+
 test('Agent.resyncDue: quiet monitors skip the resync; an event, a dead monitor or the backstop do not', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lw-drift-'));
   const db = openDb(path.join(dir, 'a.db'));

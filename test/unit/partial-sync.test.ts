@@ -7,7 +7,7 @@ import { compile } from '../../lib/compile/compile';
 import { parseConfig, type Config } from '../../lib/validations/config';
 import { renderPartialTransaction, changedChains, blocks } from '../../lib/compile/transaction';
 import { ruleGroups, RULE_GROUP_INLINE, RULE_GROUP_MAX } from '../../lib/compile/firewall/rules';
-import { applyPlan, verifyApplied, stopVerify, prefetchMarker, DRIFT, type ApplyCtx } from '../../agent/system/apply';
+import { applyPlan, verifyApplied, stopVerify, prefetchMarker, DRIFT, BULK_SCRIPT_BYTES, type ApplyCtx } from '../../agent/system/apply';
 import { FakeSystem } from '../../agent/system/fake';
 import { FIXTURE_FACTS } from './system-fixtures';
 import type { Plan } from '../../lib/compile/types';
@@ -278,4 +278,32 @@ test('an apply aborts a read-back in progress (the kill reaches the nft read); t
   assert.equal(verified, 1, 'the next read-back verified');
   assert.notEqual(ctx.cache?.fingerprint, null);
   await stopVerify(ctx);
+});
+
+test('large transactions (a full load, thousands of new rules) are committed through ctx.bulk (the drift watch unsubscribed); one-rule changes and the nft -c check are not', async () => {
+  const f = fake();
+  const calls: string[][] = [];
+  const runner = { ...f.runner, run: (argv: string[], o?: Parameters<typeof f.runner.run>[1]) => { calls.push(argv); return f.runner.run(argv, o); } } as typeof f.runner;
+  const inBulk: string[][] = [];
+  const ctx: ApplyCtx = {
+    runner,
+    bulk: async (commit) => {
+      const before = calls.length;
+      await commit();
+      inBulk.push(...calls.slice(before).map((a) => a.slice(0, 3)));
+    },
+  };
+  const big = many(3000);
+  await applyPlan(ctx, plan(config(big)));
+  assert.ok(plan(config(big)).nftDeclaration.length >= BULK_SCRIPT_BYTES, 'the fixture is a large transaction');
+  assert.deepEqual(inBulk, [['nft', '-f', '-']], 'the full load: only its nft -f (the nft -c check runs outside)');
+  // a one-rule change: a small partial transaction, watched as usual
+  const one = big.map((r) => (r.name === 'r-10' ? { ...r, port: 9 } : r));
+  const r1 = await applyPlan(ctx, plan(config(one)));
+  assert.match(r1.nftReason, /partial: 1 chain/);
+  assert.equal(inBulk.length, 1);
+  // 3 000 more rules by the partial path: large again
+  const r2 = await applyPlan(ctx, plan(config([...one, ...many(6000).slice(3000)])));
+  assert.match(r2.nftReason, /partial/);
+  assert.deepEqual(inBulk, [['nft', '-f', '-'], ['nft', '-f', '-']]);
 });

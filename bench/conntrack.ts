@@ -178,8 +178,11 @@ async function failoverCleanup(L: BenchLab, n: number, m1: number, log: (s: stri
       await sleep(20);
     }
     const left = await loadedOnIsp1();
-    await sleep(500); // the agent writes its event right after the cleanup
-    const ev = L.db.prepare("SELECT message FROM Event WHERE message LIKE 'deleted % of uplink isp1%' ORDER BY id DESC LIMIT 1").pluck().get() as string | undefined;
+    // the agent writes its event after `conntrack -D` and after forgetting the flows (the
+    // Connection table's deletes: ~1 s more with 100 000 of them), so wait for it, bounded
+    const evQuery = L.db.prepare("SELECT message FROM Event WHERE message LIKE 'deleted % of uplink isp1%' AND ts >= ? ORDER BY id DESC LIMIT 1").pluck();
+    let ev: string | undefined;
+    for (let i = 0; i < 200 && (ev = evQuery.get(start) as string | undefined) === undefined; i++) await sleep(50);
     log(`conntrack: failover with ${n} flows: down ${down ? down.since - start : '–'} ms after the break; kernel clear ${kernelAt && down ? kernelAt - down.since : '–'} ms, card 0 ${cardAt && down ? cardAt - down.since : '–'} ms after detection; ${left} loaded isp1 flows left; ${ev ?? 'no delete event'}`);
     return {
       flows: n,

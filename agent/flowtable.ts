@@ -2,7 +2,8 @@
 // an open-addressing hash of the flow keys, instead of a Map of one object per flow. A Map entry
 // and its object with two boxed numbers (firstSeen and ts are beyond V8's small integers) cost
 // ~180 bytes a flow on the heap, and the garbage collector walks every one of them; here a flow is
-// ~57 bytes of columns and 8–16 bytes of hash, outside the objects the collector traces
+// 65 bytes of columns (up to twice that right after they doubled) and 16–32 bytes of hash (8 a
+// position, at most half full): ~106 bytes at 50 000 flows, outside the objects the collector traces
 // (docs/performance.md, section 3b, sixth round). Strings (uplinks, hosts, states) are stored once,
 // in a table of their own, and referred to by number.
 
@@ -62,8 +63,27 @@ export class FlowTable {
     return this.count;
   }
 
+  /** Where a key's probe starts: murmur3's finalizer, so every bit of the key reaches the low
+   *  bits the mask keeps (keys that differ only in their high bits do not pile up in one run). */
   private home(key: number): number {
-    return (Math.imul(key, 0x9e3779b1) >>> 0) & this.hmask;
+    let h = key ^ (key >>> 16);
+    h = Math.imul(h, 0x85ebca6b);
+    h ^= h >>> 13;
+    h = Math.imul(h, 0xc2b2ae35);
+    h ^= h >>> 16;
+    return (h >>> 0) & this.hmask;
+  }
+
+  /** Mean distance of the keys from their home position (tests: the hash spreads them). */
+  meanProbe(): number {
+    let sum = 0;
+    let n = 0;
+    for (let i = 0; i <= this.hmask; i++) {
+      if (this.hslot[i] === 0) continue;
+      sum += (i - this.home(this.hkeys[i]) + this.hmask + 1) & this.hmask;
+      n++;
+    }
+    return n === 0 ? 0 : sum / n;
   }
 
   /** Hash position of `key`, or -1. */
@@ -175,7 +195,8 @@ export class FlowTable {
   }
 
   /** Mark/sweep for a listing: begin() starts one; seen() marks a listed flow; unseen() lists the
-   *  flows not marked since begin() (no Set of every key while a listing runs). */
+   *  flows not marked since begin() (no Set of every key while a listing runs). One generation at
+   *  a time: two overlapping listings would share it (the tracker runs one at a time, `resyncing`). */
   begin(): void {
     this.epoch = (this.epoch + 1) >>> 0;
   }
@@ -189,6 +210,11 @@ export class FlowTable {
     const out: number[] = [];
     for (let s = 0; s < this.top; s++) if (this.meta[s] & 4 && this.epochs[s] !== this.epoch) out.push(this.ids[s]);
     return out;
+  }
+
+  /** Slots the columns have room for (tests: they shrink as flows go). */
+  get capacity(): number {
+    return this.cap;
   }
 
   /** Distinct strings held (tests). */

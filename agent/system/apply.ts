@@ -50,7 +50,7 @@ export interface ApplyCtx {
   rest?: string;
 }
 
-/** From this size a transaction (a full load of ~2 000 rules and more) is committed without our own
+/** From this size (characters of script) a transaction (a full load of ~2 000 rules and more) is committed without our own
  *  `nft monitor` listening: with a listener the kernel builds a notification for every object of
  *  the transaction and the monitor prints each one as a line, ~0.1 s and more of a 10 000-rule load
  *  (docs/performance.md, section 1). Smaller ones keep the monitor: restarting it costs a process

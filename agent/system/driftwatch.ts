@@ -74,6 +74,9 @@ export class DriftWatch {
 
   /** Our own `nft -f` runs as `pid`: the events of its transaction are not drift. */
   ownCommit(pid: number): void {
+    // with the monitor stopped for it (quietDuring) nothing will print that transaction: a pid
+    // kept here would only wait to be mistaken for a later nft of someone else with the same pid
+    if (this.quiet > 0) return;
     const now = Date.now();
     for (const [p, at] of this.own) if (now - at > OWN_PID_MS) this.own.delete(p);
     this.own.set(pid, now);
@@ -125,8 +128,8 @@ export class DriftWatch {
         const current = this.nft === p;
         if (current) this.nft = null;
         this.bump('nft monitor exited');
-        // stopped, or taken down by quietDuring (which starts the next one itself)
-        if (this.stopped || !current || this.quiet > 0) return;
+        // stopped, or replaced (quietDuring took it down and starts the next one itself)
+        if (this.stopped || !current) return;
         this.log(`nft monitor ${err ? `failed: ${err.message}` : `exited (${signal ?? code})`}; restarting`);
         const delay = Math.min(30000, 500 * 2 ** Math.min(this.restarts++, 6));
         this.restartTimer = setTimeout(() => this.start(), delay);
@@ -142,16 +145,21 @@ export class DriftWatch {
    *  the next verification (the read-back after the apply, or the periodic resync) checks the
    *  table; until then `watching` is false and partial applies read their marker. */
   async quietDuring(commit: () => Promise<void>): Promise<void> {
-    const p = this.nft;
-    if (!p || this.stopped) return commit();
+    // not running (stopped, or between a crash and its restart): nothing to stop; a second call
+    // while one is quiet joins that quiet period
+    if (this.stopped || (!this.nft && this.quiet === 0)) return commit();
     this.quiet++;
-    this.nft = null;
-    p.kill('SIGTERM');
-    // its netlink socket closes when it exits: only then does the kernel stop building events for it
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([p.exited, new Promise<void>((r) => { timer = setTimeout(r, 500); })]);
-    clearTimeout(timer);
     try {
+      const p = this.nft;
+      if (p) {
+        this.nft = null;
+        p.kill('SIGTERM');
+        // its netlink socket closes when it exits: only then does the kernel stop building events
+        // for it (at most 500 ms: a monitor that does not exit by then is not waited for)
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([p.exited, new Promise<void>((r) => { timer = setTimeout(r, 500); })]);
+        clearTimeout(timer);
+      }
       this.quietCommits++;
       await commit();
     } finally {

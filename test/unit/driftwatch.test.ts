@@ -121,6 +121,68 @@ test('DriftWatch.quietDuring: our large transaction runs with no nft monitor sub
   assert.equal(procs.length, 3);
 });
 
+/** Like feedRunner, but a killed process exits `exitMs` later (its `exited` and onExit then). */
+function slowExitRunner(exitMs: number[]) {
+  const procs: { argv: string[]; opts: SpawnOptions; killed: boolean; exitedAt: number | null }[] = [];
+  const runner = {
+    ...new FakeSystem().runner,
+    spawn: (argv: string[], opts: SpawnOptions = {}): SpawnedProcess => {
+      const p = { argv, opts, killed: false, exitedAt: null as number | null };
+      const delay = exitMs[procs.length] ?? 10;
+      procs.push(p);
+      let done!: () => void;
+      const exited = new Promise<void>((r) => (done = r));
+      return {
+        argv, pid: 5000 + procs.length, exited,
+        kill: () => {
+          if (p.killed) return;
+          p.killed = true;
+          setTimeout(() => { p.exitedAt = Date.now(); opts.onExit?.(null, 'SIGTERM'); done(); }, delay);
+        },
+      } as unknown as SpawnedProcess;
+    },
+  } as Runner;
+  return { runner, procs };
+}
+
+test('DriftWatch.quietDuring with monitors that take a while to exit: the commit waits for the exit (at most 500 ms); a late exit of the old one neither stops the new one nor restarts a third; concurrent calls share one quiet period; no own pid is kept for a transaction nobody watched', async () => {
+  // the first monitor exits 40 ms after its kill, the second 900 ms after (beyond the 500 ms wait)
+  const { runner, procs } = slowExitRunner([40, 900, 10, 10]);
+  const d = new DriftWatch(runner, () => undefined);
+  d.start();
+  d.bump('ip monitor started');
+  let committedAt = 0;
+  await d.quietDuring(async () => { committedAt = Date.now(); });
+  assert.ok(procs[0].exitedAt !== null && committedAt >= procs[0].exitedAt, 'the commit ran after the old monitor had exited');
+  assert.equal(procs.length, 2);
+  await new Promise((r) => setTimeout(r, 700));
+  assert.equal(procs.length, 2, 'its exit (during the quiet period) started no monitor of its own');
+  // the second exits only after the wait gave up and the third was started
+  const t0 = Date.now();
+  await d.quietDuring(async () => { committedAt = Date.now(); });
+  assert.ok(committedAt - t0 >= 450 && procs[1].exitedAt === null, 'the wait gave up after ~500 ms');
+  assert.equal(procs.length, 3);
+  await new Promise((r) => setTimeout(r, 1200)); // the old one exits now, and the restart delay passes
+  assert.ok(procs[1].exitedAt !== null);
+  assert.equal(procs.length, 3, 'the late exit did not restart anything');
+  assert.equal(d.watching, true, 'the new monitor is still the current one');
+  // two at once: one kill, one restart, after the last
+  let inner = 0;
+  const a = d.quietDuring(async () => { await new Promise((r) => setTimeout(r, 100)); inner++; });
+  const b = d.quietDuring(async () => { await new Promise((r) => setTimeout(r, 200)); inner++; });
+  await Promise.all([a, b]);
+  assert.equal(inner, 2);
+  assert.equal(procs.length, 4, 'one new monitor for both');
+  assert.equal(procs[2].killed, true);
+  // our nft's pid told during a quiet commit is not kept: the same pid later is someone else's
+  await d.quietDuring(async () => d.ownCommit(777));
+  const g = d.generation;
+  procs[4].opts.onStdoutLine!('add rule inet linkward forward accept');
+  procs[4].opts.onStdoutLine!('# new generation 30 by process 777 (nft)');
+  assert.equal(d.generation, g + 1, 'not taken as ours');
+  d.stop();
+});
+
 test('Agent.resyncDue: quiet monitors skip the resync; an event, a dead monitor or the backstop do not', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lw-drift-'));
   const db = openDb(path.join(dir, 'a.db'));

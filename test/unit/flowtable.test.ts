@@ -35,8 +35,13 @@ test('FlowTable: a random mix of sets, overwrites and deletes gives what a Map g
     assert.equal(t.size, ref.size);
     for (const [k, v] of ref) assert.deepEqual(t.get(k), v, `key ${k}`);
   };
-  for (let step = 0; step < 200_000; step++) {
-    const setting = step < 100_000 ? r(10) < 8 : r(10) < 2; // grow, then mostly delete
+  let min = Infinity;
+  let maxCap = 0;
+  let minCap = Infinity;
+  for (let step = 0; step < 260_000; step++) {
+    // grow, then mostly delete (the columns and the hash shrink), then grow again (they grow back
+    // from the shrunk size)
+    const setting = step < 100_000 ? r(10) < 8 : step < 200_000 ? r(10) < 2 : r(10) < 8;
     if (setting) {
       const k = key();
       const sl = slotOf(r, step);
@@ -56,10 +61,18 @@ test('FlowTable: a random mix of sets, overwrites and deletes gives what a Map g
       }
     }
     max = Math.max(max, ref.size);
-    if (step % 10_000 === 0) check();
+    if (step < 100_000) maxCap = Math.max(maxCap, t.capacity);
+    if (step >= 100_000 && step < 200_000) {
+      min = Math.min(min, ref.size);
+      minCap = Math.min(minCap, t.capacity);
+    }
+    // often while small (every shrink is a renumbering of the slots), now and then while big
+    if (step % (ref.size < 4000 ? 250 : 10_000) === 0) check();
   }
   assert.ok(max > 30_000, `grew to ${max}`);
-  assert.ok(ref.size < max / 8, `shrank to ${ref.size}`);
+  assert.ok(min < max / 8, `shrank to ${min}`);
+  assert.ok(minCap <= maxCap / 8, `the columns shrank too: ${maxCap} → ${minCap} slots`);
+  assert.ok(ref.size > 10_000, `grew back to ${ref.size}`);
   check();
   assert.deepEqual([...t.keys()].sort((a, b) => a - b), [...ref.keys()].sort((a, b) => a - b));
   for (let i = 0; i < 1000; i++) {
@@ -84,6 +97,16 @@ test('FlowTable: rates keep null vs 0, bytes beyond 2^32 and millisecond times e
   assert.deepEqual(t.get(0), { ...a, rate: 0, family: 4, local: 0, uplink: null });
 });
 
+test('FlowTable: keys that differ only in their high bits spread over the hash (no long probe runs)', () => {
+  const r = rng(3);
+  for (const step of [4096, 65536, 1 << 24]) {
+    const t = new FlowTable();
+    for (let i = 0; i < 20_000; i++) t.set((i * step) | 0, slotOf(r, i));
+    assert.equal(t.size, step === 1 << 24 ? 256 : 20_000, 'distinct keys (× 2^24 wraps after 256)');
+    assert.ok(t.meanProbe() < 2, `keys × ${step}: mean probe distance ${t.meanProbe()}`);
+  }
+});
+
 test('FlowTable: mark/sweep finds the flows a listing did not show; a flow added during it is not taken as seen', () => {
   const t = new FlowTable();
   const r = rng(7);
@@ -95,6 +118,20 @@ test('FlowTable: mark/sweep finds the flows a listing did not show; a flow added
   assert.deepEqual(t.unseen().sort((a, b) => a - b), [1, 3, 5, 7, 8, 9, 10, 11]);
   t.begin();
   assert.equal(t.unseen().length, 11, 'a new listing: nothing seen yet');
+  // across a growth of the columns (slots renumbered): the marks move with the flows
+  t.begin();
+  for (let k = 1; k <= 11; k += 2) t.seen(k);
+  for (let k = 100; k < 5100; k++) t.set(k, slotOf(r, k));
+  for (let k = 100; k < 5100; k += 2) t.seen(k);
+  const gone = new Set(t.unseen());
+  for (let k = 1; k <= 11; k++) assert.equal(gone.has(k), k % 2 === 0, `flow ${k}`);
+  for (let k = 100; k < 5100; k++) assert.equal(gone.has(k), k % 2 === 1, `flow ${k}`);
+  // and across a shrink
+  t.begin();
+  for (let k = 100; k < 5100; k++) if (k % 50 !== 0) t.delete(k);
+  for (let k = 100; k < 5100; k += 100) t.seen(k);
+  const left = new Set(t.unseen());
+  for (let k = 100; k < 5100; k += 50) assert.equal(left.has(k), k % 100 !== 0, `flow ${k} after the shrink`);
 });
 
 test('FlowTable: keysByMark matches under the mask and the family', () => {
@@ -113,12 +150,19 @@ test('FlowTable: keysByMark matches under the mask and the family', () => {
 test('FlowTable: hosts that come and go do not grow the string table without bound', () => {
   const t = new FlowTable();
   const base: Slot = { mark: 0, family: 6, local: 0, uplink: 'isp1', host: null, state: 'ESTABLISHED', packets: 0, bytes: 0, rate: null, firstSeen: 0, ts: 0 };
-  // 300 000 short-lived flows, each from a new address; at most 100 live at once
+  // 300 000 short-lived flows, each from a new address; at most 100 live at once (their state
+  // and uplink from small sets: the compaction keeps all three right)
+  const states = ['ESTABLISHED', 'TIME_WAIT', null, 'SYN_SENT'];
+  const uplinks = ['isp1', null, 'isp2'];
+  const of = (i: number): Slot => ({ ...base, host: `fd00::${i.toString(16)}`, state: states[i % 4], uplink: uplinks[i % 3] });
+  // 50 long-lived flows: set before the churn, they go through every compaction
+  for (let i = 0; i < 50; i++) t.set(-1 - i, { ...of(i), host: `fd00:1::${i}` });
   for (let i = 0; i < 300_000; i++) {
-    t.set(i, { ...base, host: `fd00::${i.toString(16)}` });
+    t.set(i, of(i));
     if (i >= 100) t.delete(i - 100);
   }
-  assert.equal(t.size, 100);
+  assert.equal(t.size, 150);
+  for (let i = 0; i < 50; i++) assert.deepEqual(t.get(-1 - i), { ...of(i), host: `fd00:1::${i}` }, `long-lived flow ${i}`);
   assert.ok(t.strings <= 65_536 + 1, `${t.strings} strings held`);
-  for (let i = 300_000 - 100; i < 300_000; i++) assert.equal(t.get(i)?.host, `fd00::${i.toString(16)}`);
+  for (let i = 300_000 - 100; i < 300_000; i++) assert.deepEqual(t.get(i), of(i));
 });

@@ -160,8 +160,6 @@ export class ConnTracker {
   private lastCounts = '[]';
   /** Flows per uplink, the router's own excluded (kept as flows come and go). */
   private readonly perUplink = new Map<string, number>();
-  /** Interned strings (hosts, states, uplink names): a slot never keeps a listing line alive. */
-  private readonly strings = new Map<string, string>();
   private resyncing: Promise<void> | null = null;
   private resyncWanted: string | null = null;
   private mismatches = 0;
@@ -183,16 +181,12 @@ export class ConnTracker {
     return this.flows.size;
   }
 
+  /** Hosts, states, uplink names: the mirror's own copies (flat, shared), so a row never keeps a
+   *  listing line alive and each string is held once. */
   private intern(v: string | null | undefined): string | null {
-    if (v === null || v === undefined) return null;
-    let s = this.strings.get(v);
-    if (s === undefined) {
-      if (this.strings.size > 100_000) this.strings.clear();
-      s = Buffer.from(v, 'latin1').toString('latin1'); // a flat copy, not a slice of the line
-      this.strings.set(s, s);
-    }
-    return s;
+    return this.flows.intern(v);
   }
+
 
   private countAdd(sl: Slot, d: 1 | -1): void {
     if (!sl.uplink || sl.local) return;

@@ -104,6 +104,12 @@ export class FlowTable {
     return this.find(key) >= 0;
   }
 
+  /** The table's own copy of `v` (flat, shared by every flow that has it): the tracker's rows
+   *  take their uplink, host and state strings from here too, so each is held once. */
+  intern(v: string | null | undefined): string | null {
+    return v === null || v === undefined ? null : this.names[this.name(v)];
+  }
+
   private name(v: string | null): number {
     if (v === null) return 0;
     let n = this.nameIdx.get(v);
@@ -224,10 +230,22 @@ export class FlowTable {
 
   private hashInsert(key: number, s: number): void {
     if ((this.count + 1) * 2 > this.hmask + 1) this.rehash(Math.max(MIN_CAP * 2, (this.hmask + 1) * 2));
+    this.place(key, s + 1);
+  }
+
+  /** An empty hash of `size` positions (a power of two). */
+  private emptyHash(size: number): void {
+    this.hkeys = new Int32Array(size);
+    this.hslot = new Int32Array(size);
+    this.hmask = size - 1;
+  }
+
+  /** Put a key (known absent) at the first free position of its run. */
+  private place(key: number, slotPlus1: number): void {
     let i = this.home(key);
     while (this.hslot[i] !== 0) i = (i + 1) & this.hmask;
     this.hkeys[i] = key;
-    this.hslot[i] = s + 1;
+    this.hslot[i] = slotPlus1;
   }
 
   /** Linear probing's deletion without tombstones: later entries of the run move back. */
@@ -249,54 +267,40 @@ export class FlowTable {
   private rehash(size: number): void {
     const keys = this.hkeys;
     const slots = this.hslot;
-    this.hkeys = new Int32Array(size);
-    this.hslot = new Int32Array(size);
-    this.hmask = size - 1;
-    for (let i = 0; i < slots.length; i++) {
-      if (slots[i] === 0) continue;
-      let j = this.home(keys[i]);
-      while (this.hslot[j] !== 0) j = (j + 1) & this.hmask;
-      this.hkeys[j] = keys[i];
-      this.hslot[j] = slots[i];
-    }
+    this.emptyHash(size);
+    for (let i = 0; i < slots.length; i++) if (slots[i] !== 0) this.place(keys[i], slots[i]);
   }
 
   /** New columns of `cap` slots; the live flows are packed at the start (slot numbers change). */
   private resize(cap: number): void {
     const live: number[] = [];
     for (let s = 0; s < this.top; s++) if (this.meta[s] & 4) live.push(s);
-    const copy = <T extends Int32Array | Uint32Array | Uint8Array | Float64Array>(a: T, make: (n: number) => T): T => {
-      const b = make(cap);
+    // a column of the same type, `cap` long, with the live slots packed at its start
+    const copy = <T extends Int32Array | Uint32Array | Uint8Array | Float64Array>(a: T): T => {
+      const b = new (a.constructor as new (n: number) => T)(cap);
       for (let n = 0; n < live.length; n++) b[n] = a[live[n]];
       return b;
     };
-    this.ids = copy(this.ids, (n) => new Int32Array(n));
-    this.marks = copy(this.marks, (n) => new Uint32Array(n));
-    this.meta = copy(this.meta, (n) => new Uint8Array(n));
-    this.uplinks = copy(this.uplinks, (n) => new Uint32Array(n));
-    this.hosts = copy(this.hosts, (n) => new Uint32Array(n));
-    this.states = copy(this.states, (n) => new Uint32Array(n));
-    this.packets = copy(this.packets, (n) => new Float64Array(n));
-    this.bytes = copy(this.bytes, (n) => new Float64Array(n));
-    this.rates = copy(this.rates, (n) => new Float64Array(n));
-    this.firstSeen = copy(this.firstSeen, (n) => new Float64Array(n));
-    this.ts = copy(this.ts, (n) => new Float64Array(n));
-    this.epochs = copy(this.epochs, (n) => new Uint32Array(n));
+    this.ids = copy(this.ids);
+    this.marks = copy(this.marks);
+    this.meta = copy(this.meta);
+    this.uplinks = copy(this.uplinks);
+    this.hosts = copy(this.hosts);
+    this.states = copy(this.states);
+    this.packets = copy(this.packets);
+    this.bytes = copy(this.bytes);
+    this.rates = copy(this.rates);
+    this.firstSeen = copy(this.firstSeen);
+    this.ts = copy(this.ts);
+    this.epochs = copy(this.epochs);
     this.cap = cap;
     this.top = live.length;
     this.free = [];
     // the hash points at the new slot numbers; it shrinks with the columns
     let size = MIN_CAP * 2;
     while (size < live.length * 2 + 2) size *= 2;
-    this.hkeys = new Int32Array(size);
-    this.hslot = new Int32Array(size);
-    this.hmask = size - 1;
-    for (let s = 0; s < live.length; s++) {
-      let j = this.home(this.ids[s]);
-      while (this.hslot[j] !== 0) j = (j + 1) & this.hmask;
-      this.hkeys[j] = this.ids[s];
-      this.hslot[j] = s + 1;
-    }
+    this.emptyHash(size);
+    for (let s = 0; s < live.length; s++) this.place(this.ids[s], s + 1);
   }
 
   /** A fresh string table with only what live flows refer to. */

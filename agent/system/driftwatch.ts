@@ -45,7 +45,7 @@ export class DriftWatch {
   private pendingLast = 0;
   /** quietDuring() calls in progress: the monitor is down on purpose and not restarted by its exit. */
   private quiet = 0;
-  /** How many of our transactions ran with the monitor down (tests, bench). */
+  /** How many of our transactions ran with the monitor down (tests). */
   quietCommits = 0;
 
   constructor(private readonly runner: Runner, private readonly log: (m: string) => void) {}

@@ -20,7 +20,7 @@ import { deleteByMark } from './system/conntrack';
 import { ConnTracker, type ConnContext } from './connections';
 import { watchLinks, type LinkWatcher } from './system/ipmonitor';
 import { DriftWatch } from './system/driftwatch';
-import { AgentStore, isDbFault, type UplinkStatusRow } from './store';
+import { AgentStore, isDbFault, REQUESTS_PER_READ, type UplinkStatusRow } from './store';
 import { HealthMonitor, type UplinkSnapshot } from './health/monitor';
 import { watchDbWrites, type DbWatch } from './system/dbwatch';
 import { ConfirmWatcher } from './confirm';
@@ -89,6 +89,37 @@ export interface ReconcileResult {
 }
 
 type Timer = ReturnType<typeof setTimeout>;
+
+/** The backstop poll of the database while inotify reports its writes (else every pollMs). */
+const DB_BACKSTOP_MS = 2000;
+/** The commit-confirmed check with no confirmation pending (one is woken by its own events). */
+const CONFIRM_IDLE_MS = 10_000;
+
+/** `fn` runs one call at a time; calls while it runs are folded into one more run after it. */
+function coalesced(fn: () => Promise<void>, onError: (e: unknown) => void): () => void {
+  let running = false;
+  let again = false;
+  const run = async () => {
+    if (running) {
+      again = true;
+      return;
+    }
+    running = true;
+    try {
+      do {
+        again = false;
+        try {
+          await fn();
+        } catch (e) {
+          onError(e);
+        }
+      } while (again);
+    } finally {
+      running = false;
+    }
+  };
+  return () => void run();
+}
 
 /** A full periodic resync runs at least this often even when the monitors saw nothing. */
 export const RESYNC_BACKSTOP_MS = 10 * 60_000;
@@ -414,6 +445,7 @@ export class Agent extends EventEmitter {
       // reader (dashboard, CLI) must not find the revision applied with no deadline pending.
       try {
         this.confirm.onApplied(revision); // bookkeeping: a database fault here is not an apply failure
+        this.confirmTask?.(); // a new window: the check wakes at its deadline
       } catch (e) {
         if (!isDbFault(e)) throw e;
       }
@@ -448,6 +480,7 @@ export class Agent extends EventEmitter {
       if (e instanceof ApplyError && revision !== this.lastAppliedRevision) {
         try {
           this.confirm.onApplied(revision);
+          this.confirmTask?.();
         } catch (ce) {
           this.log(`commit-confirmed bookkeeping failed: ${(ce as Error).message}`);
         }
@@ -768,7 +801,8 @@ export class Agent extends EventEmitter {
     return deleted;
   }
 
-  private async handleRequests(): Promise<void> {
+  /** Answer pending dashboard/CLI requests (at most REQUESTS_PER_READ); returns how many. */
+  private async handleRequests(): Promise<number> {
     const handlers: Record<string, (args: Record<string, unknown>) => Promise<string>> = {
       ...this.visibility.requestHandlers(),
       // "send test" from Settings: one test notification to one channel, the outcome as the result.
@@ -786,7 +820,8 @@ export class Agent extends EventEmitter {
       'machine.facts': async () => JSON.stringify(await readMachine(this.runner)),
       ...(this.opts.requestHandlers ?? {}),
     };
-    for (const r of this.store.pendingRequests()) {
+    const pending = this.store.pendingRequests();
+    for (const r of pending) {
       const h = handlers[r.type];
       let result: string;
       try {
@@ -797,11 +832,12 @@ export class Agent extends EventEmitter {
       this.store.finishRequest(r.id, result);
       this.store.event('agent', `request ${r.type}: ${result.length > 300 ? `${result.length} bytes` : result}`);
     }
+    return pending.length;
   }
 
   /** Run `fn` every `ms` (after the previous run finished). A failing run is logged (database
    *  faults only once per outage: the store reports those) and the next one runs as usual. */
-  private every(ms: number, fn: () => Promise<void> | void): void {
+  private every(ms: number | (() => number), fn: () => Promise<void> | void): void {
     let timer: Timer;
     const tick = async () => {
       this.timers.delete(timer);
@@ -812,19 +848,42 @@ export class Agent extends EventEmitter {
         if (!(isDbFault(e) && this.store.dbOutage)) this.log(`periodic task failed: ${(e as Error).message}`);
       }
       if (!this.running) return;
-      timer = setTimeout(tick, ms);
+      timer = setTimeout(tick, typeof ms === 'number' ? ms : ms());
       this.timers.add(timer);
     };
-    timer = setTimeout(tick, ms);
+    timer = setTimeout(tick, typeof ms === 'number' ? ms : ms());
     this.timers.add(timer);
   }
 
   /** Commit-confirmed: roll back an unconfirmed revision whose deadline passed, then apply
-   *  (not while the database is refusing writes: the rollback is a new revision). */
-  async checkConfirm(): Promise<void> {
-    if (this.store.dbOutage) return;
+   *  (not while the database is refusing writes: the rollback is a new revision). Returns when
+   *  to look again: at the deadline of a pending confirmation, else a backstop (a confirmation
+   *  or a new commit-confirmed revision wakes the check earlier: onDbChange, after an apply). */
+  async checkConfirm(): Promise<number> {
+    if (this.store.dbOutage) return 1000;
     const t = this.confirm.tick();
     if (t.kind === 'rolledBack') await this.reconcile(`rollback of revision ${t.revision}`);
+    if (t.kind === 'waiting') return Math.min(CONFIRM_IDLE_MS, t.remainingMs + 5);
+    return t.kind === 'idle' ? CONFIRM_IDLE_MS : 0;
+  }
+
+  private confirmTask: (() => void) | null = null;
+  private confirmTimer: Timer | null = null;
+
+  private scheduleConfirm(ms: number): void {
+    if (this.confirmTimer) {
+      clearTimeout(this.confirmTimer);
+      this.timers.delete(this.confirmTimer);
+    }
+    this.confirmTimer = null;
+    if (!this.running) return;
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      if (this.confirmTimer === t) this.confirmTimer = null;
+      this.confirmTask?.();
+    }, ms);
+    this.confirmTimer = t;
+    this.timers.add(t);
   }
 
   /** The packet log started, stopped or changed its reader: say so, and re-plan when the log
@@ -865,18 +924,33 @@ export class Agent extends EventEmitter {
       details: { pid: process.pid, previousPid: prev.pid ?? null, previousHeartbeat: prevSeen ? new Date(prevSeen).toISOString() : null, revision: this.lastAppliedRevision },
     });
     this.lastDataVersion = this.store.dataVersion();
-    // Desired-state watch: PRAGMA data_version is a cheap "did another connection commit" probe.
-    const checkRevision = async () => {
+    // Everything the web and the CLI ask of the agent arrives as a commit of another connection:
+    // a new revision, a request, a confirmation, a watch row. One cheap probe (PRAGMA
+    // data_version) tells whether there was one; it runs on the inotify wake-up of every write to
+    // the database's files (a commit by the web is seen in milliseconds) and as a backstop poll.
+    const onError = (what: string) => (e: unknown) => {
+      if (!(isDbFault(e) && this.store.dbOutage)) this.log(`${what} failed: ${(e as Error).message}`);
+    };
+    const revisions = coalesced(async () => {
+      const latest = this.store.latestRevisionId();
+      if (latest !== null && latest !== this.lastRevisionSeen) await this.reconcileAndCleanup(`revision ${latest}`);
+    }, onError('revision check'));
+    const requests = coalesced(async () => {
+      // a full read may leave more; bounded, in case finishing them fails (database outage)
+      for (let i = 0; i < 10 && this.running; i++) if ((await this.handleRequests()) < REQUESTS_PER_READ) break;
+    }, onError('request handling'));
+    const onDbChange = () => {
       if (!this.running) return;
       const v = this.store.dataVersion();
       if (v === this.lastDataVersion) return;
       this.lastDataVersion = v;
-      const latest = this.store.latestRevisionId();
-      if (latest !== null && latest !== this.lastRevisionSeen) await this.reconcileAndCleanup(`revision ${latest}`);
+      revisions();
+      requests();
+      this.confirmTask?.();
+      this.conns?.poke();
     };
-    this.every(this.opts.pollMs, checkRevision);
-    // inotify wake-up: a commit by the web/CLI is seen in milliseconds, not after up to pollMs (bench: apply latency)
-    this.dbWatch = watchDbWrites(this.db.name, () => void checkRevision().catch((e) => this.log(`revision check failed: ${(e as Error).message}`)));
+    this.dbWatch = watchDbWrites(this.db.name, onDbChange);
+    this.every(() => (this.dbWatch?.active ? Math.max(this.opts.pollMs, DB_BACKSTOP_MS) : this.opts.pollMs), onDbChange);
     this.every(this.opts.resyncMs, async () => {
       if (!this.resyncDue()) return;
       await this.reconcile(this.drift?.watching ? `periodic resync (${this.drift.generation !== this.verifiedGen ? `after ${this.drift.last}` : 'backstop'})` : 'periodic resync');
@@ -903,8 +977,16 @@ export class Agent extends EventEmitter {
     if (this.lastConfig && this.lastFacts) this.conns.setContext(connContext(this.lastConfig, this.lastFacts));
     this.conns.start();
     this.every(3600 * 1000, () => this.store.prune());
-    this.every(1000, () => this.handleRequests());
-    this.every(1000, () => this.checkConfirm());
+    // Requests left from before the start; the commit-confirmed clock (it wakes at the deadline).
+    requests();
+    this.confirmTask = coalesced(async () => {
+      const wait = await this.checkConfirm();
+      this.scheduleConfirm(wait);
+    }, (e) => {
+      onError('commit-confirmed check')(e);
+      this.scheduleConfirm(1000);
+    });
+    this.confirmTask();
     // Expiring bans and the periodic full read of the sets (the counter tick covers new drops).
     this.every(this.opts.dropMs ?? 3000, () => this.collectVisibility());
     if (this.opts.watchLinks !== false) {

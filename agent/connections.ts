@@ -95,6 +95,10 @@ export interface ConnTrackerOptions {
 }
 
 const signed = (n: number) => n | 0;
+/** The periodic look while something is due soon (poll mode, a watcher, a pending rewrite). */
+const TICK_MS = 500;
+/** At most this long between looks otherwise (the count check is every checkMs, 10 s). */
+const MAX_SLEEP_MS = 10_000;
 
 /** FNV-1a of a flow's tuple: the key of a flow the kernel listed without an id. */
 function tupleKey(e: ConnEntry): number {
@@ -166,6 +170,9 @@ export class ConnTracker {
   private restarts = 0;
   private lastDumpMs = 0;
   private nextDumpAt = 0;
+  private lastCheck = 0;
+  private tickTimer: ReturnType<typeof setTimeout> | null = null;
+  private ticking = false;
   mode: 'events' | 'poll';
   /** What it did (bench and tests): listings, events, count checks, resyncs and why. */
   readonly stats = { dumps: 0, events: 0, checks: 0, resyncs: [] as string[], lost: 0, writes: 0 };
@@ -277,6 +284,8 @@ export class ConnTracker {
     this.timers.clear();
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = null;
+    if (this.tickTimer) clearTimeout(this.tickTimer);
+    this.tickTimer = null;
   }
 
   private after(ms: number, fn: () => void): void {
@@ -487,41 +496,69 @@ export class ConnTracker {
     return until !== null && until > now;
   }
 
-  /** The periodic part: poll mode lists; events mode checks the count and lists while watched. */
+  /** The periodic part: poll mode lists; events mode checks the count and lists while watched.
+   *  Events mode with nobody watching sleeps until the next count check (`poke()` wakes it when
+   *  a watch may have started); otherwise it looks every 500 ms. */
   private loop(): void {
-    let lastCheck = this.o.now();
-    const tick = async () => {
-      const now = this.o.now();
-      try {
-        if (this.fullWrite && !this.resyncing && this.flows.size > 0 && now >= this.nextDumpAt) {
-          // the database refused a write: rewrite it from a listing, at most every 10 s
-          this.nextDumpAt = now + 10000;
-          this.requestResync('database rewrite');
-        } else if (this.mode === 'poll') {
-          if (now >= this.nextDumpAt) {
-            this.nextDumpAt = now + this.o.pollMs;
-            this.requestResync('poll');
-          }
-        } else if (this.watched(now) && now >= this.nextDumpAt && !this.resyncing) {
-          // bytes for the watcher; a listing never takes more than ~2.5 % of the time
-          this.nextDumpAt = now + Math.max(this.o.watchDumpMs, 40 * this.lastDumpMs);
-          this.requestResync('watched');
-        } else if (now - lastCheck >= this.o.checkMs && !this.resyncing) {
-          lastCheck = now;
-          this.stats.checks++;
-          const n = await this.o.count();
-          const diff = Math.abs(n - this.flows.size);
-          // events in flight make small differences; two checks in a row beyond that = lost events
-          if (diff > Math.max(5, this.flows.size / 500)) {
-            if (++this.mismatches >= 2) this.requestResync(`count mismatch (kernel ${n}, mirror ${this.flows.size})`);
-          } else this.mismatches = 0;
+    this.lastCheck = this.o.now();
+    this.schedule(TICK_MS);
+  }
+
+  private schedule(ms: number): void {
+    if (!this.running) return;
+    if (this.tickTimer) clearTimeout(this.tickTimer);
+    this.tickTimer = setTimeout(() => {
+      this.tickTimer = null;
+      void this.tick();
+    }, ms);
+    this.tickTimer.unref?.();
+  }
+
+  /** Another process committed to the database (a watch row may be new): look now, not at the
+   *  next count check. The agent calls it on every such commit it sees. */
+  poke(): void {
+    if (this.running && !this.ticking) this.schedule(0);
+  }
+
+  private async tick(): Promise<void> {
+    this.ticking = true;
+    const now = this.o.now();
+    try {
+      if (this.fullWrite && !this.resyncing && this.flows.size > 0 && now >= this.nextDumpAt) {
+        // the database refused a write: rewrite it from a listing, at most every 10 s
+        this.nextDumpAt = now + 10000;
+        this.requestResync('database rewrite');
+      } else if (this.mode === 'poll') {
+        if (now >= this.nextDumpAt) {
+          this.nextDumpAt = now + this.o.pollMs;
+          this.requestResync('poll');
         }
-      } catch (e) {
-        this.log(`conntrack check failed: ${(e as Error).message}`);
+      } else if (this.watched(now) && now >= this.nextDumpAt && !this.resyncing) {
+        // bytes for the watcher; a listing never takes more than ~2.5 % of the time
+        this.nextDumpAt = now + Math.max(this.o.watchDumpMs, 40 * this.lastDumpMs);
+        this.requestResync('watched');
+      } else if (now - this.lastCheck >= this.o.checkMs && !this.resyncing) {
+        this.lastCheck = now;
+        this.stats.checks++;
+        const n = await this.o.count();
+        const diff = Math.abs(n - this.flows.size);
+        // events in flight make small differences; two checks in a row beyond that = lost events
+        if (diff > Math.max(5, this.flows.size / 500)) {
+          if (++this.mismatches >= 2) this.requestResync(`count mismatch (kernel ${n}, mirror ${this.flows.size})`);
+        } else this.mismatches = 0;
       }
-      this.after(500, () => void tick());
-    };
-    this.after(500, () => void tick());
+    } catch (e) {
+      this.log(`conntrack check failed: ${(e as Error).message}`);
+    }
+    let next = TICK_MS;
+    try {
+      const t = this.o.now();
+      if (this.mode === 'events' && !this.fullWrite && !this.resyncing && !this.watched(t)) next = Math.min(MAX_SLEEP_MS, Math.max(TICK_MS, this.lastCheck + this.o.checkMs - t));
+    } catch {
+      /* the database is unreadable: look again soon */
+    }
+    this.ticking = false;
+    this.schedule(next);
   }
 
   /** One listing written to the database (agent --once, no event stream). */

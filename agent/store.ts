@@ -96,6 +96,9 @@ const LATEST_ONLY = new Set<Deferred['op']>(['started', 'applied', 'failed']);
  *  the kernel's page cache. Measured in docs/performance.md (issue 16, fifth round). */
 export const AGENT_CACHE_KIB = -2000;
 
+/** Pending requests read at a time (agent.handleRequests reads again while a read is full). */
+export const REQUESTS_PER_READ = 20;
+
 export class AgentStore {
   private readonly db: DB;
   private readonly st;
@@ -156,7 +159,7 @@ export class AgentStore {
       connUpd: db.prepare('UPDATE Connection SET packets = @packets, bytes = @bytes, rate = @rate, ts = @ts, state = @state, uplink = @uplink WHERE id = @id'),
       watchUntil: db.prepare('SELECT until FROM Watch WHERE name = ?').pluck(),
       audit: db.prepare('INSERT INTO AuditLog (ts, actor, action, detail) VALUES (?, ?, ?, ?)'),
-      pendingRequests: db.prepare('SELECT id, type, args FROM AgentRequest WHERE doneAt IS NULL ORDER BY id LIMIT 20'),
+      pendingRequests: db.prepare(`SELECT id, type, args FROM AgentRequest WHERE doneAt IS NULL ORDER BY id LIMIT ${REQUESTS_PER_READ}`),
       doneRequest: db.prepare('UPDATE AgentRequest SET doneAt = ?, result = ? WHERE id = ?'),
     };
     this.write(() => this.st.ensureState.run(), undefined);

@@ -174,7 +174,8 @@ export class PacketLog {
   private stopped = false;
   private restarts = 0;
   private restartTimer: ReturnType<typeof setTimeout> | null = null;
-  private flushTimer: ReturnType<typeof setInterval> | null = null;
+  /** Armed by the first buffered record, so an idle log costs no timer wake-ups. */
+  private flushTimer: ReturnType<typeof setTimeout> | null = null;
   private pending: PacketRecord[] = [];
   private second = 0;
   private inSecond = 0;
@@ -242,8 +243,6 @@ export class PacketLog {
     } catch (e) {
       return this.setState('failed', `packet log: ${(e as Error).message}`);
     }
-    this.flushTimer = setInterval(() => this.flush(), FLUSH_MS);
-    this.flushTimer.unref();
     this.runningDetail = `ulogd2 reads NFLOG group ${NFLOG_GROUP} (plugins in ${plugins.dir})`;
     this.spawn();
     return this.setState('running', this.runningDetail);
@@ -309,10 +308,19 @@ export class PacketLog {
       return;
     }
     this.pending.push(r);
+    if (!this.flushTimer && !this.stopped) {
+      this.flushTimer = setTimeout(() => {
+        this.flushTimer = null;
+        this.flush();
+      }, FLUSH_MS);
+      this.flushTimer.unref();
+    }
   }
 
   /** Write buffered records (public for tests). */
   flush(): number {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
     if (this.pending.length === 0) return 0;
     const rows = this.pending;
     this.pending = [];
@@ -369,7 +377,8 @@ export class PacketLog {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.restartTimer) clearTimeout(this.restartTimer);
-    if (this.flushTimer) clearInterval(this.flushTimer);
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
     const p = this.proc;
     this.proc = null;
     p?.kill('SIGTERM');

@@ -59,8 +59,16 @@ interface Entry {
   cfg: MonitorUplink;
   health: UplinkHealth;
   probers: Prober[];
-  timer: NodeJS.Timeout | null;
+  /** Probing, with rounds from the shared round timer of its interval (null: not probing). */
+  round: { intervalMs: number; from: number } | null;
   probeKey: string;
+}
+
+/** One timer per round interval for every uplink probed at that interval: 4 uplinks at the
+ *  default 500 ms wake the agent 2 times a second for their rounds, not 8. */
+interface RoundGroup {
+  timer: NodeJS.Timeout;
+  entries: Set<Entry>;
 }
 
 function probeKey(u: MonitorUplink): string {
@@ -70,6 +78,7 @@ function probeKey(u: MonitorUplink): string {
 
 export class HealthMonitor extends EventEmitter {
   private entries = new Map<string, Entry>();
+  private groups = new Map<number, RoundGroup>();
   private readonly now: () => number;
   private readonly factory: ProberFactory;
   /** Number of probers created so far (tests use it to check idempotence). */
@@ -115,7 +124,7 @@ export class HealthMonitor extends EventEmitter {
       const link: LinkFacts = { carrier: u.carrier, hasAddress: u.address !== undefined };
       let e = this.entries.get(u.name);
       if (!e) {
-        e = { cfg, health: new UplinkHealth(u.name, cfg.health, now, { enabled: u.enabled, link, initialDown: u.initialDown }), probers: [], timer: null, probeKey: probeKey(cfg) };
+        e = { cfg, health: new UplinkHealth(u.name, cfg.health, now, { enabled: u.enabled, link, initialDown: u.initialDown }), probers: [], round: null, probeKey: probeKey(cfg) };
         this.entries.set(u.name, e);
       } else {
         const key = probeKey(cfg);
@@ -149,6 +158,11 @@ export class HealthMonitor extends EventEmitter {
     return out;
   }
 
+  /** Round timers running: one per distinct round interval of the probed uplinks (tests). */
+  get roundTimers(): number {
+    return this.groups.size;
+  }
+
   /** Process ids of running ping probers (for CPU measurements). */
   pids(): number[] {
     const out: number[] = [];
@@ -164,8 +178,25 @@ export class HealthMonitor extends EventEmitter {
   private halt(e: Entry): void {
     for (const p of e.probers) p.stop();
     e.probers = [];
-    if (e.timer) clearInterval(e.timer);
-    e.timer = null;
+    const r = e.round;
+    e.round = null;
+    const g = r ? this.groups.get(r.intervalMs) : undefined;
+    if (!g) return;
+    g.entries.delete(e);
+    if (g.entries.size === 0) {
+      clearInterval(g.timer);
+      this.groups.delete(r!.intervalMs);
+    }
+  }
+
+  /** A tick of the shared timer: one round for each member whose probes have run long enough. */
+  private tick(g: RoundGroup): void {
+    const now = this.now();
+    for (const e of [...g.entries]) {
+      // a member that joined less than half an interval ago waits for the next tick: its first
+      // round comes 0.5-1.5 intervals after its probes started (on its own timer: 1 interval)
+      if (e.round && g.entries.has(e) && now >= e.round.from) this.emitAll(e.health.round(now));
+    }
   }
 
   /** Start probes when the uplink should be probed, stop them otherwise. */
@@ -174,7 +205,7 @@ export class HealthMonitor extends EventEmitter {
       this.halt(e);
       return;
     }
-    if (e.timer) return;
+    if (e.round) return;
     const u = e.cfg;
     const h = u.health;
     for (const target of h.targets) {
@@ -187,6 +218,12 @@ export class HealthMonitor extends EventEmitter {
       e.probers.push(p);
       p.start();
     }
-    e.timer = setInterval(() => this.emitAll(e.health.round(this.now())), h.intervalMs);
+    e.round = { intervalMs: h.intervalMs, from: this.now() + h.intervalMs / 2 };
+    let g = this.groups.get(h.intervalMs);
+    if (!g) {
+      const group: RoundGroup = { timer: setInterval(() => this.tick(group), h.intervalMs), entries: new Set() };
+      this.groups.set(h.intervalMs, (g = group));
+    }
+    g.entries.add(e);
   }
 }

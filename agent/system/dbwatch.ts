@@ -6,12 +6,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 export interface DbWatch {
+  /** inotify is watching (false: no wake-ups, the caller's poll is all there is). */
+  readonly active: boolean;
   stop(): void;
 }
 
 /** Call `onWrite` (coalesced: at most once per event-loop turn) when a file of `dbFile` changes. */
 export function watchDbWrites(dbFile: string, onWrite: () => void): DbWatch {
-  if (!dbFile || dbFile === ':memory:') return { stop: () => undefined };
+  if (!dbFile || dbFile === ':memory:') return { active: false, stop: () => undefined };
   const base = path.basename(dbFile);
   let pending = false;
   let w: fs.FSWatcher | null = null;
@@ -25,9 +27,20 @@ export function watchDbWrites(dbFile: string, onWrite: () => void): DbWatch {
         onWrite();
       });
     });
-    w.on('error', () => w?.close());
+    w.on('error', () => {
+      w?.close();
+      w = null;
+    });
   } catch {
     w = null; // no inotify: the poll alone
   }
-  return { stop: () => w?.close() };
+  return {
+    get active() {
+      return w !== null;
+    },
+    stop: () => {
+      w?.close();
+      w = null;
+    },
+  };
 }

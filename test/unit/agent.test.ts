@@ -18,7 +18,7 @@ const CONFIG = {
   rules: [{ name: 'a', chain: 'forward', action: 'drop', protocol: 'tcp', port: 23 }],
 };
 
-function setup() {
+function setup(opts: Partial<ConstructorParameters<typeof Agent>[0]> = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lw-agent-'));
   const db = openDb(path.join(dir, 'a.db'));
   // Writers (CLI, web) use their own connection: PRAGMA data_version only moves for other connections.
@@ -31,10 +31,10 @@ function setup() {
   assert.ok(parsed.ok);
   for (const k of Object.keys(compile(parsed.value, { interfaces: {}, health: {} }).sysctls)) fake.sysctls[k] = '0';
   const logs: string[] = [];
-  const save = (doc: unknown) => {
+  const save = (doc: unknown, confirmWithin: number | null = null) => {
     const p = parseConfig(doc);
     assert.ok(p.ok);
-    return Number(writer.prepare('INSERT INTO Revision (createdAt, author, source, summary, config) VALUES (?, ?, ?, ?, ?)').run(Date.now(), 't', 'cli', 's', JSON.stringify(p.value)).lastInsertRowid);
+    return Number(writer.prepare('INSERT INTO Revision (createdAt, author, source, summary, config, confirmWithin) VALUES (?, ?, ?, ?, ?, ?)').run(Date.now(), 't', 'cli', 's', JSON.stringify(p.value), confirmWithin).lastInsertRowid);
   };
   const agentState = () => db.prepare('SELECT * FROM AgentState WHERE id = 1').get() as { appliedRevision: number | null; applyError: string | null; errorRevision: number | null };
   const cleanup = () => {
@@ -42,8 +42,8 @@ function setup() {
     db.close();
     fs.rmSync(dir, { recursive: true, force: true });
   };
-  const agent = new Agent({ db, runner: fake.runner, health: false, watchLinks: false, log: (m) => logs.push(m), pollMs: 50, resyncMs: 600000 });
-  return { db, fake, agent, logs, save, agentState, cleanup };
+  const agent = new Agent({ db, runner: fake.runner, health: false, watchLinks: false, log: (m) => logs.push(m), pollMs: 50, resyncMs: 600000, ...opts });
+  return { db, writer, fake, agent, logs, save, agentState, cleanup };
 }
 
 const waitFor = async (what: string, fn: () => boolean, ms = 15000) => {
@@ -164,6 +164,63 @@ test('a health- or revision-triggered reconcile reuses the facts while the link 
       await agent.stop();
     }
   } finally {
+    s.cleanup();
+  }
+});
+
+test('idle, the agent polls nothing: the web\'s commits wake it (requests beyond one read, a revision), a commit-confirmed revision rolls back at its deadline', async () => {
+  // no poll to speak of: every reaction below comes from the inotify wake-up or the deadline timer
+  const s = setup({ pollMs: 600_000, counterMs: 600_000, connMs: 600_000 });
+  const store = s.agent['store'];
+  let probes = 0;
+  const reads: Record<string, number> = {};
+  for (const k of ['dataVersion', 'pendingRequests', 'watchUntil'] as const) {
+    const f = (store[k] as (...a: unknown[]) => unknown).bind(store);
+    (store as unknown as Record<string, unknown>)[k] = (...a: unknown[]) => {
+      reads[k] = (reads[k] ?? 0) + 1;
+      if (k === 'dataVersion') probes++;
+      return f(...a);
+    };
+  }
+  const confirm = s.agent['confirm'];
+  const tick = confirm.tick.bind(confirm);
+  confirm.tick = (now?: number) => {
+    reads.confirm = (reads.confirm ?? 0) + 1;
+    return tick(now);
+  };
+  try {
+    s.save(CONFIG);
+    await s.agent.start();
+    assert.ok(s.agentState().appliedRevision);
+    // 25 requests, more than one read takes (REQUESTS_PER_READ = 20): every one is answered
+    const ins = s.writer.prepare("INSERT INTO AgentRequest (createdAt, type, args) VALUES (?, 'no.such', '{}')");
+    s.writer.transaction(() => {
+      for (let i = 0; i < 25; i++) ins.run(Date.now());
+    })();
+    const done = () => s.db.prepare('SELECT COUNT(*) FROM AgentRequest WHERE doneAt IS NOT NULL').pluck().get() as number;
+    await waitFor('25 requests answered', () => done() === 25, 5000);
+    assert.match(s.db.prepare('SELECT result FROM AgentRequest ORDER BY id DESC LIMIT 1').pluck().get() as string, /unsupported request type no\.such/);
+    // commit-confirmed within 1 s and never confirmed: applied, then rolled back to the first
+    const first = s.agentState().appliedRevision!;
+    const doc2 = { ...CONFIG, rules: [...CONFIG.rules, { name: 'b', chain: 'forward', action: 'drop', protocol: 'tcp', port: 25 }] };
+    const r2 = s.save(doc2, 1);
+    await waitFor('revision 2 applied', () => s.agentState().appliedRevision === r2, 5000);
+    await waitFor('rolled back', () => s.db.prepare('SELECT rolledBackAt FROM Revision WHERE id = ?').pluck().get(r2) !== null, 5000);
+    await waitFor('the restore applied', () => (s.agentState().appliedRevision ?? 0) > r2, 5000);
+    const restored = s.db.prepare('SELECT config FROM Revision WHERE id = ?').pluck().get(s.agentState().appliedRevision) as string;
+    assert.equal(restored, s.db.prepare('SELECT config FROM Revision WHERE id = ?').pluck().get(first));
+    // idle now: over 1.5 s nothing commits, so at most the backstop looks (none: its poll is 600 s);
+    // the agent's own writes wake the watch too, but there are none with these timers
+    await new Promise((r) => setTimeout(r, 300));
+    probes = 0;
+    for (const k of Object.keys(reads)) reads[k] = 0;
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.ok(probes <= 2, `idle agent probed the database ${probes} times in 1.5 s`);
+    assert.equal(reads.pendingRequests, 0, 'no request poll');
+    assert.equal(reads.confirm, 0, 'no confirmation poll with nothing pending');
+    assert.equal(reads.watchUntil, 0, 'the connection tracker sleeps until its next count check');
+  } finally {
+    await s.agent.stop();
     s.cleanup();
   }
 });

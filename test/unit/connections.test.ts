@@ -235,6 +235,9 @@ test('ConnTracker: while the page watches, listings give bytes and a rate per fl
     t.db.prepare("INSERT INTO Watch (name, until) VALUES ('connections', ?)").run(now + 60_000);
     now += 2000;
     ct.table = [L4(1, '192.168.1.10', 40000, 256, 9000)];
+    await sleep(1200);
+    assert.equal(ct.listings, n, 'idle, the tracker sleeps until the next count check: it learns of the watch from poke()');
+    tr.poke(); // what the agent does when another process commits to the database
     for (let i = 0; i < 30 && ct.listings === n; i++) await sleep(100);
     await tr.settled();
     await sleep(20);

@@ -106,3 +106,34 @@ test('HealthMonitor: up, down on dead targets, immediate down on carrier loss, i
   }
   assert.equal(live.size, 0, 'stop() stops every prober');
 });
+
+test('HealthMonitor: one round timer per round interval, however many uplinks use it', async () => {
+  const { factory, live } = fakeFactory(new Set());
+  const m = new HealthMonitor({ proberFactory: factory });
+  const four = (): MonitorUplink[] => [1, 2, 3, 4].map((id) => ({ name: `wan${id}`, id, interface: `eth${id}`, address: `192.0.2.${id}`, carrier: true, enabled: true, health: { ...health } }));
+  try {
+    m.configure(four());
+    assert.equal(m.roundTimers, 1);
+    await until(() => Object.values(m.snapshot()).every((s) => s.state === 'up'));
+    // wan4 at its own interval: a second timer; wan1-3 go on with the first
+    const u = four();
+    u[3].health = { ...health, intervalMs: 60 };
+    m.configure(u);
+    assert.equal(m.roundTimers, 2);
+    const rounds = () => Object.values(m.snapshot()).map((s) => s.lastRound?.at ?? 0);
+    const before = rounds();
+    await until(() => rounds().every((at, i) => at > before[i]));
+    assert.ok(Object.values(m.snapshot()).every((s) => s.state === 'up'), 'every uplink keeps its rounds');
+    // a carrier loss stops one uplink's probing; the last member of an interval takes its timer along
+    m.setLinkState('wan4', { carrier: false, hasAddress: true });
+    assert.equal(m.roundTimers, 1);
+    u[0].enabled = u[1].enabled = u[2].enabled = false;
+    u[3].carrier = false;
+    m.configure(u);
+    assert.equal(m.roundTimers, 0);
+  } finally {
+    m.stop();
+  }
+  assert.equal(m.roundTimers, 0);
+  assert.equal(live.size, 0);
+});

@@ -94,6 +94,25 @@ test('PacketLog: lines become DropLog rows (rule, chain, verdict, uplink, 5-tupl
   }
 });
 
+test('PacketLog: a record is written within FLUSH_MS by a timer armed only while records wait', async () => {
+  const t = tempDb();
+  const pl = new PacketLog(t.db, new FakeSystem().runner, t.dir, () => undefined);
+  try {
+    pl.setConfig(cfg.value);
+    const rows = () => t.db.prepare('SELECT COUNT(*) FROM DropLog').pluck().get();
+    assert.equal(pl['flushTimer'], null, 'nothing buffered: no timer');
+    pl.line(TCP_HIT);
+    pl.line(TCP_HIT);
+    assert.notEqual(pl['flushTimer'], null);
+    for (let i = 0; i < 50 && rows() === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(rows(), 2, 'both written by one timer, without a flush() call');
+    assert.equal(pl['flushTimer'], null, 'and the timer is gone with them');
+  } finally {
+    await pl.stop();
+    t.done();
+  }
+});
+
 test('pruneLog: the table stays within rows and bytes (oldest go first, down to 90 %)', () => {
   const t = tempDb();
   try {

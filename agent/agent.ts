@@ -909,7 +909,8 @@ export class Agent extends EventEmitter {
       // An uplink the previous agent process had found down (recently) starts down, so a restart
       // mid-failover converges to the same plan instead of briefly re-adding a dead uplink.
       this.restoredDown = this.recentDownUplinks(Date.now() - 300000);
-      this.health = new HealthMonitor({ runner: this.runner });
+      // ping output through FIFOs in the run directory, read once per round (agent/health/ping.ts)
+      this.health = new HealthMonitor({ runner: this.runner, probeDir: path.join(this.runDir, 'probes'), onLog: (m) => this.log(m) });
       this.health.on('transition', (t) => void this.onTransition(t).catch((e: unknown) => this.log(`transition handling failed: ${e instanceof Error ? e.message : String(e)}`)));
     }
     // Before the first apply: the ruleset logs to NFLOG only when ulogd2 reads it.

@@ -8,6 +8,7 @@
 //   m.setLinkState('wan1', { carrier: false, hasAddress: true });  // from the link watcher
 //   m.snapshot();  m.stop();
 import { EventEmitter } from 'node:events';
+import fs from 'node:fs';
 import { UplinkHealth, probeIntervalMs, type HealthSettings, type HealthStatus, type LinkFacts, type ProbeOutcome, type RoundResult, type Transition, type UplinkView } from './state';
 import { PingProber, type Prober } from './ping';
 import { SocketProber } from './sockets';
@@ -52,6 +53,9 @@ export interface HealthMonitorOptions {
   now?: () => number;
   proberFactory?: ProberFactory;
   onLog?: (msg: string) => void;
+  /** The agent's own directory for the ping probes' FIFOs (emptied at start): their output is
+   *  read in one batch per round instead of one wake-up per reply. Absent: line by line. */
+  probeDir?: string;
 }
 
 
@@ -88,14 +92,26 @@ export class HealthMonitor extends EventEmitter {
     super();
     this.now = opts.now ?? Date.now;
     this.factory = opts.proberFactory ?? ((spec, cb) => this.defaultProber(spec, cb));
+    if (opts.probeDir) {
+      try {
+        // FIFOs a previous process left (it was killed) are nobody's: start empty
+        fs.rmSync(opts.probeDir, { recursive: true, force: true });
+        fs.mkdirSync(opts.probeDir, { recursive: true, mode: 0o700 });
+        this.fifoDir = opts.probeDir;
+      } catch (e) {
+        opts.onLog?.(`probe directory ${opts.probeDir}: ${(e as Error).message}; ping output read line by line`);
+      }
+    }
   }
+
+  private fifoDir: string | undefined;
 
   private defaultProber(spec: ProberSpec, onOutcome: (o: ProbeOutcome) => void): Prober {
     if (spec.method === 'icmp') {
       return new PingProber(
         { target: spec.target, ifname: spec.interface, mark: markOf(spec.id), intervalMs: spec.intervalMs, timeoutMs: spec.timeoutMs },
         onOutcome,
-        { runner: this.opts.runner ?? realRunner, now: this.now, onLog: this.opts.onLog },
+        { runner: this.opts.runner ?? realRunner, now: this.now, onLog: this.opts.onLog, fifoDir: this.fifoDir },
       );
     }
     return new SocketProber(
@@ -192,6 +208,16 @@ export class HealthMonitor extends EventEmitter {
   /** A tick of the shared timer: one round for each member whose probes have run long enough. */
   private tick(g: RoundGroup): void {
     const now = this.now();
+    // batched probers first: every reply ping printed since the last tick, dated by ping
+    for (const e of g.entries) {
+      for (const p of e.probers) {
+        try {
+          p.drain?.(now);
+        } catch (err) {
+          this.opts.onLog?.(`probe output of ${e.cfg.name}: ${(err as Error).message}`);
+        }
+      }
+    }
     for (const e of [...g.entries]) {
       // a member that joined less than half an interval ago waits for the next tick: its first
       // round comes 0.5-1.5 intervals after its probes started (on its own timer: 1 interval)

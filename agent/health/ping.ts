@@ -4,6 +4,8 @@
 // -m puts the uplink's fwmark on every probe (ip rule fwmark <mark>/0xff00 lookup 200+id) and -I
 // binds it to the interface, so the probe leaves through that uplink even when it is not the
 // default route. Output is parsed line by line into resolved probe outcomes.
+import fs from 'node:fs';
+import path from 'node:path';
 import { isIfname, isIPv4, isIPv6 } from '../../lib/validations/net';
 import { realRunner, type Runner, type SpawnedProcess } from '../system/runner';
 import type { ProbeOutcome } from './state';
@@ -62,8 +64,11 @@ export class PingTracker {
     return true;
   }
 
-  line(line: string, now: number): ProbeOutcome[] {
+  /** `lineTime`: date the outcome by the line's own `-D` timestamp (lines read in a batch, some
+   *  time after ping printed them) instead of `now`. */
+  line(line: string, now: number, lineTime = false): ProbeOutcome[] {
     const p = parsePingLine(line);
+    if (lineTime && p.kind !== 'other' && p.ts !== undefined) now = p.ts;
     switch (p.kind) {
       case 'reply':
         if (p.dup || !this.resolve(p.seq)) return [];
@@ -116,6 +121,9 @@ export function pingArgv(s: PingSpec): string[] {
 export interface Prober {
   start(): void;
   stop(): void;
+  /** Take in what the probe printed since the last call (batched probers; the monitor calls it
+   *  before each round). */
+  drain?(now: number): void;
 }
 
 export interface PingProberOptions {
@@ -125,7 +133,17 @@ export interface PingProberOptions {
   /** Restart backoff: min(maxBackoffMs, minBackoffMs * 2^failures); reset after 10 s of life. */
   minBackoffMs?: number;
   maxBackoffMs?: number;
+  /** Batched output: ping writes into a FIFO in this directory and drain() reads it before each
+   *  round, so the agent is not woken once per reply (48 times a second for 4 uplinks × 3
+   *  targets at 250 ms). Absent, or when the FIFO cannot be made: line by line from a pipe. */
+  fifoDir?: string;
 }
+
+let fifoSeq = 0;
+/** One read buffer for every prober's drain (reads are synchronous). */
+const READ_BUF = Buffer.allocUnsafe(16 * 1024);
+/** Buffered partial line beyond this: dropped (ping lines are ~100 bytes). */
+const MAX_REST = 4096;
 
 /** Keeps one ping process alive (restart with backoff) and reports outcomes. */
 export class PingProber implements Prober {
@@ -135,6 +153,9 @@ export class PingProber implements Prober {
   private running = false;
   private failures = 0;
   private startedAt = 0;
+  /** The FIFO (its read end, non-blocking) while in batched mode. */
+  private fifo: { path: string; fd: number } | null = null;
+  private rest = '';
   restarts = 0;
   private readonly runner: Runner;
   private readonly now: () => number;
@@ -157,7 +178,67 @@ export class PingProber implements Prober {
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.launch();
+    if (!this.opts.fifoDir) return this.launch();
+    void this.openFifo(this.opts.fifoDir).then(
+      () => this.launch(),
+      (e: unknown) => {
+        this.opts.onLog?.(`ping ${this.spec.target} via ${this.spec.ifname}: no FIFO (${(e as Error).message}); reading its output line by line`);
+        this.launch();
+      },
+    );
+  }
+
+  /** Batched mode: make the FIFO and open its read end (non-blocking: a read never waits). */
+  private async openFifo(dir: string): Promise<void> {
+    const file = path.join(dir, `ping-${process.pid}-${++fifoSeq}.fifo`);
+    // node has no mkfifo(3): coreutils' mkfifo, argv only
+    const r = await this.runner.run(['mkfifo', '-m', '600', file], { allowFail: true, timeoutMs: 5000 });
+    if (r.exitCode !== 0) throw new Error(r.stderr.trim() || `mkfifo exited ${r.exitCode}`);
+    if (!this.running) return void fs.rmSync(file, { force: true });
+    try {
+      this.fifo = { path: file, fd: fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK) };
+    } catch (e) {
+      fs.rmSync(file, { force: true });
+      throw e;
+    }
+  }
+
+  /** Read what ping wrote since the last call (batched mode) and resolve it. */
+  drain(now: number): void {
+    const f = this.fifo;
+    if (!f) return;
+    for (let i = 0; i < 64; i++) {
+      let n: number;
+      try {
+        n = fs.readSync(f.fd, READ_BUF, 0, READ_BUF.length, null);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'EAGAIN') break; // empty, ping still writing
+        throw e;
+      }
+      if (n === 0) break; // no writer (ping is restarting)
+      this.rest += READ_BUF.toString('utf8', 0, n);
+      let j: number;
+      while ((j = this.rest.indexOf('\n')) >= 0) {
+        const l = this.rest.slice(0, j);
+        this.rest = this.rest.slice(j + 1);
+        this.emit(this.tracker.line(l, now, true));
+      }
+      if (this.rest.length > MAX_REST) this.rest = '';
+    }
+    this.emit(this.tracker.expire(now));
+  }
+
+  private closeFifo(): void {
+    const f = this.fifo;
+    this.fifo = null;
+    this.rest = '';
+    if (!f) return;
+    try {
+      fs.closeSync(f.fd);
+    } catch {
+      /* closed */
+    }
+    fs.rmSync(f.path, { force: true });
   }
 
   private emit(os: ProbeOutcome[]): void {
@@ -168,7 +249,29 @@ export class PingProber implements Prober {
     if (!this.running) return;
     this.tracker.reset();
     this.startedAt = this.now();
+    // batched: the child writes into the FIFO (opened for writing here: the read end is open, so
+    // this does not block); our copy of the write end is closed once the child has it
+    let wfd: number | undefined;
+    if (this.fifo) {
+      try {
+        wfd = fs.openSync(this.fifo.path, fs.constants.O_WRONLY);
+      } catch (e) {
+        this.opts.onLog?.(`ping ${this.spec.target} via ${this.spec.ifname}: FIFO unusable (${(e as Error).message}); reading its output line by line`);
+        this.closeFifo();
+      }
+    }
+    let p: SpawnedProcess;
+    try {
+      p = this.spawnPing(wfd);
+    } finally {
+      if (wfd !== undefined) fs.closeSync(wfd);
+    }
+    this.proc = p;
+  }
+
+  private spawnPing(stdoutFd: number | undefined): SpawnedProcess {
     const p = this.runner.spawn(pingArgv(this.spec), {
+      stdoutFd,
       // Pending probes expire on the next line (ping prints one per interval while running):
       // only loss % depends on that timing; the up/down decision uses replies only.
       onStdoutLine: (l) => {
@@ -193,7 +296,7 @@ export class PingProber implements Prober {
         this.restartTimer.unref?.();
       },
     });
-    this.proc = p;
+    return p;
   }
 
   stop(): void {
@@ -203,5 +306,6 @@ export class PingProber implements Prober {
     const p = this.proc;
     this.proc = null;
     p?.kill();
+    this.closeFifo();
   }
 }

@@ -70,6 +70,9 @@ export interface SpawnOptions {
   detached?: boolean;
   /** Append stdout and stderr to this file instead of the line callbacks. */
   logFile?: string;
+  /** The child's stdout is this open file descriptor (e.g. a FIFO's write end; the caller keeps
+   *  and closes its own copy); stderr still goes to onStderrLine. */
+  stdoutFd?: number;
   /** Extra environment variables (on top of this process's, with LC_ALL=C). */
   env?: Record<string, string>;
   cwd?: string;
@@ -159,7 +162,8 @@ function execaSpawn(argv: string[], opts: SpawnOptions = {}): SpawnedProcess {
   const out = opts.logFile !== undefined ? { file: opts.logFile, append: true } : inherit ? 'inherit' : 'pipe';
   const child: ResultPromise = execa(cmd, args, {
     stdin: 'ignore',
-    stdout: out,
+    // a file descriptor goes to child_process.spawn as is (execa's types list only 0-9)
+    stdout: opts.stdoutFd !== undefined ? (opts.stdoutFd as unknown as 'pipe') : out,
     stderr: out,
     env: opts.env ? { ...opts.env, ...ENV } : ENV,
     cwd: opts.cwd,

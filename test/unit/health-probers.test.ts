@@ -2,6 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import net from 'node:net';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { parsePingLine, PingTracker, PingProber, pingArgv } from '../../agent/health/ping';
 import { dnsProbe, dnsQuery, isDnsReply, tcpProbe } from '../../agent/health/sockets';
 import { withNetns, realRunner, type Runner, type SpawnOptions } from '../../agent/system/runner';
@@ -83,6 +86,37 @@ test('PingProber restarts a dying ping with growing backoff and stops cleanly', 
   await new Promise((r) => setTimeout(r, 50));
   assert.equal(spawned.length, 3, 'no restart after stop');
   assert.equal(p.restarts, 2);
+});
+
+test('PingProber, batched: real ping on loopback writes into a FIFO; outcomes arrive only from drain(), dated by ping', { skip: process.getuid?.() !== 0 && 'needs root (ping -m)' }, async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lw-fifo-'));
+  const got: ProbeOutcome[] = [];
+  const p = new PingProber({ target: '127.0.0.1', ifname: 'lo', mark: 0x100, intervalMs: 50, timeoutMs: 500 }, (o) => got.push(o), { runner: realRunner, fifoDir: dir });
+  try {
+    p.start();
+    const fifo = async () => {
+      for (let i = 0; i < 100 && !fs.readdirSync(dir).length; i++) await new Promise((r) => setTimeout(r, 10));
+      return fs.readdirSync(dir);
+    };
+    const files = await fifo();
+    assert.equal(files.length, 1);
+    assert.ok(fs.statSync(path.join(dir, files[0])).isFIFO());
+    await new Promise((r) => setTimeout(r, 600));
+    assert.equal(got.length, 0, 'nothing before drain(): no wake-up per reply');
+    const now = Date.now();
+    p.drain(now);
+    assert.ok(got.length >= 5, `${got.length} replies in 600 ms at 50 ms`);
+    assert.ok(got.every((o) => o.ok && o.target === '127.0.0.1' && o.at <= now && o.at > now - 1500), 'dated by ping -D, not by the read');
+    assert.ok(got[got.length - 1].at - got[0].at >= 150, 'each at its own time');
+    const n = got.length;
+    p.drain(Date.now());
+    assert.ok(got.length - n <= 1, 'a second drain reads only what came since');
+    assert.ok(p.pid, 'ping runs');
+  } finally {
+    p.stop();
+  }
+  assert.deepEqual(fs.readdirSync(dir), [], 'stop() removes the FIFO');
+  fs.rmSync(dir, { recursive: true, force: true });
 });
 
 test('DNS query/reply wire format', () => {

@@ -938,7 +938,8 @@ export class Agent extends EventEmitter {
     }, onError('revision check'));
     const requests = coalesced(async () => {
       // a full read may leave more; bounded, in case finishing them fails (database outage)
-      for (let i = 0; i < 10 && this.running; i++) if ((await this.handleRequests()) < REQUESTS_PER_READ) break;
+      // (finishing deferred: the same ones would come back, so stop then)
+      for (let i = 0; i < 10 && this.running && !this.store.dbOutage; i++) if ((await this.handleRequests()) < REQUESTS_PER_READ) break;
     }, onError('request handling'));
     const onDbChange = () => {
       if (!this.running) return;
@@ -951,7 +952,13 @@ export class Agent extends EventEmitter {
       this.conns?.poke();
     };
     this.dbWatch = watchDbWrites(this.db.name, onDbChange);
-    this.every(() => (this.dbWatch?.active ? Math.max(this.opts.pollMs, DB_BACKSTOP_MS) : this.opts.pollMs), onDbChange);
+    // the backstop also retries what an earlier pass left (a burst of requests beyond ten reads,
+    // a read that failed): one indexed SELECT each
+    this.every(() => (this.dbWatch?.active ? Math.max(this.opts.pollMs, DB_BACKSTOP_MS) : this.opts.pollMs), () => {
+      onDbChange();
+      revisions();
+      requests();
+    });
     this.every(this.opts.resyncMs, async () => {
       if (!this.resyncDue()) return;
       await this.reconcile(this.drift?.watching ? `periodic resync (${this.drift.generation !== this.verifiedGen ? `after ${this.drift.last}` : 'backstop'})` : 'periodic resync');
@@ -1022,6 +1029,7 @@ export class Agent extends EventEmitter {
 
   async stop(): Promise<void> {
     this.running = false;
+    this.confirmTask = null; // an apply still finishing must not start a rollback after stop
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     if (this.retryTimer) clearTimeout(this.retryTimer);

@@ -315,6 +315,7 @@ export class ConnTracker {
         if (quick && this.restarts >= 3) {
           this.log(`conntrack event stream unavailable (${why}): reading the whole table every ${this.o.pollMs / 1000} s instead`);
           this.mode = 'poll';
+          this.poke(); // listings from now on: the first one at once
           return;
         }
         const delay = Math.min(30000, 1000 * 2 ** this.restarts);

@@ -9,6 +9,7 @@
 //   m.snapshot();  m.stop();
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
+import path from 'node:path';
 import { UplinkHealth, probeIntervalMs, type HealthSettings, type HealthStatus, type LinkFacts, type ProbeOutcome, type RoundResult, type Transition, type UplinkView } from './state';
 import { PingProber, type Prober } from './ping';
 import { SocketProber } from './sockets';
@@ -39,6 +40,8 @@ export interface ProberSpec {
   port: number;
   /** Probe period of this target: probeIntervalMs(health), shorter than the round interval. */
   intervalMs: number;
+  /** The round interval (health.intervalMs). */
+  roundMs: number;
   timeoutMs: number;
 }
 
@@ -68,6 +71,9 @@ interface Entry {
   probeKey: string;
 }
 
+/** Batched ping output (a FIFO read once per round) only up to this many probes per round. */
+const MAX_LINES_PER_ROUND = 100;
+
 /** One timer per round interval for every uplink probed at that interval: 4 uplinks at the
  *  default 500 ms wake the agent 2 times a second for their rounds, not 8. */
 interface RoundGroup {
@@ -94,9 +100,11 @@ export class HealthMonitor extends EventEmitter {
     this.factory = opts.proberFactory ?? ((spec, cb) => this.defaultProber(spec, cb));
     if (opts.probeDir) {
       try {
+        // the run directory itself as its other users make it (0755); only probes/ is private
+        fs.mkdirSync(path.dirname(opts.probeDir), { recursive: true, mode: 0o755 });
         // FIFOs a previous process left (it was killed) are nobody's: start empty
         fs.rmSync(opts.probeDir, { recursive: true, force: true });
-        fs.mkdirSync(opts.probeDir, { recursive: true, mode: 0o700 });
+        fs.mkdirSync(opts.probeDir, { mode: 0o700 });
         this.fifoDir = opts.probeDir;
       } catch (e) {
         opts.onLog?.(`probe directory ${opts.probeDir}: ${(e as Error).message}; ping output read line by line`);
@@ -111,7 +119,9 @@ export class HealthMonitor extends EventEmitter {
       return new PingProber(
         { target: spec.target, ifname: spec.interface, mark: markOf(spec.id), intervalMs: spec.intervalMs, timeoutMs: spec.timeoutMs },
         onOutcome,
-        { runner: this.opts.runner ?? realRunner, now: this.now, onLog: this.opts.onLog, fifoDir: this.fifoDir },
+        // batched only while a round's output fits the pipe many times over (a FIFO holds 64 KiB,
+        // ~700 lines; a round of 60 s at 40 ms probes would print 1 500): else line by line
+        { runner: this.opts.runner ?? realRunner, now: this.now, onLog: this.opts.onLog, fifoDir: spec.roundMs / spec.intervalMs <= MAX_LINES_PER_ROUND ? this.fifoDir : undefined },
       );
     }
     return new SocketProber(
@@ -237,7 +247,7 @@ export class HealthMonitor extends EventEmitter {
     for (const target of h.targets) {
       const spec: ProberSpec = {
         uplink: u.name, id: u.id, interface: u.interface, address: u.address, target,
-        method: h.method, port: h.port, intervalMs: probeIntervalMs(h), timeoutMs: h.timeoutMs,
+        method: h.method, port: h.port, intervalMs: probeIntervalMs(h), roundMs: h.intervalMs, timeoutMs: h.timeoutMs,
       };
       this.probersCreated++;
       const p = this.factory(spec, (o) => e.health.probe(o));

@@ -156,6 +156,8 @@ export class PingProber implements Prober {
   /** The FIFO (its read end, non-blocking) while in batched mode. */
   private fifo: { path: string; fd: number } | null = null;
   private rest = '';
+  /** Bumped by start() and stop(): a FIFO made for an earlier start is discarded. */
+  private generation = 0;
   restarts = 0;
   private readonly runner: Runner;
   private readonly now: () => number;
@@ -179,22 +181,29 @@ export class PingProber implements Prober {
     if (this.running) return;
     this.running = true;
     if (!this.opts.fifoDir) return this.launch();
-    void this.openFifo(this.opts.fifoDir).then(
-      () => this.launch(),
-      (e: unknown) => {
-        this.opts.onLog?.(`ping ${this.spec.target} via ${this.spec.ifname}: no FIFO (${(e as Error).message}); reading its output line by line`);
-        this.launch();
-      },
-    );
+    const gen = ++this.generation;
+    void this.openFifo(this.opts.fifoDir, gen)
+      .then(
+        () => {
+          if (gen === this.generation) this.launch();
+        },
+        (e: unknown) => {
+          if (gen !== this.generation) return;
+          this.opts.onLog?.(`ping ${this.spec.target} via ${this.spec.ifname}: no FIFO (${(e as Error).message}); reading its output line by line`);
+          this.launch();
+        },
+      )
+      .catch((e: unknown) => this.opts.onLog?.(`ping ${this.spec.target} via ${this.spec.ifname}: could not start (${(e as Error).message})`));
   }
 
   /** Batched mode: make the FIFO and open its read end (non-blocking: a read never waits). */
-  private async openFifo(dir: string): Promise<void> {
+  private async openFifo(dir: string, gen: number): Promise<void> {
     const file = path.join(dir, `ping-${process.pid}-${++fifoSeq}.fifo`);
     // node has no mkfifo(3): coreutils' mkfifo, argv only
     const r = await this.runner.run(['mkfifo', '-m', '600', file], { allowFail: true, timeoutMs: 5000 });
     if (r.exitCode !== 0) throw new Error(r.stderr.trim() || `mkfifo exited ${r.exitCode}`);
-    if (!this.running) return void fs.rmSync(file, { force: true });
+    // stopped (or stopped and started again) meanwhile: this FIFO is nobody's
+    if (!this.running || gen !== this.generation) return void fs.rmSync(file, { force: true });
     try {
       this.fifo = { path: file, fd: fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK) };
     } catch (e) {
@@ -247,6 +256,12 @@ export class PingProber implements Prober {
 
   private launch(): void {
     if (!this.running) return;
+    // what the previous ping left in the FIFO belongs to its sequence numbers, not the new one's
+    try {
+      if (this.fifo) this.drain(this.now());
+    } catch {
+      /* unreadable: those lines are lost, the new ping starts afresh */
+    }
     this.tracker.reset();
     this.startedAt = this.now();
     // batched: the child writes into the FIFO (opened for writing here: the read end is open, so
@@ -301,6 +316,7 @@ export class PingProber implements Prober {
 
   stop(): void {
     this.running = false;
+    this.generation++;
     if (this.restartTimer) clearTimeout(this.restartTimer);
     this.restartTimer = null;
     const p = this.proc;

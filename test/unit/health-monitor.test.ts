@@ -137,3 +137,24 @@ test('HealthMonitor: one round timer per round interval, however many uplinks us
   assert.equal(m.roundTimers, 0);
   assert.equal(live.size, 0);
 });
+
+test('HealthMonitor: batched probers are drained before each round (their replies exist only then)', async () => {
+  let drains = 0;
+  const factory = (spec: ProberSpec, cb: (o: ProbeOutcome) => void) => ({
+    start() {},
+    stop() {},
+    // what a FIFO-backed ping prober does: outcomes only when drained, dated before the round
+    drain(now: number) {
+      drains++;
+      cb({ target: spec.target, ok: true, rttMs: 1, at: now - 5 });
+    },
+  });
+  const m = new HealthMonitor({ proberFactory: factory });
+  try {
+    m.configure(uplinks());
+    await until(() => m.snapshot().wan1.state === 'up' && m.snapshot().wan2.state === 'up');
+    assert.ok(drains >= 6, `${drains} drains`);
+  } finally {
+    m.stop();
+  }
+});

@@ -119,6 +119,81 @@ test('PingProber, batched: real ping on loopback writes into a FIFO; outcomes ar
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
+/** A runner whose "ping" writes `lines(n)` into its stdout descriptor (the FIFO) when the n-th
+ *  one starts; `mkfifo` is the real one (no root needed). */
+function fifoRunner(lines: (n: number) => string[], mkfifo: 'real' | 'fail' = 'real') {
+  const spawned: { argv: string[]; opts: SpawnOptions; killed: boolean }[] = [];
+  const runner: Runner = {
+    ...realRunner,
+    run: (argv, opts) => (mkfifo === 'fail' && argv[0] === 'mkfifo' ? Promise.resolve({ stdout: '', stderr: 'mkfifo: Operation not permitted', exitCode: 1 }) : realRunner.run(argv, opts)),
+    spawn: (argv, opts = {}) => {
+      const rec = { argv, opts, killed: false };
+      spawned.push(rec);
+      if (opts.stdoutFd !== undefined) fs.writeSync(opts.stdoutFd, lines(spawned.length).map((l) => `${l}\n`).join(''));
+      return { argv, pid: 2000 + spawned.length, done: false, kill: () => { rec.killed = true; }, exited: Promise.resolve() };
+    },
+  };
+  return { runner, spawned };
+}
+const reply = (seq: number, t: number) => `[${t}.5] 64 bytes from 10.0.0.1: icmp_seq=${seq} ttl=64 time=2.0 ms`;
+const until = async (cond: () => boolean) => {
+  for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 5));
+  assert.ok(cond(), 'condition not reached');
+};
+
+test('PingProber, batched: a restarted ping\'s sequence numbers count again; what the old one left is read first', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lw-fifo-'));
+  const { runner, spawned } = fifoRunner((n) => (n === 1 ? [reply(1, 100), reply(2, 101)] : [reply(1, 200), reply(2, 201)]));
+  const got: ProbeOutcome[] = [];
+  const p = new PingProber({ target: '10.0.0.1', ifname: 'eth1', intervalMs: 200, timeoutMs: 300 }, (o) => got.push(o), { runner, fifoDir: dir, minBackoffMs: 5 });
+  try {
+    p.start();
+    await until(() => spawned.length === 1);
+    assert.equal(typeof spawned[0].opts.stdoutFd, 'number', 'batched: stdout is the FIFO');
+    assert.equal(got.length, 0);
+    spawned[0].opts.onExit!(1, null); // dies before any drain: its two replies wait in the FIFO
+    await until(() => spawned.length === 2);
+    p.drain(300_000);
+    assert.deepEqual(got.map((o) => o.at), [100_500, 101_500, 200_500, 201_500], 'both pings\' seq 1 and 2, each dated by ping');
+    assert.equal(fs.readdirSync(dir).length, 1, 'one FIFO across restarts');
+  } finally {
+    p.stop();
+  }
+  assert.deepEqual(fs.readdirSync(dir), []);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('PingProber, batched: no FIFO (mkfifo fails) falls back to line by line; a stop during mkfifo leaves nothing', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lw-fifo-'));
+  try {
+    const logs: string[] = [];
+    const f = fifoRunner(() => [], 'fail');
+    const got: ProbeOutcome[] = [];
+    const p = new PingProber({ target: '10.0.0.1', ifname: 'eth1', intervalMs: 200, timeoutMs: 300 }, (o) => got.push(o), { runner: f.runner, fifoDir: dir, onLog: (m) => logs.push(m) });
+    p.start();
+    await until(() => f.spawned.length === 1);
+    assert.equal(f.spawned[0].opts.stdoutFd, undefined);
+    f.spawned[0].opts.onStdoutLine!(reply(1, 100));
+    assert.equal(got.length, 1, 'line by line, at once');
+    assert.match(logs.join('\n'), /no FIFO \(mkfifo: Operation not permitted\); reading its output line by line/);
+    p.stop();
+    // start, stop and start again while the first mkfifo runs: one FIFO, one ping
+    const g = fifoRunner(() => []);
+    const q = new PingProber({ target: '10.0.0.1', ifname: 'eth1', intervalMs: 200, timeoutMs: 300 }, () => undefined, { runner: g.runner, fifoDir: dir });
+    q.start();
+    q.stop();
+    q.start();
+    await until(() => g.spawned.length === 1);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(g.spawned.length, 1);
+    assert.equal(fs.readdirSync(dir).length, 1);
+    q.stop();
+    assert.deepEqual(fs.readdirSync(dir), []);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('DNS query/reply wire format', () => {
   const q = dnsQuery(0xbeef);
   assert.equal(q.toString('hex'), 'beef00000001000000000000' + '00' + '0002' + '0001');

@@ -33,6 +33,19 @@ export interface LabEnv {
   cleanup(): Promise<void>;
 }
 
+/** Take the lab down and kill what still ran inside its namespaces (a process left by an agent
+ *  the test killed with -9, e.g. its ulogd, would keep a deleted namespace alive). */
+async function labDownAndKill(prefix: string): Promise<void> {
+  const r = await labDown(prefix).catch(() => null);
+  for (const pid of Object.values(r?.leftoverPids ?? {}).flat()) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+}
+
 export async function setupLab(tag: string, uplinks = 2, opts: Pick<LabUpOptions, 'ipv6' | 'ipv6Config'> = {}): Promise<LabEnv> {
   const prefix = uniquePrefix(tag);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `lw-${prefix}-`));
@@ -43,7 +56,7 @@ export async function setupLab(tag: string, uplinks = 2, opts: Pick<LabUpOptions
   } catch (e) {
     // a lab that came up halfway (e.g. a server did not start) is removed here: the caller
     // has no LabEnv to clean up
-    await labDown(prefix).catch(() => undefined);
+    await labDownAndKill(prefix);
     fs.rmSync(dir, { recursive: true, force: true });
     throw e;
   }
@@ -70,7 +83,7 @@ export async function setupLab(tag: string, uplinks = 2, opts: Pick<LabUpOptions
     async cleanup() {
       for (const a of agents) await a.stop().catch(() => undefined);
       db.close();
-      await labDown(prefix).catch(() => undefined);
+      await labDownAndKill(prefix);
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };

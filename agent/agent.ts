@@ -941,24 +941,23 @@ export class Agent extends EventEmitter {
       // (finishing deferred: the same ones would come back, so stop then)
       for (let i = 0; i < 10 && this.running && !this.store.dbOutage; i++) if ((await this.handleRequests()) < REQUESTS_PER_READ) break;
     }, onError('request handling'));
-    const onDbChange = () => {
+    // `backstop`: revisions and requests are looked at even without a commit, to retry what an
+    // earlier pass left (a burst of requests beyond ten reads, a read that failed): one indexed
+    // SELECT each
+    const onDbChange = (backstop = false) => {
       if (!this.running) return;
       const v = this.store.dataVersion();
-      if (v === this.lastDataVersion) return;
+      const changed = v !== this.lastDataVersion;
       this.lastDataVersion = v;
+      if (!changed && !backstop) return;
       revisions();
       requests();
+      if (!changed) return;
       this.confirmTask?.();
       this.conns?.poke();
     };
-    this.dbWatch = watchDbWrites(this.db.name, onDbChange);
-    // the backstop also retries what an earlier pass left (a burst of requests beyond ten reads,
-    // a read that failed): one indexed SELECT each
-    this.every(() => (this.dbWatch?.active ? Math.max(this.opts.pollMs, DB_BACKSTOP_MS) : this.opts.pollMs), () => {
-      onDbChange();
-      revisions();
-      requests();
-    });
+    this.dbWatch = watchDbWrites(this.db.name, () => onDbChange());
+    this.every(() => (this.dbWatch?.active ? Math.max(this.opts.pollMs, DB_BACKSTOP_MS) : this.opts.pollMs), () => onDbChange(true));
     this.every(this.opts.resyncMs, async () => {
       if (!this.resyncDue()) return;
       await this.reconcile(this.drift?.watching ? `periodic resync (${this.drift.generation !== this.verifiedGen ? `after ${this.drift.last}` : 'backstop'})` : 'periodic resync');

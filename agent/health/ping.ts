@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { isIfname, isIPv4, isIPv6 } from '../../lib/validations/net';
-import { realRunner, type Runner, type SpawnedProcess } from '../system/runner';
+import { lineSplitter, realRunner, type Runner, type SpawnedProcess } from '../system/runner';
 import type { ProbeOutcome } from './state';
 
 export type PingLine =
@@ -153,9 +153,10 @@ export class PingProber implements Prober {
   private running = false;
   private failures = 0;
   private startedAt = 0;
-  /** The FIFO (its read end, non-blocking) while in batched mode. */
-  private fifo: { path: string; fd: number } | null = null;
-  private rest = '';
+  /** The FIFO (its read end, non-blocking) and its line splitter while in batched mode. */
+  private fifo: { path: string; fd: number; split: (chunk: Buffer) => void } | null = null;
+  /** The time the current drain() resolves at (the splitter's callback reads it). */
+  private drainAt = 0;
   /** Bumped by start() and stop(): a FIFO made for an earlier start is discarded. */
   private generation = 0;
   restarts = 0;
@@ -205,7 +206,8 @@ export class PingProber implements Prober {
     // stopped (or stopped and started again) meanwhile: this FIFO is nobody's
     if (!this.running || gen !== this.generation) return void fs.rmSync(file, { force: true });
     try {
-      this.fifo = { path: file, fd: fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK) };
+      const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+      this.fifo = { path: file, fd, split: lineSplitter((l) => this.emit(this.tracker.line(l, this.drainAt, true)), MAX_REST) };
     } catch (e) {
       fs.rmSync(file, { force: true });
       throw e;
@@ -216,6 +218,7 @@ export class PingProber implements Prober {
   drain(now: number): void {
     const f = this.fifo;
     if (!f) return;
+    this.drainAt = now;
     for (let i = 0; i < 64; i++) {
       let n: number;
       try {
@@ -225,14 +228,7 @@ export class PingProber implements Prober {
         throw e;
       }
       if (n === 0) break; // no writer (ping is restarting)
-      this.rest += READ_BUF.toString('utf8', 0, n);
-      let j: number;
-      while ((j = this.rest.indexOf('\n')) >= 0) {
-        const l = this.rest.slice(0, j);
-        this.rest = this.rest.slice(j + 1);
-        this.emit(this.tracker.line(l, now, true));
-      }
-      if (this.rest.length > MAX_REST) this.rest = '';
+      f.split(READ_BUF.subarray(0, n));
     }
     this.emit(this.tracker.expire(now));
   }
@@ -240,7 +236,6 @@ export class PingProber implements Prober {
   private closeFifo(): void {
     const f = this.fifo;
     this.fifo = null;
-    this.rest = '';
     if (!f) return;
     try {
       fs.closeSync(f.fd);

@@ -142,7 +142,9 @@ async function execaRun(argv: string[], opts: RunOptions = {}): Promise<RunResul
   return { stdout, stderr, exitCode };
 }
 
-function lineSplitter(cb: ((line: string) => void) | undefined): (chunk: Buffer | string) => void {
+/** Chunks in, complete lines out (a trailing \r dropped); an unterminated line beyond `maxLine`
+ *  characters is dropped. */
+export function lineSplitter(cb: ((line: string) => void) | undefined, maxLine = MAX_LINE): (chunk: Buffer | string) => void {
   let buf = '';
   return (chunk) => {
     buf += typeof chunk === 'string' ? chunk : chunk.toString('utf8');
@@ -152,7 +154,7 @@ function lineSplitter(cb: ((line: string) => void) | undefined): (chunk: Buffer 
       buf = buf.slice(i + 1);
       cb?.(line);
     }
-    if (buf.length > MAX_LINE) buf = ''; // a runaway line without newline: drop it
+    if (buf.length > maxLine) buf = ''; // a runaway line without newline: drop it
   };
 }
 

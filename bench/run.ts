@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [--only apply,forward,footprint,conntrack,dashboard] [--no-save]`
+// `npm run bench [-- --quick] [--only apply,forward,footprint,probers,conntrack,dashboard] [--no-save]`
 // `npm run bench -- --peer shorewall [--quick] [--no-save]`: only the side-by-side section (peer),
 // installing Debian's shorewall and lsm when missing; writes bench/results/peer-shorewall-<date>.json.
 // Runs the benchmarks in labs with unique prefixes, prints a table per section and, as the last
@@ -10,6 +10,7 @@ import { realRunner } from '../agent/system/runner';
 import { benchLab, startAgent, ROOT, bounded, installSignalCleanup, cleanupAll, type BenchLab } from './env';
 import { applyBench } from './apply';
 import { forwardBench } from './forward';
+import { proberBench, proberTable } from './probers';
 import { footprintBench } from './footprint';
 import { conntrackBench } from './conntrack';
 import { dashboardBench } from './dashboard';
@@ -17,8 +18,8 @@ import { table } from './stats';
 import { ensurePeerPackages } from './peer/install';
 import { peerBench, PEER_PARTS, type PeerPart } from './peer/peer';
 
-type Section = 'apply' | 'forward' | 'footprint' | 'conntrack' | 'dashboard' | 'peer';
-const SECTIONS: Section[] = ['apply', 'forward', 'footprint', 'conntrack', 'dashboard'];
+type Section = 'apply' | 'forward' | 'footprint' | 'probers' | 'conntrack' | 'dashboard' | 'peer';
+const SECTIONS: Section[] = ['apply', 'forward', 'footprint', 'probers', 'conntrack', 'dashboard'];
 /** Peers that --peer knows (bench/peer/). */
 const PEERS = ['shorewall'] as const;
 
@@ -237,6 +238,18 @@ export async function main(argv: string[]): Promise<number> {
       footprint_tsx: tsxRun,
       footprint_eager: eager,
     });
+  });
+
+  // The floor under the idle goal: what the probes alone cost with each ICMP prober Debian has
+  await section('probers', (args.quick ? 6 : 15) * 60000, async () => {
+    const seconds = args.quick ? 15 : 60;
+    const rounds = args.quick ? 1 : 2;
+    const rows = await proberBench({ seconds, rounds, log });
+    const ping = rows.find((x) => x.prober === '12 ping');
+    console.log(`\nProbers alone (4 uplinks x 3 targets every 250 ms, loopback targets in a namespace; CPU from schedstat; ${seconds} s windows, median of ${rounds}, alternated) — the idle goal (≤ 0.5 % for agent + children) leaves ${ping ? Math.round((0.5 - ping.cpuPct) * 1000) / 1000 : '–'} % for the agent once the agent's 12 pings are counted`);
+    console.log(proberTable(rows));
+    console.log('  only "12 ping" and the per-uplink probers can mark and bind each uplink\'s probes; "1 oping x12" shares one mark and interface; scamper completes ~1 task per target a second');
+    Object.assign(result, { probers: rows, probers_ping_cpu_pct: ping?.cpuPct ?? null });
   });
 
   await section('conntrack', (args.quick ? 10 : 25) * 60000, async () => {

@@ -15,9 +15,9 @@ export function isInstalledStatus(s: string): boolean {
   return /^install ok installed$/.test(s.trim());
 }
 
-export async function missingPeerPackages(runner: Runner = realRunner): Promise<string[]> {
+export async function missingPeerPackages(runner: Runner = realRunner, packages: readonly string[] = PEER_PACKAGES): Promise<string[]> {
   const missing: string[] = [];
-  for (const p of PEER_PACKAGES) {
+  for (const p of packages) {
     const r = await runner.run(['dpkg-query', '-W', '-f', '${Status}', p], { allowFail: true, timeoutMs: 10000 });
     if (r.exitCode !== 0 || !isInstalledStatus(r.stdout)) missing.push(p);
   }
@@ -26,9 +26,19 @@ export async function missingPeerPackages(runner: Runner = realRunner): Promise<
 
 /** Install what is missing; returns what was installed. Throws with apt's stderr on failure. */
 export async function ensurePeerPackages(log: (s: string) => void, runner: Runner = realRunner): Promise<string[]> {
-  const missing = await missingPeerPackages(runner);
+  const missing = await ensurePackages(PEER_PACKAGES, 'peer', log, runner);
+  // Debian's shorewall ships startup=0: the init script does nothing until an admin enables it.
+  const def = fs.existsSync('/etc/default/shorewall') ? fs.readFileSync('/etc/default/shorewall', 'utf8') : '';
+  if (/^\s*startup\s*=\s*1\b/m.test(def)) log('peer: warning: /etc/default/shorewall has startup=1 (an admin enabled it); the bench never starts the host service');
+  return missing;
+}
+
+/** Install the Debian packages of a bench that are missing (services not started); returns what
+ *  was installed. Throws with apt's stderr on failure. */
+export async function ensurePackages(packages: readonly string[], what: string, log: (s: string) => void, runner: Runner = realRunner): Promise<string[]> {
+  const missing = await missingPeerPackages(runner, packages);
   if (missing.length === 0) return [];
-  log(`peer: installing ${missing.join(' ')} (apt-get, services not started)`);
+  log(`${what}: installing ${missing.join(' ')} (apt-get, services not started)`);
   const ownPolicy = !fs.existsSync(POLICY_RC);
   if (ownPolicy) fs.writeFileSync(POLICY_RC, '#!/bin/sh\nexit 101\n', { mode: 0o755 });
   try {
@@ -38,10 +48,7 @@ export async function ensurePeerPackages(log: (s: string) => void, runner: Runne
   } finally {
     if (ownPolicy) fs.rmSync(POLICY_RC, { force: true });
   }
-  const still = await missingPeerPackages(runner);
-  if (still.length) throw new Error(`peer: ${still.join(' ')} still not installed after apt-get`);
-  // Debian's shorewall ships startup=0: the init script does nothing until an admin enables it.
-  const def = fs.existsSync('/etc/default/shorewall') ? fs.readFileSync('/etc/default/shorewall', 'utf8') : '';
-  if (/^\s*startup\s*=\s*1\b/m.test(def)) log('peer: warning: /etc/default/shorewall has startup=1 (an admin enabled it); the bench never starts the host service');
+  const still = await missingPeerPackages(runner, packages);
+  if (still.length) throw new Error(`${what}: ${still.join(' ')} still not installed after apt-get`);
   return missing;
 }

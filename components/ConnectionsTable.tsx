@@ -77,7 +77,10 @@ export function ConnectionsTable({ initial, uplinks }: { initial: ConnectionsPag
                 {data.perUplink.map((u) => (
                   <tr key={u.uplink}>
                     <td>{u.uplink || <span className="muted">none (router, unmarked)</span>}</td>
-                    <td className="text-right tabular-nums">{u.count}</td>
+                    <td className="text-right tabular-nums">
+                      {u.count}
+                      {u.own > 0 && <span className="muted block text-xs" title="health probes and the router's own queries; the uplink cards count only the others">{u.own === u.count ? 'all' : u.own} the router&apos;s own</span>}
+                    </td>
                     <td className="text-right tabular-nums">{fmtBytes(u.bytes)}</td>
                     <td className="text-right tabular-nums">{rate(u.rate)}</td>
                   </tr>
@@ -171,7 +174,7 @@ export function ConnectionsTable({ initial, uplinks }: { initial: ConnectionsPag
                   <td>{r.family === 6 && r.dport != null ? `[${r.dst}]:${r.dport}` : `${r.dst}${r.dport != null ? `:${r.dport}` : ''}`}</td>
                   <td>{r.state ?? ''}</td>
                   <td>{r.uplink ?? <span className="muted">{r.local ? 'router' : '–'}</span>}</td>
-                  <td>{r.host ?? ''}</td>
+                  <td>{r.host ?? (r.local ? <span className="muted">router</span> : '')}</td>
                   <td className="text-right tabular-nums">{r.ts ? r.packets : '–'}</td>
                   <td className="text-right tabular-nums">{r.ts ? fmtBytes(r.bytes) : '–'}</td>
                   <td className="text-right tabular-nums">{rate(r.rate)}</td>

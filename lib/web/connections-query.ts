@@ -70,7 +70,7 @@ export interface ConnectionsPage {
   all: number;
   rows: ConnRowView[];
   /** Over every flow (not the filter): per uplink ("" = none), per LAN host (top 10 by bytes). */
-  perUplink: (ConnAggregate & { uplink: string })[];
+  perUplink: (ConnAggregate & { uplink: string; /** of `count`, the router's own flows (health probes, its DNS queries): the uplink cards leave them out */ own: number })[];
   topHosts: (ConnAggregate & { host: string })[];
   /** Top 10 flows by rate (top talkers now). */
   topFlows: ConnRowView[];

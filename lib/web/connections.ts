@@ -69,8 +69,8 @@ export function connectionsPageOn(db: DB, input: ConnQuery = {}, now = Date.now(
     const pages = Math.max(1, Math.ceil(total / query.pageSize));
     const page = Math.min(query.page, pages);
     const rows = db.prepare(`SELECT ${COLS} FROM Connection ${w.sql} ORDER BY ${ORDER[query.sort]} LIMIT ? OFFSET ?`).all(...w.args, query.pageSize, (page - 1) * query.pageSize) as Record<string, unknown>[];
-    const perUplink = (db.prepare("SELECT IFNULL(uplink, '') AS uplink, COUNT(*) AS count, SUM(bytes) AS bytes, IFNULL(SUM(rate), 0) AS rate FROM Connection GROUP BY uplink ORDER BY uplink").all() as Record<string, unknown>[])
-      .map((r) => ({ uplink: String(r.uplink), count: Number(r.count), bytes: Number(r.bytes), rate: Number(r.rate) }));
+    const perUplink = (db.prepare("SELECT IFNULL(uplink, '') AS uplink, COUNT(*) AS count, SUM(local) AS own, SUM(bytes) AS bytes, IFNULL(SUM(rate), 0) AS rate FROM Connection GROUP BY uplink ORDER BY uplink").all() as Record<string, unknown>[])
+      .map((r) => ({ uplink: String(r.uplink), count: Number(r.count), own: Number(r.own ?? 0), bytes: Number(r.bytes), rate: Number(r.rate) }));
     const topHosts = (db.prepare('SELECT host, COUNT(*) AS count, SUM(bytes) AS bytes, IFNULL(SUM(rate), 0) AS rate FROM Connection WHERE host IS NOT NULL GROUP BY host ORDER BY SUM(bytes) DESC, host LIMIT 10').all() as Record<string, unknown>[])
       .map((r) => ({ host: String(r.host), count: Number(r.count), bytes: Number(r.bytes), rate: Number(r.rate) }));
     const topFlows = (db.prepare(`SELECT ${COLS} FROM Connection WHERE rate > 0 ORDER BY rate DESC, id LIMIT 10`).all() as Record<string, unknown>[]).map(toRow);

@@ -352,11 +352,19 @@ test('connections page lists and filters', async () => {
   const ins = db.prepare('INSERT INTO Connection (id, proto, src, dst, sport, dport, state, uplink, host, packets, bytes, rate, firstSeen, ts) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)');
   ins.run(1, 'tcp', '192.168.7.10', '198.51.100.7', 40000, 443, 'ESTABLISHED', 'wan1', '192.168.7.10', 120, 90000, 4500, Date.now(), Date.now());
   ins.run(2, 'udp', '192.168.7.11', '192.0.2.53', 5353, 53, null, 'wan2', '192.168.7.11', 2, 140, null, Date.now(), Date.now());
+  // the router's own flow (a health probe): listed with "router" as its LAN host, and counted as
+  // such in the per-uplink table (the uplink cards leave it out)
+  db.prepare("INSERT INTO Connection (id, proto, src, dst, state, uplink, host, local, packets, bytes, firstSeen, ts) VALUES (3, 'icmp', '198.51.100.2', '203.0.113.10', NULL, 'wan1', NULL, 1, 40, 3360, ?, ?)").run(Date.now(), Date.now());
   await page.goto(`${srv.url}/connections`);
-  await page.getByTestId('conn-count').getByText('2 of 2 connections').waitFor();
+  await page.getByTestId('conn-count').getByText('3 of 3 connections').waitFor();
+  const wan1 = page.getByTestId('conn-per-uplink').getByRole('row').filter({ hasText: 'wan1' });
+  assert.match((await wan1.innerText()).replace(/\s+/g, ' '), /wan1 2 1 the router's own/);
+  assert.doesNotMatch(await page.getByTestId('conn-per-uplink').getByRole('row').filter({ hasText: 'wan2' }).innerText(), /router/);
+  assert.equal(await page.getByRole('row').filter({ hasText: '203.0.113.10' }).getByText('router', { exact: true }).count(), 1);
   await page.getByLabel('Filter').fill('443');
-  await page.getByTestId('conn-count').getByText('1 of 2 connections').waitFor();
+  await page.getByTestId('conn-count').getByText('1 of 3 connections').waitFor();
   await page.getByLabel('Filter').fill('');
+  await page.getByTestId('conn-count').getByText('3 of 3 connections').waitFor();
   await shot(page, '11-connections');
 });
 

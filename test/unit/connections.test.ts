@@ -266,8 +266,8 @@ test('connectionsPageOn: paged, filtered and aggregated in SQL; marks the table 
     assert.deepEqual(p.rows.map((r) => r.bytes), [10900, 10800, 10700, 10600, 10500, 10400, 10300, 10200, 10100, 10000], 'second page by bytes');
     const isp2 = p.perUplink.find((u) => u.uplink === 'isp2');
     const expect = Array.from({ length: 120 }, (_, i) => i).filter((i) => i % 4 === 0);
-    assert.deepEqual(isp2, { uplink: 'isp2', count: expect.length, bytes: expect.reduce((n, i) => n + i * 100, 0), rate: 0 });
-    assert.deepEqual(p.perUplink.find((u) => u.uplink === ''), { uplink: '', count: 1, bytes: 84, rate: 0 });
+    assert.deepEqual(isp2, { uplink: 'isp2', count: expect.length, own: 0, bytes: expect.reduce((n, i) => n + i * 100, 0), rate: 0 });
+    assert.deepEqual(p.perUplink.find((u) => u.uplink === ''), { uplink: '', count: 1, own: 1, bytes: 84, rate: 0 }, 'the router\'s own flow is counted as such');
     assert.equal(p.topHosts.length, 10);
     assert.equal(p.topHosts[0].host, '192.168.1.4', JSON.stringify(p.topHosts.slice(0, 2)));
     assert.equal(p.topFlows[0].rate, 119);

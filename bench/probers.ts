@@ -139,22 +139,18 @@ export async function proberBench(o: { seconds: number; rounds: number; log: (s:
         all.push(...kids);
         await sleep(3000);
         // scamper runs privilege-separated: its unprivileged child does the probing
-        const pidsOf = async () => {
-          const pids = kids.map((k) => k.pid!).filter(Boolean);
-          if (m.scamper) {
-            const kidsOf = await realRunner.run(['pgrep', '-P', String(pids[0])], { allowFail: true });
-            pids.push(...kidsOf.stdout.split('\n').filter(Boolean).map(Number));
-          }
-          return pids;
-        };
-        const pids = await pidsOf();
-        const before = fs.existsSync(out) ? fs.readFileSync(out, 'utf8').split('\n').filter((l) => m.reply.test(l)).length : 0;
+        const pids = kids.map((k) => k.pid!).filter(Boolean);
+        if (m.scamper) {
+          const kidsOf = await realRunner.run(['pgrep', '-P', String(pids[0])], { allowFail: true });
+          pids.push(...kidsOf.stdout.split('\n').filter(Boolean).map(Number));
+        }
+        const before = countReplies(out, m.reply);
         const a = runtimeNs(pids);
         const t0 = performance.now();
         await sleep(o.seconds * 1000);
         const wall = (performance.now() - t0) / 1000;
         const b = runtimeNs(pids);
-        const after = fs.existsSync(out) ? fs.readFileSync(out, 'utf8').split('\n').filter((l) => m.reply.test(l)).length : 0;
+        const after = countReplies(out, m.reply);
         stop.done = true;
         if (driven) await driven;
         for (const k of kids) k.kill();
@@ -183,6 +179,11 @@ export async function proberBench(o: { seconds: number; rounds: number; log: (s:
     ratioToPing: Math.round((median(row.pct) / base) * 100) / 100,
     repliesPerS: Math.round(median(row.repliesPerS) * 10) / 10,
   }));
+}
+
+/** Lines of a prober's output file that report a reply (0 before the file exists). */
+function countReplies(file: string, reply: RegExp): number {
+  return fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').filter((l) => reply.test(l)).length : 0;
 }
 
 export function proberTable(rows: ProberRow[]): string {

@@ -15,7 +15,7 @@ export function isInstalledStatus(s: string): boolean {
   return /^install ok installed$/.test(s.trim());
 }
 
-export async function missingPeerPackages(runner: Runner = realRunner, packages: readonly string[] = PEER_PACKAGES): Promise<string[]> {
+export async function missingPackages(runner: Runner = realRunner, packages: readonly string[] = PEER_PACKAGES): Promise<string[]> {
   const missing: string[] = [];
   for (const p of packages) {
     const r = await runner.run(['dpkg-query', '-W', '-f', '${Status}', p], { allowFail: true, timeoutMs: 10000 });
@@ -36,7 +36,7 @@ export async function ensurePeerPackages(log: (s: string) => void, runner: Runne
 /** Install the Debian packages of a bench that are missing (services not started); returns what
  *  was installed. Throws with apt's stderr on failure. */
 export async function ensurePackages(packages: readonly string[], what: string, log: (s: string) => void, runner: Runner = realRunner): Promise<string[]> {
-  const missing = await missingPeerPackages(runner, packages);
+  const missing = await missingPackages(runner, packages);
   if (missing.length === 0) return [];
   log(`${what}: installing ${missing.join(' ')} (apt-get, services not started)`);
   const ownPolicy = !fs.existsSync(POLICY_RC);
@@ -48,7 +48,7 @@ export async function ensurePackages(packages: readonly string[], what: string, 
   } finally {
     if (ownPolicy) fs.rmSync(POLICY_RC, { force: true });
   }
-  const still = await missingPeerPackages(runner, packages);
+  const still = await missingPackages(runner, packages);
   if (still.length) throw new Error(`${what}: ${still.join(' ')} still not installed after apt-get`);
   return missing;
 }

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MODES, proberTable } from '../../bench/probers';
-import { ensurePackages, missingPeerPackages } from '../../bench/peer/install';
+import { ensurePackages, missingPackages } from '../../bench/peer/install';
 import { parseBenchArgs } from '../../bench/run';
 import type { Runner, RunResult } from '../../agent/system/runner';
 
@@ -64,7 +64,7 @@ test('probers: a section of its own, in the default run and alone', () => {
 test('package check: only what dpkg does not report installed is missing; nothing missing, no apt', async () => {
   const calls: string[][] = [];
   const r = fakeRunner(new Set(['oping', 'fping']), calls);
-  assert.deepEqual(await missingPeerPackages(r, ['oping', 'fping', 'scamper']), ['scamper']);
+  assert.deepEqual(await missingPackages(r, ['oping', 'fping', 'scamper']), ['scamper']);
   calls.length = 0;
   const all = fakeRunner(new Set(['oping', 'fping', 'scamper']), calls);
   assert.deepEqual(await ensurePackages(['oping', 'fping', 'scamper'], 'probers', () => undefined, all), []);

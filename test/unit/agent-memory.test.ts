@@ -8,7 +8,7 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { openDb } from '../../lib/db/sqlite';
 import { AgentStore, AGENT_CACHE_KIB } from '../../agent/store';
-import { SizeScope, presetForSize } from '../../agent/heapsize';
+import { SizeScope, presetForSize, exposeGc } from '../../agent/heapsize';
 
 test('AgentStore: the agent connection uses a 2 MB page cache, not better-sqlite3’s 16 MB', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lw-mem-'));
@@ -66,4 +66,34 @@ test('SizeScope: the flag is V8’s (in --v8-options), and a process can set and
   assert.match(opts, /^\s*--optimize-for-size \(/m);
   const src = "import('node:v8').then(({default: v8}) => { v8.setFlagsFromString('--optimize-for-size'); const a = []; for (let i = 0; i < 1e5; i++) a.push({ i }); v8.setFlagsFromString('--no-optimize-for-size'); console.log(a.length); })";
   assert.equal(execFileSync(process.execPath, ['-e', src], { encoding: 'utf8' }).trim(), '100000');
+});
+
+test('SizeScope.collect: one full collection per call through the gc it finds once; none, and no error, without one', () => {
+  let found = 0;
+  let ran = 0;
+  const s = new SizeScope(() => undefined, false, () => (found++, () => void ran++));
+  s.collect();
+  s.collect();
+  assert.equal(found, 1, 'looked up once');
+  assert.equal(ran, 2);
+  assert.equal(s.collected.count, 2);
+  const none = new SizeScope(() => undefined, false, () => null);
+  none.collect();
+  assert.equal(none.collected.count, 0);
+});
+
+test('exposeGc: a process started without --expose-gc gets a working full collection at run time', () => {
+  assert.equal(typeof exposeGc(() => undefined), typeof (globalThis as { gc?: unknown }).gc === 'function' ? 'function' : 'object', 'no flag set: only a gc the process already has');
+  // in a child without --expose-gc: the collection frees a dropped object (a WeakRef to it clears)
+  const src = `import('${new URL('../../agent/heapsize.ts', import.meta.url).href}').then(async ({ exposeGc }) => {
+    const gc = exposeGc();
+    if (typeof gc !== 'function' || typeof globalThis.gc === 'function') { console.log('no gc'); return; }
+    let o = { big: new Array(1e5).fill(1) };
+    const w = new WeakRef(o);
+    o = null;
+    await new Promise((r) => setTimeout(r, 0));
+    gc();
+    console.log(w.deref() === undefined ? 'collected' : 'kept');
+  })`;
+  assert.equal(execFileSync(process.execPath, ['--import', 'tsx', '-e', src], { encoding: 'utf8', cwd: path.resolve(import.meta.dirname, '../..') }).trim(), 'collected');
 });

@@ -193,6 +193,31 @@ test('ConnTracker: events mode: every listing runs inside the heap scope (V8 opt
   }
 });
 
+test('ConnTracker: the listing that rewrites every row runs a full collection every collectEvery flows; a resync that does not, none', async () => {
+  const t = tmpDb();
+  const ct = new ScriptedConntrack();
+  const collects: number[] = [];
+  const heap = { run: <T>(fn: () => Promise<T>) => fn(), collect: () => collects.push(ct.listings) };
+  const tr = new ConnTracker({ runner: ct.runner, store: new AgentStore(t.db), flushMs: 5, checkMs: 1e9, count: async () => ct.table.length, heap, collectEvery: 3 });
+  try {
+    tr.setContext(ctx);
+    ct.table = Array.from({ length: 10 }, (_, i) => L4(i + 1, '192.168.1.10', 40000 + i, 256));
+    tr.start();
+    await sleep(20);
+    await tr.settled();
+    assert.deepEqual(collects, [1, 1, 1], 'the start-up listing of 10 flows: after the 3rd, 6th and 9th');
+    assert.equal(t.db.prepare('SELECT COUNT(*) FROM Connection').pluck().get(), 10);
+    ct.events?.onStderrLine?.('WARNING: We have hit ENOBUFS! We are losing events.');
+    await sleep(20);
+    await tr.settled();
+    assert.equal(ct.listings, 2);
+    assert.deepEqual(collects, [1, 1, 1], 'the lost-events resync keeps the rows it can and collects nothing');
+  } finally {
+    tr.stop();
+    t.cleanup();
+  }
+});
+
 test('ConnTracker: poll mode lists outside the heap scope (its listings can run back to back)', async () => {
   const t = tmpDb();
   const ct = new ScriptedConntrack();

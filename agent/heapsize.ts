@@ -1,4 +1,5 @@
-// V8's "optimize for size" mode for one allocation burst of the agent: the conntrack listing.
+// V8's "optimize for size" mode for one allocation burst of the agent: the conntrack listing; and
+// collect(), a full collection that the start-up listing runs every 5 000 flows (connections.ts).
 // Seeding the mirror from 50 000 flows parses 50 000 lines; with V8's default heuristics the heap
 // grows for the burst and keeps that size for ~15 s until its memory reducer runs. With
 // --optimize-for-size while the listing runs, V8 collects more eagerly and keeps less. Conntrack

@@ -429,6 +429,15 @@ export class Agent extends EventEmitter {
       this.lastConfig = config;
       this.lastFacts = facts;
       this.lastRevisionSeen = revision;
+      // The confirmation clock starts before the applied mark is written (each is its own commit):
+      // a reader (dashboard, CLI, test) that finds the revision applied must find its deadline
+      // pending too — written after, it was missed in the gap (CI: applied seen, pendingConfirm null).
+      try {
+        this.confirm.onApplied(revision); // bookkeeping: a database fault here is not an apply failure
+        this.confirmTask?.(); // a new window: the check wakes at its deadline
+      } catch (e) {
+        if (!isDbFault(e)) throw e;
+      }
       if (newRevision || changed || this.failures > 0) {
         this.store.recordApplied(revision, ms, facts);
         const what = [res.nftChanged ? 'nft table' : null, res.routeOps.length ? `${res.routeOps.length} route ops` : null, res.ruleOps.length ? `${res.ruleOps.length} rule ops` : null, res.addrOps.length ? `${res.addrOps.length} address ops` : null, res.sysctlsChanged.length ? `${res.sysctlsChanged.length} sysctls` : null].filter(Boolean).join(', ');
@@ -441,14 +450,6 @@ export class Agent extends EventEmitter {
         this.log(msg);
       } else this.store.heartbeat(process.pid);
       this.lastAppliedRevision = revision;
-      // The confirmation clock right after the applied mark, before the boot ruleset's fsyncs: a
-      // reader (dashboard, CLI) must not find the revision applied with no deadline pending.
-      try {
-        this.confirm.onApplied(revision); // bookkeeping: a database fault here is not an apply failure
-        this.confirmTask?.(); // a new window: the check wakes at its deadline
-      } catch (e) {
-        if (!isDbFault(e)) throw e;
-      }
       this.saveBootState(plan, revision, res.sysctlsChanged);
       this.failures = 0;
       this.replans = 0;

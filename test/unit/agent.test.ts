@@ -224,3 +224,32 @@ test('idle, the agent polls nothing: the web\'s commits wake it (requests beyond
     s.cleanup();
   }
 });
+
+test('a commit-confirmed revision: its deadline is pending by the time it is marked applied (a reader never sees applied with nothing pending)', async () => {
+  const s = setup();
+  const store = s.agent['store'];
+  const seen: { revision: number; pending: number | null; deadline: number | null }[] = [];
+  const recordApplied = store.recordApplied.bind(store);
+  store.recordApplied = (revision: number, ms: number, facts: unknown) => {
+    recordApplied(revision, ms, facts);
+    // what another connection (the dashboard, the CLI, a test) reads right after the applied mark
+    const st = s.writer.prepare('SELECT appliedRevision, pendingConfirm, confirmDeadline FROM AgentState WHERE id = 1').get() as { appliedRevision: number; pendingConfirm: number | null; confirmDeadline: number | null };
+    seen.push({ revision: st.appliedRevision, pending: st.pendingConfirm, deadline: st.confirmDeadline });
+  };
+  try {
+    s.save(CONFIG);
+    assert.equal((await s.agent.runOnce()).ok, true);
+    const r2 = s.save({ ...CONFIG, rules: [...CONFIG.rules, { name: 'b', chain: 'forward', action: 'drop', protocol: 'tcp', port: 25 }] }, 30);
+    const t0 = Date.now();
+    const r = await s.agent.reconcile('revision');
+    assert.equal(r.ok, true, r.error);
+    const at2 = seen.find((x) => x.revision === r2);
+    assert.ok(at2, `revision ${r2} was marked applied (${JSON.stringify(seen)})`);
+    assert.equal(at2.pending, r2, 'pending confirmation recorded no later than the applied mark');
+    assert.ok(at2.deadline! >= t0 + 30_000 && at2.deadline! <= Date.now() + 30_000, 'deadline = apply + 30 s');
+    assert.equal(seen.find((x) => x.revision === 1)?.pending, null, 'a plain revision starts no window');
+  } finally {
+    await s.agent.stop();
+    s.cleanup();
+  }
+});

@@ -114,6 +114,21 @@ export function transitions(L: LabEnv, sinceTs = 0): EventRow[] {
   return events(L, sinceTs).filter((e) => e.type === 'uplink' && / → /.test(e.message));
 }
 
+/**
+ * The agent acted on a health verdict: the uplink's row shows `state` and its transition event
+ * (`uplink <label>: a → state`, written after the kernel change and the flow clean-up) is there
+ * since `sinceTs`. waitState alone sees the verdict, which the agent shows before it reconciles:
+ * a traffic check right after it can race the apply. `label` is the uplink's name, or
+ * "isp1 (IPv6)" for the IPv6 side.
+ */
+export async function waitActed(L: LabEnv, uplink: string, state: string, sinceTs: number, timeoutMs = 30000, label = uplink): Promise<UplinkRow> {
+  const row = await waitState(L, uplink, state, timeoutMs);
+  const esc = label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const re = new RegExp(`^uplink ${esc}: \\S+ → ${state} `);
+  await waitFor(`the agent acting on ${label} ${state}`, () => transitions(L, sinceTs).some((e) => re.test(e.message)), timeoutMs);
+  return row;
+}
+
 /** Poll fn until it returns a truthy value; throws after timeoutMs (bounded in time and count). */
 export async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 30000, stepMs = 100): Promise<NonNullable<T>> {
   const end = Date.now() + timeoutMs;
@@ -200,6 +215,24 @@ export async function startHold(L: LabEnv, role: string, dst: string, opts: { po
   await waitFor(`long-lived flow to ${dst}`, () => p.lines.some((l) => l.ev === 'ok') || p.child.done, 20000, 50);
   if (!p.lines.some((l) => l.ev === 'ok')) throw new Error(`long-lived flow to ${dst} did not start: ${JSON.stringify(p.lines)}`);
   return p;
+}
+
+/**
+ * The conntrack mark of a hold flow (startHold from the LAN), read in the router namespace by the
+ * flow's whole original tuple. Only its source port is not enough: a LAN host reuses an ephemeral
+ * port for another destination port while its earlier flow (e.g. a whoami to :80) still sits in
+ * TIME_WAIT, and conntrack then lists both. Throws unless exactly one flow matches.
+ */
+export async function holdMark(L: LabEnv, p: ProbeProc<HoldEvent>, dst: string, port = HOLD_PORT): Promise<number> {
+  const local = p.lines.find((l) => l.ev === 'open')?.local;
+  const m = local ? /^(\d+\.\d+\.\d+\.\d+):(\d+)$/.exec(local) : null;
+  if (!m) throw new Error(`hold flow has no IPv4 local address: ${local}`);
+  const argv = ['conntrack', '-L', '-p', 'tcp', '-s', m[1], '-d', dst, '--orig-port-src', m[2], '--orig-port-dst', String(port), '-o', 'extended'];
+  const r = await withNetns(realRunner, L.lab.namespaces.router).run(argv, { allowFail: true });
+  const lines = r.stdout.split('\n').filter((l) => /\btcp\b/.test(l));
+  if (lines.length !== 1) throw new Error(`${lines.length} conntrack flows for ${local} -> ${dst}:${port}: ${r.stdout}${r.stderr}`);
+  const mk = /mark=(\d+)/.exec(lines[0]);
+  return mk ? Number(mk[1]) : 0;
 }
 
 /**

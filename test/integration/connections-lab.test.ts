@@ -72,7 +72,9 @@ test('IPv4 and IPv6 flows loaded with conntrack -R are listed; a failover delete
   fs.writeFileSync(file, lines.join('\n') + '\n');
   await rtr.run(['conntrack', '-R', file], { timeoutMs: 10000 });
   await waitFor('isp1 carrying the 40 flows and isp2 the 10 IPv6 ones on their cards', () => (count('isp1') ?? 0) >= 40 && (count('isp2') ?? 0) >= 10, 30000, 200);
-  const v6 = await connectionsView({ family: 6, q: 'fd00:77::' });
+  // the cards' counts are written before the rows they count (one flush): the rows follow
+  let v6 = await connectionsView({ family: 6, q: 'fd00:77::' });
+  await waitFor('the 10 IPv6 flows listed', async () => (v6 = await connectionsView({ family: 6, q: 'fd00:77::' })).total === 10, 5000, 100).catch(() => undefined);
   assert.equal(v6.total, 10, `the IPv6 flows listed: ${JSON.stringify(v6.rows.slice(0, 2))}`);
   assert.ok(v6.rows.every((r) => r.uplink === 'isp2' && r.family === 6));
   // the loaded flows (TCP to 443) only: the health probes of the dead uplink go on making new ICMP flows with its mark

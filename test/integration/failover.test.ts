@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   AgentProc, ProbeProc, SERVER, ISP_ADDR, HOLD_PORT, labDoc, importDoc, waitState, waitFor, transitions, events,
-  uplinkStates, startConnector, startServer, startHold, settledAfter, firstVia, sleep, setupFailoverLab,
+  uplinkStates, startConnector, startServer, startHold, settledAfter, firstVia, sleep, setupFailoverLab, holdMark, waitActed,
   type LabEnv, type ConnSample,
 } from '../../bench/lib/failover-lab';
 import { labBreak, labRestore, labTargetFilter, labTargetUnfilter, tcpWhoAmI, tcpWhoAmIMany } from '../../lab/lab';
@@ -82,13 +82,6 @@ test('break isp1: every new LAN connection goes via isp2; restore: isp1 carries 
   }
 });
 
-/** conntrack mark of the LAN flow with this local port (0 when none). */
-async function flowMark(localPort: number): Promise<number> {
-  const r = await withNetns(realRunner, L.lab.namespaces.router).run(['conntrack', '-L', '-p', 'tcp', '--orig-port-src', String(localPort), '-o', 'extended'], { allowFail: true });
-  const m = /mark=(\d+)/.exec(r.stdout);
-  return m ? Number(m[1]) : 0;
-}
-
 test('conntrack: flows pinned to the dead uplink are reset promptly, flows on survivors and inbound flows on isp2 never stop', async () => {
   const holds: { p: ProbeProc<import('../../bench/lib/failover-lab').HoldEvent>; mark: number }[] = [];
   const inbound = await startHold(L, 'net', ISP2, { source: SERVER });
@@ -98,15 +91,14 @@ test('conntrack: flows pinned to the dead uplink are reset promptly, flows on su
     for (let i = 0; i < 12 && !(holds.some((h) => h.mark === 0x100) && holds.some((h) => h.mark === 0x200)); i++) {
       const p = await startHold(L, 'lan', SERVER);
       procs.push(p as ProbeProc<unknown>);
-      const local = p.lines.find((l) => l.ev === 'open')!.local!;
-      holds.push({ p, mark: await flowMark(Number(local.split(':')[1])) });
+      holds.push({ p, mark: await holdMark(L, p, SERVER) });
     }
     const on1 = holds.filter((h) => h.mark === 0x100);
     const on2 = holds.filter((h) => h.mark === 0x200);
     assert.ok(on1.length > 0 && on2.length > 0, `flows on both uplinks (marks ${holds.map((h) => h.mark.toString(16))})`);
     const tBreak = Date.now();
     await labBreak(L.prefix, 'isp1');
-    const down = await waitState(L, 'isp1', 'down', 30000);
+    const down = await waitActed(L, 'isp1', 'down', tBreak);
     // Every isp1 flow must end with an error (RST) soon after the down transition, not hang.
     await waitFor('isp1 flows reset', () => on1.every((h) => h.p.lines.some((l) => l.ev === 'error' || l.ev === 'close')), 20000);
     const ends = on1.map((h) => h.p.lines.find((l) => l.ev === 'error' || l.ev === 'close')!);
@@ -118,7 +110,8 @@ test('conntrack: flows pinned to the dead uplink are reset promptly, flows on su
     await waitState(L, 'isp1', 'up', 30000);
     await sleep(1500);
     for (const h of on2) {
-      assert.ok(!h.p.lines.some((l) => l.ev === 'error' || l.ev === 'close'), 'isp2 flow still open');
+      const end = h.p.lines.find((l) => l.ev === 'error' || l.ev === 'close');
+      assert.ok(!end, `isp2 flow still open (${h.p.lines.find((l) => l.ev === 'open')?.local} ended ${JSON.stringify(end)}, ${end ? end.t - tBreak : 0} ms after the break)`);
       const okAfter = h.p.lines.filter((l) => l.ev === 'ok' && l.t > Date.now() - 1000).length;
       assert.ok(okAfter > 0, 'isp2 flow still exchanging data after isp1 failed and recovered');
       assert.equal(h.p.lines.filter((l) => l.ev === 'stall').length, 0, 'isp2 flow never stalled');
@@ -145,8 +138,9 @@ test('router-originated traffic follows the same rules: unbound connections from
     const flows = ct.stdout.split('\n').map((l) => /src=100\.64\.(\d)\.2 dst=203\.0\.113\.80 .* mark=(\d+)/.exec(l)).filter((m): m is RegExpExecArray => m !== null);
     assert.ok(flows.length >= 20, `router flows in conntrack (${flows.length})`);
     for (const m of flows) assert.equal(Number(m[2]), Number(m[1]) << 8, `flow from 100.64.${m[1]}.2 carries mark ${Number(m[2]).toString(16)}`);
+    const tBreak = Date.now();
     await labBreak(L.prefix, 'isp1');
-    await waitState(L, 'isp1', 'down', 30000);
+    await waitActed(L, 'isp1', 'down', tBreak);
     const during = await tcpWhoAmIMany(L.prefix, 'router', SERVER, 80, 40, { timeoutMs: 1000 });
     assert.deepEqual([...new Set(during.map((r) => r?.ip ?? 'failed'))], [ISP2], 'all 40 router connections left via isp2');
   } finally {
@@ -158,8 +152,9 @@ test('router-originated traffic follows the same rules: unbound connections from
 test('priority tiers: isp3 (priority 2) takes over only when isp1 and isp2 are both down, and hands back', async () => {
   const ips = async (n = 30) => new Set((await tcpWhoAmIMany(L.prefix, 'lan', SERVER, 80, n, { timeoutMs: 1000 })).map((r) => r?.ip ?? 'failed'));
   try {
+    const t1 = Date.now();
     await labBreak(L.prefix, 'isp1');
-    await waitState(L, 'isp1', 'down', 30000);
+    await waitActed(L, 'isp1', 'down', t1);
     assert.deepEqual([...(await ips())], [ISP2], 'one priority-1 uplink left: isp2 only, isp3 stays idle');
     const t = Date.now();
     await labBreak(L.prefix, 'isp2');
@@ -170,8 +165,9 @@ test('priority tiers: isp3 (priority 2) takes over only when isp1 and isp2 are b
     await conn.stop();
     note(`isp2 broken (isp1 already down) -> first new flow via isp3 ${firstVia(conn.lines, t, new Set([ISP3]))} ms`);
     assert.deepEqual([...(await ips())], [ISP3], 'both priority-1 uplinks down: everything via isp3');
+    const tUp = Date.now();
     await labRestore(L.prefix, 'isp1');
-    await waitState(L, 'isp1', 'up', 30000);
+    await waitActed(L, 'isp1', 'up', tUp);
     assert.deepEqual([...(await ips())], [ISP1], 'isp1 back: it takes everything, isp3 idle again');
   } finally {
     await labRestore(L.prefix, 'isp1');
@@ -186,7 +182,7 @@ test('carrier down on wan1: immediate failover; carrier back: routes restored wi
   const t = Date.now();
   try {
     await withNetns(realRunner, ns).run(['ip', 'link', 'set', 'dev', 'wan1', 'down']);
-    const down = await waitState(L, 'isp1', 'down', 10000);
+    const down = await waitActed(L, 'isp1', 'down', t, 10000);
     note(`carrier down -> isp1 down in ${down.since - t} ms (${down.reason})`);
     assert.match(down.reason, /carrier|link/i);
     const during = await tcpWhoAmIMany(L.prefix, 'lan', SERVER, 80, 20, { timeoutMs: 1000 });
@@ -195,7 +191,7 @@ test('carrier down on wan1: immediate failover; carrier back: routes restored wi
     await withNetns(realRunner, ns).run(['ip', 'link', 'set', 'dev', 'wan1', 'up']);
   }
   const tUp = Date.now();
-  const up = await waitState(L, 'isp1', 'up', 30000);
+  const up = await waitActed(L, 'isp1', 'up', tUp);
   note(`carrier back -> isp1 up in ${up.since - tUp} ms`);
   const routes = await withNetns(realRunner, ns).run(['ip', '-j', 'route', 'show', 'table', '201']);
   assert.match(routes.stdout, /"dst":"default","gateway":"100\.64\.1\.1"/, 'table 201 has its default route again');
@@ -288,6 +284,6 @@ test('agent killed (-9) right after isp1 went down, restarted: same kernel state
   } finally {
     await labRestore(L.prefix, 'isp1');
   }
-  await waitState(L, 'isp1', 'up', 30000);
+  await waitActed(L, 'isp1', 'up', t);
   assert.ok((await tcpWhoAmIMany(L.prefix, 'lan', SERVER, 80, 30, { timeoutMs: 1000 })).some((r) => r?.ip === ISP1), 'the restarted agent brings isp1 back');
 });

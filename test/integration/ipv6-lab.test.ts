@@ -33,6 +33,12 @@ const bothUp = () => {
   const s = states();
   return s.isp1?.[0] === 'up' && s.isp1?.[1] === 'up' && s.isp2?.[0] === 'up' && s.isp2?.[1] === 'up';
 };
+/** The agent acted on the transitions of these labels ("isp1", "isp1 (IPv6)") to `to` since a time:
+ *  their events are written after the kernel change (the state row shows the verdict before it). */
+const acted = (labels: string[], to: string, since: number) => {
+  const msgs = L.db.prepare("SELECT message FROM Event WHERE type = 'uplink' AND ts >= ?").pluck().all(since) as string[];
+  return labels.every((l) => msgs.some((m) => m.startsWith(`uplink ${l}: `) && m.includes(` → ${to} `)));
+};
 const globalIn = (addrs: Addr6[], net: string, preferred = true) => addrs.find((a) => a.global && in6(net, a.address) && !a.tentative && (!preferred || !a.deprecated));
 const ping6 = async (role: string, dst: string) => (await labExec(L.prefix, role, ['ping', '-6', '-n', '-c', '1', '-W', '1', dst], { allowFail: true })).exitCode === 0;
 
@@ -137,6 +143,7 @@ test('NPTv6: isp1 breaks → IPv6 fails over to isp2 like IPv4; restored → bot
       return t4 > 0 && t6 > 0;
     }, 20000, 50);
     console.log(`# isp1 broken: IPv4 down after ${t4} ms, IPv6 down after ${t6} ms (agent's decision, as written for the dashboard)`);
+    await waitUntil('the agent acted on both down transitions', () => acted(['isp1', 'isp1 (IPv6)'], 'down', t0), 10000, 50);
     const seen6 = await tcpWhoAmIMany(L.prefix, 'lan', SERVER_ADDR6, 80, 30, { timeoutMs: 2000 });
     assert.ok(seen6.every((s) => s !== null && in6(ISP2_NET6, s.ip)), `all new IPv6 connections via isp2: ${seen6.map((s) => s?.ip ?? 'none').slice(0, 4)}`);
     const seen4 = await tcpWhoAmIMany(L.prefix, 'lan', SERVER_ADDR, 80, 30, { timeoutMs: 2000 });
@@ -145,6 +152,7 @@ test('NPTv6: isp1 breaks → IPv6 fails over to isp2 like IPv4; restored → bot
     await labRestore(L.prefix, 'isp1');
   }
   await waitUntil('isp1 up again in both families', bothUp, 30000, 200);
+  await waitUntil('the agent acted on both up transitions', () => acted(['isp1', 'isp1 (IPv6)'], 'up', t0), 10000, 50);
   const back = await tcpWhoAmIMany(L.prefix, 'lan', SERVER_ADDR6, 80, 40, { timeoutMs: 2000 });
   assert.ok(back.some((s) => s !== null && in6(ISP1_NET6, s.ip)), 'isp1 takes IPv6 connections again');
 });

@@ -20,8 +20,10 @@ export const run = command('status', USAGE, async (args) => {
     const empty = s.desiredRevision === null ? `database ${database} has no configuration revisions: nothing was imported into it (linkward import FILE, or the dashboard's first run)` : null;
     if (flags.json) {
       const { desiredRevision, appliedRevision, applyError, uplinks, rules } = s;
+      const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
       process.stdout.write(JSON.stringify({
         database, ...(empty ? { note: empty } : {}), desiredRevision, appliedRevision, applyError,
+        appliedAt: iso(s.appliedAt), agentHeartbeat: iso(s.agentHeartbeat),
         uplinks: uplinks.map(({ name, state, address, gateway, since, reason, latencyMs, lossPct, connections }) => ({ name, state, address, gateway, since, reason, latencyMs, lossPct, connections })),
         rules: rules.map(({ name, kind, counter, packets, bytes }) => ({ name, kind, counter, packets, bytes })),
       }, null, 2) + '\n');

@@ -96,14 +96,19 @@ function webUser(c: Container): { uid: string; linkward: string } {
   return { uid, linkward: c.exec(['id', '-u', 'linkward']).stdout.trim() };
 }
 
-/** Wait until the agent applied the desired revision; returns it. */
-async function agentApplied(c: Container, timeoutMs = 60000): Promise<number> {
-  return waitUntil('the agent applied the desired revision', () => {
+/** Wait until an agent running since `sinceMs` reports (its heartbeat is newer: the revision a
+ *  previous boot or version recorded does not count) and the desired revision is applied with no
+ *  apply error; returns the revision. The container shares the host's clock. */
+async function agentApplied(c: Container, sinceMs: number, timeoutMs = 60000): Promise<number> {
+  let last = '';
+  return waitUntil('an agent started since then reports the desired revision applied', () => {
     const r = c.exec(['linkward', 'status', '--json'], { allowFail: true });
+    last = r.stdout + r.stderr;
     if (r.code !== 0) return null;
-    const st = JSON.parse(r.stdout) as { desiredRevision: number | null; appliedRevision: number | null };
-    return st.appliedRevision !== null && st.appliedRevision === st.desiredRevision ? st.appliedRevision : null;
-  }, timeoutMs, 250);
+    const st = JSON.parse(r.stdout) as { desiredRevision: number | null; appliedRevision: number | null; applyError: string | null; agentHeartbeat: string | null };
+    const fresh = st.agentHeartbeat !== null && Date.parse(st.agentHeartbeat) >= sinceMs;
+    return fresh && st.applyError === null && st.appliedRevision !== null && st.appliedRevision === st.desiredRevision ? st.appliedRevision : null;
+  }, timeoutMs, 250, () => last);
 }
 
 /** Row counts in the container's database (read with the package's own better-sqlite3). */
@@ -192,7 +197,7 @@ test('the Debian package on a booted Debian 13 router: install, first run, reboo
   assert.equal(revs.length, 1);
   assert.equal(revs[0].confirmWithin, 300, 'the first apply was commit-confirmed');
   assert.ok(revs[0].confirmedAt, 'and confirmed by the browser that still reached the dashboard');
-  await agentApplied(c);
+  await agentApplied(c, Date.now());
   await waitUntil('LAN traffic forwarded', async () => uplinkShares(await tcpWhoAmIMany(PREFIX, 'lan', SERVER_ADDR, 80, 4, { timeoutMs: 2000 })).size > 0, 30000, 500);
   await assertBalanced('boot 1');
   mark(t, 'configured and balanced');
@@ -208,6 +213,7 @@ test('the Debian package on a booted Debian 13 router: install, first run, reboo
   container = await boot(m, STAGE, NICS, path.join(work, 'boot2.log'));
   c = container;
   mark(t, `boot 2: ${await waitBooted(c)}`);
+  const booted2 = Date.now(); // a heartbeat after this is the new boot's agent
   const restore = JSON.parse(c.exec(['cat', '/run/linkward/restore.json']).stdout) as { loaded: string; uptime: number; links: { ifname: string; flags: string[] }[] };
   assert.equal(restore.loaded, 'saved', 'the restore unit loaded the saved ruleset');
   for (const nic of ['wan1', 'wan2', 'lan0']) {
@@ -232,7 +238,7 @@ test('the Debian package on a booted Debian 13 router: install, first run, reboo
   t.diagnostic(`boot 2, ms after init started: ruleset loaded ${ms(restoredAt)}, agent started ${ms(agentAt)}, systemd-networkd started ${ms(networkdAt)}, first uplink up ${ms(wanUp)}`);
   const nftNow = c.exec(['nft', 'list', 'table', 'inet', 'linkward']).stdout;
   assert.ok(nftNow.includes(marker1), 'the kernel carries the saved plan');
-  await agentApplied(c);
+  await agentApplied(c, booted2);
   assert.equal(webUser(c).uid, webUser(c).linkward);
   assert.match(lanCurl('--cacert', certFile, '-o', '/dev/null', '-w', '%{http_code}', 'https://192.168.1.1/login').stdout, /^200$/);
   await assertBalanced('boot 2');
@@ -246,9 +252,10 @@ test('the Debian package on a booted Debian 13 router: install, first run, reboo
   fs.copyFileSync(deb2, path.join(m, 'root', path.basename(deb2)));
   const up = c.exec(['env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', 'install', '-y', `/root/${path.basename(deb2)}`], { allowFail: true, timeoutMs: 300000 });
   assert.equal(up.code, 0, `upgrade: ${up.stdout.slice(-2000)}${up.stderr}`);
+  const upgraded = Date.now(); // the package stopped the old agent before apt-get returned
   assert.equal(c.exec(['cat', '/usr/lib/linkward/VERSION']).stdout.trim(), '0.1.1');
   assert.match(c.exec(['ls', '/var/lib/linkward/backups']).stdout, /^pre-upgrade-0\.1\.0-\d{8}T\d{6}Z\.lwbackup$/m, 'a backup was taken before migrating');
-  await agentApplied(c);
+  await agentApplied(c, upgraded);
   const afterUp = counts(c);
   assert.equal(afterUp.users, before.users, 'admin account kept');
   assert.ok(afterUp.samples >= before.samples, `counter history kept (${before.samples} → ${afterUp.samples})`);

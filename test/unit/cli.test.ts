@@ -78,6 +78,8 @@ test('uplink disable/enable/drain store new revisions; unknown names are errors'
     const st = JSON.parse(cli(['status', '--json'], env).stdout);
     assert.equal(st.desiredRevision, 3);
     assert.equal(st.appliedRevision, null);
+    assert.equal(st.appliedAt, null, 'no agent ran: no apply time');
+    assert.equal(st.agentHeartbeat, null, 'and no heartbeat');
     assert.equal(st.uplinks.find((u: { name: string }) => u.name === 'lte').state, 'disabled');
   } finally {
     t.cleanup();

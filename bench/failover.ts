@@ -16,6 +16,7 @@
 // line, writes bench/results/failover-<date>.json.
 import fs from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import {
   AgentProc, ISP_ADDR, labDoc, importDoc, fastProfile, waitState, startConnector, settledAfter, firstVia, transitions,
   median, sleep, setupFailoverLab, type LabEnv,
@@ -24,6 +25,7 @@ import { labBreak, labRestore, labTargetFilter, labTargetUnfilter, labWaitAddrs6
 import { SERVER_ADDR6 } from '../lab/plan';
 import { cidr6Contains, parseCidr6, parseIPv6 } from '../lib/validations/net';
 import { ROOT } from '../test/helpers/cli';
+import { onCleanup } from './env';
 
 interface Args { trials: number; lossSeconds: number; ipv6: boolean }
 
@@ -79,7 +81,7 @@ async function waitState6(name: string, L: LabEnv, state: string, timeoutMs: num
   }
   throw new Error(`${name} IPv6 not ${state} after ${timeoutMs} ms`);
 }
-const log = (m: string) => process.stderr.write(`bench/failover: ${m}\n`);
+let log: (m: string) => void = (m: string) => process.stderr.write(`bench/failover: ${m}\n`);
 
 async function runProfile(L: LabEnv, profile: 'default' | 'fast', a: Args): Promise<ProfileResult> {
   const doc = labDoc(L);
@@ -175,29 +177,11 @@ async function runProfile(L: LabEnv, profile: 'default' | 'fast', a: Args): Prom
 const f = (xs: number[], fn: (x: number[]) => number) => (xs.length ? (fn(xs) / 1000).toFixed(2) : 'n/a');
 const max = (xs: number[]) => Math.max(...xs);
 
-async function main(): Promise<number> {
-  const a = parseArgs(process.argv.slice(2));
-  if (process.getuid && process.getuid() !== 0) {
-    log('must run as root (network namespaces)');
-    return 1;
-  }
-  const L = await setupFailoverLab('fb', 2, a.ipv6 ? { ipv6: 'slaac', ipv6Config: 'nptv6' } : {});
-  const agent = new AgentProc(L);
-  if (a.ipv6) {
-    importDoc(L, labDoc(L));
-    const got = await labWaitAddrs6(L.prefix, (xs) => xs.some((x) => x.global && !x.tentative && !x.deprecated), { timeoutMs: 30000, intervalMs: 200 });
-    if (!got) throw new Error('the LAN host got no IPv6 address from the RAs');
-  }
-  const results: ProfileResult[] = [];
-  try {
-    for (const p of ['default', 'fast'] as const) results.push(await runProfile(L, p, a));
-  } finally {
-    await agent.stop();
-    await L.cleanup();
-  }
-  // issue 16: default ≤ 1.5 s, fast ≤ 0.5 s (failback: upAfter rounds, no goal in the issue)
-  const targets = { default: { failover: 1500, failback: 5000 }, fast: { failover: 500, failback: 1500 } };
-  const rows = results.map((r) => ({
+// issue 16: default ≤ 1.5 s, fast ≤ 0.5 s (failback: upAfter rounds, no goal in the issue)
+const TARGETS = { default: { failover: 1500, failback: 5000 }, fast: { failover: 500, failback: 1500 } };
+
+function profileRow(r: ProfileResult, ipv6: boolean) {
+  return {
     profile: r.profile,
     trials: r.trials,
     detectMedianMs: median(r.detectMs),
@@ -205,7 +189,7 @@ async function main(): Promise<number> {
     failoverMaxMs: r.failoverMs.length ? max(r.failoverMs) : null,
     failbackMedianMs: median(r.failbackMs),
     failbackMaxMs: r.failbackMs.length ? max(r.failbackMs) : null,
-    ...(a.ipv6 ? {
+    ...(ipv6 ? {
       detect6MedianMs: median(r.detect6Ms),
       failover6MedianMs: median(r.failover6Ms),
       failover6MaxMs: r.failover6Ms.length ? max(r.failover6Ms) : null,
@@ -220,25 +204,79 @@ async function main(): Promise<number> {
     lossAndFilteredTransitions: r.combinedTransitions,
     probeLossPctShown: r.shownLossPct,
     lossSeconds: r.lossSeconds,
-    targetFailoverMs: targets[r.profile].failover,
-    targetFailbackMs: targets[r.profile].failback,
-    met: median(r.failoverMs) <= targets[r.profile].failover && median(r.failbackMs) <= targets[r.profile].failback && r.falseTransitions === 0 && r.filteredTransitions === 0 && (r.profile === 'fast' || r.combinedTransitions === 0),
-    raw: { failoverMs: r.failoverMs, failbackMs: r.failbackMs, detectMs: r.detectMs, ...(a.ipv6 ? { failover6Ms: r.failover6Ms, failback6Ms: r.failback6Ms, detect6Ms: r.detect6Ms } : {}) },
-  }));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(8) : c.padStart(11))).join(' ');
-  process.stdout.write(line(['profile', 'detect med', 'fo median', 'fo max', 'fb median', 'fb max', 'filtered', 'loss:20', 'both', 'target met']) + '\n');
-  for (const [i, r] of results.entries()) {
-    process.stdout.write(line([r.profile, f(r.detectMs, median), f(r.failoverMs, median), f(r.failoverMs, max), f(r.failbackMs, median), f(r.failbackMs, max), `${r.filteredTransitions}/20s`, `${r.falseTransitions}/${r.lossSeconds}s`, `${r.combinedTransitions}/${r.lossSeconds}s`, rows[i].met ? 'yes' : 'NO']) + '\n');
-    if (a.ipv6) process.stdout.write(line([`${r.profile} v6`, f(r.detect6Ms, median), f(r.failover6Ms, median), f(r.failover6Ms, max), f(r.failback6Ms, median), f(r.failback6Ms, max), '', '', '', `x${rows[i].ratio6to4 ?? 'n/a'} of v4`]) + '\n');
+    targetFailoverMs: TARGETS[r.profile].failover,
+    targetFailbackMs: TARGETS[r.profile].failback,
+    met: median(r.failoverMs) <= TARGETS[r.profile].failover && median(r.failbackMs) <= TARGETS[r.profile].failback && r.falseTransitions === 0 && r.filteredTransitions === 0 && (r.profile === 'fast' || r.combinedTransitions === 0),
+    raw: { failoverMs: r.failoverMs, failbackMs: r.failbackMs, detectMs: r.detectMs, ...(ipv6 ? { failover6Ms: r.failover6Ms, failback6Ms: r.failback6Ms, detect6Ms: r.detect6Ms } : {}) },
+  };
+}
+
+export type FailoverArgs = Args;
+export const failoverArgs = parseArgs;
+
+/** Both profiles on one lab: the rows (medians, maxima, transitions, goal met) and the document
+ *  that bench/results/failover-<date>.json holds. The lab and its agent are removed in finally,
+ *  and on SIGINT/SIGTERM through bench/env's cleanup when `npm run bench` runs it. */
+export async function failoverBench(a: Args, logFn?: (m: string) => void): Promise<{ doc: FailoverDoc; results: ProfileResult[] }> {
+  if (logFn) log = logFn;
+  const L = await setupFailoverLab('fb', 2, a.ipv6 ? { ipv6: 'slaac', ipv6Config: 'nptv6' } : {});
+  const agent = new AgentProc(L);
+  const dropCleanup = onCleanup(async () => { await agent.stop(); await L.cleanup(); });
+  const results: ProfileResult[] = [];
+  try {
+    if (a.ipv6) {
+      importDoc(L, labDoc(L));
+      const got = await labWaitAddrs6(L.prefix, (xs) => xs.some((x) => x.global && !x.tentative && !x.deprecated), { timeoutMs: 30000, intervalMs: 200 });
+      if (!got) throw new Error('the LAN host got no IPv6 address from the RAs');
+    }
+    for (const p of ['default', 'fast'] as const) results.push(await runProfile(L, p, a));
+  } finally {
+    dropCleanup();
+    await agent.stop();
+    await L.cleanup();
   }
-  const doc = { bench: 'failover', date: new Date().toISOString(), host: { node: process.version }, trialsPerProfile: a.trials, families: a.ipv6 ? ['ipv4', 'ipv6 (NPTv6)'] : ['ipv4'], results: rows };
-  process.stdout.write(JSON.stringify(doc) + '\n');
+  const rows = results.map((r) => profileRow(r, a.ipv6));
+  const doc: FailoverDoc = { bench: 'failover', date: new Date().toISOString(), host: { node: process.version }, trialsPerProfile: a.trials, families: a.ipv6 ? ['ipv4', 'ipv6 (NPTv6)'] : ['ipv4'], results: rows };
+  return { doc, results };
+}
+
+type FailoverRow = ReturnType<typeof profileRow>;
+export interface FailoverDoc { bench: 'failover'; date: string; host: { node: string }; trialsPerProfile: number; families: string[]; results: FailoverRow[] }
+
+/** Writes bench/results/failover-<date>.json; returns its path. */
+export function saveFailover(doc: FailoverDoc): string {
   const dir = path.join(ROOT, 'bench', 'results');
   fs.mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `failover-${doc.date.slice(0, 10)}.json`);
   fs.writeFileSync(file, JSON.stringify(doc, null, 2) + '\n');
-  log(`wrote ${file}`);
-  return rows.every((r) => r.met) ? 0 : 3;
+  return file;
 }
 
-main().then((c) => { process.exitCode = c; }, (e) => { log(e instanceof Error ? e.stack ?? e.message : String(e)); process.exitCode = 1; });
+/** The table of both profiles (one line per profile and family). */
+export function failoverTable(doc: FailoverDoc, results: ProfileResult[]): string {
+  const ipv6 = doc.families.length > 1;
+  const rows = doc.results;
+  const out: string[] = [];
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(8) : c.padStart(11))).join(' ');
+  out.push(line(['profile', 'detect med', 'fo median', 'fo max', 'fb median', 'fb max', 'filtered', 'loss:20', 'both', 'target met']));
+  for (const [i, r] of results.entries()) {
+    out.push(line([r.profile, f(r.detectMs, median), f(r.failoverMs, median), f(r.failoverMs, max), f(r.failbackMs, median), f(r.failbackMs, max), `${r.filteredTransitions}/20s`, `${r.falseTransitions}/${r.lossSeconds}s`, `${r.combinedTransitions}/${r.lossSeconds}s`, rows[i].met ? 'yes' : 'NO']));
+    if (ipv6) out.push(line([`${r.profile} v6`, f(r.detect6Ms, median), f(r.failover6Ms, median), f(r.failover6Ms, max), f(r.failback6Ms, median), f(r.failback6Ms, max), '', '', '', `x${(rows[i] as { ratio6to4?: number | null }).ratio6to4 ?? 'n/a'} of v4`]));
+  }
+  return out.join('\n');
+}
+
+async function main(): Promise<number> {
+  const a = parseArgs(process.argv.slice(2));
+  if (process.getuid && process.getuid() !== 0) {
+    log('must run as root (network namespaces)');
+    return 1;
+  }
+  const { doc, results } = await failoverBench(a);
+  process.stdout.write(failoverTable(doc, results) + '\n');
+  process.stdout.write(JSON.stringify(doc) + '\n');
+  log(`wrote ${saveFailover(doc)}`);
+  return doc.results.every((r) => r.met) ? 0 : 3;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) main().then((c) => { process.exitCode = c; }, (e) => { log(e instanceof Error ? e.stack ?? e.message : String(e)); process.exitCode = 1; });

@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [--only apply,forward,footprint,probers,conntrack,dashboard] [--no-save]`
+// `npm run bench [-- --quick] [--only apply,forward,footprint,probers,conntrack,failover,dashboard] [--no-save]`
 // `npm run bench -- --peer shorewall [--quick] [--no-save]`: only the side-by-side section (peer),
 // installing Debian's shorewall and lsm when missing; writes bench/results/peer-shorewall-<date>.json.
 // Runs the benchmarks in labs with unique prefixes, prints a table per section and, as the last
@@ -17,9 +17,11 @@ import { dashboardBench } from './dashboard';
 import { table } from './stats';
 import { ensurePeerPackages } from './peer/install';
 import { peerBench, PEER_PARTS, type PeerPart } from './peer/peer';
+import { failoverArgs, failoverBench, failoverTable, saveFailover } from './failover';
+import { goalRows } from './goals';
 
-type Section = 'apply' | 'forward' | 'footprint' | 'probers' | 'conntrack' | 'dashboard' | 'peer';
-const SECTIONS: Section[] = ['apply', 'forward', 'footprint', 'probers', 'conntrack', 'dashboard'];
+type Section = 'apply' | 'forward' | 'footprint' | 'probers' | 'conntrack' | 'failover' | 'dashboard' | 'peer';
+const SECTIONS: Section[] = ['apply', 'forward', 'footprint', 'probers', 'conntrack', 'failover', 'dashboard'];
 /** Peers that --peer knows (bench/peer/). */
 const PEERS = ['shorewall'] as const;
 
@@ -87,14 +89,19 @@ export async function machineInfo(): Promise<Record<string, unknown>> {
 }
 
 /** Summary of the newest bench/results/failover-*.json (written by bench/failover.ts), or null. */
+/** What the summary keeps of each failover profile row. */
+const FAILOVER_KEEP = ['profile', 'trials', 'detectMedianMs', 'failoverMedianMs', 'failoverMaxMs', 'failbackMedianMs', 'failbackMaxMs', 'failover6MedianMs', 'failback6MedianMs', 'ratio6to4', 'lostAttemptsMedian', 'falseTransitions', 'filteredTargetTransitions', 'lossAndFilteredTransitions', 'met'];
+const keepOf = (r: Record<string, unknown>) => Object.fromEntries(FAILOVER_KEEP.filter((k) => k in r).map((k) => [k, r[k]]));
+
+/** The newest saved failover run (bench/failover.ts or an earlier bench), when this run did not measure it. */
 export function failoverSummary(dir = path.join(ROOT, 'bench', 'results')): Record<string, unknown> | null {
   const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => /^failover-.*\.json$/.test(f)).sort() : [];
   const newest = files.at(-1);
   if (!newest) return null;
   try {
     const doc = JSON.parse(fs.readFileSync(path.join(dir, newest), 'utf8')) as { date?: string; results?: Record<string, unknown>[] };
-    const keep = ['profile', 'trials', 'detectMedianMs', 'failoverMedianMs', 'failoverMaxMs', 'failbackMedianMs', 'failbackMaxMs', 'failover6MedianMs', 'failback6MedianMs', 'ratio6to4', 'lostAttemptsMedian', 'falseTransitions', 'met'];
-    return { file: newest, date: doc.date ?? null, profiles: (doc.results ?? []).map((r) => Object.fromEntries(keep.filter((k) => k in r).map((k) => [k, r[k]]))) };
+    const keep = FAILOVER_KEEP;
+    return { measured: false, file: newest, date: doc.date ?? null, profiles: (doc.results ?? []).map((r) => Object.fromEntries(keep.filter((k) => k in r).map((k) => [k, r[k]]))) };
   } catch (e) {
     return { file: newest, error: (e as Error).message };
   }
@@ -279,6 +286,18 @@ export async function main(argv: string[]): Promise<number> {
     });
   });
 
+  // Failover and failback, default and fast profile, IPv4 and IPv6 (NPTv6) in the same trials,
+  // then the false-transition phases (bench/failover.ts; also runnable alone)
+  let failoverRun: Record<string, unknown> | null = null;
+  await section('failover', (args.quick ? 15 : 35) * 60000, async () => {
+    const fa = failoverArgs(args.quick ? ['--quick'] : []);
+    const { doc, results } = await failoverBench(fa, log);
+    console.log(`\nFailover (${fa.trials} trials a profile, new LAN connection every 50 ms; false transitions: one of three targets filtered 20 s, ${fa.lossSeconds} s of 20 % loss each way, both at once) — goal: default ≤ 1.5 s median, fast ≤ 0.5 s, 0 false transitions`);
+    console.log(failoverTable(doc, results));
+    const file = args.save ? path.basename(saveFailover(doc)) : null;
+    failoverRun = { measured: true, file, date: doc.date, profiles: doc.results.map((r) => keepOf(r as unknown as Record<string, unknown>)), rows: doc.results };
+  });
+
   await section('dashboard', 10 * 60000, async () => {
     const r = await withLab('bw', 2, (L) => dashboardBench(L, { requests: args.quick ? 10 : 30, rules: 1000, log }));
     if (!r.measurable) {
@@ -317,15 +336,19 @@ export async function main(argv: string[]): Promise<number> {
   });
   if (Object.keys(failed).length) result.failed_sections = failed;
 
-  const fo = args.peer && args.only.length === 1 ? null : failoverSummary();
-  if (fo && Array.isArray(fo.profiles)) {
-    console.log(`\nFailover (from ${fo.file}, bench/failover.ts)`);
+  const fo = failoverRun ?? (args.peer && args.only.length === 1 ? null : failoverSummary());
+  if (fo && !failoverRun && Array.isArray(fo.profiles)) {
+    console.log(`\nFailover: not measured in this run; the newest saved run (${fo.file}, ${fo.date}):`);
     const rows = (fo.profiles as Record<string, unknown>[]).map((p) => [String(p.profile), p.trials as number, p.failoverMedianMs as number, p.failoverMaxMs as number, p.failbackMedianMs as number, p.failbackMaxMs as number, (p.failover6MedianMs as number | undefined) ?? '-', (p.ratio6to4 as number | undefined) ?? '-', p.falseTransitions as number, String(p.met)]);
     console.log(table(['profile', 'trials', 'failover p50 ms', 'max', 'failback p50 ms', 'max', 'IPv6 failover p50 ms', 'IPv6/IPv4', 'false transitions', 'goal met'], rows));
   }
   if (fo) result.failover = fo;
 
   result.total_s = Math.round((performance.now() - started) / 1000);
+  const goals = goalRows(result);
+  result.goals = goals;
+  console.log(`\nIssue 16 goals, this run (${args.quick ? 'quick' : 'full'}; ${result.total_s} s)`);
+  console.log(table(['goal', 'measured', 'goal is', 'status', 'section'], goals.map((g) => [g.goal, g.measured, g.target, g.status, g.from])));
   if (args.save && !(args.peer && args.only.length === 1)) {
     const dir = path.join(ROOT, 'bench', 'results');
     fs.mkdirSync(dir, { recursive: true });
